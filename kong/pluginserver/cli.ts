@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { CliError, parseArgs, USAGE } from './args';
 import { encodeJs } from './js-msgpack';
-import { listen } from './listener';
+import { listen, type Listening } from './listener';
 import { createLogger } from './log';
 import { PluginServer } from './server';
 
@@ -78,29 +78,32 @@ async function main(): Promise<void> {
   const ps = new PluginServer({ pluginDir, logger });
   if (ps.plugins.size === 0) logger.warn(`no plugins loaded from ${pluginDir}`);
   const socketPath = path.join(opts.kongPrefix, opts.sockName);
-  let listening;
-  try {
-    listening = await listen(ps, socketPath, logger);
-  } catch (e) {
-    logger.error(`cannot listen on ${socketPath}: ${(e as Error).message}`);
-    process.exit(1);
-  }
-  ps.startSweeper();
   // A PDK call a plugin fires without awaiting can reject (StepError, or a call after exit); kong-pdk's server
   // dies of the unhandled rejection, taking every in-flight request with it. Log it instead.
   process.on('unhandledRejection', (reason) => logger.warn(`unhandled promise rejection: ${String(reason)}`));
+  // Signal handlers go in before listening: Kong may stop the server the moment the socket accepts.
+  let listening: Listening | undefined;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info(`${signal} received, closing ${socketPath}`);
     ps.close();
-    void listening.close().then(() => process.exit(0));
+    const closed = listening ? listening.close() : Promise.resolve();
+    void closed.then(() => process.exit(0));
     // Never hang on a connection that refuses to close.
     setTimeout(() => process.exit(0), 2000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    listening = await listen(ps, socketPath, logger);
+  } catch (e) {
+    logger.error(`cannot listen on ${socketPath}: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  if (stopping) await listening.close();
+  else ps.startSweeper();
 }
 
 main().catch((e: unknown) => {
