@@ -1,0 +1,90 @@
+/**
+ * Finds ai-proxy-advanced plugins in a decK / Kong declarative file and validates their config. Plugins can
+ * sit at the top level or nested under services, routes (also services[].routes[]), consumers and
+ * consumer_groups; each is named by its path in the file, e.g. `services[0].routes[1].plugins[0]`.
+ *
+ * decK renders `${{ env "DECK_X" }}` placeholders only when it syncs, so a field holding one cannot be checked
+ * here: problems reported at such a field are set aside and counted instead.
+ */
+import { isPlainObject } from './defaults';
+import { formatPath, validateDetailed } from './validate';
+
+export interface FoundPlugin {
+  path: string;
+  plugin: Record<string, unknown>;
+}
+
+export interface DeckReport {
+  plugins: number;
+  problems: string[];
+  /** Fields whose value holds a decK env placeholder and was not checked. */
+  unchecked: string[];
+  notes: string[];
+}
+
+export const DECK_PLACEHOLDER = /\$\{\{\s*env\s+"[^"]*"\s*\}\}/;
+
+const NESTED_COLLECTIONS = ['services', 'routes', 'consumers', 'consumer_groups'] as const;
+
+export function findPlugins(doc: unknown, names: readonly string[]): FoundPlugin[] {
+  const found: FoundPlugin[] = [];
+  const visit = (entity: Record<string, unknown>, prefix: string) => {
+    const plugins = entity.plugins;
+    if (Array.isArray(plugins)) {
+      plugins.forEach((p, i) => {
+        if (isPlainObject(p) && typeof p.name === 'string' && names.includes(p.name)) {
+          found.push({ path: `${prefix}plugins[${i}]`, plugin: p });
+        }
+      });
+    }
+    for (const key of NESTED_COLLECTIONS) {
+      const items = entity[key];
+      if (!Array.isArray(items)) continue;
+      items.forEach((item, i) => isPlainObject(item) && visit(item, `${prefix}${key}[${i}].`));
+    }
+  };
+  if (isPlainObject(doc)) visit(doc, '');
+  return found;
+}
+
+function valueAt(root: unknown, segments: ReadonlyArray<string | number>): unknown {
+  let cur = root;
+  for (const s of segments) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[s];
+  }
+  return cur;
+}
+
+/** YAML reads an unquoted `{vault://env/X}` as a map `{ "vault://env/X": null }`. */
+function isUnquotedVaultReference(v: unknown): boolean {
+  if (!isPlainObject(v)) return false;
+  const keys = Object.keys(v);
+  return keys.length === 1 && (keys[0] ?? '').startsWith('vault://') && v[keys[0] as string] === null;
+}
+
+export function checkDeckDocument(doc: unknown, names: readonly string[] = ['ai-proxy-advanced']): DeckReport {
+  const report: DeckReport = { plugins: 0, problems: [], unchecked: [], notes: [] };
+  for (const { path, plugin } of findPlugins(doc, names)) {
+    report.plugins++;
+    const config = plugin.config === undefined || plugin.config === null ? {} : plugin.config;
+    const hasPartials = Array.isArray(plugin.partials) && plugin.partials.length > 0;
+    if (hasPartials) {
+      report.notes.push(`${path}: uses partials; fields they supply are not resolved here, missing fields not reported`);
+    }
+    const result = validateDetailed(config);
+    if (result.ok) continue;
+    for (const e of result.errors) {
+      const where = `${path}.config${e.segments.length > 0 ? '.' : ''}${formatPath(e.segments)}`;
+      const raw = valueAt(config, e.segments);
+      if (typeof raw === 'string' && DECK_PLACEHOLDER.test(raw)) {
+        report.unchecked.push(where);
+        continue;
+      }
+      if (hasPartials && e.message === 'required field missing') continue;
+      const hint = isUnquotedVaultReference(raw) ? ' (an unquoted {vault://...} reference: put it in quotes)' : '';
+      report.problems.push(`${where}: ${e.message}${hint}`);
+    }
+  }
+  return report;
+}
