@@ -21,7 +21,7 @@ export const TARGET = {
       type: 'json',
       description: 'For internal use only.',
     },
-    model: MODEL,
+    model: { ...MODEL, required: true },
     route_type: {
       type: 'string',
       required: true,

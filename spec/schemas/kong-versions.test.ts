@@ -87,8 +87,9 @@ function compare(version: string, path: string, theirs: JsonNode, ours: Field, t
   if (version === '3.14' && ourRef !== Boolean(theirs['x-referenceable'])) problems.push(`${where}: referenceable differs`);
   if (version === '3.14' && ourEnc !== Boolean(theirs['x-encrypted'])) problems.push(`${where}: encrypted differs`);
   if (isMandatory(ours) && !theirsRequired) problems.push(`${where}: required here but optional in Kong`);
+  if (version === '3.14' && theirsRequired && !isMandatory(ours)) problems.push(`${where}: required in Kong, optional here`);
   if (theirs.properties && ours.type === 'record') compareRecord(version, path, theirs, ours, problems);
-  if (theirs.items && ours.type === 'array') compare(version, `${path}[]`, theirs.items, ours.elements, true, problems);
+  if (theirs.items && ours.type === 'array') compare(version, `${path}[]`, theirs.items, ours.elements, false, problems);
 }
 
 function compareRecord(version: string, path: string, theirs: JsonNode, ours: RecordField, problems: string[]) {
