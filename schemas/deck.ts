@@ -1,7 +1,8 @@
 /**
  * Finds ai-proxy-advanced plugins in a decK / Kong declarative file and validates their config. Plugins can
  * sit at the top level or nested under services, routes (also services[].routes[]), consumers and
- * consumer_groups; each is named by its path in the file, e.g. `services[0].routes[1].plugins[0]`.
+ * consumer_groups; each is named by its path in the file, e.g. `services[0].routes[1].plugins[0]`. A file
+ * that is a single plugin entity (an Admin API body) or a bare config object (with `targets`) works too.
  *
  * decK renders `${{ env "DECK_X" }}` placeholders only when it syncs, so a field holding one cannot be checked
  * here: problems reported at such a field are set aside and counted instead.
@@ -10,8 +11,11 @@ import { isPlainObject } from './defaults';
 import { formatPath, validateDetailed } from './validate';
 
 export interface FoundPlugin {
+  /** Where the plugin sits, e.g. `services[0].plugins[1]`; '' for a file that is one plugin or a bare config. */
   path: string;
   plugin: Record<string, unknown>;
+  /** The file is a bare `config` object (has `targets`), not a plugin entity. */
+  bare?: boolean;
 }
 
 export interface DeckReport {
@@ -43,7 +47,14 @@ export function findPlugins(doc: unknown, names: readonly string[]): FoundPlugin
       items.forEach((item, i) => isPlainObject(item) && visit(item, `${prefix}${key}[${i}].`));
     }
   };
-  if (isPlainObject(doc)) visit(doc, '');
+  if (!isPlainObject(doc)) return found;
+  // A single plugin entity (Admin API body) or a bare config object (docs examples' `config:` block).
+  const namedHere = typeof doc.name === 'string' ? names.includes(doc.name) : isPlainObject(doc.config);
+  if (namedHere && !Array.isArray(doc.plugins)) {
+    return [{ path: '', plugin: doc }];
+  }
+  if ('targets' in doc && !('plugins' in doc)) return [{ path: '', plugin: { config: doc }, bare: true }];
+  visit(doc, '');
   return found;
 }
 
@@ -65,17 +76,19 @@ function isUnquotedVaultReference(v: unknown): boolean {
 
 export function checkDeckDocument(doc: unknown, names: readonly string[] = ['ai-proxy-advanced']): DeckReport {
   const report: DeckReport = { plugins: 0, problems: [], unchecked: [], notes: [] };
-  for (const { path, plugin } of findPlugins(doc, names)) {
+  for (const { path, plugin, bare } of findPlugins(doc, names)) {
     report.plugins++;
     const config = plugin.config === undefined || plugin.config === null ? {} : plugin.config;
     const hasPartials = Array.isArray(plugin.partials) && plugin.partials.length > 0;
     if (hasPartials) {
-      report.notes.push(`${path}: uses partials; fields they supply are not resolved here, missing fields not reported`);
+      report.notes.push(`${path || 'plugin'}: uses partials; fields they supply are not resolved here, missing fields not reported`);
     }
     const result = validateDetailed(config);
     if (result.ok) continue;
     for (const e of result.errors) {
-      const where = `${path}.config${e.segments.length > 0 ? '.' : ''}${formatPath(e.segments)}`;
+      const prefix = bare ? '' : path === '' ? 'config' : `${path}.config`;
+      const field = formatPath(e.segments);
+      const where = prefix === '' ? field || '(config)' : field === '' ? prefix : `${prefix}${field.startsWith('[') ? '' : '.'}${field}`;
       const raw = valueAt(config, e.segments);
       if (typeof raw === 'string' && DECK_PLACEHOLDER.test(raw)) {
         report.unchecked.push(where);

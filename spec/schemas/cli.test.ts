@@ -116,3 +116,14 @@ test('an unreadable file exits 2 with the parse error', () => {
   assert.equal(r.status, 2);
   assert.match(r.err, /cannot read/);
 });
+
+test('a file holding one plugin entity or a bare config is validated too', () => {
+  const entity = run('entity.yaml', 'name: ai-proxy-advanced\nconfig:\n  targets: [{ route_type: llm/v1/chat, model: { provider: mistral } }]\n');
+  assert.equal(entity.status, 1);
+  assert.deepEqual(entity.out, [
+    "config.targets[0].model.options.mistral_format: must set 'model.options.mistral_format' for mistral provider",
+  ]);
+  const bare = run('bare.yaml', 'targets: [{ route_type: llm/v1/chat, model: { provider: openai } }]\nbalancer: { slots: 1 }\n');
+  assert.equal(bare.status, 1);
+  assert.deepEqual(bare.out, ['balancer.slots: value should be between 10 and 65536']);
+});
