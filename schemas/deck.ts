@@ -28,6 +28,9 @@ export interface DeckReport {
 
 export const DECK_PLACEHOLDER = /\$\{\{\s*env\s+"[^"]*"\s*\}\}/;
 
+/** Plugin-level `protocols` Kong accepts for ai-proxy-advanced (3.11+ export; ws/wss added in 3.11). */
+export const PLUGIN_PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'] as const;
+
 const NESTED_COLLECTIONS = ['services', 'routes', 'consumers', 'consumer_groups'] as const;
 
 export function findPlugins(doc: unknown, names: readonly string[]): FoundPlugin[] {
@@ -82,6 +85,13 @@ export function checkDeckDocument(doc: unknown, names: readonly string[] = ['ai-
     const hasPartials = Array.isArray(plugin.partials) && plugin.partials.length > 0;
     if (hasPartials) {
       report.notes.push(`${path || 'plugin'}: uses partials; fields they supply are not resolved here, missing fields not reported`);
+    }
+    if (Array.isArray(plugin.protocols)) {
+      plugin.protocols.forEach((p, i) => {
+        if (!(PLUGIN_PROTOCOLS as readonly unknown[]).includes(p) && !(typeof p === 'string' && DECK_PLACEHOLDER.test(p))) {
+          report.problems.push(`${path ? path + '.' : ''}protocols[${i}]: expected one of: ${PLUGIN_PROTOCOLS.join(', ')}`);
+        }
+      });
     }
     const result = validateDetailed(config);
     if (result.ok) continue;

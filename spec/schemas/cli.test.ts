@@ -71,6 +71,7 @@ routes:
     config:
       targets:
       - { route_type: llm/v1/chat, model: { provider: openai }, weight: 0 }
+    protocols: [http, tcp]
 `;
 
 test('prints one line per problem, naming nested plugins by their place in the file, and exits 1', () => {
@@ -80,6 +81,7 @@ test('prints one line per problem, naming nested plugins by their place in the f
     'services[0].routes[0].plugins[0].config.targets[0].auth.header_value: expected a string (an unquoted {vault://...} reference: put it in quotes)',
     'services[0].routes[0].plugins[0].config.targets[0].description: description field is required for every target in config.targets array',
     'services[0].routes[0].plugins[0].config.targets[0].model.options.anthropic_version: must set \'model.options.anthropic_version\' for anthropic provider',
+    'routes[0].plugins[0].protocols[1]: expected one of: grpc, grpcs, http, https, ws, wss',
     'routes[0].plugins[0].config.targets[0].weight: value should be between 1 and 65535',
   ]);
   assert.match(r.err, /invalid ai-proxy-advanced config; 1 field\(s\) hold decK env placeholders/);
