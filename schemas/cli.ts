@@ -17,7 +17,8 @@ function usage(): never {
 function parseFile(file: string): unknown[] {
   const text = readFileSync(file, 'utf8');
   if (/\.json$/i.test(file)) return [JSON.parse(text)];
-  const docs = parseAllDocuments(text);
+  // decK (go-yaml) honours `<<` merge keys; so do we.
+  const docs = parseAllDocuments(text, { merge: true });
   const list = Array.isArray(docs) ? docs : [docs];
   for (const d of list) {
     if (d.errors.length > 0) throw new Error(d.errors.map((e) => e.message).join('; '));

@@ -69,8 +69,10 @@ export function fillRecord(def: RecordField, input: Obj): Obj {
   const out: Obj = {};
   for (const slot of plan.slots) out[slot.key] = fillSlot(slot, value[slot.key]);
   // Unknown keys are carried over so the JSON Schema step reports them as unknown fields.
-  for (const key in value) {
-    if (!plan.keys.has(key)) out[key] = value[key];
+  for (const key of Object.keys(value)) {
+    if (plan.keys.has(key)) continue;
+    // defineProperty: a JSON `"__proto__"` key must stay a plain (unknown) field, not replace the prototype.
+    Object.defineProperty(out, key, { value: value[key], enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -129,3 +129,23 @@ test('a file holding one plugin entity or a bare config is validated too', () =>
   assert.equal(bare.status, 1);
   assert.deepEqual(bare.out, ['balancer.slots: value should be between 10 and 65536']);
 });
+
+test('YAML anchors and << merge keys are resolved as decK resolves them', () => {
+  const yaml = `_format_version: "3.0"
+x-target: &chat
+  route_type: llm/v1/chat
+  auth: { header_name: Authorization, header_value: Bearer k }
+plugins:
+- name: ai-proxy-advanced
+  config:
+    targets:
+    - <<: *chat
+      model: { provider: openai, name: gpt-4o }
+    - <<: *chat
+      model: { provider: openai, name: gpt-4o-mini }
+      weight: 70000
+`;
+  const r = run('anchors.yaml', yaml);
+  assert.equal(r.status, 1);
+  assert.deepEqual(r.out, ['plugins[0].config.targets[1].weight: value should be between 1 and 65535']);
+});

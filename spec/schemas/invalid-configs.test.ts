@@ -217,6 +217,11 @@ const CASES: Case[] = [
     config: withTarget(openai(), { vectordb: { strategy: 'redis', dimensions: 3, distance_metric: 'cosine', redis: { timeout: 'soon' } } }),
     errors: [['vectordb.redis.timeout', 'expected an integer']],
   },
+  {
+    name: 'a "__proto__" key (as JSON.parse leaves it), reported instead of swallowed',
+    config: JSON.parse('{"targets": [], "__proto__": {"polluted": true}}') as unknown,
+    errors: [['__proto__', 'unknown field']],
+  },
 ];
 
 for (const c of CASES) {
