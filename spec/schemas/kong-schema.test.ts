@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KONG_SCHEMA_FIELDS } from '../../schemas/kong-schema';
+import { validateConfig } from '../../schemas/validate';
 import { Schema } from '../../plugins/ai-proxy-advanced/index';
 import { checkKongFields } from '../helpers/schema-kong-metaschema';
 
@@ -73,4 +74,17 @@ test('the Kong schema array carries types, defaults, ranges, flags and the decla
   assert.deepEqual(field('targets[].model.options.gemini').entity_checks, [
     { mutually_required: ['api_endpoint', 'project_id', 'location_id'] },
   ]);
+});
+
+test('records Kong creates from their default are the same records validateConfig creates', () => {
+  const r = validateConfig({ targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai' } }], vectordb: { strategy: 'redis', dimensions: 2, distance_metric: 'cosine' } });
+  assert.ok(r.ok);
+  const dropNulls = (o: unknown): unknown =>
+    o && typeof o === 'object' && !Array.isArray(o)
+      ? Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null).map(([k, v]) => [k, dropNulls(v)]))
+      : o;
+  assert.deepEqual(field('balancer').default, dropNulls(r.config.balancer));
+  assert.deepEqual(field('targets[].logging').default, dropNulls(r.config.targets[0]?.logging));
+  assert.deepEqual(field('vectordb.redis').default, dropNulls(r.config.vectordb?.redis));
+  assert.deepEqual(field('vectordb.pgvector').default, dropNulls(r.config.vectordb?.pgvector));
 });

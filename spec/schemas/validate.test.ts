@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateConfig, type PluginConfig, type TargetConfig } from '../../schemas';
+import { PLUGIN_CONFIG, validateConfig, type PluginConfig, type TargetConfig } from '../../schemas';
+import type { Field } from '../../schemas/dsl';
 
 function valid(raw: unknown): PluginConfig {
   const r = validateConfig(raw);
@@ -191,4 +192,41 @@ test('Kong 3.13/3.14 fields are accepted (acls, model_alias, cost lists, circuit
 test('max_request_body_size 0 (unlimited, 3.10+) and a targets list of zero are accepted as Kong accepts them', () => {
   const c = valid({ targets: [], max_request_body_size: 0 });
   assert.equal(c.max_request_body_size, 0);
+});
+
+test('every referenceable field of the definition accepts a vault reference, and a plain field does not', () => {
+  const refPaths: string[] = [];
+  const walk = (f: Field, p: string) => {
+    if (f.type === 'record') for (const [k, c] of Object.entries(f.fields)) walk(c, p ? `${p}.${k}` : k);
+    else if (f.type === 'array') walk(f.elements, `${p}.0`);
+    else if ((f.type === 'string' || f.type === 'integer' || f.type === 'number') && f.referenceable) refPaths.push(p);
+  };
+  walk(PLUGIN_CONFIG, '');
+  assert.ok(refPaths.length >= 40, `only ${refPaths.length} referenceable fields`);
+  const base = () => ({
+    targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai' } }],
+    embeddings: { model: { provider: 'openai', name: 'text-embedding-3-small' } },
+    vectordb: { strategy: 'redis', dimensions: 8, distance_metric: 'cosine' },
+  });
+  const set = (root: Record<string, unknown>, dotted: string, value: unknown) => {
+    const parts = dotted.split('.');
+    let cur: Record<string, unknown> = root;
+    parts.slice(0, -1).forEach((part, i) => {
+      const nextIsIndex = /^\d+$/.test(parts[i + 1] as string);
+      cur[part] ??= nextIsIndex ? [] : {};
+      cur = cur[part] as Record<string, unknown>;
+    });
+    cur[parts[parts.length - 1] as string] = value;
+  };
+  for (const p of refPaths) {
+    const cfg = base();
+    set(cfg, p, '{vault://env/SOME_SECRET}');
+    const r = validateConfig(cfg);
+    assert.deepEqual(r.ok ? [] : r.errors, [], p);
+  }
+  const plain = base();
+  set(plain, 'targets.0.model.name', '{vault://env/MODEL}');
+  assert.equal(validateConfig(plain).ok, true, 'a plain string field takes the text as it is');
+  set(plain, 'vectordb.dimensions', '{vault://env/DIMS}');
+  assert.equal(validateConfig(plain).ok, false, 'a non-referenceable integer refuses it');
 });
