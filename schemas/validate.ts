@@ -44,9 +44,11 @@ let fast: ValidateFunction | undefined;
 let detailed: ValidateFunction | undefined;
 
 /**
- * The ajv validator, compiled on first use and kept for the life of the process. It stops at the first
- * problem: valid configs (the common case) pay for nothing more. A second validator collecting every error
- * with its context is compiled only the first time a config is refused.
+ * The ajv validator of CONFIG_JSON_SCHEMA, compiled on first use and kept for the life of the process (call it
+ * at startup to pay the compile early). It stops at the first problem: valid configs (the common case) pay for
+ * nothing more; a second validator collecting every error is compiled only the first time a config is
+ * refused. On its own it checks field types and ranges of a config object (raw or filled), without Kong's
+ * bookkeeping keys, defaults or cross-field rules: validateConfig does all of that.
  */
 export function configValidator(): ValidateFunction {
   return (fast ??= newAjv({ allErrors: false }).compile(CONFIG_JSON_SCHEMA));
