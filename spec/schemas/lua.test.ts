@@ -86,3 +86,20 @@ test('schema.lua custom checks and shorthands behave like the TypeScript ones', 
     url_no_host: { ok: false, err: 'missing host in url' },
   });
 });
+
+test("the Kong array's Lua URL pattern accepts and refuses the URLs Kong's url check does", { skip: NO_LUA }, () => {
+  const child = (fields: unknown, name: string) => (fields as Obj[]).find((f) => name in f)?.[name] as Obj;
+  const target = child(KONG_SCHEMA_FIELDS, 'targets').elements as Obj;
+  const options = child(child(target.fields, 'model').fields, 'options');
+  const patterns = (child(options.fields, 'upstream_url').match_any as { patterns: string[] }).patterns;
+  const urls = { 'http://llm:8080/v1/chat': true, 'https://api.example.com': true, 'localhost:8080/v1': false, '/v1/chat': false, 'http://': false };
+  const script = `local patterns = { ${patterns.map((p) => JSON.stringify(p)).join(', ')} }
+for _, u in ipairs({ ${Object.keys(urls).map((u) => JSON.stringify(u)).join(', ')} }) do
+  local ok = false
+  for _, p in ipairs(patterns) do if u:match(p) then ok = true end end
+  print(u .. "=" .. tostring(ok))
+end`;
+  const r = spawnSync(LUA as string, ['-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), Object.entries(urls).map(([u, ok]) => `${u}=${ok}`));
+});
