@@ -16,8 +16,8 @@
  * Deliberate differences from Kong, both about the first data points:
  * - A freshly built scoreboard takes each target's first data point as is. Kong blends it against 0 with the
  *   build time as "last touched", so for the first ~10 s a slow target looks almost as fast as a fast one.
- * - A failed attempt is recorded as at least as bad as the worst target known (or its own latency if worse),
- *   so a target that fails fast (connection refused in 1 ms) is not mistaken for the fastest one.
+ * - A failed attempt is recorded as twice the worst other target (or its own latency if worse), so a target
+ *   that fails fast (connection refused in 1 ms) is not mistaken for the fastest one.
  * New targets added by a config change start at the mean of the carried-over targets (Kong's slow start).
  */
 import type { BalancerTarget } from './balancer';
@@ -93,10 +93,16 @@ export class EwmaScoreboard {
     this.rekey(index);
   }
 
-  /** Record a failed attempt: at least as bad as the worst target known, or `observed` when worse. */
+  /**
+   * Record a failed attempt: twice the worst other target's EWMA (or `observed` when worse), taken whole,
+   * so the target ranks last until that decays (about 7 s) and it is probed again. Relative to the others,
+   * not to itself, so repeated failures do not escalate into a target that is never probed again.
+   */
   recordFailure(index: number, now: number, observed?: number): void {
     let worst = observed !== undefined && observed > 0 && observed !== Infinity ? observed : 0;
-    for (let i = 0; i < this.ewma.length; i++) if (this.ewma[i]! > worst) worst = this.ewma[i]!;
+    for (let i = 0; i < this.ewma.length; i++) {
+      if (i !== index && 2 * this.ewma[i]! > worst) worst = 2 * this.ewma[i]!;
+    }
     if (worst === 0) worst = 1;
     this.record(index, worst, now);
     if (this.ewma[index]! < worst) {
