@@ -84,6 +84,21 @@ describe('createBalancer', () => {
     }
   });
 
+  test('a single target is served by every algorithm, and excluding it leaves no peer', () => {
+    // Kong < 3.12 answered 500 for lowest-latency with a single target (spec §4, changelog).
+    for (const algorithm of ALGORITHMS) {
+      if (algorithm === 'semantic') continue;
+      const ts = targets({ only: 100 });
+      const b = createBalancer({ algorithm }, ts, fakeDeps());
+      for (let i = 0; i < 3; i++) {
+        const t = b.pick({ hashKey: `k${i}`, exclude: NONE });
+        assert.equal(nameOf(t), 'only', algorithm);
+        b.report(t!, { ok: i !== 1, latencyMs: 10 });
+      }
+      assert.equal(b.pick({ hashKey: 'k', exclude: new Set([0]) }), undefined, algorithm);
+    }
+  });
+
   test('defaults to round-robin', () => {
     const b = createBalancer({}, targets({ a: 3, b: 1 }), fakeDeps());
     const names = Array.from({ length: 8 }, () => nameOf(b.pick({ exclude: NONE })));

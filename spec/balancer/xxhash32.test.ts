@@ -26,3 +26,11 @@ test('strings hash over their UTF-8 bytes, long ones included', () => {
 test('a seed changes the hash', () => {
   assert.notEqual(xxhash32('abc', 1), xxhash32('abc'));
 });
+
+test('ASCII strings of every length up to 100 hash as their bytes do', () => {
+  let s = '';
+  for (let n = 0; n <= 100; n++) {
+    assert.equal(xxhash32(s), xxhash32Bytes(Buffer.from(s, 'latin1')), `length ${n}`);
+    s += String.fromCharCode(32 + ((n * 37) % 95));
+  }
+});
