@@ -14,7 +14,7 @@
  * score exactly, with no exp() per target per pick, and lets targets sit in a heap ordered by key
  * (score-heap.ts): a pick is O(1) and a data point O(log n). A target with ewma 0 has key −∞ and wins.
  *
- * Deliberate differences from Kong, both about the first data points:
+ * Deliberate differences from Kong:
  * - A freshly built scoreboard takes each target's first data point as is. Kong blends it against 0 with the
  *   build time as "last touched", so for the first ~10 s a slow target looks almost as fast as a fast one.
  * - A failed attempt is recorded as twice the worst other target (or its own latency if worse), so a target
