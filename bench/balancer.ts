@@ -6,6 +6,7 @@
  * Each case runs ROUNDS rounds of ITERATIONS calls after a warm-up; the median round is reported, in ns per
  * call, with the baseline subtracted ("net") and as a ratio to the baseline.
  */
+import { cpus, loadavg } from 'node:os';
 import type { BalancerTarget, PickRequest } from '../plugins/ai-proxy-advanced/balancer/balancer';
 import { balancerStateFor, buildTargets, clearBalancerRegistry, createBalancer } from '../plugins/ai-proxy-advanced/balancer';
 import type { Algorithm, BalancerConfig, PluginConfig, TargetConfig } from '../schemas/config';
@@ -147,6 +148,7 @@ cases.push(stateCase());
 const results = cases.map((c) => ({ name: c.name, ns: measure(c.run) }));
 const base = results[0]!.ns;
 console.log(`node ${process.version}, ${TARGETS} targets, median of ${ROUNDS} rounds x ${ITERATIONS} calls`);
+console.log(`${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (figures are noisy on a busy machine; compare with the baseline)`);
 console.log(`${'case'.padEnd(66)} ${'ns/call'.padStart(8)} ${'net ns'.padStart(8)} ${'x base'.padStart(7)}  <= ${TARGET_NS} ns`);
 for (const r of results) {
   const net = r.ns - base;
