@@ -99,6 +99,15 @@ describe('createBalancer', () => {
     }
   });
 
+  test('no targets means no peer rather than an exception, for every algorithm', () => {
+    for (const algorithm of ALGORITHMS) {
+      if (algorithm === 'semantic') continue;
+      const b = createBalancer({ algorithm }, [], fakeDeps());
+      assert.equal(b.pick({ hashKey: 'k', exclude: NONE }), undefined, algorithm);
+      assert.equal(b.pick({ exclude: NONE }), undefined, algorithm);
+    }
+  });
+
   test('defaults to round-robin', () => {
     const b = createBalancer({}, targets({ a: 3, b: 1 }), fakeDeps());
     const names = Array.from({ length: 8 }, () => nameOf(b.pick({ exclude: NONE })));
