@@ -15,6 +15,7 @@ import {
   forgetBalancerState,
 } from '../../plugins/ai-proxy-advanced/balancer';
 import { LowestLatencyBalancer } from '../../plugins/ai-proxy-advanced/balancer/lowest-latency';
+import { MAX_STATES } from '../../plugins/ai-proxy-advanced/balancer/registry';
 import { ConfigError, UnsupportedFeatureError } from '../../plugins/ai-proxy-advanced/errors';
 import { fakeDeps, nameOf, NONE, targetConfig, targets } from '../helpers/balancer-random';
 
@@ -183,6 +184,24 @@ describe('balancer state registry', () => {
     const ts = [targetConfig('a'), targetConfig('b')];
     assert.notEqual(balancerStateFor(plugin('p1', ts)), balancerStateFor(plugin('p2', ts)));
     assert.equal(balancerStateFor(plugin(undefined, ts)), balancerStateFor(plugin(undefined, [...ts])));
+  });
+
+  test('a changed weight rebuilds the balancer but keeps the circuit state', () => {
+    const deps = fakeDeps();
+    const s1 = balancerStateFor(plugin('p1', [targetConfig('a', 1), targetConfig('b', 1)], { max_fails: 1 }), deps);
+    s1.settle(s1.targets[0]!, { ok: false }, { kind: 'error' });
+    const s2 = balancerStateFor(plugin('p1', [targetConfig('a', 1), targetConfig('b', 3)], { max_fails: 1 }), deps);
+    assert.notEqual(s2, s1);
+    assert.deepEqual([...s2.health.excluded()], [0]);
+    assert.equal(s2.targets[1]!.weight, 3);
+  });
+
+  test('past MAX_STATES plugins the oldest state is dropped', () => {
+    const first = plugin('p-0', [targetConfig('a')]);
+    const s0 = balancerStateFor(first);
+    for (let i = 1; i <= MAX_STATES; i++) balancerStateFor(plugin(`p-${i}`, [targetConfig('a')]));
+    assert.equal(s0.retired, true);
+    assert.notEqual(balancerStateFor(first), s0);
   });
 
   test('a forgotten plugin starts over, even for a config object seen before', () => {
