@@ -13,39 +13,24 @@
  * (DOCS FAQ: "Kong never sends 100% to a single target unless it's the only one available").
  */
 import type { BalancerConfig, LatencyStrategy } from '../../../schemas/config';
-import type { Balancer, BalancerDeps, BalancerTarget, Outcome, PickRequest } from './balancer';
-import { EwmaScoreboard, type EwmaSnapshot } from './ewma';
+import type { BalancerDeps, BalancerTarget, Outcome } from './balancer';
+import type { EwmaSnapshot } from './ewma';
+import { EwmaBalancer } from './ewma-balancer';
 
-export class LowestLatencyBalancer implements Balancer {
+export class LowestLatencyBalancer extends EwmaBalancer {
   readonly strategy: LatencyStrategy;
-  private readonly targets: readonly BalancerTarget[];
-  private readonly deps: BalancerDeps;
-  readonly scores: EwmaScoreboard;
 
   constructor(config: BalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps, previous?: EwmaSnapshot) {
+    super(targets, deps, previous);
     this.strategy = config.latency_strategy ?? 'tpot';
-    this.targets = targets;
-    this.deps = deps;
-    this.scores = new EwmaScoreboard(targets, deps.now(), previous);
   }
 
-  pick(req: PickRequest): BalancerTarget | undefined {
-    const i = this.scores.pickMin(req.exclude);
-    return i === -1 ? undefined : this.targets[i];
+  protected dataPoint(outcome: Outcome): number | undefined {
+    return latencyDataPoint(this.strategy, outcome);
   }
 
-  report(target: BalancerTarget, outcome: Outcome): void {
-    const now = this.deps.now();
-    if (!outcome.ok) {
-      this.scores.recordFailure(target.index, now, outcome.latencyMs);
-      return;
-    }
-    const point = latencyDataPoint(this.strategy, outcome);
-    if (point !== undefined) this.scores.record(target.index, point, now);
-  }
-
-  snapshot(): EwmaSnapshot {
-    return this.scores.snapshot();
+  protected override failureLatency(outcome: Outcome): number | undefined {
+    return outcome.latencyMs;
   }
 }
 

@@ -13,18 +13,17 @@
  */
 import type { BalancerConfig, TokensCountStrategy } from '../../../schemas/config';
 import { UnsupportedFeatureError } from '../errors';
-import type { Balancer, BalancerDeps, BalancerTarget, Outcome, PickRequest } from './balancer';
-import { EwmaScoreboard, type EwmaSnapshot } from './ewma';
+import type { BalancerDeps, BalancerTarget, Outcome } from './balancer';
+import type { EwmaSnapshot } from './ewma';
+import { EwmaBalancer } from './ewma-balancer';
 
 export type SupportedTokensCountStrategy = Exclude<TokensCountStrategy, 'llm-accuracy'>;
 
-export class LowestUsageBalancer implements Balancer {
+export class LowestUsageBalancer extends EwmaBalancer {
   readonly strategy: SupportedTokensCountStrategy;
-  private readonly targets: readonly BalancerTarget[];
-  private readonly deps: BalancerDeps;
-  readonly scores: EwmaScoreboard;
 
   constructor(config: BalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps, previous?: EwmaSnapshot) {
+    super(targets, deps, previous);
     const strategy = config.tokens_count_strategy ?? 'total-tokens';
     if (strategy === 'llm-accuracy') {
       throw new UnsupportedFeatureError(
@@ -32,28 +31,10 @@ export class LowestUsageBalancer implements Balancer {
       );
     }
     this.strategy = strategy;
-    this.targets = targets;
-    this.deps = deps;
-    this.scores = new EwmaScoreboard(targets, deps.now(), previous);
   }
 
-  pick(req: PickRequest): BalancerTarget | undefined {
-    const i = this.scores.pickMin(req.exclude);
-    return i === -1 ? undefined : this.targets[i];
-  }
-
-  report(target: BalancerTarget, outcome: Outcome): void {
-    const now = this.deps.now();
-    if (!outcome.ok) {
-      this.scores.recordFailure(target.index, now);
-      return;
-    }
-    const point = usageDataPoint(this.strategy, outcome);
-    if (point !== undefined) this.scores.record(target.index, point, now);
-  }
-
-  snapshot(): EwmaSnapshot {
-    return this.scores.snapshot();
+  protected dataPoint(outcome: Outcome): number | undefined {
+    return usageDataPoint(this.strategy, outcome);
   }
 }
 
