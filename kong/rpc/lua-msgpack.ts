@@ -116,9 +116,20 @@ export function decodeMsgpack(buf: Buffer): unknown {
  * it calls `onMessage` once for each complete message, keeping a split message's head until its tail arrives.
  */
 export function createStreamDecoder(onMessage: (msg: unknown) => void): { push(chunk: Buffer): void } {
-  const decoder = msgpack.Decoder();
-  decoder.on('data', onMessage);
-  return { push: (chunk: Buffer) => decoder.decode(chunk) };
+  const decoder = msgpack.Decoder() as msgpack.Decoder & { buffer: Buffer | undefined };
+  // Decoder.push is msgpack-lite's per-message hook (it emits 'data'); calling back directly skips the emitter.
+  decoder.push = onMessage;
+  return {
+    push: (chunk: Buffer) => {
+      decoder.decode(chunk);
+      // Once every byte is consumed, forget the spent buffer so the next chunk is used as is instead of being
+      // concatenated to an empty remainder (msgpack-lite's write() copies whenever offset > 0).
+      if (decoder.buffer !== undefined && decoder.offset >= decoder.buffer.length) {
+        decoder.buffer = undefined;
+        decoder.offset = 0;
+      }
+    },
+  };
 }
 
 /**
