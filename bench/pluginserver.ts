@@ -12,7 +12,9 @@
  *      - stock and ours started as Kong's docs configure start_cmd (`-v`): stock then logs every RPC;
  *      - a no-op reference server (decode, canned replies, encode; no plugin runtime) showing the floor that
  *        the socket round trips alone cost on this machine.
- * 2. Server RSS growth over exit events (`kong.response.exit` in access): 1,000,000 for ours, 200,000 for
+ * 2. Large request bodies: HandleEvent + Step carrying an N MB raw body (kong.request.get_raw_body travels as
+ *    msgpack bin and reaches the server in 64 KB reads), milliseconds per event, one at a time.
+ * 3. Server RSS growth over exit events (`kong.response.exit` in access): 1,000,000 for ours, 200,000 for
  *    stock. Baseline is taken after 10,000 warm-up events.
  * Targets (issue 2): ours >= 2x stock events/s; ours RSS growth <= 20 MB over 1M exit events.
  * Knobs: BENCH_ROUNDS (3), BENCH_ROUND_SECONDS (1), BENCH_EXIT_OURS (1000000), BENCH_EXIT_STOCK (200000).
@@ -22,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PluginServerClient } from '../kong/rpc/client';
 import { EXIT, runEvent } from '../kong/rpc/event';
-import { EXITER_PLUGIN, THREE_STEPS_PLUGIN, writePlugins } from '../spec/helpers/pluginserver-plugins';
+import { BODY_READER_PLUGIN, EXITER_PLUGIN, THREE_STEPS_PLUGIN, writePlugins } from '../spec/helpers/pluginserver-plugins';
 import { canConnect, REPO_ROOT, startServer, type RunningServer, type ServerKind } from '../spec/helpers/pluginserver-process';
 import { makeTmpDir } from '../spec/helpers/pluginserver-tmp';
 
@@ -148,7 +150,11 @@ const fmt = (n: number, d = 0): string => n.toFixed(d);
 
 async function main(): Promise<void> {
   const tmp = makeTmpDir('aipa-bench-');
-  const dir = writePlugins(path.join(tmp.dir, 'plugins'), { 'three-steps.js': THREE_STEPS_PLUGIN, 'exiter.js': EXITER_PLUGIN });
+  const dir = writePlugins(path.join(tmp.dir, 'plugins'), {
+    'three-steps.js': THREE_STEPS_PLUGIN,
+    'exiter.js': EXITER_PLUGIN,
+    'body-reader.js': BODY_READER_PLUGIN,
+  });
   const targets: Target[] = [];
   try {
     console.log(`  node ${process.version}, ${ROUNDS} alternating rounds of ${ROUND_SECONDS}s per server and mode`);
@@ -214,6 +220,45 @@ async function main(): Promise<void> {
   }
 
   try {
+    console.log('\n  large raw bodies, HandleEvent + Step(body) + Step, one event at a time');
+    const servers: Partial<Record<ServerKind, { srv: RunningServer; c: PluginServerClient; id: number }>> = {};
+    for (const kind of ['stock', 'ours'] as ServerKind[]) {
+      const srv = await startServer(kind, { pluginsDir: dir, prefix: tmp.dir, sockName: `body-${kind}.sock` });
+      const c = new PluginServerClient({ socketPath: srv.socketPath });
+      const { Id } = (await c.call('plugin.StartInstance', { Name: 'body-reader', Config: '{}' })) as { Id: number };
+      servers[kind] = { srv, c, id: Id };
+    }
+    try {
+      for (const mb of [1, 8]) {
+        const body = Buffer.alloc(mb * 1024 * 1024, 0x61);
+        const perEvent: Partial<Record<ServerKind, number>> = {};
+        for (const kind of ['stock', 'ours'] as ServerKind[]) {
+          const { c, id } = servers[kind]!;
+          const reps = mb >= 8 ? 3 : 10;
+          const t0 = performance.now();
+          for (let i = 0; i < reps; i++) {
+            let header: unknown;
+            await runEvent(c, id, 'access', (m, args) => {
+              if (m === 'kong.request.get_raw_body') return body;
+              if (m === 'kong.response.set_header') header = args[1];
+              return undefined;
+            });
+            if (header !== String(body.length)) throw new Error(`${kind}: body arrived as ${String(header)} bytes`);
+          }
+          perEvent[kind] = (performance.now() - t0) / reps;
+        }
+        console.log(
+          `    ${mb} MB body: stock ${fmt(perEvent.stock!, 1)} ms/event, ours ${fmt(perEvent.ours!, 1)} ms/event ` +
+            `(${fmt(perEvent.stock! / perEvent.ours!, 1)}x faster)`,
+        );
+      }
+    } finally {
+      for (const s of Object.values(servers)) {
+        s.c.close();
+        await s.srv.stop();
+      }
+    }
+
     console.log('\n  RSS over kong.response.exit events (16 connections)');
     const growth: Partial<Record<ServerKind, number>> = {};
     for (const kind of ['stock', 'ours'] as ServerKind[]) {

@@ -106,6 +106,17 @@ class Plugin {
 module.exports = { Plugin, Version: '0.1.0', Priority: 10 };
 `;
 
+/** `body-reader`: reads the raw request body (a Buffer over the wire) and reports its length. */
+export const BODY_READER_PLUGIN = String.raw`'use strict';
+class Plugin {
+  async access(kong) {
+    const body = await kong.request.getRawBody();
+    await kong.response.setHeader('x-body-length', String(body.length));
+  }
+}
+module.exports = { Plugin, Version: '0.1.0', Priority: 10 };
+`;
+
 export function writePlugins(dir: string, files: Record<string, string>): string {
   mkdirSync(dir, { recursive: true });
   for (const [name, src] of Object.entries(files)) {
