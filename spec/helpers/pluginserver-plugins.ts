@@ -53,6 +53,13 @@ class Plugin {
           JSON.stringify(h) + ' ' + JSON.stringify(q) + ' ' + Buffer.isBuffer(body) + ' ' + body.toString('hex'));
         return;
       }
+      case 'big-body': {
+        // A large body each way: in as bin (Step), out as a str in the exit reply.
+        const body = await kong.request.getRawBody();
+        const sha = require('crypto').createHash('sha256').update(body).digest('hex');
+        await kong.response.exit(200, body.toString('base64'), { 'x-sha256': sha });
+        return;
+      }
       case 'slow':
         await new Promise((r) => setTimeout(r, 20));
         await kong.response.setHeader('x-slow', 'done');
