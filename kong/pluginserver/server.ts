@@ -208,6 +208,8 @@ export class PluginServer {
     const eid = data?.EventId;
     const ev = typeof eid === 'number' ? this.events.get(eid) : undefined;
     if (!ev) throw new PluginServerError(`event id ${String(eid)} not found`);
+    // Kong steps an event one PDK call at a time; a concurrent second Step would strand the first reply.
+    if (ev.busy) throw new PluginServerError(`event id ${String(eid)} is still running; Step it once per PDK call`);
     ev.awaitingKongSince = 0;
     ev.deliver(isError ? [undefined, data?.Data] : [data?.Data, undefined]);
     return this.forward(ev, await ev.next());

@@ -173,6 +173,21 @@ describe('our plugin server, in-process', () => {
     });
   });
 
+  test('a second Step while the plugin is still working on the first is refused, and the first completes', async () => {
+    const id = await instance('sleepy');
+    // Both Steps arrive in one read: the first hands the plugin its answer, the second finds it still running.
+    const x = await rawExchange(sock, [request(1, 'plugin.HandleEvent', { InstanceId: id, EventName: 'access' })], 1);
+    const eid = ((x.replies[0] as unknown[])[3] as { EventId: number }).EventId;
+    const y = await rawExchange(sock, [Buffer.concat([request(2, 'plugin.Step', { EventId: eid }), request(3, 'plugin.Step', { EventId: eid })])], 2);
+    assert.deepEqual(
+      (y.replies as unknown[][]).map((r) => [r[1], r[2] ?? (r[3] as { Data: unknown }).Data]),
+      [
+        [2, 'ret'],
+        [3, `event id ${eid} is still running; Step it once per PDK call`],
+      ],
+    );
+  });
+
   test('CloseInstance calls close(); a failing close() is logged and the close still succeeds', async () => {
     const good = await instance('probe', { tag: 'g1' });
     const bad = await instance('probe', { badClose: true });
