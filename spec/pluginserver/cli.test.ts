@@ -52,6 +52,30 @@ describe('plugin server CLI', () => {
     assert.match(r.stderr, /nope not initizlied/);
   });
 
+  test('a .ts plugin file loads through ts-node, as under kong-js-pluginserver', () => {
+    const dir = writePlugins(path.join(tmp.dir, 'ts'), {
+      'typed.ts': [
+        'class Plugin {',
+        '  constructor(private config: { message?: string }) {}',
+        '  async access(kong: { response: { setHeader(k: string, v: string): Promise<void> } }): Promise<void> {',
+        "    await kong.response.setHeader('x-msg', this.config.message ?? 'hi');",
+        '  }',
+        '}',
+        "module.exports = { Plugin, Version: '0.1.0', Priority: 3 };",
+        '',
+      ].join('\n'),
+    });
+    const r = spawnSync(process.execPath, [OUR_CLI, '-d', dir, '--dump-all-plugins'], {
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.deepEqual(
+      (JSON.parse(r.stdout.toString()) as { Name: string; Phases: string[] }[]).map((p) => [p.Name, p.Phases]),
+      [['typed', ['access']]],
+    );
+  });
+
   test('--version, --help and a bad option', () => {
     const v = runDump('ours', ['--version']);
     assert.equal(v.status, 0);
