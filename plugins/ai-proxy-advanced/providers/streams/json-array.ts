@@ -68,10 +68,18 @@ export class JsonArrayFramer implements Framer {
       }
       if (c === 34) this.inString = true;
       else if (c === 123 || c === 91) this.depth++;
-      else if (c === 125) this.depth--;
-      else if (c === 93) {
+      else if (c === 125) {
+        // A top-level element is complete at its closing brace: emit it now rather than at the next comma, so
+        // the last element of a chunk is not held back waiting for more bytes (Kong emits it too).
+        if (--this.depth === 0) {
+          this.emit(s.slice(elementStart, i + 1), out);
+          elementStart = i + 1;
+        }
+      } else if (c === 93) {
         if (this.depth === 0) {
           this.emit(s.slice(elementStart, i), out);
+          // Kong turns the closing bracket into the SSE terminator (shared.lua frame_to_events).
+          out.push({ data: '[DONE]' });
           this.ended = true;
           this.buf = '';
           this.scanned = 0;
