@@ -28,7 +28,8 @@ export function fromAnthropicChat(body: Buffer, ctx: TranslateContext): Translat
   if (toolCalls.length > 0) message['tool_calls'] = toolCalls;
   const u = obj(r['usage']);
   const model = typeof r['model'] === 'string' ? r['model'] : ctx.model;
-  const tokens = u ? usage(u['input_tokens'], u['output_tokens']) : estimatedUsage(text);
+  // Kong reports nothing for a missing or malformed usage block; we fall back to its word-count estimate.
+  const tokens = u && typeof u['output_tokens'] === 'number' ? usage(u['input_tokens'], u['output_tokens']) : estimatedUsage(text);
   const out: Json = {
     ...(typeof r['id'] === 'string' ? { id: r['id'] } : {}),
     object: 'chat.completion',
