@@ -47,8 +47,9 @@ export async function closeUpstreamAgents(): Promise<void> {
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EADDRINUSE']);
 
 export function classifyUndiciError(err: unknown): { failure: AttemptFailure; message: string } {
-  const e = err as { code?: string; cause?: { code?: string } };
-  const code = e?.code ?? e?.cause?.code ?? 'UNKNOWN';
+  const e = err as { name?: string; code?: string; cause?: { code?: string } };
+  // undici's HTTPParserError carries no code in some paths: name it by its class.
+  const code = e?.code ?? e?.cause?.code ?? (e?.name === 'HTTPParserError' ? 'HPE_INVALID' : 'UNKNOWN');
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return { failure: { kind: 'timeout', sent: false }, message: 'upstream timed out while connecting' };
   if (NOT_SENT.has(code)) return { failure: { kind: 'error', sent: false }, message: `upstream connect failed (${code})` };
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
