@@ -9,11 +9,21 @@ import type { AttemptDeps } from './engine/attempts';
 import { Engine } from './engine/engine';
 import type { EnginePdk } from './engine/pdk';
 import { errorResponse } from './engine/responses';
-import { runtimeFor, type BalancerSource } from './engine/runtime';
+import { buildRuntime, type BalancerSource } from './engine/runtime';
 import { checkEngineConfig } from './engine/config-check';
 import { defaultAttemptDeps, defaultBalancerSource } from './engine/defaults';
+import { ConfigError } from './errors';
+import { validateConfig } from '../../schemas';
 
 export type KongPdk = EnginePdk;
+
+/** The config as the schema fills it (defaults), or a ConfigError naming every invalid field. */
+function validatedConfig(config: PluginConfig): PluginConfig {
+  const r = validateConfig(config);
+  if (r.ok) return r.config;
+  const detail = r.errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
+  throw new ConfigError(`invalid ai-proxy-advanced config: ${detail}`);
+}
 
 export interface HandlerDeps {
   balancers: BalancerSource;
@@ -30,8 +40,9 @@ export class AiProxyAdvanced {
     let engine: Engine | undefined;
     let configError: unknown;
     try {
-      checkEngineConfig(config);
-      const runtime = runtimeFor(config, deps.balancers ?? defaultBalancerSource);
+      const valid = validatedConfig(config);
+      checkEngineConfig(valid);
+      const runtime = buildRuntime(valid, deps.balancers ?? defaultBalancerSource);
       engine = new Engine(runtime, deps.attempt ?? defaultAttemptDeps);
     } catch (err) {
       configError = err;

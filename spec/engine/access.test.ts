@@ -10,7 +10,8 @@ import type { FailoverCriterion, PluginConfig, TargetConfig } from '../../schema
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import { closeUpstreamAgents } from '../../plugins/ai-proxy-advanced/engine/upstream';
 import { FakePdk, type FakeClientRequest } from '../helpers/engine-pdk';
-import { testBalancerSource, type TestBalancerHandle } from '../helpers/engine-balancer';
+import { balancerStateFor } from '../../plugins/ai-proxy-advanced/balancer';
+import { validateConfig } from '../../schemas';
 import { EngineUpstream, refusedUrl, chatCompletion } from '../helpers/engine-upstream';
 
 const SECRET = 'sk-test-SECRET-never-logged';
@@ -46,10 +47,9 @@ function target(url: string, over: Partial<TargetConfig> = {}, name = 'gpt-3.5-t
   };
 }
 
-function plugin(config: Omit<PluginConfig, '__plugin_id'> & { __plugin_id?: string }): { p: AiProxyAdvanced; bal: TestBalancerHandle } {
-  const bal = testBalancerSource();
-  const p = new AiProxyAdvanced({ __plugin_id: randomUUID(), ...config }, { balancers: bal.source });
-  return { p, bal };
+function plugin(config: Omit<PluginConfig, '__plugin_id'> & { __plugin_id?: string }): { p: AiProxyAdvanced; id: string } {
+  const id = config.__plugin_id ?? randomUUID();
+  return { p: new AiProxyAdvanced({ ...config, __plugin_id: id }), id };
 }
 
 async function run(p: AiProxyAdvanced, req: FakeClientRequest = { body: chatBody }): Promise<FakePdk> {
@@ -59,8 +59,13 @@ async function run(p: AiProxyAdvanced, req: FakeClientRequest = { body: chatBody
   return kong;
 }
 
+/** Priority balancing over targets of falling weight: the first URL is always tried first. */
 function failover(...criteria: FailoverCriterion[]) {
-  return { failover_criteria: criteria, read_timeout: 400, connect_timeout: 400 };
+  return { algorithm: 'priority' as const, failover_criteria: criteria, read_timeout: 400, connect_timeout: 400 };
+}
+
+function ordered(...urls: string[]): TargetConfig[] {
+  return urls.map((u, i) => target(u, { weight: 1000 - i }));
 }
 
 describe('a successful chat request', () => {
@@ -177,25 +182,24 @@ describe('analytics (ai.proxy, Kong _EXPECTED_CHAT_STATS shape)', () => {
 
 describe('failover and retries', () => {
   test('a refused connection fails over to the next target with the default criteria', async () => {
-    const { p, bal } = plugin({ targets: [target(refused, { logging: { log_statistics: true } }), target(a.url, { logging: { log_statistics: true } })] });
+    const targets = ordered(refused, a.url).map((t) => ({ ...t, logging: { log_statistics: true } }));
+    const { p } = plugin({ targets, balancer: { algorithm: 'priority' } });
     const kong = await run(p);
     assert.equal(kong.exited?.status, 200);
     assert.equal(a.requests.length, 1);
     const tried = kong.serialized.get('ai.proxy.tried_targets') as Array<{ port: number }>;
-    assert.equal(tried.length, 2);
-    assert.deepEqual(bal.last().balancer.reports.map((r) => [r.index, r.outcome.ok]), [[0, false], [1, true]]);
-    assert.deepEqual(bal.last().health.records.map((r) => [r.index, r.outcome.ok, r.outcome.counted]), [[0, false, true], [1, true, false]]);
+    assert.deepEqual(tried.map((t) => t.port), [Number(new URL(refused).port), a.port]);
   });
 
   for (const status of [500, 502, 503, 504, 403, 404, 429]) {
     test(`http_${status} fails over only when listed with non_idempotent; otherwise the provider answer reaches the client`, async () => {
       a.set({ kind: 'json', status, body: { error: { message: `provider said ${status}` } }, headers: { 'x-provider': 'a' } });
       const crit = `http_${status}` as FailoverCriterion;
-      const yes = plugin({ targets: [target(a.url), target(b.url)], balancer: failover(crit, 'non_idempotent') });
+      const yes = plugin({ targets: ordered(a.url, b.url), balancer: failover(crit, 'non_idempotent') });
       assert.equal((await run(yes.p)).exited?.status, 200);
       assert.equal(b.requests.length, 1);
       for (const criteria of [[crit], ['error', 'timeout', 'non_idempotent']] as FailoverCriterion[][]) {
-        const no = plugin({ targets: [target(a.url), target(b.url)], balancer: failover(...criteria) });
+        const no = plugin({ targets: ordered(a.url, b.url), balancer: failover(...criteria) });
         const kong = await run(no.p);
         assert.equal(kong.exited?.status, status);
         assert.deepEqual(kong.json, { error: { message: `provider said ${status}` } });
@@ -207,23 +211,23 @@ describe('failover and retries', () => {
 
   test('a read timeout answers 504 with Kong text, failing over only with non_idempotent', async () => {
     a.set({ kind: 'hang' });
-    const no = plugin({ targets: [target(a.url), target(b.url)], balancer: failover('error', 'timeout') });
+    const no = plugin({ targets: ordered(a.url, b.url), balancer: failover('error', 'timeout') });
     const kong = await run(no.p);
     assert.equal(kong.exited?.status, 504);
     assert.deepEqual(kong.json, { message: 'The upstream server is timing out' });
     assert.equal(b.requests.length, 0);
-    const yes = plugin({ targets: [target(a.url), target(b.url)], balancer: failover('timeout', 'non_idempotent') });
+    const yes = plugin({ targets: ordered(a.url, b.url), balancer: failover('timeout', 'non_idempotent') });
     assert.equal((await run(yes.p)).exited?.status, 200);
   });
 
   test('a reset connection answers 502 with Kong text; invalid HTTP is invalid_header', async () => {
     a.set({ kind: 'reset' });
-    const kong = await run(plugin({ targets: [target(a.url), target(b.url)] }).p);
+    const kong = await run(plugin({ targets: ordered(a.url, b.url), balancer: failover('error', 'timeout') }).p);
     assert.equal(kong.exited?.status, 502);
     assert.deepEqual(kong.json, { message: 'An invalid response was received from the upstream server' });
     a.set({ kind: 'garbage' });
-    assert.equal((await run(plugin({ targets: [target(a.url), target(b.url)], balancer: failover('error', 'non_idempotent') }).p)).exited?.status, 502);
-    assert.equal((await run(plugin({ targets: [target(a.url), target(b.url)], balancer: failover('invalid_header', 'non_idempotent') }).p)).exited?.status, 200);
+    assert.equal((await run(plugin({ targets: ordered(a.url, b.url), balancer: failover('error', 'non_idempotent') }).p)).exited?.status, 502);
+    assert.equal((await run(plugin({ targets: ordered(a.url, b.url), balancer: failover('invalid_header', 'non_idempotent') }).p)).exited?.status, 200);
   });
 
   test('retries bounds the attempts, and when all fail the last upstream answer is sent', async () => {
@@ -231,7 +235,7 @@ describe('failover and retries', () => {
     b.set({ kind: 'json', status: 503, body: { error: 'b down' } });
     const c = await EngineUpstream.start(() => ({ kind: 'json', status: 503, body: { error: 'c down' } }));
     try {
-      const targets = [target(a.url), target(b.url), target(c.url)];
+      const targets = ordered(a.url, b.url, c.url);
       const one = await run(plugin({ targets, balancer: { ...failover('http_503', 'non_idempotent'), retries: 1 } }).p);
       assert.deepEqual(one.json, { error: 'b down' });
       assert.equal(c.requests.length, 0);
@@ -246,9 +250,8 @@ describe('failover and retries', () => {
 
   test("a 429's Retry-After keeps the target out of the next picks", async () => {
     a.set({ kind: 'json', status: 429, body: { error: 'slow down' }, headers: { 'retry-after': '30' } });
-    const { p, bal } = plugin({ targets: [target(a.url), target(b.url)], balancer: failover('http_429', 'non_idempotent') });
+    const { p } = plugin({ targets: ordered(a.url, b.url), balancer: failover('http_429', 'non_idempotent') });
     await run(p);
-    assert.equal(bal.last().health.records[0]?.outcome.retryAfterMs, 30_000);
     for (let i = 0; i < 4; i++) assert.equal((await run(p)).exited?.status, 200);
     assert.equal(a.requests.length, 1, 'a was not picked again while waiting');
   });
@@ -261,7 +264,7 @@ describe('failover and retries', () => {
 
   test("a 200 the driver cannot read is Kong's transformation error, without failover", async () => {
     a.set({ kind: 'json', body: { nope: true } });
-    const kong = await run(plugin({ targets: [target(a.url), target(b.url)], balancer: failover('error', 'http_500', 'non_idempotent') }).p);
+    const kong = await run(plugin({ targets: ordered(a.url, b.url), balancer: failover('error', 'http_500', 'non_idempotent') }).p);
     assert.equal(kong.exited?.status, 500);
     assert.equal((kong.json.error as { message: string }).message, "transformation failed from type openai://llm/v1/chat: 'choices' not in llm/v1/chat response");
     assert.equal(b.requests.length, 0);
@@ -300,20 +303,48 @@ describe('bad requests and configs', () => {
   });
 });
 
-describe('plugin state', () => {
-  test('instances of the same plugin id share balancer state; a target change rebuilds it', async () => {
-    const bal = testBalancerSource();
+describe('plugin state and circuit breaker', () => {
+  test('instances of the same plugin id share balancer state across config objects', async () => {
     const id = randomUUID();
     const config: PluginConfig = { __plugin_id: id, targets: [target(a.url), target(b.url)] };
-    const p1 = new AiProxyAdvanced(config, { balancers: bal.source });
-    const first = bal.last().balancer;
-    await run(p1);
-    const p2 = new AiProxyAdvanced({ ...config, __seq__: 2 }, { balancers: bal.source });
-    await run(p2);
-    assert.equal(bal.last().balancer, first, 'same state object');
-    assert.equal(a.requests.length + b.requests.length, 2);
+    await run(new AiProxyAdvanced(config));
+    await run(new AiProxyAdvanced({ ...config, __seq__: 2 }));
     assert.equal(a.requests.length, 1, 'round-robin continued across instances');
-    new AiProxyAdvanced({ ...config, targets: [target(a.url)] }, { balancers: bal.source });
-    assert.notEqual(bal.last().balancer, first);
+    assert.equal(b.requests.length, 1);
+  });
+
+  test('max_fails opens the circuit for fail_timeout, then the target is tried again', async () => {
+    a.set({ kind: 'json', status: 500, body: { error: 'down' } });
+    const balancer = { failover_criteria: ['http_500', 'non_idempotent'] as FailoverCriterion[], max_fails: 1, fail_timeout: 300 };
+    const targets = [target(a.url), target(b.url)];
+    const { p, id } = plugin({ targets, balancer });
+    for (let i = 0; i < 6; i++) assert.equal((await run(p)).exited?.status, 200);
+    assert.equal(a.requests.length, 1, 'a was excluded after its first failure');
+    // The plugin serves the schema-filled config; look its state up the same way.
+    const filled = validateConfig({ __plugin_id: id, targets, balancer });
+    assert.ok(filled.ok);
+    const health = balancerStateFor(filled.config).health;
+    assert.equal(health.status(0).state, 'open');
+    a.set({ kind: 'json', body: chatCompletion('gpt-3.5-turbo') });
+    await new Promise((r) => setTimeout(r, 350));
+    for (let i = 0; i < 4; i++) await run(p);
+    assert.ok(a.requests.length >= 2, 'a is back in rotation after fail_timeout');
+    assert.equal(health.status(0).state, 'closed');
+  });
+
+  test('when every target is circuit-open the answer is 500', async () => {
+    a.set({ kind: 'json', status: 500, body: { error: 'down' } });
+    const { p } = plugin({ targets: [target(a.url)], balancer: { failover_criteria: ['http_500', 'non_idempotent'], max_fails: 1, fail_timeout: 60_000 } });
+    assert.equal((await run(p)).exited?.status, 500);
+    const kong = await run(p);
+    assert.equal(kong.exited?.status, 500);
+    assert.equal((kong.json.error as { message: string }).message, 'failed to get peer');
+    assert.equal(a.requests.length, 1);
+  });
+
+  test('an invalid config is refused with the schema error naming the field', async () => {
+    const kong = await run(new AiProxyAdvanced({ targets: [{ route_type: 'llm/v1/chat', model: { provider: 'azure', name: 'x' } }] }));
+    assert.equal(kong.exited?.status, 500);
+    assert.match((kong.json.error as { message: string }).message, /targets\[0\]/);
   });
 });

@@ -90,16 +90,6 @@ describe('failover_criteria with nginx proxy_next_upstream meaning', () => {
     assert.equal(p('invalid_header', 'non_idempotent').shouldFailover({ kind: 'invalid_header', sent: true }, 'POST'), true);
   });
 
-  test('circuit-breaker counting: error/timeout/invalid_header always, 403/404 never, others when listed', () => {
-    const pol = p('http_429');
-    assert.equal(pol.countsAsFailure(connectRefused), true);
-    assert.equal(pol.countsAsFailure({ kind: 'invalid_header', sent: true }), true);
-    assert.equal(pol.countsAsFailure(http(429)), true);
-    assert.equal(pol.countsAsFailure(http(500)), false);
-    assert.equal(p('http_403', 'http_404').countsAsFailure(http(403)), false);
-    assert.equal(pol.countsAsFailure(http(400)), false);
-  });
-
   test('undici errors map to nginx failure kinds and whether the request was sent', () => {
     assert.deepEqual(classifyUndiciError({ code: 'ECONNREFUSED' }).failure, { kind: 'error', sent: false });
     assert.deepEqual(classifyUndiciError({ code: 'UND_ERR_CONNECT_TIMEOUT' }).failure, { kind: 'timeout', sent: false });

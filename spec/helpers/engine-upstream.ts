@@ -110,7 +110,10 @@ export class EngineUpstream {
         return;
       }
       if (b.kind === 'garbage') {
-        req.socket.end('NOT HTTP AT ALL\r\n\r\n');
+        // A status line followed by a malformed header: the client's parser fails before the socket closes.
+        const sock = req.socket;
+        sock.write('HTTP/1.1 200 OK\r\nthis is not a header\r\n\r\n');
+        setTimeout(() => sock.destroy(), 50);
         return;
       }
       const send = (): void => {

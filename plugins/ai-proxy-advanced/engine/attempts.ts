@@ -11,7 +11,7 @@ import type { ProviderDriver, SerializedRequest, SignDeps, TokenUsage } from '..
 import { costOf, describeAttempt, type TriedTarget } from './analytics';
 import { applyAuth } from './auth';
 import { FailoverPolicy, type AttemptFailure, type FailureKind } from './failover';
-import { parseRetryAfter, type TargetHealth } from './health';
+import { parseRetryAfter, type EngineHealth } from './health';
 import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
 import { buildAttemptContext, type PreparedTarget } from './target-context';
@@ -30,7 +30,7 @@ export interface AttemptDeps {
 export interface PluginRuntime {
   readonly config: PluginConfig;
   readonly balancer: Balancer;
-  readonly health: TargetHealth;
+  readonly health: EngineHealth;
   /** Indexed like config.targets. */
   readonly prepared: readonly PreparedTarget[];
   readonly policy: FailoverPolicy;
@@ -130,9 +130,7 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
   let last: AttemptsResult | undefined;
 
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    const now = deps.now();
-    const unhealthy = rt.health.excluded(now);
-    const exclude = unhealthy.size === 0 ? tried : new Set([...tried, ...unhealthy]);
+    const exclude = rt.health.exclusions(tried);
     const picked: BalancerTarget | undefined = rt.balancer.pick({ hashKey, exclude });
     if (!picked) {
       if (last) return last;
@@ -166,13 +164,13 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
         const headers = passedResponseHeaders(res.headers);
         if (res.status !== 200) {
           rt.balancer.report(picked, { ok: true, latencyMs });
-          rt.health.record(picked.index, { ok: true, counted: false }, deps.now());
+          rt.health.recordSuccess(picked.index);
           return { ...answered, kind: 'upstream-status', status: res.status, headers, body: res.body };
         }
         try {
           const tr = driver.fromResponse(res.status, res.headers, res.body, built.ctx);
           rt.balancer.report(picked, { ok: true, latencyMs, usage: tr.usage, cost: costOf(built.target, tr.usage) });
-          rt.health.record(picked.index, { ok: true, counted: false }, deps.now());
+          rt.health.recordSuccess(picked.index);
           return {
             ...answered,
             kind: 'success',
@@ -204,10 +202,7 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
       last = { ...answered, kind: 'failure', failure: failure.kind };
     }
     rt.balancer.report(picked, { ok: false, latencyMs });
-    const health = retryAfterMs === undefined
-      ? { ok: false, counted: rt.policy.countsAsFailure(failure) }
-      : { ok: false, counted: rt.policy.countsAsFailure(failure), retryAfterMs };
-    rt.health.record(picked.index, health, deps.now());
+    rt.health.recordFailure(picked.index, { kind: failure.kind, status: failure.status, retryAfterMs });
     if (!rt.policy.shouldFailover(failure, built.req.method)) return last;
   }
   // retries exhausted: `last` is always set here because every loop iteration either returns or sets it.

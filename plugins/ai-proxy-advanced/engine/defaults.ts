@@ -1,7 +1,7 @@
 /** Production wiring of the engine: real clock, undici, the provider registry and the balancer registry. */
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import { UnsupportedFeatureError } from '../errors';
+import { balancerStateFor } from '../balancer';
 import { getDriver } from '../providers';
 import type { AttemptDeps } from './attempts';
 import type { BalancerSource } from './runtime';
@@ -29,6 +29,8 @@ export const defaultAttemptDeps: AttemptDeps = {
   },
 };
 
-export const defaultBalancerSource: BalancerSource = () => {
-  throw new UnsupportedFeatureError('the balancer is not built into this version of ai-proxy-advanced');
+/** The plugin's balancing state from the module-scope registry (keyed by `__plugin_id`). */
+export const defaultBalancerSource: BalancerSource = (config) => {
+  const state = balancerStateFor(config);
+  return { balancer: state, health: state.health };
 };

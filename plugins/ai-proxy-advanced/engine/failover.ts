@@ -5,8 +5,7 @@
  *  - http_500 ... http_429: the upstream answered that status;
  *  - non_idempotent: without it, a request with a non-idempotent method (POST, LOCK, PATCH) that has already
  *    been sent upstream is never passed to the next server. A connect failure (nothing sent) always may be.
- * And the circuit breaker's counting rule (DOCS 3.14 `max_fails`): error, timeout and invalid_header always
- * count as failures, http_403/http_404 never do, other statuses count when listed.
+ * (What counts towards the circuit breaker's max_fails is the balancer's TargetHealth decision.)
  */
 import type { FailoverCriterion } from '../../../schemas/config';
 
@@ -46,12 +45,4 @@ export class FailoverPolicy {
     return true;
   }
 
-  /** Does this failure count towards the circuit breaker's max_fails? */
-  countsAsFailure(f: AttemptFailure): boolean {
-    const c = FailoverPolicy.criterionOf(f);
-    if (c === undefined) return false;
-    if (c === 'error' || c === 'timeout' || c === 'invalid_header') return true;
-    if (c === 'http_403' || c === 'http_404') return false;
-    return this.criteria.has(c);
-  }
 }

@@ -1,20 +1,15 @@
 /**
- * What the attempt loop needs from target health (the circuit breaker of `max_fails` / `fail_timeout`, and
- * Retry-After on 429, beyond Kong): the targets to keep out of this pick, and each attempt's outcome.
- * The balancer work provides the implementation (balancer/circuit-breaker.ts); the engine only uses this.
+ * What the attempt loop needs from target health: the circuit breaker of `max_fails` / `fail_timeout` and,
+ * beyond Kong, Retry-After on 429/503. Implemented by the balancer work (balancer/circuit-breaker.ts
+ * TargetHealth, which decides what counts towards max_fails); the engine only reports attempts.
  */
-export interface AttemptHealthOutcome {
-  readonly ok: boolean;
-  /** The failure counts towards `max_fails` (see FailoverPolicy.countsAsFailure). */
-  readonly counted: boolean;
-  /** Keep the target out of rotation this long (a 429's Retry-After). */
-  readonly retryAfterMs?: number;
-}
+import type { FailureKind } from './failover';
 
-export interface TargetHealth {
-  /** Target indexes that are circuit-open or waiting out a Retry-After at `now`. */
-  excluded(now: number): ReadonlySet<number>;
-  record(index: number, outcome: AttemptHealthOutcome, now: number): void;
+export interface EngineHealth {
+  /** Circuit-open and Retry-After targets ∪ `tried`: what a pick must skip. */
+  exclusions(tried: ReadonlySet<number>): ReadonlySet<number>;
+  recordFailure(index: number, failure: { kind: FailureKind; status?: number | undefined; retryAfterMs?: number | undefined }): boolean;
+  recordSuccess(index: number): void;
 }
 
 /**
