@@ -17,6 +17,7 @@
  * Decoding is msgpack-lite's: str -> string, bin -> Buffer, nil -> null, maps -> plain objects.
  */
 import msgpack from 'msgpack-lite';
+import { MsgpackWriter as Writer } from './msgpack-writer';
 
 /** cjson.null / ngx.null: a value that is nil on the wire but still occupies its map key on the Lua side. */
 export const LUA_NULL: unique symbol = Symbol('cjson.null');
@@ -29,143 +30,39 @@ export class LuaEncodeError extends Error {
   override name = 'LuaEncodeError';
 }
 
-class Writer {
-  buf: Buffer;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = v;
-  }
-  head(type: number, width: 1 | 2 | 4, n: number): void {
-    this.ensure(1 + width);
-    this.buf[this.pos++] = type;
-    if (width === 1) this.buf.writeUInt8(n, this.pos);
-    else if (width === 2) this.buf.writeUInt16BE(n, this.pos);
-    else this.buf.writeUInt32BE(n, this.pos);
-    this.pos += width;
-  }
-}
-
 const isNil = (v: unknown): boolean => v === undefined || v === null;
-
-function writeInteger(w: Writer, n: number | bigint): void {
-  if (typeof n === 'number' && Math.abs(n) <= 0xffffffff) {
-    if (n >= 0) {
-      if (n < 0x80) return w.u8(n);
-      if (n <= 0xff) return w.head(0xcc, 1, n);
-      if (n <= 0xffff) return w.head(0xcd, 2, n);
-      return w.head(0xce, 4, n);
-    }
-    if (n >= -0x20) return w.u8(n & 0xff);
-    if (n >= -0x80) {
-      w.ensure(2);
-      w.buf[w.pos++] = 0xd0;
-      w.pos = w.buf.writeInt8(n, w.pos);
-      return;
-    }
-    if (n >= -0x8000) {
-      w.ensure(3);
-      w.buf[w.pos++] = 0xd1;
-      w.pos = w.buf.writeInt16BE(n, w.pos);
-      return;
-    }
-    if (n >= -0x80000000) {
-      w.ensure(5);
-      w.buf[w.pos++] = 0xd2;
-      w.pos = w.buf.writeInt32BE(n, w.pos);
-      return;
-    }
-  }
-  const big = BigInt(n);
-  w.ensure(9);
-  if (big >= 0n) {
-    if (big > 0xffffffffffffffffn) throw new LuaEncodeError(`integer ${big} does not fit in 64 bits`);
-    w.buf[w.pos++] = 0xcf;
-    w.pos = w.buf.writeBigUInt64BE(big, w.pos);
-  } else {
-    if (big < -0x8000000000000000n) throw new LuaEncodeError(`integer ${big} does not fit in 64 bits`);
-    w.buf[w.pos++] = 0xd3;
-    w.pos = w.buf.writeBigInt64BE(big, w.pos);
-  }
-}
-
-function writeString(w: Writer, s: string): void {
-  const len = Buffer.byteLength(s);
-  if (len < 32) {
-    w.ensure(1 + len);
-    w.buf[w.pos++] = 0xa0 | len;
-  } else if (len <= 0xffff) {
-    w.ensure(3 + len);
-    w.head(0xda, 2, len);
-  } else {
-    w.ensure(5 + len);
-    w.head(0xdb, 4, len);
-  }
-  w.pos += w.buf.write(s, w.pos, 'utf8');
-}
-
-function writeBin(w: Writer, b: Uint8Array): void {
-  const len = b.length;
-  if (len <= 0xff) w.head(0xc4, 1, len);
-  else if (len <= 0xffff) w.head(0xc5, 2, len);
-  else w.head(0xc6, 4, len);
-  w.ensure(len);
-  w.buf.set(b, w.pos);
-  w.pos += len;
-}
-
-function writeArrayHead(w: Writer, n: number): void {
-  if (n < 16) w.u8(0x90 | n);
-  else if (n <= 0xffff) w.head(0xdc, 2, n);
-  else w.head(0xdd, 4, n);
-}
-
-function writeMapHead(w: Writer, n: number): void {
-  if (n < 16) w.u8(0x80 | n);
-  else if (n <= 0xffff) w.head(0xde, 2, n);
-  else w.head(0xdf, 4, n);
-}
 
 function writeValue(w: Writer, v: unknown, depth: number): void {
   if (depth > 64) throw new LuaEncodeError('value nested more than 64 levels deep (cyclic?)');
   switch (typeof v) {
     case 'undefined':
-      return w.u8(0xc0);
+      return w.nil();
     case 'boolean':
-      return w.u8(v ? 0xc3 : 0xc2);
+      return w.bool(v);
     case 'string':
-      return writeString(w, v);
+      return w.str(v, false);
     case 'number':
-      if (Number.isInteger(v) && Math.abs(v) < 2 ** 63) return writeInteger(w, v === 0 ? 0 : v);
-      w.ensure(9);
-      w.buf[w.pos++] = 0xcb;
-      w.pos = w.buf.writeDoubleBE(v, w.pos);
-      return;
+      // LuaJIT: integral numbers in range pack as integers (-0 as 0), everything else as double.
+      if (Number.isInteger(v) && Math.abs(v) < 2 ** 63) return w.int(v === 0 ? 0 : v);
+      return w.float64(v);
     case 'bigint':
-      return writeInteger(w, v);
+      try {
+        return w.int(v);
+      } catch (e) {
+        throw new LuaEncodeError((e as Error).message);
+      }
     case 'symbol':
-      if (v === LUA_NULL) return w.u8(0xc0);
-      if (v === EMPTY_MAP) return w.u8(0x80);
-      if (v === EMPTY_ARRAY) return w.u8(0x90);
+      if (v === LUA_NULL) return w.nil();
+      if (v === EMPTY_MAP) return w.mapHead(0);
+      if (v === EMPTY_ARRAY) return w.arrayHead(0);
       throw new LuaEncodeError(`cannot pack ${String(v)} for Lua`);
     case 'function':
       throw new LuaEncodeError(`cannot pack a function for Lua`);
     case 'object':
       break;
   }
-  if (v === null) return w.u8(0xc0);
-  if (v instanceof Uint8Array) return writeBin(w, v);
+  if (v === null) return w.nil();
+  if (v instanceof Uint8Array) return w.bin(v);
   if (Array.isArray(v)) return writeArray(w, v, depth);
   if (v instanceof Map) return writeEntries(w, [...v.entries()], depth);
   return writeEntries(w, Object.entries(v as Record<string, unknown>), depth);
@@ -182,7 +79,7 @@ function writeArray(w: Writer, a: readonly unknown[], depth: number): void {
     }
   }
   if (!holed) {
-    writeArrayHead(w, n);
+    w.arrayHead(n);
     for (let i = 0; i < n; i++) writeValue(w, a[i], depth + 1);
     return;
   }
@@ -194,8 +91,8 @@ function writeArray(w: Writer, a: readonly unknown[], depth: number): void {
 
 function writeEntries(w: Writer, all: [unknown, unknown][], depth: number): void {
   const entries = all.filter(([, val]) => !isNil(val));
-  if (entries.length === 0) return w.u8(0x90);
-  writeMapHead(w, entries.length);
+  if (entries.length === 0) return w.arrayHead(0);
+  w.mapHead(entries.length);
   for (const [key, val] of entries) {
     writeValue(w, key, depth + 1);
     writeValue(w, val, depth + 1);
@@ -206,7 +103,7 @@ function writeEntries(w: Writer, all: [unknown, unknown][], depth: number): void
 export function encodeLua(value: unknown): Buffer {
   const w = new Writer(256);
   writeValue(w, value, 0);
-  return w.buf.subarray(0, w.pos);
+  return w.bytes();
 }
 
 /** Decodes one complete message (tests and dumps; sockets use a stream decoder). */
