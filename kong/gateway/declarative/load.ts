@@ -226,13 +226,12 @@ export function buildSnapshot(doc: Record<string, unknown>, store: Store, source
     flattened.unshift({ entity_type: 'declarative config', entity_path: k, errors: [{ type: 'field', field: k, message: v as string }] });
   }
   if (flattened.length > 0) {
-    const lines = flattened.flatMap((f) =>
-      f.errors.map((e) => {
-        const who = f.entity_type === 'declarative config' ? '' : `in ${f.entity_path}${f.entity_name ? ` (${f.entity_type} '${f.entity_name}')` : ''}: `;
-        return `${who}${e.field && f.entity_type !== 'declarative config' ? `${e.field}: ` : e.field ? `${e.field}: ` : ''}${e.message}`;
-      }),
-    );
-    throw new DeclarativeError(source, `declarative config is invalid: ${lines.join('; ')}`, flattened, fields);
+    const lines = flattened.map((f) => {
+      const msgs = f.errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
+      if (f.entity_type === 'declarative config') return msgs;
+      return `in ${f.entity_path}${f.entity_name ? ` (${f.entity_type} '${f.entity_name}')` : ` (${f.entity_type})`}: ${msgs}`;
+    });
+    throw new DeclarativeError(source, `declarative config is invalid:\n  ${lines.join('\n  ')}`, flattened, fields);
   }
   return snap;
 }
