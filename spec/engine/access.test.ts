@@ -216,6 +216,7 @@ describe('failover and retries', () => {
     assert.equal(kong.exited?.status, 504);
     assert.deepEqual(kong.json, { message: 'The upstream server is timing out' });
     assert.equal(b.requests.length, 0);
+    assert.match(kong.logged[0] ?? '', /no upstream answered \(1 attempt\(s\)\); last: upstream timed out/);
     const yes = plugin({ targets: ordered(a.url, b.url), balancer: failover('timeout', 'non_idempotent') });
     assert.equal((await run(yes.p)).exited?.status, 200);
   });

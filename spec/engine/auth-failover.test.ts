@@ -39,6 +39,18 @@ describe('generic auth with allow_override, as Kong (openai.lua configure_reques
     assert.equal(r3.headers.authorization, 'Bearer conf-key');
   });
 
+  test('a bare key in an Authorization header gets the Bearer scheme; other headers are sent as configured', () => {
+    const r1 = req();
+    applyAuth(r1, { header_name: 'Authorization', header_value: 'sk-bare' }, client());
+    assert.equal(r1.headers.authorization, 'Bearer sk-bare');
+    const r2 = req();
+    applyAuth(r2, { header_name: 'api-key', header_value: 'sk-bare' }, client());
+    assert.equal(r2.headers['api-key'], 'sk-bare');
+    const r3 = req();
+    applyAuth(r3, { header_name: 'Authorization', header_value: 'Basic abc' }, client());
+    assert.equal(r3.headers.authorization, 'Basic abc');
+  });
+
   test('a query parameter is set the same way', () => {
     const q: AuthConfig = { param_name: 'key', param_value: 'conf', param_location: 'query' };
     const r1 = req();

@@ -57,7 +57,7 @@ export type AttemptsResult =
       rawResponse: Buffer;
     })
   | (Answered & { kind: 'upstream-status'; status: number; headers: Record<string, string>; body: Buffer | string })
-  | (Answered & { kind: 'failure'; failure: FailureKind })
+  | (Answered & { kind: 'failure'; failure: FailureKind; reason: string })
   | (Answered & { kind: 'translation-error'; error: TranslationError });
 
 /** Request headers never forwarded upstream (hop-by-hop, or recomputed). */
@@ -199,7 +199,7 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
       };
     } else {
       failure = result.failure;
-      last = { ...answered, kind: 'failure', failure: failure.kind };
+      last = { ...answered, kind: 'failure', failure: failure.kind, reason: result.message };
     }
     rt.balancer.report(picked, { ok: false, latencyMs });
     rt.health.recordFailure(picked.index, { kind: failure.kind, status: failure.status, retryAfterMs });

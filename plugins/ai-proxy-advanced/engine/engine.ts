@@ -60,12 +60,16 @@ export class Engine {
     let response: ClientResponse;
     let analytics: SerializeEntry[] = [];
     let unexpected: unknown;
+    let failureNote: string | undefined;
     try {
       const client = await readClientRequest(kong, this.needs);
       let parsed: ParsedBody;
       parsed = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
       const result = await runAttempts(rt, client, parsed, deps);
       response = responseOf(result, rt.config, client);
+      if (result.kind === 'failure') {
+        failureNote = `ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`;
+      }
       const success = result.kind === 'success';
       analytics = buildAnalytics({
         pluginId: rt.config.__plugin_id,
@@ -86,6 +90,7 @@ export class Engine {
       // Messages are ours or undici's; neither carries request headers or URLs with auth params.
       await kong.log.err('ai-proxy-advanced: unexpected error: ', (unexpected as Error)?.stack ?? String(unexpected));
     }
+    if (failureNote !== undefined) await kong.log.err(failureNote);
     for (const e of analytics) await kong.log.setSerializeValue(e.key, e.value);
     const wire = toWire(response);
     await kong.response.exit(wire.status, wire.body, wire.headers);
