@@ -39,6 +39,11 @@ export interface TranslateContext {
   readonly clientQuery: Readonly<Record<string, QueryValue>>;
   /** The client's request method. */
   readonly clientMethod: string;
+  /**
+   * Client sent `stream_options.include_usage: true`: stream translators end with a usage frame before `[DONE]`.
+   * Optional so callers that predate it keep compiling (added by #6).
+   */
+  readonly includeUsage?: boolean;
 }
 
 /** A provider request before generic auth and serialization. */
