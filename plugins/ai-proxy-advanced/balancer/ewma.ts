@@ -11,9 +11,10 @@
  *
  * Cheap picks: ln(score) = [ln(ewma) − ln(weight) + t_last/τ] − now/τ. The bracket only changes on a data
  * point and the last term is common to all targets, so ranking by the bracket ("key") ranks by decayed
- * score exactly, with no exp() per target per pick. A target with ewma 0 has key −∞ and always wins.
+ * score exactly, with no exp() per target per pick, and lets targets sit in a heap ordered by key
+ * (score-heap.ts): a pick is O(1) and a data point O(log n). A target with ewma 0 has key −∞ and wins.
  *
- * Deliberate differences from Kong, both about the first data points:
+ * Deliberate differences from Kong:
  * - A freshly built scoreboard takes each target's first data point as is. Kong blends it against 0 with the
  *   build time as "last touched", so for the first ~10 s a slow target looks almost as fast as a fast one.
  * - A failed attempt is recorded as twice the worst other target (or its own latency if worse), so a target
@@ -21,6 +22,7 @@
  * New targets added by a config change start at the mean of the carried-over targets (Kong's slow start).
  */
 import type { BalancerTarget } from './balancer';
+import { ScoreHeap } from './score-heap';
 
 export const DECAY_TIME_MS = 10_000;
 
@@ -40,10 +42,9 @@ export class EwmaScoreboard {
   /** Time of the last data point, ms since `origin`. */
   private readonly touched: Float64Array;
   private readonly lnWeight: Float64Array;
-  private readonly key: Float64Array;
+  /** Targets by key (see the module comment); equal keys take turns (score-heap.ts). */
+  private readonly heap: ScoreHeap;
   private readonly sampled: Uint8Array;
-  /** Index after the last pick: ties are scanned from here, so equal scores take turns. */
-  private cursor = 0;
 
   constructor(targets: readonly BalancerTarget[], now: number, previous?: EwmaSnapshot) {
     const n = targets.length;
@@ -52,7 +53,7 @@ export class EwmaScoreboard {
     this.ewma = new Float64Array(n);
     this.touched = new Float64Array(n);
     this.lnWeight = new Float64Array(n);
-    this.key = new Float64Array(n);
+    this.heap = new ScoreHeap(n, -Infinity);
     this.sampled = new Uint8Array(n);
     let sum = 0;
     let carried = 0;
@@ -112,23 +113,10 @@ export class EwmaScoreboard {
     }
   }
 
-  /** Index of the lowest decayed score among targets not in `exclude`, or −1. */
+  /** Index of the lowest decayed score among targets not in `exclude`, or −1. Counts as a pick for ties. */
   pickMin(exclude: ReadonlySet<number>): number {
-    const key = this.key;
-    const n = key.length;
-    const noExclusions = exclude.size === 0;
-    let best = -1;
-    let bestKey = Infinity;
-    let i = this.cursor;
-    for (let step = 0; step < n; step++, i++) {
-      if (i >= n) i = 0;
-      const k = key[i]!;
-      if ((k < bestKey || best === -1) && (noExclusions || !exclude.has(i))) {
-        best = i;
-        bestKey = k;
-      }
-    }
-    if (best !== -1) this.cursor = best + 1 >= n ? 0 : best + 1;
+    const best = this.heap.min(exclude);
+    if (best !== -1) this.heap.touch(best);
     return best;
   }
 
@@ -152,6 +140,6 @@ export class EwmaScoreboard {
   }
 
   private rekey(i: number): void {
-    this.key[i] = Math.log(this.ewma[i]!) - this.lnWeight[i]! + this.touched[i]! / DECAY_TIME_MS;
+    this.heap.update(i, Math.log(this.ewma[i]!) - this.lnWeight[i]! + this.touched[i]! / DECAY_TIME_MS);
   }
 }

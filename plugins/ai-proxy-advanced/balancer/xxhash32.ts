@@ -4,7 +4,9 @@
  * balancer hashes with the same function (kong/runloop/balancer/consistent_hashing.lua, `luaxxhash`), and it is
  * fast and well distributed for short keys, which is all a ring needs. Not a cryptographic hash.
  *
- * Strings are hashed over their UTF-8 bytes, encoded into a reused scratch buffer so a pick allocates nothing.
+ * Strings are hashed over their UTF-8 bytes in a reused scratch buffer, so a pick allocates nothing. ASCII
+ * (nearly every header value) is copied code unit by code unit: measured about 2x faster than encodeInto,
+ * and no slower than a second XXH32 reading charCodeAt directly, so there is one implementation only.
  */
 
 const P1 = 0x9e3779b1;
@@ -72,8 +74,17 @@ let scratch = new Uint8Array(256);
 
 /** XXH32 of the UTF-8 encoding of `s`, as an unsigned 32-bit integer. */
 export function xxhash32(s: string, seed = 0): number {
+  const n = s.length;
   // UTF-8 needs at most 3 bytes per UTF-16 code unit.
-  if (s.length * 3 > scratch.length) scratch = new Uint8Array(s.length * 3);
-  const { written } = encoder.encodeInto(s, scratch);
-  return xxhash32Bytes(scratch, written, seed);
+  if (n * 3 > scratch.length) scratch = new Uint8Array(n * 3);
+  const buf = scratch;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) break;
+    buf[i] = c;
+  }
+  if (i === n) return xxhash32Bytes(buf, n, seed);
+  const { written } = encoder.encodeInto(s, buf);
+  return xxhash32Bytes(buf, written, seed);
 }
