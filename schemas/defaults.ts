@@ -22,13 +22,40 @@ function copyDefault(v: unknown): unknown {
   return Array.isArray(v) ? v.map(copyDefault) : isPlainObject(v) ? { ...v } : v;
 }
 
-export function fillField(field: Field, value: unknown): unknown {
+/** Per-record plan, computed once per definition record: fill runs on every plugin construction. */
+interface Slot {
+  key: string;
+  field: Field;
+  fallback: unknown;
+  hasFallback: boolean;
+}
+interface Plan {
+  slots: Slot[];
+  keys: Set<string>;
+}
+const plans = new WeakMap<RecordField, Plan>();
+
+function planOf(def: RecordField): Plan {
+  let plan = plans.get(def);
+  if (!plan) {
+    const slots = Object.entries(def.fields).map(([key, field]) => {
+      const hasDefault = 'default' in field && field.default !== undefined;
+      return { key, field, fallback: hasDefault ? field.default : undefined, hasFallback: hasDefault };
+    });
+    plan = { slots, keys: new Set(Object.keys(def.fields)) };
+    plans.set(def, plan);
+  }
+  return plan;
+}
+
+function fillSlot(slot: Slot, value: unknown): unknown {
+  const field = slot.field;
   if (value === undefined || value === null) {
-    if ('default' in field && field.default !== undefined) return copyDefault(field.default);
+    if (slot.hasFallback) return copyDefault(slot.fallback);
     if (field.type === 'record' && field.autofill) return fillRecord(field, {});
     return null;
   }
-  if (field.type === 'record' && isPlainObject(value)) return fillRecord(field, value);
+  if (field.type === 'record') return isPlainObject(value) ? fillRecord(field, value) : value;
   if (field.type === 'array' && field.elements.type === 'record' && Array.isArray(value)) {
     const el = field.elements;
     return value.map((v) => (isPlainObject(v) ? fillRecord(el, v) : v));
@@ -38,13 +65,14 @@ export function fillField(field: Field, value: unknown): unknown {
 
 export function fillRecord(def: RecordField, input: Obj): Obj {
   const value = def.shorthand_fields ? expandShorthands(def, input) : input;
+  const plan = planOf(def);
   const out: Obj = {};
-  for (const key of Object.keys(def.fields)) {
-    out[key] = fillField(def.fields[key] as Field, value[key]);
-  }
+  for (const slot of plan.slots) out[slot.key] = fillSlot(slot, value[slot.key]);
   // Unknown keys are carried over so the JSON Schema step reports them as unknown fields.
   for (const key of Object.keys(value)) {
-    if (!(key in def.fields)) out[key] = value[key];
+    if (plan.keys.has(key)) continue;
+    // defineProperty: a JSON `"__proto__"` key must stay a plain (unknown) field, not replace the prototype.
+    Object.defineProperty(out, key, { value: value[key], enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -14,9 +14,16 @@ export interface PathError {
 
 type Obj = Record<string, unknown>;
 
+const splitCache = new Map<string, string[]>();
+function split(dotted: string): string[] {
+  let parts = splitCache.get(dotted);
+  if (!parts) splitCache.set(dotted, (parts = dotted.split('.')));
+  return parts;
+}
+
 function getField(record: Obj, dotted: string): unknown {
   let cur: unknown = record;
-  for (const part of dotted.split('.')) {
+  for (const part of split(dotted)) {
     if (!isPlainObject(cur)) return undefined;
     cur = cur[part];
   }
@@ -102,9 +109,27 @@ export function runEntityChecks(def: RecordField, value: Obj, at: Array<string |
   return out;
 }
 
+/** Fields of a record worth descending into: those with entity checks somewhere below (computed once). */
+const checkedChildren = new WeakMap<RecordField, Array<[string, Field]>>();
+
+function hasChecks(field: Field): boolean {
+  if (field.type === 'array') return hasChecks(field.elements);
+  if (field.type !== 'record') return false;
+  return (field.entity_checks?.length ?? 0) > 0 || childrenWithChecks(field).length > 0;
+}
+
+function childrenWithChecks(def: RecordField): Array<[string, Field]> {
+  let kids = checkedChildren.get(def);
+  if (!kids) {
+    kids = Object.entries(def.fields).filter(([, f]) => hasChecks(f));
+    checkedChildren.set(def, kids);
+  }
+  return kids;
+}
+
 function walk(def: RecordField, value: Obj, at: Array<string | number>, out: PathError[]): void {
   for (const check of def.entity_checks ?? []) runCheck(check, value, at, out);
-  for (const [key, field] of Object.entries(def.fields)) walkField(field, value[key], [...at, key], out);
+  for (const [key, field] of childrenWithChecks(def)) walkField(field, value[key], [...at, key], out);
 }
 
 function walkField(field: Field, v: unknown, at: Array<string | number>, out: PathError[]): void {

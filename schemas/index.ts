@@ -4,3 +4,5 @@ export type { ConfigError, ValidationResult } from './validate';
 export { KONG_SCHEMA_FIELDS } from './kong-schema';
 export { PLUGIN_CONFIG } from './definition';
 export * from './config';
+export { VAULT_REFERENCE } from './json-schema';
+export { checkDeckDocument } from './deck';

@@ -17,7 +17,49 @@ function typeOf(t: string, nullable: boolean): string | string[] {
   return nullable ? [t, 'null'] : t;
 }
 
+/**
+ * Records used in more than one place (auth, bedrock and huggingface options, ACL rules) are emitted once
+ * under `definitions` and referenced, so ajv compiles them once.
+ */
+interface Shared {
+  names: Map<RecordField, string>;
+  definitions: Record<string, JsonSchema>;
+}
+
+function findShared(def: RecordField): Map<RecordField, string> {
+  const seen = new Map<RecordField, { count: number; name: string }>();
+  const visit = (field: Field, name: string) => {
+    if (field.type === 'array') return visit(field.elements, name);
+    if (field.type !== 'record') return;
+    const entry = seen.get(field);
+    if (entry) {
+      entry.count++;
+      return;
+    }
+    seen.set(field, { count: 1, name });
+    for (const [k, f] of Object.entries(field.fields)) visit(f, k);
+  };
+  visit(def, 'config');
+  const names = new Map<RecordField, string>();
+  for (const [rec, { count, name }] of seen) if (count > 1) names.set(rec, name);
+  return names;
+}
+
+let shared: Shared | undefined;
+
 function fieldSchema(field: Field, nullable: boolean): JsonSchema {
+  if (field.type === 'record' && shared?.names.has(field)) {
+    const name = `${shared.names.get(field) as string}${nullable ? '' : '_item'}`;
+    if (!(name in shared.definitions)) {
+      shared.definitions[name] = {}; // placeholder first: records may nest shared records
+      shared.definitions[name] = plainFieldSchema(field, nullable);
+    }
+    return { $ref: `#/definitions/${name}` };
+  }
+  return plainFieldSchema(field, nullable);
+}
+
+function plainFieldSchema(field: Field, nullable: boolean): JsonSchema {
   const s: JsonSchema = {};
   if (field.description) s.description = field.description;
   if ('default' in field && field.default !== undefined) s.default = field.default;
@@ -85,9 +127,16 @@ function recordSchema(def: RecordField, nullable: boolean): JsonSchema {
 
 /** The JSON Schema of a plugin `config` object. */
 export function toJsonSchema(def: RecordField): JsonSchema {
-  return {
-    $schema: 'http://json-schema.org/draft-07/schema#',
-    title: 'ai-proxy-advanced config',
-    ...recordSchema(def, false),
-  };
+  shared = { names: findShared(def), definitions: {} };
+  try {
+    const root = recordSchema(def, false);
+    return {
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      title: 'ai-proxy-advanced config',
+      ...root,
+      definitions: shared.definitions,
+    };
+  } finally {
+    shared = undefined;
+  }
 }

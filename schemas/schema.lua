@@ -605,6 +605,7 @@ return {
               } },
               { model = {
                 type = "record",
+                required = true,
                 fields = {
                   { model_alias = {
                     type = "string",

@@ -27,23 +27,35 @@ export type ValidationResult = { ok: true; config: PluginConfig } | { ok: false;
 
 export const CONFIG_JSON_SCHEMA = toJsonSchema(PLUGIN_CONFIG);
 
-let compiled: ValidateFunction | undefined;
+function newAjv(opts: { allErrors: boolean }): Ajv {
+  const ajv = new Ajv({ ...opts, verbose: opts.allErrors, allowUnionTypes: true, strict: true });
+  ajv.addKeyword({ keyword: 'x-referenceable', schemaType: 'boolean' });
+  ajv.addKeyword({ keyword: 'x-encrypted', schemaType: 'boolean' });
+  ajv.addKeyword({
+    keyword: 'kongUrl',
+    type: 'string',
+    schemaType: 'boolean',
+    validate: (_: boolean, data: string) => urlProblem(data) === undefined,
+  });
+  return ajv;
+}
 
-/** The ajv validator, compiled on first use and kept for the life of the process. */
+let fast: ValidateFunction | undefined;
+let detailed: ValidateFunction | undefined;
+
+/**
+ * The ajv validator of CONFIG_JSON_SCHEMA, compiled on first use and kept for the life of the process (call it
+ * at startup to pay the compile early). It stops at the first problem: valid configs (the common case) pay for
+ * nothing more; a second validator collecting every error is compiled only the first time a config is
+ * refused. On its own it checks field types and ranges of a config object (raw or filled), without Kong's
+ * bookkeeping keys, defaults or cross-field rules: validateConfig does all of that.
+ */
 export function configValidator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true });
-    ajv.addKeyword({ keyword: 'x-referenceable', schemaType: 'boolean' });
-    ajv.addKeyword({ keyword: 'x-encrypted', schemaType: 'boolean' });
-    ajv.addKeyword({
-      keyword: 'kongUrl',
-      type: 'string',
-      schemaType: 'boolean',
-      validate: (_: boolean, data: string) => urlProblem(data) === undefined,
-    });
-    compiled = ajv.compile(CONFIG_JSON_SCHEMA);
-  }
-  return compiled;
+  return (fast ??= newAjv({ allErrors: false }).compile(CONFIG_JSON_SCHEMA));
+}
+
+function detailedValidator(): ValidateFunction {
+  return (detailed ??= newAjv({ allErrors: true }).compile(CONFIG_JSON_SCHEMA));
 }
 
 export function formatPath(segments: ReadonlyArray<string | number>): string {
@@ -77,8 +89,12 @@ export function validateDetailed(raw: unknown): DetailedResult {
     }
   }
   const filled = fillRecord(PLUGIN_CONFIG, input);
-  const validate = configValidator();
-  const errors = validate(filled) ? [] : fromAjv(validate.errors ?? [], filled);
+  let errors: PathError[] = [];
+  if (!configValidator()(filled)) {
+    const all = detailedValidator();
+    all(filled);
+    errors = fromAjv(all.errors ?? [], filled);
+  }
   errors.push(...runEntityChecks(PLUGIN_CONFIG, filled));
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, config: { ...filled, ...kongKeys } as unknown as PluginConfig };

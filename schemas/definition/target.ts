@@ -21,7 +21,6 @@ export const TARGET = {
       type: 'json',
       description: 'For internal use only.',
     },
-    // Kong's schema lists `model` as required for every target (DOCS AiProxyAdvanced-3.x.json `required`).
     model: { ...MODEL, required: true },
     route_type: {
       type: 'string',

@@ -26,6 +26,9 @@ test('required properties are exactly the fields a user must always supply', () 
   expectType<Equal<ModelConfig['provider'], import('../../schemas/config').ProviderName>>();
   expectType<Equal<AclMatch['values'], string[]>>();
   expectType<Equal<VectordbConfig['dimensions'], number>>();
+  expectType<Equal<null extends TargetConfig['model'] ? true : false, false>>();
+  expectType<Equal<null extends AiProxyAdvancedConfig['targets'] ? true : false, false>>();
+  expectType<Equal<null extends TargetConfig['logging'] ? true : false, true>>();
   expectType<Equal<BalancerConfig['algorithm'], import('../../schemas/config').Algorithm | null | undefined>>();
   expectType<Equal<AuthConfig['header_value'], string | null | undefined>>();
   expectType<Equal<RedisConfig['sentinel_role'], 'master' | 'slave' | 'any' | null | undefined>>();
