@@ -16,6 +16,7 @@ function store(): Store {
     phases: ['access'],
     server: 'js',
     schema: {},
+    configChecks: undefined,
     configFields: [{ key: { type: 'string', referenceable: true } }, { plain: { type: 'string' } }, { n: { type: 'integer', default: 1 } }],
   });
   return new Store(catalog);

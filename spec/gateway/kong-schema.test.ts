@@ -79,3 +79,28 @@ test('Lua patterns match as string.match does', () => {
   assert.ok(!luaMatch('a*b*c', '^[^*]*%*?[^*]*$'));
   assert.ok(luaMatch('/path-x_1', '^/[%w%.%-%_]*$'));
 });
+
+test("a record's entity_checks run with Kong's messages and skip rules", () => {
+  const auth: FieldList = [
+    { header_name: { type: 'string' } },
+    { header_value: { type: 'string', referenceable: true } },
+    { provider: { type: 'string', one_of: ['openai', 'azure', 'bedrock'] } },
+    { instance: { type: 'string' } },
+    { allow_override: { type: 'boolean', default: false } },
+  ];
+  const checks = [
+    { mutually_required: ['header_name', 'header_value'] },
+    { conditional_at_least_one_of: { if_field: 'provider', if_match: { one_of: ['azure'] }, then_at_least_one_of: ['instance'], then_err: 'must set %s for azure provider' } },
+    { conditional: { if_field: 'provider', if_match: { one_of: ['bedrock'] }, then_field: 'allow_override', then_match: { ne: true }, then_err: 'bedrock only supports allow_override = false' } },
+  ];
+  const fields: FieldList = [{ auth: { type: 'record', fields: auth, entity_checks: checks } }];
+  assert.deepEqual(checkRecord(fields, { auth: { header_name: 'a', provider: 'azure' } }).errors, {
+    auth: { '@entity': ["all or none of these fields must be set: 'header_name', 'header_value'", "must set 'instance' for azure provider"] },
+  });
+  assert.deepEqual(checkRecord(fields, { auth: { provider: 'bedrock', allow_override: true } }).errors, {
+    auth: { allow_override: 'value must not be true', '@entity': ['bedrock only supports allow_override = false'] },
+  });
+  assert.equal(checkRecord(fields, { auth: { header_name: 'a', header_value: '{vault://env/k}', provider: 'openai' } }).errors, undefined);
+  const top = checkRecord(auth, { header_name: 'x' }, [{ at_least_one_of: ['instance', 'provider'] }]);
+  assert.deepEqual(top.errors?.['@entity'], ["at least one of these fields must be non-empty: 'instance', 'provider'"]);
+});
