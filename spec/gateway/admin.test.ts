@@ -162,3 +162,25 @@ describe('Admin API', () => {
     assert.equal((await send(`${h.admin}/services`, { method: 'DELETE' })).status, 405);
   });
 });
+
+describe('extra config validators (the hook for cross-field rules)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({
+      plugins: [{ name: 'probe', priority: 100 }],
+      gatewayOptions: {
+        extraValidators: new Map([['probe', (config: Record<string, unknown>) => (config.mode === 'slow' && config.sleep === 0 ? { sleep: 'must be set when mode is slow' } : undefined)]]),
+      },
+    });
+  });
+  after(() => h.close());
+
+  test('run after the Kong schema checks and report like them', async () => {
+    const bad = await send(`${h.admin}/plugins`, { method: 'POST', ...json({ name: 'probe', config: { mode: 'slow' } }) });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.json().fields, { config: { sleep: 'must be set when mode is slow' } });
+    assert.equal(bad.json().message, 'schema violation (config.sleep: must be set when mode is slow)');
+    const ok = await send(`${h.admin}/plugins`, { method: 'POST', ...json({ name: 'probe', config: { mode: 'slow', sleep: 5 } }) });
+    assert.equal(ok.status, 201);
+  });
+});

@@ -128,3 +128,27 @@ describe('the stock kong-js-pluginserver', () => {
     assert.deepEqual(r.json().query, { q: ['1'] });
   });
 });
+
+describe('concurrent first requests', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ plugins: [{ name: 'herd', priority: 100 }], workers: 1 });
+    const r = await send(`${h.admin}/config`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        _format_version: '3.0',
+        routes: [{ name: 'r', paths: ['/h'], plugins: [{ name: 'herd', config: { mode: 'exit', out: h.out } }] }],
+      }),
+    });
+    assert.equal(r.status, 201, r.body);
+  });
+  after(() => h.close());
+
+  test('wait for the one StartInstance in flight instead of starting their own', async () => {
+    const rs = await Promise.all(Array.from({ length: 12 }, () => send(`${h.proxy}/h`)));
+    assert.deepEqual(rs.map((r) => r.status), Array(12).fill(200));
+    assert.equal(h.events().filter((e) => e.event === 'start').length, 1);
+    assert.equal(h.events().filter((e) => e.event === 'access').length, 12);
+  });
+});

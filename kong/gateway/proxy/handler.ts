@@ -186,6 +186,7 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
       readTimeout: Number(svc.read_timeout ?? 60000),
       writeTimeout: Number(svc.write_timeout ?? 60000),
       retries: Number(svc.retries ?? 5),
+      tlsVerify: svc.tls_verify === true,
     });
   } catch (err) {
     if (!(err instanceof UpstreamFailure)) throw err;
