@@ -93,6 +93,14 @@ describe('plugins in the request path', () => {
     assert.equal(route.headers['content-type'], 'application/json; charset=utf-8');
   });
 
+  test('a body over client_body_buffer_size is nil for get_raw_body() without a size, a 500 as on Kong', async () => {
+    const small = await send(`${h.proxy}/route`, { method: 'POST', body: 'x'.repeat(8192) });
+    assert.equal(small.status, 201);
+    const big = await send(`${h.proxy}/route`, { method: 'POST', body: 'x'.repeat(8193) });
+    assert.equal(big.status, 500);
+    assert.ok(h.logs.some((l) => l.includes("attempt to get length of local 'str'")));
+  });
+
   test('uri captures reach the plugin as Kong shapes them', async () => {
     const r = await send(`${h.proxy}/cap/hello`);
     assert.deepEqual(r.json().captures, { unnamed: { '0': '/cap/hello', '1': 'hello' }, named: { word: 'hello' } });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { headerEnabled, loadSettings, parseKongConf, PROJECT_ROOT, SettingsError } from '../../kong/gateway/settings';
+import { headerEnabled, loadSettings, parseKongConf, parseSize, PROJECT_ROOT, SettingsError } from '../../kong/gateway/settings';
 
 test('kong.conf lines are key = value with # comments and \\# escapes', () => {
   assert.deepEqual(parseKongConf('# comment\nproxy_listen = 0.0.0.0:9000  # inline\nLOG_LEVEL=debug\nx = a\\#b\n\n'), {
@@ -69,4 +69,13 @@ test('the headers setting groups server_tokens and latency_tokens as Kong does',
   const only = loadSettings({ env: { KONG_HEADERS: 'X-Kong-Request-Id' } });
   assert.equal(headerEnabled(only, 'via'), false);
   assert.equal(headerEnabled(only, 'x-kong-request-id'), true);
+});
+
+test('nginx sizes are read as nginx does', () => {
+  assert.equal(parseSize('8k'), 8192);
+  assert.equal(parseSize('1m'), 1048576);
+  assert.equal(parseSize('100'), 100);
+  assert.equal(parseSize('lots'), undefined);
+  assert.equal(loadSettings({ env: {} }).clientBodyBufferSize, 8192);
+  assert.equal(loadSettings({ env: { KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE: '1m' } }).clientBodyBufferSize, 1048576);
 });

@@ -42,7 +42,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function createContext(req: IncomingMessage): RequestContext {
+function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
   const url = req.url ?? '/';
   const noAbs = url.replace(/^[a-z]+:\/\/[^/]*/i, '');
   const q = noAbs.indexOf('?');
@@ -65,6 +65,7 @@ function createContext(req: IncomingMessage): RequestContext {
     rawQuery,
     requestHeaders: headers,
     body: Buffer.alloc(0),
+    bodyBufferSize,
     clientIp: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
     clientPort: req.socket.remotePort ?? 0,
     match: undefined,
@@ -254,7 +255,7 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
 
 /** The whole request, then the log phase once the client has its response. */
 export async function handleProxyRequest(host: ProxyHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const ctx = createContext(req);
+  const ctx = createContext(req, host.settings.clientBodyBufferSize);
   const worker = host.workerFor(req);
   const iterator = host.iterator();
   let plugins: ConfiguredPlugin[] = iterator.globals;
