@@ -13,6 +13,8 @@ export interface PluginInfo {
   phases: string[];
   /** The `config` record's fields (Schema.fields[…].config.fields). */
   configFields: FieldList;
+  /** entity_checks declared on the config record. */
+  configChecks: unknown;
   /** The full Schema object as reported, for GET /schemas/plugins/{name}. */
   schema: Record<string, unknown>;
   /** Which plugin server runs it. */
@@ -59,7 +61,7 @@ export class PluginCatalog {
   checkConfig(name: string, config: Record<string, unknown>): { value: Record<string, unknown>; errors?: Record<string, ErrorTree> } {
     const info = this.plugins.get(name);
     if (!info) throw new Error(`unknown plugin ${name}`);
-    const r = checkRecord(info.configFields, config);
+    const r = checkRecord(info.configFields, config, info.configChecks);
     if (r.errors) return r;
     const extra = this.extraValidators.get(name)?.(r.value);
     return extra ? { value: r.value, errors: extra } : r;
@@ -79,10 +81,14 @@ export function pluginInfoFromDump(entry: unknown, server: string): PluginInfo {
   const schema = (e.Schema ?? {}) as Record<string, unknown>;
   const fields = Array.isArray(schema.fields) ? (schema.fields as Array<Record<string, unknown>>) : [];
   let configFields: FieldList = [];
+  let configChecks: unknown;
   for (const f of fields) {
-    const c = f.config as { type?: string; fields?: FieldList } | undefined;
-    if (c && c.type === 'record') configFields = c.fields ?? [];
+    const c = f.config as { type?: string; fields?: FieldList; entity_checks?: unknown } | undefined;
+    if (c && c.type === 'record') {
+      configFields = c.fields ?? [];
+      configChecks = c.entity_checks;
+    }
   }
   const phases = Array.isArray(e.Phases) ? (e.Phases as unknown[]).filter((p): p is string => typeof p === 'string') : [];
-  return { name, version: e.Version, priority: e.Priority, phases, configFields, schema, server };
+  return { name, version: e.Version, priority: e.Priority, phases, configFields, configChecks, schema, server };
 }

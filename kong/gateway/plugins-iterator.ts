@@ -33,7 +33,8 @@ export class PluginsIterator {
     for (const entity of snap.plugins) {
       if (entity.enabled === false) continue;
       const protocols = entity.protocols as string[] | undefined;
-      if (protocols && !protocols.some((p) => p === 'http' || p === 'https')) continue;
+      // should_process_plugin: only plugins with an http-subsystem protocol (http, https, grpc, grpcs, ws, wss).
+      if (protocols && !protocols.some((p) => ['http', 'https', 'grpc', 'grpcs', 'ws', 'wss'].includes(p))) continue;
       const info = catalog.get(entity.name as string);
       if (!info) continue;
       const routeId = refId(entity.route);
@@ -60,6 +61,7 @@ export class PluginsIterator {
   /** The plugins for a matched route/service, one per name, most specific scope first. */
   forRequest(routeId: string | undefined, serviceId: string | undefined): ConfiguredPlugin[] {
     const out: ConfiguredPlugin[] = [];
+    // `protocols` only selects the subsystem (should_process_plugin: an http-subsystem protocol), as in Kong.
     for (const list of this.byName.values()) {
       const pick =
         list.find((p) => routeId && serviceId && p.routeId === routeId && p.serviceId === serviceId) ??

@@ -35,6 +35,9 @@ export interface Settings {
   logLevel: string;
   /** Kong's `headers` setting, lower-cased (server_tokens, latency_tokens, X-Kong-Request-Id, …). */
   headers: Set<string>;
+  /** nginx client_body_buffer_size (KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE, default 8k): larger bodies are
+   * "spooled to a file", which kong.request.get_raw_body() without a size argument does not read. */
+  clientBodyBufferSize: number;
   /** The file the settings came from, for error messages. */
   confPath: string | undefined;
 }
@@ -161,8 +164,13 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
 
   const headers = new Set(list(get('headers') ?? 'server_tokens, latency_tokens, X-Kong-Request-Id').map((h) => h.toLowerCase()));
 
+  const bufferRaw = get('nginx_http_client_body_buffer_size') ?? '8k';
+  const clientBodyBufferSize = parseSize(bufferRaw);
+  if (clientBodyBufferSize === undefined) throw new SettingsError(`nginx_http_client_body_buffer_size: invalid size '${bufferRaw}'`);
+
   return {
     prefix,
+    clientBodyBufferSize,
     proxyListen: parseListen('proxy_listen', get('proxy_listen') ?? '0.0.0.0:8000', warn),
     adminListen: parseListen('admin_listen', get('admin_listen') ?? '127.0.0.1:8001', warn),
     declarativeConfig,
@@ -173,6 +181,14 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
     headers,
     confPath,
   };
+}
+
+/** nginx sizes: `8k`, `1m`, `16384`. */
+export function parseSize(v: string): number | undefined {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(v.trim());
+  if (!m) return undefined;
+  const unit = (m[2] ?? '').toLowerCase();
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
 }
 
 /** Kong's `headers` groups: server_tokens = Server + Via, latency_tokens = the three latency headers. */

@@ -83,3 +83,41 @@ describe('plain proxying', () => {
     await eventually(() => h.logs.some((l) => l.includes('while connecting to upstream')));
   });
 });
+
+describe('bad requests and unroutable configuration', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ config: { _format_version: '3.0', routes: [{ name: 'no-service', paths: ['/lonely'] }, { name: 'tls-only', paths: ['/secure'], protocols: ['https'] }] } });
+  });
+  after(() => h.close());
+
+  test('malformed HTTP gets a 400 and the gateway keeps serving', async () => {
+    const net = await import('node:net');
+    const url = new URL(h.proxy);
+    const reply = await new Promise<string>((resolve) => {
+      const s = net.createConnection(Number(url.port), url.hostname, () => s.write('NOT HTTP AT ALL\r\n\r\n'));
+      let data = '';
+      s.on('data', (c: Buffer) => (data += c.toString()));
+      s.on('close', () => resolve(data));
+    });
+    assert.match(reply, /^HTTP\/1\.1 400/);
+    assert.equal((await send(`${h.proxy}/nowhere`)).status, 404);
+  });
+
+  test('a route without a service answers 503 and an https-only route asks for HTTPS', async () => {
+    const lonely = await send(`${h.proxy}/lonely`);
+    assert.equal(lonely.status, 503);
+    assert.equal(lonely.json().message, 'no Service found with those values');
+    const secure = await send(`${h.proxy}/secure`);
+    assert.equal(secure.status, 426);
+    assert.equal(secure.json().message, 'Please use HTTPS protocol');
+  });
+
+  test('routes and services for protocols the local gateway cannot serve are refused by name', async () => {
+    const r = await send(`${h.admin}/routes`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ protocols: ['grpc'], paths: ['/g'] }) });
+    assert.equal(r.status, 400);
+    assert.match(r.json().message, /protocol 'grpc' is not supported by the local gateway/);
+    const s = await send(`${h.admin}/services`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: 'tcp://x.test:9000' }) });
+    assert.match(s.json().fields.protocol, /protocol 'tcp' is not supported/);
+  });
+});

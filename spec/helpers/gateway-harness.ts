@@ -34,11 +34,14 @@ const fs = require('fs');
 const NAME = ${JSON.stringify(p.name)};
 function record(config, obj) { if (config.out) fs.appendFileSync(config.out, JSON.stringify({ plugin: NAME, ...obj }) + '\\n'); }
 class Plugin {
-  constructor(config) { this.config = config; record(config, { event: 'start', seq: config.__seq__, plugin_id: config.__plugin_id, route_id: config.route_id, service_id: config.service_id, conf: config }); }
+  constructor(config) {
+    if (config.value === 'explode-on-start') throw new Error('refusing to start');
+    this.config = config; record(config, { event: 'start', seq: config.__seq__, plugin_id: config.__plugin_id, route_id: config.route_id, service_id: config.service_id, conf: config }); }
+  close() { record(this.config, { event: 'close', seq: this.config.__seq__, pid: process.pid }); }
 ${method('rewrite', `    record(this.config, { event: 'rewrite' });
     if (this.config.mode === 'rewrite-exit') { await kong.response.exit(401, { message: 'rewrite says no' }); return; }`)}
 ${method('access', `    const c = this.config;
-    record(c, { event: 'access' });
+    record(c, { event: 'access', pid: process.pid, seq: c.__seq__ });
     switch (c.mode) {
       case 'exit': {
         const body = await kong.request.get_raw_body();

@@ -92,7 +92,11 @@ interface Item {
   type: EntityType;
   input: Record<string, unknown>;
   path: Array<string | number>;
+  /** Whether the file gave the id (otherwise it was derived). */
+  givenId?: boolean;
 }
+
+const raw = (item: Item): { id?: unknown } => (item.givenId ? { id: item.input.id } : {});
 
 function flattenFieldErrors(tree: ErrorTree, prefix: string, out: FlattenedError['errors']): void {
   if (typeof tree === 'string') {
@@ -184,7 +188,8 @@ export function buildSnapshot(doc: Record<string, unknown>, store: Store, source
         }
         input[parent.field] = { id: parent.id };
       }
-      if (input.id === undefined) {
+      const givenId = input.id !== undefined;
+      if (!givenId) {
         const key =
           type === 'plugins'
             ? `${String(input.name)}|${JSON.stringify(input.route ?? null)}|${JSON.stringify(input.service ?? null)}|${String(input.instance_name ?? '')}`
@@ -193,7 +198,7 @@ export function buildSnapshot(doc: Record<string, unknown>, store: Store, source
               : `${describe(p)}`;
         input.id = stableUuid(`${type}:${key}`);
       }
-      items.push({ type, input, path: p });
+      items.push({ type, input, path: p, givenId });
       for (const [k, childType] of nested) {
         collect(raw[k], childType, [...p, k], {
           field: type === 'services' ? 'service' : 'route',
@@ -209,7 +214,22 @@ export function buildSnapshot(doc: Record<string, unknown>, store: Store, source
   // Validate parents before children so references resolve within the new config.
   const snap: Snapshot = { services: [], routes: [], plugins: [] };
   for (const type of ['services', 'routes', 'plugins'] as const) {
+    const seen = new Set<string>();
     for (const item of items.filter((x) => x.type === type)) {
+      const id = String(item.input.id);
+      if (seen.has(id)) {
+        // Kong's declarative loader: duplicates are reported by endpoint key (name) or primary key.
+        const byName = typeof item.input.name === 'string' && raw(item).id === undefined;
+        record(item, {
+          '@entity': [
+            byName
+              ? `uniqueness violation: '${type}' entity with name set to '${String(item.input.name)}' already declared`
+              : `uniqueness violation: '${type}' entity with primary key set to '${id}' already declared`,
+          ],
+        });
+        continue;
+      }
+      seen.add(id);
       try {
         const e: Entity = store.validate(type, item.input, snap);
         snap[type].push(e);

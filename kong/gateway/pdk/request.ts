@@ -61,12 +61,21 @@ export const REQUEST_PDK: Record<string, Fn> = {
     if (ctx.phase === 'log') return ctx.saved?.requestHeaders ?? {};
     return ctx.requestHeaders.toLua();
   },
-  'kong.request.get_raw_body': (ctx) => {
+  // kong/pdk/request.lua get_raw_body (3.8+): a body larger than client_body_buffer_size sits in a file and is
+  // read only when a max_allowed_file_size is given (0 = no limit). Otherwise the first return value is nil,
+  // which fix_raw cannot pack: the request fails with 500 exactly as on Kong.
+  'kong.request.get_raw_body': (ctx, [max]) => {
     checkPhase(ctx.phase, PHASES.beforeContent);
+    if (max !== undefined && max !== null && typeof max !== 'number') throw new LuaError('max_allowed_file_size must be a number');
+    if (ctx.body.length <= ctx.bodyBufferSize) return ctx.body;
+    if (typeof max !== 'number') return undefined;
+    if (max !== 0 && ctx.body.length > max) return undefined;
     return ctx.body;
   },
-  'kong.request.get_body': (ctx, [mimetype]) => {
+  'kong.request.get_body': (ctx, [mimetype, , maxFile]) => {
     checkPhase(ctx.phase, PHASES.beforeContent);
+    // get_body reads through get_raw_body(max_allowed_file_size): a spooled body needs the size argument.
+    if (ctx.body.length > ctx.bodyBufferSize && (typeof maxFile !== 'number' || (maxFile !== 0 && ctx.body.length > maxFile))) return undefined;
     return decodeBody(ctx.body, ctx.requestHeaders.first('content-type'), mimetype);
   },
   'kong.request.get_uri_captures': (ctx) => {

@@ -87,6 +87,8 @@ export interface RequestContext {
   rawQuery: string;
   requestHeaders: HeaderMap;
   body: Buffer;
+  /** nginx client_body_buffer_size: a larger body is not in memory for get_raw_body() without a size. */
+  bodyBufferSize: number;
   clientIp: string;
   clientPort: number;
   match: RouteMatch | undefined;

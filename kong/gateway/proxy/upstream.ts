@@ -9,11 +9,13 @@ import { Agent, errors as undiciErrors, request } from 'undici';
 
 const agents = new Map<string, Agent>();
 
-function agentFor(connectTimeout: number): Agent {
-  const key = String(connectTimeout);
+function agentFor(connectTimeout: number, tlsVerify: boolean): Agent {
+  const key = `${connectTimeout}:${String(tlsVerify)}`;
   let a = agents.get(key);
   if (!a) {
-    a = new Agent({ connect: { timeout: connectTimeout }, keepAliveTimeout: 60_000, pipelining: 1, connections: null });
+    // Kong verifies upstream certificates only when the service says tls_verify = true (proxy_ssl_verify is off
+    // by default in Kong's nginx template).
+    a = new Agent({ connect: { timeout: connectTimeout, rejectUnauthorized: tlsVerify }, keepAliveTimeout: 60_000, pipelining: 1, connections: null });
     agents.set(key, a);
   }
   return a;
@@ -38,6 +40,7 @@ export interface UpstreamRequest {
   readTimeout: number;
   writeTimeout: number;
   retries: number;
+  tlsVerify: boolean;
 }
 
 export interface UpstreamResponse {
@@ -82,7 +85,7 @@ export async function callUpstream(req: UpstreamRequest): Promise<UpstreamRespon
     tries.push({ ip: req.host, port: req.port, balancer_latency: 0 });
     try {
       const r = await request(`${origin}${req.path}`, {
-        dispatcher: agentFor(req.connectTimeout),
+        dispatcher: agentFor(req.connectTimeout, req.tlsVerify),
         method: req.method as 'GET',
         headers: req.headers,
         body: req.body.length > 0 || !['GET', 'HEAD'].includes(req.method) ? req.body : null,

@@ -8,6 +8,7 @@
  * Entity checks cannot be declared from a JS plugin (kong-plugin-protocol.md §1.4); cross-field rules come
  * through the extra-validator hook in plugin-validation.ts.
  */
+import { runEntityChecks } from './entity-checks';
 import { luaMatch } from './lua-pattern';
 
 export interface FieldDef {
@@ -254,7 +255,7 @@ export function validateField(field: FieldDef, value: Json): ErrorTree | undefin
     }
     case 'record': {
       if (!isPlainObject(value)) return MESSAGES.RECORD;
-      const e = validateRecord(field.fields ?? [], fillDefaults(field.fields ?? [], value));
+      const e = validateRecord(field.fields ?? [], fillDefaults(field.fields ?? [], value), field.entity_checks);
       if (e !== undefined) return e;
       break;
     }
@@ -290,7 +291,7 @@ export function validateField(field: FieldDef, value: Json): ErrorTree | undefin
 }
 
 /** Schema:validate over a record's fields; returns the error tree or undefined. */
-export function validateRecord(fields: FieldList, input: Obj): { [field: string]: ErrorTree } | undefined {
+export function validateRecord(fields: FieldList, input: Obj, entityChecks?: unknown): { [field: string]: ErrorTree } | undefined {
   const errors: { [field: string]: ErrorTree } = {};
   const known = new Map(fieldEntries(fields));
   for (const [k, v] of Object.entries(input)) {
@@ -305,12 +306,13 @@ export function validateRecord(fields: FieldList, input: Obj): { [field: string]
   for (const [name, field] of known) {
     if (field.required === true && (input[name] === null || input[name] === undefined)) errors[name] = MESSAGES.REQUIRED;
   }
+  runEntityChecks(entityChecks, fields, input, errors);
   return Object.keys(errors).length > 0 ? errors : undefined;
 }
 
 /** Insert-time processing: defaults, then validation. */
-export function checkRecord(fields: FieldList, input: Obj): { value: Obj; errors?: { [field: string]: ErrorTree } } {
+export function checkRecord(fields: FieldList, input: Obj, entityChecks?: unknown): { value: Obj; errors?: { [field: string]: ErrorTree } } {
   const value = fillDefaults(fields, input);
-  const errors = validateRecord(fields, value);
+  const errors = validateRecord(fields, value, entityChecks);
   return errors ? { value, errors } : { value };
 }
