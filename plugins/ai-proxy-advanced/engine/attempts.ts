@@ -176,7 +176,7 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
             kind: 'success',
             status: 200,
             headers,
-            body: tr.body,
+            body: tr.raw ?? tr.body,
             usage: tr.usage,
             responseModel: tr.model,
             rawResponse: res.body,

@@ -24,7 +24,7 @@ export interface OpenAiStyleSpec {
   readonly upstreamUrlIsBase?: boolean;
   /** Rejects targets this driver cannot serve (mistral/llama2 formats other than openai). */
   check?(target: TargetConfig): void;
-  /** Whole-URL override (Hugging Face builds its URL from the model name). */
+  /** Whole-URL override, for a provider whose URL is built from the model name. */
   url?(ctx: TranslateContext): string;
   /** Body transformation override (defaults to the OpenAI pass-through with config defaults). */
   toBody?(body: Record<string, unknown>, ctx: TranslateContext): Record<string, unknown>;

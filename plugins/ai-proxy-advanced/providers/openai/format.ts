@@ -4,7 +4,8 @@
  *  - request: configured `max_tokens`/`temperature`/`top_p`/`top_k` win over the request's (Kong 3.8 changelog
  *    "plugin's configured tuning options take precedence"), `model` is the resolved model, `stream` explicit,
  *    `top_k` dropped (OpenAI rejects it);
- *  - response: passed through byte for byte when it has `choices` (chat/completions) or `data` (embeddings);
+ *  - response: passed through byte for byte (`raw`) when it has `choices` (chat/completions) or `data`
+ *    (embeddings);
  *    usage read for analytics and balancing.
  */
 import type { ModelOptions, RouteType } from '../../../../schemas/config';
@@ -64,12 +65,14 @@ export function fromOpenAiBody(body: Buffer, ctx: TranslateContext): TranslatedR
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch {
-    if (ctx.routeType === 'preserve') return { body, usage: readUsage(undefined) };
+    if (ctx.routeType === 'preserve') return { body: body.toString('utf8'), raw: body, usage: readUsage(undefined) };
     throw fail(`failed to decode ${ctx.routeType} response`);
   }
   const obj = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
   const field = REQUIRED_FIELD[ctx.routeType];
   if (field !== undefined && (!obj || obj[field] == null)) throw fail(`'${field}' not in ${ctx.routeType} response`);
   const model = typeof obj?.model === 'string' ? obj.model : undefined;
-  return model === undefined ? { body, usage: readUsage(obj?.usage) } : { body, usage: readUsage(obj?.usage), model };
+  const out: TranslatedResponse = { body: parsed, raw: body, usage: readUsage(obj?.usage) };
+  if (model !== undefined) out.model = model;
+  return out;
 }

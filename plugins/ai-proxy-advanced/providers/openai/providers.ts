@@ -1,14 +1,15 @@
 /**
  * The OpenAI-compatible providers as small compositions of the OpenAI driver: default URLs and paths per
  * spec §2.8 (OSS kong/llm/drivers/shared.lua upstream_url_format / operation_map for openai, azure, mistral,
- * llama2, huggingface; DOCS ai-proxy.yaml for the 3.13/3.14 providers). Credentials come from `targets[].auth`
+ * llama2; DOCS ai-proxy.yaml for the 3.13/3.14 providers). Hugging Face (its chat included) and the
+ * non-OpenAI formats of mistral/llama2 are the translated drivers' (providers/translated.ts routes
+ * `mistral_format`/`llama2_format: openai` here). Credentials come from `targets[].auth`
  * (generic header / query / body auth in the engine).
  */
 import type { ProviderName, TargetConfig } from '../../../../schemas/config';
 import { ConfigError, UnsupportedFeatureError } from '../../errors';
 import type { ProviderDriver } from '../provider';
 import { makeOpenAiStyleDriver } from './driver';
-import { fromHuggingfaceChat, huggingfaceUrl, toHuggingfaceChat } from './huggingface';
 
 const OPENAI_PATHS = {
   'llm/v1/chat': '/v1/chat/completions',
@@ -70,15 +71,6 @@ export const llama2 = makeOpenAiStyleDriver({
   check: requireOpenAiFormat('llama2_format', 'llama2'),
 });
 
-export const huggingface = makeOpenAiStyleDriver({
-  name: 'huggingface',
-  paths: { 'llm/v1/chat': '/v1/chat/completions' },
-  baseUrl: () => 'https://api-inference.huggingface.co',
-  url: huggingfaceUrl,
-  toBody: toHuggingfaceChat,
-  fromBody: fromHuggingfaceChat,
-});
-
 export const vllm = makeOpenAiStyleDriver({
   name: 'vllm',
   paths: OPENAI_PATHS,
@@ -131,7 +123,6 @@ export const OPENAI_STYLE_DRIVERS: Partial<Record<ProviderName, ProviderDriver>>
   azure,
   mistral,
   llama2,
-  huggingface,
   vllm,
   deepseek,
   xai,
