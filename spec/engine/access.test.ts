@@ -249,6 +249,40 @@ describe('failover and retries', () => {
     }
   });
 
+  test('failover re-builds the request for the next provider: OpenAI fails, Anthropic answers in OpenAI format', async () => {
+    a.set({ kind: 'json', status: 500, body: { error: { message: 'openai down' } } });
+    // Kong's fixture anthropic/llm-v1-chat/responses/good.json, with usage filled in.
+    b.set({ kind: 'json', body: { content: [{ text: 'The sum of 1 + 1 is 2.', type: 'text' }], model: 'claude-2.1', stop_reason: 'end_turn', usage: { input_tokens: 9, output_tokens: 4 } } });
+    const claude: TargetConfig = {
+      route_type: 'llm/v1/chat',
+      weight: 10,
+      model: { provider: 'anthropic', name: 'claude-2.1', options: { anthropic_version: '2023-06-01', upstream_url: `${b.url}/v1/messages`, max_tokens: 256 } },
+      auth: { header_name: 'x-api-key', header_value: SECRET },
+      logging: { log_statistics: true },
+    };
+    const { p } = plugin({ targets: [target(a.url, { weight: 100, logging: { log_statistics: true } }), claude], balancer: failover('http_500', 'non_idempotent') });
+    const kong = await run(p);
+    assert.equal(kong.exited?.status, 200);
+    const choices = kong.json.choices as Array<{ message: { content: string; role: string } }>;
+    assert.equal(choices[0]?.message.content, 'The sum of 1 + 1 is 2.');
+    assert.equal(kong.exited?.headers['x-kong-llm-model'], 'anthropic/claude-2.1');
+    const sent = b.requests[0];
+    assert.equal(sent?.url, '/v1/messages');
+    assert.equal(sent?.headers['x-api-key'], SECRET);
+    assert.equal(sent?.headers['anthropic-version'], '2023-06-01');
+    assert.equal(sent?.json?.model, 'claude-2.1');
+    const msgs = sent?.json?.messages as Array<{ role: string; content: unknown }>;
+    assert.equal(msgs.length, 1);
+    assert.equal(msgs[0]?.role, 'user');
+    assert.match(JSON.stringify(msgs[0]?.content), /What is 1 \+ 1\?/);
+    assert.equal(sent?.json?.max_tokens, 256);
+    assert.equal(a.requests[0]?.json?.model, 'gpt-3.5-turbo', 'the first attempt went to OpenAI in its own format');
+    const usage = kong.serialized.get('ai.proxy.usage') as Record<string, number>;
+    assert.deepEqual([usage.prompt_tokens, usage.completion_tokens], [9, 4]);
+    const tried = kong.serialized.get('ai.proxy.tried_targets') as Array<{ provider: string }>;
+    assert.deepEqual(tried.map((t) => t.provider), ['openai', 'anthropic']);
+  });
+
   test("a 429's Retry-After keeps the target out of the next picks", async () => {
     a.set({ kind: 'json', status: 429, body: { error: 'slow down' }, headers: { 'retry-after': '30' } });
     const { p } = plugin({ targets: ordered(a.url, b.url), balancer: failover('http_429', 'non_idempotent') });
