@@ -54,6 +54,23 @@ before(async () => {
     { path: '/strict', config: { targets: [target(a.url, 100), target(b.url, 50)], balancer: { algorithm: 'priority' } } },
     { path: '/circuit', config: { targets: [target(a.url, 100), target(b.url, 100)], balancer: { failover_criteria: ['http_500', 'non_idempotent'], max_fails: 1, fail_timeout: 400 } } },
     { path: '/v1', config: { targets: [target(a.url, 100)] } },
+    {
+      path: '~/models/(?<model>[\\w.-]+)/chat$',
+      config: { targets: [{ ...target(a.url, 100), model: { provider: 'openai', name: '$(uri_captures.model)', options: { upstream_url: `${a.url}/v1/chat/completions` } } }] },
+    },
+    {
+      path: '/azure',
+      config: {
+        targets: [
+          {
+            route_type: 'llm/v1/chat',
+            model: { provider: 'azure', name: 'gpt-4o', options: { azure_instance: 'x', azure_deployment_id: 'dep', azure_api_version: '2024-02-01', upstream_url: `${a.url}/openai/deployments/dep/chat/completions` } },
+            auth: { header_name: 'api-key', header_value: SECRET },
+          },
+        ],
+      },
+    },
+    { path: '/small', config: { targets: [target(a.url, 100)], max_request_body_size: 64 } },
   ]);
 });
 after(async () => {
@@ -162,6 +179,28 @@ describe('ai-proxy-advanced through the local gateway and the plugin server', ()
     assert.deepEqual(own.json, { error: { message: 'cannot use own model - must be: gpt-4o-mini', type: 'invalid_request_error' } });
     const empty = await post('/basic', {}, JSON.stringify({ messages: [] }));
     assert.equal((empty.json.error as { message: string }).message, "request body doesn't contain valid prompts");
+    assert.equal(a.requests.length, 0);
+  });
+
+  test('$(uri_captures.x) in the model name is resolved from the route regex capture', async () => {
+    const r = await post('/models/gpt-4.1-nano/chat');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-kong-llm-model'), 'openai/gpt-4.1-nano');
+    assert.equal(a.requests[0]?.json?.model, 'gpt-4.1-nano');
+  });
+
+  test('azure gets api-key and api-version, the client query winning for api-version', async () => {
+    await post('/azure');
+    assert.equal(a.requests[0]?.url, '/openai/deployments/dep/chat/completions?api-version=2024-02-01');
+    assert.equal(a.requests[0]?.headers['api-key'], SECRET);
+    await post('/azure?api-version=2025-03-01-preview');
+    assert.equal(a.requests[1]?.url, '/openai/deployments/dep/chat/completions?api-version=2025-03-01-preview');
+  });
+
+  test('max_request_body_size refuses a larger body with 413 naming the limit', async () => {
+    const r = await post('/small', {}, JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(100) }] }));
+    assert.equal(r.status, 413);
+    assert.match((r.json.error as { message: string }).message, /max_request_body_size \(64\)/);
     assert.equal(a.requests.length, 0);
   });
 
