@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- engine`: one invocation, three ways to the same local OpenAI-style upstream, side by side:
  *   direct      the upstream itself (baseline)
+ *   gw-plain    the local gateway proxying a route without any plugin (the gateway's own cost)
  *   gateway     the local Kong-compatible gateway with ai-proxy-advanced on the route (plugin server process)
  *   portkey     Portkey's open-source gateway @portkey-ai/gateway 1.15.x (--headless), installed by this script
  *               into a scratch folder under /tmp, pointed at the same upstream with x-portkey-custom-host
@@ -144,6 +145,11 @@ async function main(): Promise<void> {
       path.join(scratch, 'kong.yml'),
       `_format_version: "3.0"
 services:
+  - name: plain
+    url: http://127.0.0.1:${upPort}/v1/chat/completions
+    routes:
+      - name: plain
+        paths: [/plain]
   - name: llm
     url: http://127.0.0.1:9
     routes:
@@ -178,6 +184,8 @@ services:
 
     const targets = {
       direct: { url: `http://127.0.0.1:${upPort}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench' } },
+      // The same gateway proxying a plain route (no plugin): separates the gateway's own cost from the plugin's.
+      'gw-plain': { url: `http://127.0.0.1:${gwPort}/plain`, headers: { authorization: 'Bearer sk-bench' } },
       gateway: { url: `http://127.0.0.1:${gwPort}/v1/chat/completions`, headers: {} },
       portkey: {
         url: `http://127.0.0.1:${pkPort}/v1/chat/completions`,
@@ -214,10 +222,12 @@ services:
     const g20 = results.gateway?.[20] as Result;
     const p20 = results.portkey?.[20] as Result;
     const added = (results.gateway?.[1] as Result).p50 - (results.direct?.[1] as Result).p50;
+    const pluginAdded = (results.gateway?.[1] as Result).p50 - (results['gw-plain']?.[1] as Result).p50;
     const ratio = g20.rps / p20.rps;
     console.log('');
     console.log(`gateway / portkey req/s at 20 connections: ${fmt(ratio, 2)}x   (target >= 3x: ${ratio >= 3 ? 'met' : 'NOT met'})`);
     console.log(`added p50 over direct at 1 connection:    ${fmt(added, 3)} ms (target <= 1 ms: ${added <= 1 ? 'met' : 'NOT met'})`);
+    console.log(`  of which the plugin (gateway with plugin vs gw-plain): ${fmt(pluginAdded, 3)} ms`);
     console.log(
       `plugin-server CPU per request (20 conns): ${fmt(cpuPerReqUs, 1)} µs (target <= 150 µs: ${cpuPerReqUs <= 150 ? 'met' : psPid === undefined ? 'not measured' : 'NOT met'})`,
     );

@@ -127,6 +127,19 @@ describe('a successful chat request', () => {
     assert.equal(a.requests[0]?.json?.api_key, SECRET);
   });
 
+  test('a gzip answer is inflated: the client gets plain JSON, for success and error alike (Kong 08-encoding spec)', async () => {
+    a.set({ kind: 'json', gzip: true, body: chatCompletion('gpt-3.5-turbo') });
+    const { p } = plugin({ targets: [target(a.url)] });
+    const ok = await run(p);
+    assert.equal(ok.exited?.status, 200);
+    assert.equal(ok.json.object, 'chat.completion');
+    assert.equal(ok.exited?.headers['content-encoding'], undefined);
+    a.set({ kind: 'json', gzip: true, status: 401, body: { error: { message: 'Incorrect API key provided' } } });
+    const bad = await run(p);
+    assert.equal(bad.exited?.status, 401);
+    assert.deepEqual(bad.json, { error: { message: 'Incorrect API key provided' } });
+  });
+
   test('a 2xx other than 200 is passed through untranslated', async () => {
     a.set({ kind: 'raw', status: 202, body: 'accepted' });
     const { p } = plugin({ targets: [target(a.url)] });

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 
 export interface RecordedRequest {
   method: string;
@@ -17,7 +18,7 @@ export interface RecordedRequest {
 }
 
 export type Behaviour =
-  | { kind: 'json'; status?: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
+  | { kind: 'json'; status?: number; body?: unknown; headers?: Record<string, string>; delayMs?: number; gzip?: boolean }
   | { kind: 'raw'; status: number; body: string; headers?: Record<string, string>; delayMs?: number }
   | { kind: 'hang' }
   | { kind: 'reset' }
@@ -119,6 +120,11 @@ export class EngineUpstream {
       const send = (): void => {
         const text = b.kind === 'json' ? JSON.stringify(b.body ?? {}) : b.body;
         const ct = b.kind === 'json' ? 'application/json' : 'text/html';
+        if (b.kind === 'json' && b.gzip) {
+          res.writeHead(b.status ?? 200, { 'content-type': ct, 'content-encoding': 'gzip', ...b.headers });
+          res.end(gzipSync(text));
+          return;
+        }
         res.writeHead(b.status ?? 200, { 'content-type': ct, ...b.headers });
         res.end(text);
       };

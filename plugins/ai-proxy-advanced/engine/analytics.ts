@@ -20,6 +20,13 @@ export interface TriedTarget {
   route_type: string;
 }
 
+/** One attempt as the loop saw it; described for analytics only when they are logged (URL parsing costs). */
+export interface AttemptRecord {
+  target: TargetConfig;
+  model: string;
+  url: string;
+}
+
 export function describeAttempt(target: TargetConfig, model: string, url: string): TriedTarget {
   const u = new URL(url);
   const scheme = u.protocol.replace(/:$/, '');
@@ -45,7 +52,7 @@ export interface AnalyticsInput {
   responseModel: string | undefined;
   latencyMs: number;
   usage: TokenUsage | undefined;
-  tried: TriedTarget[];
+  tried: readonly AttemptRecord[];
   requestBody: Buffer;
   responseBody: Buffer | string | undefined;
 }
@@ -90,7 +97,7 @@ export function buildAnalytics(a: AnalyticsInput): SerializeEntry[] {
       },
     },
     { key: 'ai.proxy.usage', value: usage },
-    { key: 'ai.proxy.tried_targets', value: a.tried },
+    { key: 'ai.proxy.tried_targets', value: a.tried.map((t) => describeAttempt(t.target, t.model, t.url)) },
   ];
   if (a.target.logging?.log_payloads === true) {
     const response = a.responseBody === undefined ? '' : typeof a.responseBody === 'string' ? a.responseBody : a.responseBody.toString('utf8');

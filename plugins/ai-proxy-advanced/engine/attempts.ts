@@ -8,7 +8,7 @@ import type { PluginConfig, TargetConfig } from '../../../schemas/config';
 import type { Balancer, BalancerTarget } from '../balancer/balancer';
 import { AiProxyError, NoHealthyTargetError, TranslationError } from '../errors';
 import type { ProviderDriver, SerializedRequest, SignDeps, TokenUsage } from '../providers/provider';
-import { costOf, describeAttempt, type TriedTarget } from './analytics';
+import { costOf, type AttemptRecord } from './analytics';
 import { applyAuth } from './auth';
 import { FailoverPolicy, type AttemptFailure, type FailureKind } from './failover';
 import { parseRetryAfter, type EngineHealth } from './health';
@@ -43,7 +43,7 @@ interface Answered {
   /** The resolved target and model that produced the answer. */
   target: TargetConfig;
   model: string;
-  tried: TriedTarget[];
+  tried: AttemptRecord[];
 }
 
 export type AttemptsResult =
@@ -100,7 +100,7 @@ async function buildRequest(
   rt: PluginRuntime,
   deps: AttemptDeps,
   baseHeaders: Record<string, string>,
-): Promise<{ req: SerializedRequest; target: TargetConfig; model: string; tried: TriedTarget; ctx: ReturnType<typeof buildAttemptContext>['ctx'] }> {
+): Promise<{ req: SerializedRequest; target: TargetConfig; model: string; tried: AttemptRecord; ctx: ReturnType<typeof buildAttemptContext>['ctx'] }> {
   const { ctx, target } = buildAttemptContext(prepared, parsed.json, client, rt.config);
   const up = driver.toRequest(parsed.json, ctx);
   up.url = mergeClientQuery(up.url, client);
@@ -118,12 +118,12 @@ async function buildRequest(
   else body = Buffer.from(JSON.stringify(up.body));
   let req: SerializedRequest = { method: up.method, url: up.url, headers: up.headers, body };
   if (driver.sign) req = await driver.sign(req, ctx, deps.signDeps);
-  return { req, target, model: ctx.model, tried: describeAttempt(target, ctx.model, req.url), ctx };
+  return { req, target, model: ctx.model, tried: { target, model: ctx.model, url: req.url }, ctx };
 }
 
 export async function runAttempts(rt: PluginRuntime, client: ClientRequest, parsed: ParsedBody, deps: AttemptDeps): Promise<AttemptsResult> {
   const tried = new Set<number>();
-  const triedTargets: TriedTarget[] = [];
+  const triedTargets: AttemptRecord[] = [];
   const hashKey = client.headers.get(rt.hashHeader)?.[0];
   const baseHeaders = forwardedRequestHeaders(client);
   const maxAttempts = rt.retries + 1;

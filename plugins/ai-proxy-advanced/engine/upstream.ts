@@ -7,6 +7,7 @@
  * a write never blocks for long. The value is accepted and applied as a bound on the whole request send+wait
  * only through `read_timeout` (headersTimeout starts when the request is written).
  */
+import zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import type { SerializedRequest } from '../providers/provider';
 import type { AttemptFailure } from './failover';
@@ -68,6 +69,22 @@ function flattenHeaders(h: Dispatcher.ResponseData['headers']): Record<string, s
   return out;
 }
 
+/**
+ * We ask for identity, but a provider may compress anyway (Kong's 08-encoding spec sends gzip): inflate so
+ * the driver can read it, and drop Content-Encoding since the bytes we pass on are plain.
+ */
+function decode(body: Buffer, headers: Record<string, string>): Buffer {
+  const enc = headers['content-encoding']?.trim().toLowerCase();
+  if (enc === undefined || enc === '' || enc === 'identity' || body.length === 0) return body;
+  let out: Buffer;
+  if (enc === 'gzip' || enc === 'x-gzip') out = zlib.gunzipSync(body);
+  else if (enc === 'deflate') out = zlib.inflateSync(body);
+  else if (enc === 'br') out = zlib.brotliDecompressSync(body);
+  else return body;
+  delete headers['content-encoding'];
+  return out;
+}
+
 export const callUpstream: UpstreamCaller = async (req, timeouts) => {
   const url = new URL(req.url);
   try {
@@ -80,10 +97,9 @@ export const callUpstream: UpstreamCaller = async (req, timeouts) => {
       headersTimeout: timeouts.readMs,
       bodyTimeout: timeouts.readMs,
     });
-    const chunks: Buffer[] = [];
-    for await (const chunk of res.body) chunks.push(chunk as Buffer);
-    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-    return { ok: true, response: { status: res.statusCode, headers: flattenHeaders(res.headers), body } };
+    const headers = flattenHeaders(res.headers);
+    const body = decode(Buffer.from(await res.body.arrayBuffer()), headers);
+    return { ok: true, response: { status: res.statusCode, headers, body } };
   } catch (err) {
     return { ok: false, ...classifyUndiciError(err) };
   }
