@@ -63,8 +63,7 @@ export class Engine {
     let failureNote: string | undefined;
     try {
       const client = await readClientRequest(kong, this.needs);
-      let parsed: ParsedBody;
-      parsed = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
+      const parsed: ParsedBody = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
       const result = await runAttempts(rt, client, parsed, deps);
       response = responseOf(result, rt.config, client);
       if (result.kind === 'failure') {
