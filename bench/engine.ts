@@ -17,6 +17,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
+import { AiProxyAdvanced } from '../plugins/ai-proxy-advanced/handler';
+import type { EnginePdk } from '../plugins/ai-proxy-advanced/engine/pdk';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -131,6 +133,59 @@ function findPluginServerPid(prefix: string): number | undefined {
   return undefined;
 }
 
+/**
+ * The plugin's own CPU per request, without any RPC: access() in this process with a PDK object that answers
+ * from memory, against the same upstream (undici and the kernel's socket work included).
+ */
+async function engineInProcess(upPort: number, n: number): Promise<number> {
+  const plugin = new AiProxyAdvanced({
+    __plugin_id: 'bench-in-process',
+    targets: [
+      {
+        route_type: 'llm/v1/chat',
+        auth: { header_name: 'Authorization', header_value: 'Bearer sk-bench' },
+        model: { provider: 'openai', name: 'gpt-4o-mini', options: { upstream_url: `http://127.0.0.1:${upPort}/v1/chat/completions` } },
+      },
+    ],
+  });
+  const body = Buffer.from(CHAT);
+  const headers = { 'content-type': ['application/json'], accept: ['*/*'], 'user-agent': ['bench'], 'content-length': [String(body.length)] };
+  let failed = 0;
+  const pdk = (): EnginePdk => ({
+    request: {
+      getRawBody: async () => body,
+      getHeaders: async () => headers,
+      getPathWithQuery: async () => '/v1/chat/completions',
+      getMethod: async () => 'POST',
+      getUriCaptures: async () => ({ named: {} }),
+    },
+    response: {
+      exit: async (status) => {
+        if (status !== 200) failed++;
+      },
+    },
+    log: { setSerializeValue: async () => undefined, err: async () => undefined },
+  });
+  let started = 0;
+  const run = async (count: number): Promise<void> => {
+    started = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (started < count) {
+          started++;
+          await plugin.access(pdk());
+        }
+      }),
+    );
+  };
+  await run(Math.min(2000, n));
+  const c0 = process.cpuUsage();
+  await run(n);
+  const c = process.cpuUsage(c0);
+  if (failed > 0) throw new Error(`in-process engine run had ${failed} non-200 answers`);
+  return (c.user + c.system) / n;
+}
+
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
 async function main(): Promise<void> {
@@ -212,6 +267,8 @@ services:
       }
     }
 
+    const engineUs = await engineInProcess(upPort, 10_000);
+
     const line = (name: string, c: number): string => {
       const r = results[name]?.[c] as Result;
       return `${name.padEnd(8)} ${String(c).padStart(5)} ${fmt(r.rps).padStart(9)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)} ${String(r.errors).padStart(6)}`;
@@ -228,6 +285,7 @@ services:
     console.log(`gateway / portkey req/s at 20 connections: ${fmt(ratio, 2)}x   (target >= 3x: ${ratio >= 3 ? 'met' : 'NOT met'})`);
     console.log(`added p50 over direct at 1 connection:    ${fmt(added, 3)} ms (target <= 1 ms: ${added <= 1 ? 'met' : 'NOT met'})`);
     console.log(`  of which the plugin (gateway with plugin vs gw-plain): ${fmt(pluginAdded, 3)} ms`);
+    console.log(`engine alone, in process (no RPC), CPU per request: ${fmt(engineUs, 1)} µs`);
     console.log(
       `plugin-server CPU per request (20 conns): ${fmt(cpuPerReqUs, 1)} µs (target <= 150 µs: ${cpuPerReqUs <= 150 ? 'met' : psPid === undefined ? 'not measured' : 'NOT met'})`,
     );
