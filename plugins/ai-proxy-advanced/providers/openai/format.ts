@@ -13,9 +13,12 @@ import { TranslationError } from '../../errors';
 import type { TokenUsage, TranslateContext, TranslatedResponse } from '../provider';
 
 export function toOpenAiBody(body: Record<string, unknown>, ctx: TranslateContext): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...body };
   const o: ModelOptions | null | undefined = ctx.target.model.options;
-  if (ctx.routeType === 'llm/v1/embeddings') {
+  const embeddings = ctx.routeType === 'llm/v1/embeddings';
+  // Copy without top_k rather than `delete` it: a deleted key turns the object into a slow dictionary.
+  const out: Record<string, unknown> = {};
+  for (const k in body) if (embeddings || k !== 'top_k') out[k] = body[k];
+  if (embeddings) {
     if (o?.embeddings_dimensions != null) out.dimensions = o.embeddings_dimensions;
   } else {
     if (o) {
@@ -24,7 +27,6 @@ export function toOpenAiBody(body: Record<string, unknown>, ctx: TranslateContex
       if (o.top_p != null) out.top_p = o.top_p;
     }
     out.stream = body.stream ?? false;
-    delete out.top_k;
   }
   out.model = ctx.model;
   return out;
