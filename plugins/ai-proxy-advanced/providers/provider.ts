@@ -71,6 +71,11 @@ export interface SerializedRequest {
 export interface TranslatedResponse {
   /** OpenAI-format response object (chat.completion, text_completion, embeddings list). */
   body: unknown;
+  /**
+   * The exact bytes to send when the provider's answer already is that OpenAI body (pass-through, as Kong's
+   * openai driver returns the upstream string): the engine sends these instead of re-serializing `body`.
+   */
+  raw?: Buffer;
   usage: TokenUsage;
   /** Model reported by the provider, if any (analytics `response_model`). */
   model?: string;

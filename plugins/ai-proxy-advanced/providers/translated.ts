@@ -31,7 +31,8 @@ export function preferOpenAiCompatible(own: ProviderDriver, formatOf: FormatOf, 
     fromResponse: (status, headers, body, ctx) => pick(ctx).fromResponse(status, headers, body, ctx),
     fromError: (status, headers, body, ctx) => pick(ctx).fromError(status, headers, body, ctx),
     createStreamTranslator: (ctx) => {
-      const d = pick(ctx);
+      // The engine's OpenAI-compatible drivers leave streaming to the translators: fall back to our own.
+      const d = pick(ctx).createStreamTranslator ? pick(ctx) : own;
       if (!d.createStreamTranslator) throw new Error(`driver ${d.name} cannot stream`);
       return d.createStreamTranslator(ctx);
     },

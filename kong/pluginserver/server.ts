@@ -1,0 +1,268 @@
+/**
+ * The RPC methods of the plugin server, with kong-pdk 0.6.0's names, parameters, replies and error texts
+ * (kong-pdk server.js; kong-plugin-protocol.md §1.7, §1.8). Kong keys on "no plugin instance #N" to restart
+ * instances (mp_rpc.lua handle_event), so those texts are kept byte for byte, including kong-pdk's
+ * "not initizlied" typo.
+ *
+ * Deliberate differences, each fixing a kong-pdk defect:
+ * - an event that forwarded kong.response.exit / error is released at once (kong-pdk keeps it for ever, about
+ *   1 KB per request), and so is one Kong abandoned (a PDK call left unanswered for `abandonAfterMs`, which
+ *   happens when the Lua PDK function raised an error);
+ * - CloseInstance calls the plugin instance's close() when it has one;
+ * - GetStatus lists the live instances (kong-pdk iterates its Map with for-in and always reports none);
+ * - only the RPC methods below can be called (kong-pdk dispatches to any Server prototype member).
+ */
+import fs from 'node:fs';
+import { isNonReturn, PluginEvent, RET, type PdkMessage } from './event';
+import { loadPluginsDir, type PluginModule } from './loader';
+import type { Logger } from './log';
+
+// kong-pdk's own PDK bridge: plugins get exactly the `kong` object they get under kong-js-pluginserver.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PDK = require('kong-pdk/pdk') as {
+  new (pipe: unknown): { kong: unknown };
+  Error: new (message: string) => Error;
+};
+
+export class PluginServerError extends Error {
+  override get name(): string {
+    return 'PluginServerError';
+  }
+}
+
+interface Instance {
+  id: number;
+  name: string;
+  module: PluginModule;
+  obj: Record<string, unknown>;
+  config: unknown;
+  startTime: number;
+}
+
+type Step = { EventId?: unknown; Data?: unknown };
+
+const STEP_ALIASES = ['StepMultiMap', 'StepService', 'StepConsumer', 'StepRoute', 'StepPlugin', 'StepCredential', 'StepMemoryStats'];
+export const RPC_METHODS: ReadonlySet<string> = new Set([
+  'GetStatus',
+  'GetPluginInfo',
+  'StartInstance',
+  'InstanceStatus',
+  'CloseInstance',
+  'HandleEvent',
+  'Step',
+  'StepError',
+  'SetPluginDir',
+  ...STEP_ALIASES,
+]);
+
+export interface PluginServerOptions {
+  pluginDir?: string | undefined;
+  logger: Logger;
+  /** Release an event whose PDK call Kong has not answered for this long (default 120 s). */
+  abandonAfterMs?: number;
+  /** How often to look for abandoned events (default 5 s). */
+  sweepMs?: number;
+}
+
+export class PluginServer {
+  readonly plugins = new Map<string, PluginModule>();
+  readonly instances = new Map<number, Instance>();
+  readonly events = new Map<number, PluginEvent>();
+  pluginDir: string | undefined;
+  private instanceID = 0;
+  private eventID = 0;
+  private tick = 1;
+  private readonly abandonTicks: number;
+  private readonly sweepMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
+  readonly logger: Logger;
+
+  constructor(opts: PluginServerOptions) {
+    this.logger = opts.logger;
+    this.pluginDir = opts.pluginDir;
+    this.sweepMs = opts.sweepMs ?? 5_000;
+    this.abandonTicks = Math.max(1, Math.ceil((opts.abandonAfterMs ?? 120_000) / this.sweepMs));
+    if (this.pluginDir) loadPluginsDir(this.pluginDir, this.plugins, this.logger);
+  }
+
+  /** Starts the abandoned-event sweep (serve mode only; dump mode must exit at once). */
+  startSweeper(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => this.sweep(), this.sweepMs);
+    this.sweeper.unref();
+  }
+
+  close(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** Calls RPC method `cmd`; rejects with the text the error reply must carry. */
+  call(cmd: string, params: unknown[]): Promise<unknown> {
+    switch (cmd) {
+      case 'GetStatus':
+        return this.GetStatus();
+      case 'GetPluginInfo':
+        return this.GetPluginInfo(params[0]);
+      case 'StartInstance':
+        return this.StartInstance(params[0] as { Name?: unknown; Config?: unknown });
+      case 'InstanceStatus':
+        return this.InstanceStatus(params[0]);
+      case 'CloseInstance':
+        return this.CloseInstance(params[0]);
+      case 'HandleEvent':
+        return this.HandleEvent(params[0] as { InstanceId?: unknown; EventName?: unknown });
+      case 'StepError':
+        return this.step(params[0] as Step, true);
+      case 'SetPluginDir':
+        return this.SetPluginDir(params[0]);
+      default:
+        // Step and its aliases: kong-pdk treats StepMultiMap, StepService, ... exactly like Step.
+        return this.step(params[0] as Step, false);
+    }
+  }
+
+  async SetPluginDir(dir: unknown): Promise<string> {
+    const d = String(dir);
+    try {
+      await fs.promises.stat(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      throw new PluginServerError(`${d} does not exists`);
+    }
+    this.pluginDir = d;
+    loadPluginsDir(d, this.plugins, this.logger);
+    return 'ok';
+  }
+
+  async GetStatus(): Promise<unknown> {
+    const plugins: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    for (const [name, p] of this.plugins) {
+      const instances: unknown[] = [];
+      for (const ins of this.instances.values()) if (ins.module === p) instances.push(this.status(ins));
+      plugins[name] = {
+        Name: name,
+        Modtime: p.mtime,
+        LoadTime: p.loadTime,
+        Instances: instances,
+        LastStartInstance: p.lastStartInstanceTime,
+        LastCloseInstance: p.lastCloseInstanceTime,
+      };
+    }
+    return { Pid: process.pid, Plugins: plugins };
+  }
+
+  async GetPluginInfo(name: unknown): Promise<unknown> {
+    const p = typeof name === 'string' ? this.plugins.get(name) : undefined;
+    if (!name || !p) throw new PluginServerError(`${String(name)} not initizlied`);
+    return p.info();
+  }
+
+  async StartInstance(cfg: { Name?: unknown; Config?: unknown } | undefined): Promise<unknown> {
+    const name = cfg?.Name;
+    const p = typeof name === 'string' ? this.plugins.get(name) : undefined;
+    if (!p) throw new PluginServerError(`${String(name)} not initizlied`);
+    const config: unknown = JSON.parse(cfg?.Config as string);
+    // kong-pdk takes the id before constructing, so a throwing constructor still uses one up.
+    const id = this.instanceID++;
+    p.lastStartInstanceTime = Date.now() / 1000;
+    const obj = new p.cls(config);
+    const ins: Instance = { id, name: p.name, module: p, obj, config, startTime: Date.now() / 1000 };
+    this.instances.set(id, ins);
+    this.logger.info(`instance #${id} of ${p.name} started`);
+    return { Name: p.name, Id: id, Config: config, StartTime: ins.startTime };
+  }
+
+  async InstanceStatus(iid: unknown): Promise<unknown> {
+    return this.status(this.instance(iid));
+  }
+
+  async CloseInstance(iid: unknown): Promise<unknown> {
+    const ins = this.instance(iid);
+    this.instances.delete(ins.id);
+    ins.module.lastCloseInstanceTime = Date.now() / 1000;
+    const close = ins.obj.close;
+    if (typeof close === 'function') {
+      // The plugin's own cleanup (timers, sockets, module-level state keyed by this config); its failure
+      // must not fail Kong's CloseInstance, which Kong ignores anyway.
+      try {
+        await (close as () => unknown).call(ins.obj);
+      } catch (e) {
+        this.logger.warn(`close() of ${ins.name} instance #${ins.id} failed: ${String(e)}`);
+      }
+    }
+    this.logger.info(`instance #${ins.id} of ${ins.name} closed`);
+    return { Name: ins.name, Id: ins.id, Config: ins.config };
+  }
+
+  async HandleEvent(event: { InstanceId?: unknown; EventName?: unknown } | undefined): Promise<unknown> {
+    const ins = this.instance(event?.InstanceId);
+    const phase = String(event?.EventName);
+    const ev = new PluginEvent(this.eventID++, (m) => new PDK.Error(m));
+    this.events.set(ev.id, ev);
+    void this.runPhase(ins, phase, ev);
+    return this.forward(ev, await ev.next());
+  }
+
+  private async step(data: Step | undefined, isError: boolean): Promise<unknown> {
+    const eid = data?.EventId;
+    const ev = typeof eid === 'number' ? this.events.get(eid) : undefined;
+    if (!ev) throw new PluginServerError(`event id ${String(eid)} not found`);
+    // Kong steps an event one PDK call at a time; a concurrent second Step would strand the first reply.
+    if (ev.busy) throw new PluginServerError(`event id ${String(eid)} is still running; Step it once per PDK call`);
+    ev.awaitingKongSince = 0;
+    ev.deliver(isError ? [undefined, data?.Data] : [data?.Data, undefined]);
+    return this.forward(ev, await ev.next());
+  }
+
+  /** Builds the reply carrying the plugin's next message and retires the event when Kong is done with it. */
+  private forward(ev: PluginEvent, msg: PdkMessage): { Data: PdkMessage; EventId: number } {
+    if (msg === RET) {
+      this.events.delete(ev.id);
+    } else if (isNonReturn(msg)) {
+      // Kong never sends Step after kong.response.exit / error: nothing will ever read this event again.
+      this.events.delete(ev.id);
+      ev.release(`${msg.Method} was sent to Kong`);
+    } else {
+      ev.awaitingKongSince = this.tick;
+    }
+    return { Data: msg, EventId: ev.id };
+  }
+
+  private async runPhase(ins: Instance, phase: string, ev: PluginEvent): Promise<void> {
+    try {
+      const handler = ins.obj[phase];
+      if (typeof handler !== 'function') throw new TypeError(`${ins.name} has no ${phase} phase handler`);
+      await (handler as (kong: unknown) => unknown).call(ins.obj, new PDK(ev.pipe).kong);
+    } catch (e) {
+      if (ev.releasedBecause === undefined) {
+        this.logger.warn(`unhandled exception in ${ins.name}.${phase} on instance #${ins.id}: ${String(e)}`);
+      } else {
+        this.logger.debug(`${ins.name}.${phase} on instance #${ins.id} after the event ended: ${String(e)}`);
+      }
+    }
+    ev.pipe.put(RET);
+  }
+
+  private sweep(): void {
+    this.tick++;
+    for (const [id, ev] of this.events) {
+      if (ev.awaitingKongSince !== 0 && this.tick - ev.awaitingKongSince > this.abandonTicks) {
+        this.events.delete(id);
+        ev.release('Kong abandoned it without answering the PDK call');
+        this.logger.debug(`released abandoned event #${id}`);
+      }
+    }
+  }
+
+  private instance(iid: unknown): Instance {
+    const ins = typeof iid === 'number' ? this.instances.get(iid) : undefined;
+    // Kong expects the error to start with "no plugin instance" (mp_rpc.lua handle_event).
+    if (!ins) throw new PluginServerError(`no plugin instance #${String(iid)}`);
+    return ins;
+  }
+
+  private status(ins: Instance): unknown {
+    return { Name: ins.name, Id: ins.id, Config: ins.config, StartTime: ins.startTime };
+  }
+}

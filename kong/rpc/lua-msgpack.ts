@@ -1,0 +1,174 @@
+/**
+ * MessagePack the way Kong's side of the plugin-server socket writes it: lua-MessagePack 0.5.x with its defaults
+ * (`string_compat`, `without_hole`, `double`), patched in kong/runloop/plugin_servers/rpc/mp_rpc.lua so that
+ * cjson.null packs as nil and functions pack themselves (mp_empty_array, mp_empty_map, fix_raw).
+ *
+ * JS stands in for Lua values like this (kong-plugin-protocol.md §2.8, §6.4):
+ * - `undefined` / `null`        -> Lua nil: a nil at the top level or in a sequence, a dropped key in a map;
+ * - `LUA_NULL`                  -> cjson.null / ngx.null: packs as nil even as a map value;
+ * - string                      -> str (fixstr, str16, str32: never str8, which `string_compat` predates);
+ * - Buffer / Uint8Array         -> bin (what `fix_raw` produces for raw bodies);
+ * - integral number             -> the smallest (u)int; any other number -> float64;
+ * - array                       -> array; trailing nils vanish (a Lua table cannot hold them) and an interior
+ *                                  nil makes it a map keyed 1..n, as `without_hole` does with a holed table;
+ * - object                      -> map of its non-nil entries; an object with none is an empty Lua table,
+ *                                  which lua-MessagePack writes as the empty array 0x90;
+ * - `EMPTY_MAP` / `EMPTY_ARRAY` -> Kong's mp_empty_map (0x80) / mp_empty_array (0x90) markers.
+ * Decoding is msgpack-lite's: str -> string, bin -> Buffer, nil -> null, maps -> plain objects.
+ */
+import msgpack from 'msgpack-lite';
+import { msgpackValueEnd } from './msgpack-frame';
+import { MsgpackWriter as Writer } from './msgpack-writer';
+
+/** cjson.null / ngx.null: a value that is nil on the wire but still occupies its map key on the Lua side. */
+export const LUA_NULL: unique symbol = Symbol('cjson.null');
+/** Kong's mp_empty_map: an empty table that must reach the plugin as `{}` (fix_mmap on empty multimaps). */
+export const EMPTY_MAP: unique symbol = Symbol('mp_empty_map');
+/** Kong's mp_empty_array. A plain `[]` or `{}` encodes the same way; this exists for symmetry with EMPTY_MAP. */
+export const EMPTY_ARRAY: unique symbol = Symbol('mp_empty_array');
+
+export class LuaEncodeError extends Error {
+  override name = 'LuaEncodeError';
+}
+
+const isNil = (v: unknown): boolean => v === undefined || v === null;
+
+function writeValue(w: Writer, v: unknown, depth: number): void {
+  if (depth > 64) throw new LuaEncodeError('value nested more than 64 levels deep (cyclic?)');
+  switch (typeof v) {
+    case 'undefined':
+      return w.nil();
+    case 'boolean':
+      return w.bool(v);
+    case 'string':
+      return w.str(v, false);
+    case 'number':
+      // LuaJIT: integral numbers in range pack as integers (-0 as 0), everything else as double.
+      if (Number.isInteger(v) && Math.abs(v) < 2 ** 63) return w.int(v === 0 ? 0 : v);
+      return w.float64(v);
+    case 'bigint':
+      try {
+        return w.int(v);
+      } catch (e) {
+        throw new LuaEncodeError((e as Error).message);
+      }
+    case 'symbol':
+      if (v === LUA_NULL) return w.nil();
+      if (v === EMPTY_MAP) return w.mapHead(0);
+      if (v === EMPTY_ARRAY) return w.arrayHead(0);
+      throw new LuaEncodeError(`cannot pack ${String(v)} for Lua`);
+    case 'function':
+      throw new LuaEncodeError(`cannot pack a function for Lua`);
+    case 'object':
+      break;
+  }
+  if (v === null) return w.nil();
+  if (v instanceof Uint8Array) return w.bin(v);
+  if (Array.isArray(v)) return writeArray(w, v, depth);
+  if (v instanceof Map) return writeEntries(w, [...v.entries()], depth);
+  return writeEntries(w, Object.entries(v as Record<string, unknown>), depth);
+}
+
+function writeArray(w: Writer, a: readonly unknown[], depth: number): void {
+  let n = a.length;
+  while (n > 0 && isNil(a[n - 1])) n--;
+  let holed = false;
+  for (let i = 0; i < n; i++) {
+    if (isNil(a[i])) {
+      holed = true;
+      break;
+    }
+  }
+  if (!holed) {
+    w.arrayHead(n);
+    for (let i = 0; i < n; i++) writeValue(w, a[i], depth + 1);
+    return;
+  }
+  // lua-MessagePack `without_hole`: a table whose integer keys have gaps is a map keyed by those integers.
+  const entries: [unknown, unknown][] = [];
+  for (let i = 0; i < n; i++) if (!isNil(a[i])) entries.push([i + 1, a[i]]);
+  writeEntries(w, entries, depth);
+}
+
+function writeEntries(w: Writer, all: [unknown, unknown][], depth: number): void {
+  const entries = all.filter(([, val]) => !isNil(val));
+  if (entries.length === 0) return w.arrayHead(0);
+  w.mapHead(entries.length);
+  for (const [key, val] of entries) {
+    writeValue(w, key, depth + 1);
+    writeValue(w, val, depth + 1);
+  }
+}
+
+/** Encodes one value exactly as Kong's patched lua-MessagePack would pack the equivalent Lua value. */
+export function encodeLua(value: unknown): Buffer {
+  const w = new Writer(256);
+  writeValue(w, value, 0);
+  return w.bytes();
+}
+
+/** Decodes one complete message (tests and dumps; sockets use a stream decoder). */
+export function decodeMsgpack(buf: Buffer): unknown {
+  return msgpack.decode(buf);
+}
+
+/**
+ * Incremental decoder for a bare msgpack stream (no length prefix): feed it every chunk read from the socket;
+ * it calls `onMessage` once for each complete message, in order, keeping a split message's head until its
+ * tail arrives. Decoding is msgpack-lite's Decoder. While a message is incomplete, further chunks are only
+ * collected until the message can be complete (msgpack-frame.ts), so a large message costs one concatenation
+ * instead of one per read.
+ */
+export function createStreamDecoder(onMessage: (msg: unknown) => void): { push(chunk: Buffer): void } {
+  const decoder = msgpack.Decoder() as msgpack.Decoder & { buffer: Buffer | undefined };
+  // Decoder.push is msgpack-lite's per-message hook (it emits 'data'); calling back directly skips the emitter.
+  decoder.push = onMessage;
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  /** Bytes past the decoder's offset that must have arrived before decoding is worth trying again. */
+  let wanted = 0;
+  return {
+    push: (chunk: Buffer) => {
+      if (wanted > 0) {
+        pending.push(chunk);
+        pendingLen += chunk.length;
+        const buffered = decoder.buffer!.length - decoder.offset;
+        if (buffered + pendingLen < wanted) return;
+        chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
+        pending = [];
+        pendingLen = 0;
+        wanted = 0;
+      }
+      decoder.decode(chunk);
+      const buf = decoder.buffer;
+      if (buf === undefined) return;
+      if (decoder.offset >= buf.length) {
+        // Every byte consumed: forget the spent buffer so the next chunk is used as is instead of being
+        // concatenated to an empty remainder (msgpack-lite's write() copies whenever offset > 0).
+        decoder.buffer = undefined;
+        decoder.offset = 0;
+        return;
+      }
+      const end = msgpackValueEnd(buf, decoder.offset);
+      if (end < 0) wanted = -end - decoder.offset;
+    },
+  };
+}
+
+/**
+ * Rejects PDK arguments that Kong's `method(unpack(args))` would scramble: LuaJIT's `#` on a table with an
+ * interior nil is irregular, so `kong.response.exit(200, undefined, headers)` silently loses the headers
+ * (kong-plugin-protocol.md §2.8). Trailing nils are harmless and allowed.
+ */
+export function checkPdkArgs(method: string, args: readonly unknown[]): void {
+  let last = args.length - 1;
+  while (last >= 0 && isNil(args[last])) last--;
+  for (let i = 0; i < last; i++) {
+    if (isNil(args[i])) {
+      throw new LuaEncodeError(
+        `${method}: argument #${i + 1} is nil but argument #${last + 1} is not; Kong calls method(unpack(args)) ` +
+          `and LuaJIT would drop or shift the arguments. Pass "" or {} instead of null/undefined.`,
+      );
+    }
+  }
+}

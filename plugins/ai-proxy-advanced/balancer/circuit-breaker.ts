@@ -1,0 +1,192 @@
+/**
+ * Per-target health: the circuit breaker of `balancer.max_fails` / `balancer.fail_timeout` (3.13, spec §2.3)
+ * and, beyond Kong, Retry-After exclusion. Pure: time comes from the injected clock.
+ *
+ * Circuit breaker, nginx's max_fails/fail_timeout model (ngx_http_upstream_round_robin.c), which Kong's docs
+ * describe (DOCS circuit-breaker.md, schema text quoted in spec §1.3):
+ * - A failed attempt counts when `failover_criteria` lists it; `error`, `timeout` and `invalid_header` always
+ *   count, `http_403` and `http_404` never do, other statuses only when listed as `http_<status>`.
+ * - Failures are counted in total, not consecutively: a success resets the count only once `fail_timeout`
+ *   has passed since the last failure (nginx resets on a success after the peer was re-checked).
+ * - When the count reaches `max_fails` the target is excluded for `fail_timeout` ms after the last failure.
+ *   After that it is half-open: requests may reach it again; a success closes the circuit, a failure opens
+ *   it for another `fail_timeout`.
+ * - `max_fails: 0` (the default) turns the breaker off.
+ *
+ * Retry-After: an upstream 429 (or 503) carrying Retry-After keeps that target out of rotation until the time
+ * it names, capped at MAX_RETRY_AFTER_MS so a bogus header cannot black-hole a target for days. It applies
+ * whatever `max_fails` and `failover_criteria` say (the provider told us when to come back) and a success in
+ * the meantime does not lift it (an in-flight success does not mean the rate limit has reset).
+ *
+ * The engine excludes `excluded()` ∪ targets tried in this request from every pick (see `exclusions`).
+ */
+import type { BalancerConfig, FailoverCriterion } from '../../../schemas/config';
+import type { UpstreamError, UpstreamFailureKind } from '../errors';
+import type { BalancerTarget } from './balancer';
+
+export const DEFAULT_FAIL_TIMEOUT_MS = 10_000;
+export const DEFAULT_FAILOVER_CRITERIA: readonly FailoverCriterion[] = ['error', 'timeout'];
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/** One failed attempt, as the engine saw it (the fields of UpstreamError). */
+export interface AttemptFailure {
+  readonly kind: UpstreamFailureKind;
+  /** HTTP status for kind 'http'. */
+  readonly status?: number | undefined;
+  /** Parsed Retry-After of the upstream response, in ms from now. */
+  readonly retryAfterMs?: number | undefined;
+}
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface TargetHealthStatus {
+  readonly state: CircuitState;
+  /** Failures counted towards max_fails. */
+  readonly fails: number;
+  /** Excluded until this time (circuit open or Retry-After), or undefined when available. */
+  readonly excludedUntil: number | undefined;
+  readonly reason: 'circuit-open' | 'retry-after' | undefined;
+}
+
+/** What survives a rebuild for one target id (see registry.ts). */
+export interface HealthSnapshotEntry {
+  readonly fails: number;
+  readonly lastFailureAt: number;
+  readonly retryAfterUntil: number;
+}
+export type HealthSnapshot = ReadonlyMap<string, HealthSnapshotEntry>;
+
+const EMPTY: ReadonlySet<number> = new Set<number>();
+
+export class TargetHealth {
+  readonly maxFails: number;
+  readonly failTimeoutMs: number;
+  private readonly targets: readonly BalancerTarget[];
+  private readonly now: () => number;
+  private readonly countedStatuses: ReadonlySet<number>;
+  private readonly fails: Int32Array;
+  private readonly lastFailureAt: Float64Array;
+  private readonly retryAfterUntil: Float64Array;
+  /** Cached `excluded()` answer, valid while no state changed and the clock is before `validUntil`. */
+  private cached: ReadonlySet<number> = EMPTY;
+  private validUntil = -Infinity;
+
+  constructor(config: BalancerConfig, targets: readonly BalancerTarget[], now: () => number, previous?: HealthSnapshot) {
+    this.maxFails = config.max_fails ?? 0;
+    this.failTimeoutMs = config.fail_timeout ?? DEFAULT_FAIL_TIMEOUT_MS;
+    this.targets = targets;
+    this.now = now;
+    const statuses = new Set<number>();
+    for (const c of config.failover_criteria ?? DEFAULT_FAILOVER_CRITERIA) {
+      const m = /^http_(\d{3})$/.exec(c);
+      if (m !== null && c !== 'http_403' && c !== 'http_404') statuses.add(Number(m[1]));
+    }
+    this.countedStatuses = statuses;
+    const n = targets.length;
+    this.fails = new Int32Array(n);
+    this.lastFailureAt = new Float64Array(n).fill(-Infinity);
+    this.retryAfterUntil = new Float64Array(n).fill(-Infinity);
+    if (previous !== undefined) {
+      targets.forEach((t, i) => {
+        const p = previous.get(t.id);
+        if (p === undefined) return;
+        this.fails[i] = p.fails;
+        this.lastFailureAt[i] = p.lastFailureAt;
+        this.retryAfterUntil[i] = p.retryAfterUntil;
+      });
+    }
+  }
+
+  /** Whether this failure counts towards `max_fails` (failover_criteria rules above). */
+  counts(failure: AttemptFailure): boolean {
+    if (failure.kind !== 'http') return true;
+    return failure.status !== undefined && this.countedStatuses.has(failure.status);
+  }
+
+  /** Record a failed attempt on target `index`. Returns whether it counted towards `max_fails`. */
+  recordFailure(index: number, failure: AttemptFailure): boolean {
+    if (index < 0 || index >= this.fails.length) return false;
+    const now = this.now();
+    const ra = failure.retryAfterMs;
+    if (failure.kind === 'http' && (failure.status === 429 || failure.status === 503) && ra !== undefined && ra > 0) {
+      const until = now + Math.min(ra, MAX_RETRY_AFTER_MS);
+      if (until > this.retryAfterUntil[index]!) this.retryAfterUntil[index] = until;
+      this.validUntil = -Infinity;
+    }
+    if (this.maxFails <= 0 || !this.counts(failure)) return false;
+    this.fails[index]!++;
+    this.lastFailureAt[index] = now;
+    this.validUntil = -Infinity;
+    return true;
+  }
+
+  /** Record an UpstreamError from the engine's attempt on target `index`. */
+  recordUpstreamError(index: number, err: UpstreamError): boolean {
+    return this.recordFailure(index, { kind: err.kind, status: err.upstreamStatus, retryAfterMs: err.retryAfterMs });
+  }
+
+  /** Record a successful attempt on target `index`. */
+  recordSuccess(index: number): void {
+    if (index < 0 || index >= this.fails.length || this.fails[index] === 0) return;
+    if (this.now() - this.lastFailureAt[index]! >= this.failTimeoutMs) {
+      this.fails[index] = 0;
+      this.validUntil = -Infinity;
+    }
+  }
+
+  /** Target indexes out of rotation at `now` (circuit open or Retry-After). Do not mutate the result. */
+  excluded(now: number = this.now()): ReadonlySet<number> {
+    if (now < this.validUntil) return this.cached;
+    let set: Set<number> | undefined;
+    let next = Infinity;
+    for (let i = 0; i < this.fails.length; i++) {
+      const until = this.excludedUntilAt(i);
+      if (until > now) {
+        (set ??= new Set<number>()).add(i);
+        if (until < next) next = until;
+      }
+    }
+    this.cached = set ?? EMPTY;
+    this.validUntil = next;
+    return this.cached;
+  }
+
+  /** `excluded()` ∪ `tried`, allocating only when both are non-empty. */
+  exclusions(tried: ReadonlySet<number>, now: number = this.now()): ReadonlySet<number> {
+    const out = this.excluded(now);
+    if (out.size === 0) return tried;
+    if (tried.size === 0) return out;
+    const union = new Set(out);
+    for (const i of tried) union.add(i);
+    return union;
+  }
+
+  status(index: number, now: number = this.now()): TargetHealthStatus {
+    const fails = this.fails[index] ?? 0;
+    const open = this.maxFails > 0 && fails >= this.maxFails;
+    const openUntil = open ? this.lastFailureAt[index]! + this.failTimeoutMs : -Infinity;
+    const retryUntil = this.retryAfterUntil[index] ?? -Infinity;
+    const state: CircuitState = !open ? 'closed' : now < openUntil ? 'open' : 'half-open';
+    const until = Math.max(openUntil, retryUntil);
+    return {
+      state,
+      fails,
+      excludedUntil: until > now ? until : undefined,
+      reason: until <= now ? undefined : retryUntil >= openUntil ? 'retry-after' : 'circuit-open',
+    };
+  }
+
+  snapshot(): HealthSnapshot {
+    const out = new Map<string, HealthSnapshotEntry>();
+    this.targets.forEach((t, i) => {
+      out.set(t.id, { fails: this.fails[i]!, lastFailureAt: this.lastFailureAt[i]!, retryAfterUntil: this.retryAfterUntil[i]! });
+    });
+    return out;
+  }
+
+  private excludedUntilAt(i: number): number {
+    const open = this.maxFails > 0 && this.fails[i]! >= this.maxFails;
+    const openUntil = open ? this.lastFailureAt[i]! + this.failTimeoutMs : -Infinity;
+    return Math.max(openUntil, this.retryAfterUntil[i]!);
+  }
+}

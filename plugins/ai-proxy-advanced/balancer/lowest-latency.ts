@@ -1,0 +1,68 @@
+/**
+ * `balancer.algorithm: lowest-latency` — the target with the lowest decayed latency EWMA per unit of weight
+ * (Kong's kong/runloop/balancer/latency.lua, credit Finagle's PeakEwma; machinery in ewma.ts).
+ *
+ * Data point per attempt (`balancer.latency_strategy`):
+ * - `tpot` (default): time per output token = end-to-end ms / completion_tokens. A response without
+ *   completion tokens (embeddings, or a provider that reports none) falls back to its end-to-end latency, so
+ *   the target still learns something rather than looking idle.
+ * - `e2e`: end-to-end ms of the attempt.
+ * A success without `latencyMs` records nothing; a failure records a penalty (ewma.ts).
+ *
+ * Idle targets decay towards 0 and are re-probed, so the best target takes most but never all of the traffic
+ * (DOCS FAQ: "Kong never sends 100% to a single target unless it's the only one available").
+ */
+import type { BalancerConfig, LatencyStrategy } from '../../../schemas/config';
+import type { Balancer, BalancerDeps, BalancerTarget, Outcome, PickRequest } from './balancer';
+import { EwmaScoreboard, type EwmaSnapshot } from './ewma';
+
+export class LowestLatencyBalancer implements Balancer {
+  readonly strategy: LatencyStrategy;
+  private readonly targets: readonly BalancerTarget[];
+  private readonly deps: BalancerDeps;
+  readonly scores: EwmaScoreboard;
+
+  constructor(config: BalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps, previous?: EwmaSnapshot) {
+    this.strategy = config.latency_strategy ?? 'tpot';
+    this.targets = targets;
+    this.deps = deps;
+    this.scores = new EwmaScoreboard(targets, deps.now(), previous);
+  }
+
+  pick(req: PickRequest): BalancerTarget | undefined {
+    const i = this.scores.pickMin(req.exclude);
+    return i === -1 ? undefined : this.targets[i];
+  }
+
+  report(target: BalancerTarget, outcome: Outcome): void {
+    const now = this.deps.now();
+    if (!outcome.ok) {
+      this.scores.recordFailure(target.index, now, outcome.latencyMs);
+      return;
+    }
+    const point = latencyDataPoint(this.strategy, outcome);
+    if (point !== undefined) this.scores.record(target.index, point, now);
+  }
+
+  snapshot(): EwmaSnapshot {
+    return this.scores.snapshot();
+  }
+}
+
+/** The data point a successful attempt contributes, or undefined when it carries no latency. */
+export function latencyDataPoint(strategy: LatencyStrategy, outcome: Outcome): number | undefined {
+  const ms = outcome.latencyMs;
+  if (ms === undefined) return undefined;
+  if (strategy === 'e2e') return ms;
+  const tokens = outcome.usage?.completion_tokens ?? 0;
+  return tokens > 0 ? ms / tokens : ms;
+}
+
+export function createLowestLatency(
+  config: BalancerConfig,
+  targets: readonly BalancerTarget[],
+  deps: BalancerDeps,
+  previous?: EwmaSnapshot,
+): LowestLatencyBalancer {
+  return new LowestLatencyBalancer(config, targets, deps, previous);
+}

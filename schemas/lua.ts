@@ -1,0 +1,193 @@
+/**
+ * schema.lua for Konnect custom-plugin upload (and for Kong users who want Kong's own validation on a control
+ * plane), derived from the definition. Unlike the Kong array a JS plugin hands Kong, Lua can carry everything:
+ * typedefs.url, the custom entity checks and the 3.8/3.9 redis shorthands.
+ *
+ * The file is committed as schemas/schema.lua; spec/schemas/lua.test.ts fails when it differs from what this
+ * module generates. Regenerate with: npm run build && node dist/schemas/gen-lua.js
+ */
+import type { EntityCheck, Field, RecordField, Shorthand } from './dsl';
+import { PLUGIN_CONFIG } from './definition';
+import { recordDefaults } from './defaults';
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// prettier-ignore
+const LUA_KEYWORDS = new Set(['and', 'break', 'do', 'else', 'elseif', 'end', 'false', 'for', 'function', 'goto', 'if',
+  'in', 'local', 'nil', 'not', 'or', 'repeat', 'return', 'then', 'true', 'until', 'while']);
+
+export function luaString(s: string): string {
+  return (
+    '"' +
+    s
+      .replace(/\\/g, '\\\\')
+      .replace(/"/g, '\\"')
+      .replace(/\n/g, '\\n')
+      .replace(/\r/g, '\\r') +
+    '"'
+  );
+}
+
+function key(k: string): string {
+  return IDENT.test(k) && !LUA_KEYWORDS.has(k) ? k : `[${luaString(k)}]`;
+}
+
+function luaValue(v: unknown, ind: string): string {
+  if (v === null) return 'ngx.null';
+  if (typeof v === 'string') return luaString(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `{ ${v.map((x) => luaValue(x, ind)).join(', ')} }`;
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length === 0) return '{}';
+  const inner = ind + '  ';
+  return `{\n${entries.map(([k, x]) => `${inner}${key(k)} = ${luaValue(x, inner)},`).join('\n')}\n${ind}}`;
+}
+
+const SHORTHAND_FUNCS: Record<Shorthand['translate'], string> = {
+  all_timeouts: 'function(value) return { connect_timeout = value, send_timeout = value, read_timeout = value } end',
+  sentinel_nodes: 'function(value) return { sentinel_nodes = addresses_to_nodes(value, "host") } end',
+  cluster_nodes: 'function(value) return { cluster_nodes = addresses_to_nodes(value, "ip") } end',
+};
+
+const CUSTOM_CHECKS: Record<string, string> = {
+  statistics_unsupported: `{ custom_entity_check = {
+        field_sources = { "route_type", "model", "logging" },
+        fn = check_statistics_supported,
+      } }`,
+  semantic_needs_descriptions: `{ custom_entity_check = {
+        field_sources = { "balancer", "targets" },
+        fn = check_semantic_descriptions,
+      } }`,
+};
+
+function entityChecks(checks: readonly EntityCheck[], ind: string): string {
+  const inner = ind + '  ';
+  const items = checks.map((c) =>
+    'custom' in c ? `${inner}${CUSTOM_CHECKS[c.custom]},` : `${inner}${luaValue(c, inner)},`,
+  );
+  return `{\n${items.join('\n')}\n${ind}}`;
+}
+
+function luaField(field: Field, ind: string): string {
+  const inner = ind + '  ';
+  const lines: string[] = [];
+  const add = (k: string, v: string) => lines.push(`${inner}${k} = ${v},`);
+  if (field.type === 'json') {
+    // A free-form object: Kong's `json` type with an inline JSON schema.
+    add('type', '"json"');
+    add('json_schema', '{ inline = { type = "object" } }');
+  } else {
+    add('type', luaString(field.type));
+  }
+  if (field.required) add('required', 'true');
+  if ('default' in field && field.default !== undefined) add('default', luaValue(field.default, inner));
+  switch (field.type) {
+    case 'string':
+      if (field.one_of) add('one_of', luaValue(field.one_of, inner));
+      if (field.len_min !== undefined) add('len_min', String(field.len_min));
+      if (field.url) add('custom_validator', 'validate_url');
+      if (field.referenceable) add('referenceable', 'true');
+      if (field.encrypted) add('encrypted', 'true');
+      break;
+    case 'integer':
+    case 'number':
+      if (field.between) add('between', luaValue(field.between, inner));
+      if (field.gt !== undefined) add('gt', String(field.gt));
+      if (field.referenceable) add('referenceable', 'true');
+      break;
+    case 'array':
+      add('elements', luaField(field.elements, inner));
+      if (field.len_min !== undefined) add('len_min', String(field.len_min));
+      break;
+    case 'record':
+      if (field.autofill) add('default', luaValue(recordDefaults(field), inner));
+      add('fields', luaFields(field, inner));
+      if (field.entity_checks) add('entity_checks', entityChecks(field.entity_checks, inner));
+      if (field.shorthand_fields) {
+        const sh = Object.entries(field.shorthand_fields).map(([name, s]) => {
+          const elements = s.type === 'array' ? ', elements = { type = "string" }, len_min = 1' : '';
+          return `${inner}  { ${key(name)} = { type = ${luaString(s.type)}${elements}, description = ${luaString(
+            s.description,
+          )}, func = ${SHORTHAND_FUNCS[s.translate]} } },`;
+        });
+        add('shorthand_fields', `{\n${sh.join('\n')}\n${inner}}`);
+      }
+      break;
+    case 'boolean':
+    case 'json':
+      break;
+  }
+  if (field.description) add('description', luaString(field.description));
+  if (field.deprecation) add('deprecation', luaValue(field.deprecation, inner));
+  return `{\n${lines.join('\n')}\n${ind}}`;
+}
+
+function luaFields(def: RecordField, ind: string): string {
+  const inner = ind + '  ';
+  const items = Object.entries(def.fields).map(([name, f]) => `${inner}{ ${key(name)} = ${luaField(f, inner)} },`);
+  return `{\n${items.join('\n')}\n${ind}}`;
+}
+
+const PRELUDE = `-- GENERATED from schemas/definition/ by schemas/lua.ts: do not edit.
+-- Regenerate with: npm run build && node dist/schemas/gen-lua.js
+--
+-- Kong schema of the ai-proxy-advanced JavaScript plugin, for Konnect custom-plugin upload. Field
+-- descriptions are Kong's (developer.konghq.com, MIT).
+local typedefs = require "kong.db.schema.typedefs"
+
+local fmt = string.format
+local null = ngx.null
+
+local validate_url = typedefs.url.custom_validator
+
+local function present(v)
+  return v ~= nil and v ~= null
+end
+
+-- "host:port" strings (3.8/3.9 sentinel_addresses / cluster_addresses) to node records.
+local function addresses_to_nodes(addresses, host_key)
+  local nodes = {}
+  for i = 1, #addresses do
+    local host, port = addresses[i]:match("^(.+):(%d+)$")
+    nodes[i] = { [host_key] = host or addresses[i], port = port and tonumber(port) or 6379 }
+  end
+  return nodes
+end
+
+local UNSUPPORTED_LOG_STATISTICS = {
+  ["llm/v1/completions"] = { ["anthropic"] = true },
+}
+
+local function check_statistics_supported(target)
+  local logging, model = target.logging, target.model
+  if present(logging) and logging.log_statistics == true and present(model)
+    and UNSUPPORTED_LOG_STATISTICS[target.route_type]
+    and UNSUPPORTED_LOG_STATISTICS[target.route_type][model.provider] then
+    return nil, fmt("%s does not support statistics when route_type is %s", model.provider, target.route_type)
+  end
+  return true
+end
+
+local function check_semantic_descriptions(config)
+  local balancer = config.balancer
+  if present(balancer) and balancer.algorithm == "semantic" and present(config.targets) then
+    for _, target in ipairs(config.targets) do
+      if not present(target.description) or target.description == "" then
+        return nil, "description field is required for every target in config.targets array"
+      end
+    end
+  end
+  return true
+end
+`;
+
+export function toLua(def: RecordField = PLUGIN_CONFIG, name = 'ai-proxy-advanced'): string {
+  return `${PRELUDE}
+return {
+  name = ${luaString(name)},
+  fields = {
+    { protocols = typedefs.protocols_http },
+    { config = ${luaField(def, '    ')} },
+  },
+}
+`;
+}

@@ -1,0 +1,151 @@
+/**
+ * `npm run validate -- FILE`: the compiled CLI run as a child process on decK files written to a temp dir.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../helpers/schema-fixtures';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'schemas', 'cli.js');
+const dir = mkdtempSync(path.join(tmpdir(), 'aipa-validate-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(name: string, content: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const file = path.join(dir, name);
+  writeFileSync(file, content);
+  const r = spawnSync(process.execPath, [CLI, file, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, AI_PROXY_ADVANCED_PLUGIN_NAME: '', ...env },
+    timeout: 20_000,
+  });
+  return { file, status: r.status, out: r.stdout.trim().split('\n').filter(Boolean), err: r.stderr.trim() };
+}
+
+const DECK = `_format_version: "3.0"
+plugins:
+- name: rate-limiting
+  config: { minute: 5 }
+- name: ai-proxy-advanced
+  config:
+    targets:
+    - route_type: llm/v1/chat
+      auth:
+        header_name: Authorization
+        header_value: Bearer \${{ env "DECK_OPENAI_API_KEY" }}
+      model:
+        provider: openai
+        options:
+          max_tokens: \${{ env "DECK_MAX_TOKENS" }}
+services:
+- name: llm
+  url: http://localhost:1
+  plugins:
+  - name: ai-proxy-advanced
+    config:
+      targets:
+      - route_type: llm/v1/chat
+        auth: { header_name: x-api-key, header_value: "{vault://env/ANTHROPIC_KEY}" }
+        model: { provider: anthropic, options: { anthropic_version: "2023-06-01" } }
+  routes:
+  - name: chat
+    paths: [/chat]
+    plugins:
+    - name: ai-proxy-advanced
+      config:
+        balancer: { algorithm: semantic }
+        targets:
+        - route_type: llm/v1/chat
+          auth:
+            header_name: x-api-key
+            header_value: {vault://env/ANTHROPIC_KEY}
+          model:
+            provider: anthropic
+routes:
+- name: top
+  paths: [/top]
+  plugins:
+  - name: ai-proxy-advanced
+    config:
+      targets:
+      - { route_type: llm/v1/chat, model: { provider: openai }, weight: 0 }
+    protocols: [http, tcp]
+`;
+
+test('prints one line per problem, naming nested plugins by their place in the file, and exits 1', () => {
+  const r = run('deck.yaml', DECK);
+  assert.equal(r.status, 1);
+  assert.deepEqual(r.out, [
+    'services[0].routes[0].plugins[0].config.targets[0].auth.header_value: expected a string (an unquoted {vault://...} reference: put it in quotes)',
+    'services[0].routes[0].plugins[0].config.targets[0].description: description field is required for every target in config.targets array',
+    'services[0].routes[0].plugins[0].config.targets[0].model.options.anthropic_version: must set \'model.options.anthropic_version\' for anthropic provider',
+    'routes[0].plugins[0].protocols[1]: expected one of: grpc, grpcs, http, https, ws, wss',
+    'routes[0].plugins[0].config.targets[0].weight: value should be between 1 and 65535',
+  ]);
+  assert.match(r.err, /invalid ai-proxy-advanced config; 1 field\(s\) hold decK env placeholders/);
+});
+
+test('a valid JSON declarative file passes with a short summary and exit 0', () => {
+  const config = { targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai' } }] };
+  const doc = { _format_version: '3.0', plugins: [{ name: 'ai-proxy-advanced', config }, { name: 'ai-proxy-advanced', config }] };
+  const r = run('kong.json', JSON.stringify(doc));
+  assert.equal(r.status, 0, r.err);
+  assert.deepEqual(r.out, [`OK: 2 ai-proxy-advanced plugin(s) valid in ${r.file}`]);
+});
+
+test('decK env placeholders are left as they are and reported as unchecked, not as errors', () => {
+  const r = run('placeholders.yaml', DECK.split('services:')[0] as string);
+  assert.equal(r.status, 0, r.out.join('\n'));
+  assert.match(r.out[0] ?? '', /^OK: 1 ai-proxy-advanced plugin\(s\) valid in .*; 1 field\(s\) hold decK env placeholders and were not type-checked$/);
+});
+
+test('a plugin registered under another name is found with --name or AI_PROXY_ADVANCED_PLUGIN_NAME', () => {
+  const yaml = 'plugins:\n- name: ai-proxy-advanced-js\n  config: { targets: [{ route_type: llm/v1/chat }] }\n';
+  const byFlag = run('renamed.yaml', yaml, ['--name', 'ai-proxy-advanced-js']);
+  assert.equal(byFlag.status, 1);
+  assert.deepEqual(byFlag.out, ['plugins[0].config.targets[0].model: required field missing']);
+  const byEnv = run('renamed.yaml', yaml, [], { AI_PROXY_ADVANCED_PLUGIN_NAME: 'AI-Proxy-Advanced-JS' });
+  assert.deepEqual(byEnv.out, byFlag.out);
+  const notFound = run('renamed.yaml', yaml);
+  assert.equal(notFound.status, 0);
+  assert.match(notFound.out[0] ?? '', /no ai-proxy-advanced plugin found/);
+});
+
+test('an unreadable file exits 2 with the parse error', () => {
+  const r = run('broken.yaml', 'plugins: [\n  - name: x\n');
+  assert.equal(r.status, 2);
+  assert.match(r.err, /cannot read/);
+});
+
+test('a file holding one plugin entity or a bare config is validated too', () => {
+  const entity = run('entity.yaml', 'name: ai-proxy-advanced\nconfig:\n  targets: [{ route_type: llm/v1/chat, model: { provider: mistral } }]\n');
+  assert.equal(entity.status, 1);
+  assert.deepEqual(entity.out, [
+    "config.targets[0].model.options.mistral_format: must set 'model.options.mistral_format' for mistral provider",
+  ]);
+  const bare = run('bare.yaml', 'targets: [{ route_type: llm/v1/chat, model: { provider: openai } }]\nbalancer: { slots: 1 }\n');
+  assert.equal(bare.status, 1);
+  assert.deepEqual(bare.out, ['balancer.slots: value should be between 10 and 65536']);
+});
+
+test('YAML anchors and << merge keys are resolved as decK resolves them', () => {
+  const yaml = `_format_version: "3.0"
+x-target: &chat
+  route_type: llm/v1/chat
+  auth: { header_name: Authorization, header_value: Bearer k }
+plugins:
+- name: ai-proxy-advanced
+  config:
+    targets:
+    - <<: *chat
+      model: { provider: openai, name: gpt-4o }
+    - <<: *chat
+      model: { provider: openai, name: gpt-4o-mini }
+      weight: 70000
+`;
+  const r = run('anchors.yaml', yaml);
+  assert.equal(r.status, 1);
+  assert.deepEqual(r.out, ['plugins[0].config.targets[1].weight: value should be between 1 and 65535']);
+});
