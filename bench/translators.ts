@@ -58,12 +58,13 @@ for (const name of readdirCases('golden')) {
     measure(() => { sink += JSON.stringify(JSON.parse(resText)).length; }));
 }
 
-interface StreamCase { target: TargetConfig; stream_input: string; include_usage?: boolean }
+interface StreamCase { target: TargetConfig; stream_input: string | string[]; input_encoding?: 'base64'; include_usage?: boolean }
 for (const name of readdirCases('streams')) {
   const c = readJson<StreamCase>(`streams/${name}/case.json`);
   const driver = TRANSLATED_DRIVERS[c.target.model.provider]!;
   const ctx = ctxOf(c.target, { stream: true, includeUsage: c.include_usage ?? false });
-  const input = read(c.stream_input);
+  const files = Array.isArray(c.stream_input) ? c.stream_input : [c.stream_input];
+  const input = Buffer.concat(files.map((f) => (c.input_encoding === 'base64' ? Buffer.from(read(f).toString('ascii'), 'base64') : read(f))));
   // Baseline events: the client frames' payloads stand in for the provider events (same count, similar size).
   const expected = read(`streams/${name}/expected.txt`).toString('utf8').split('\n\n').filter((f) => f.startsWith('data: {'));
   const events = Math.max(expected.length, 1);
