@@ -1,25 +1,59 @@
 /**
- * The plugin's phase handlers. Provisional: the engine work (#5) builds the request path here. Until then the
- * plugin answers every request with an explicit 501 naming what is missing — it never pretends to proxy.
+ * The plugin's phase handlers. Kong (or the local gateway) creates one instance per worker per config change;
+ * the instance only validates its config and points at the module-scope runtime for its `__plugin_id`
+ * (engine/runtime.ts). `access` does the whole non-streaming request (design.md "Why the plugin owns the
+ * upstream call").
  */
 import type { PluginConfig } from '../../schemas/config';
+import type { AttemptDeps } from './engine/attempts';
+import { Engine } from './engine/engine';
+import type { EnginePdk } from './engine/pdk';
+import { errorResponse } from './engine/responses';
+import { buildRuntime, type BalancerSource } from './engine/runtime';
+import { checkEngineConfig } from './engine/config-check';
+import { defaultAttemptDeps, defaultBalancerSource } from './engine/defaults';
+import { ConfigError } from './errors';
+import { validateConfig } from '../../schemas';
 
-export interface KongPdk {
-  response: { exit(status: number, body?: unknown, headers?: Record<string, string | string[]>): Promise<void> };
+export type KongPdk = EnginePdk;
+
+/** The config as the schema fills it (defaults), or a ConfigError naming every invalid field. */
+function validatedConfig(config: PluginConfig): PluginConfig {
+  const r = validateConfig(config);
+  if (r.ok) return r.config;
+  const detail = r.errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
+  throw new ConfigError(`invalid ai-proxy-advanced config: ${detail}`);
+}
+
+export interface HandlerDeps {
+  balancers: BalancerSource;
+  attempt: AttemptDeps;
 }
 
 export class AiProxyAdvanced {
   readonly config: PluginConfig;
+  private readonly engine: Engine | undefined;
+  private readonly configError: unknown;
 
-  constructor(config: PluginConfig) {
+  constructor(config: PluginConfig, deps: Partial<HandlerDeps> = {}) {
     this.config = config;
+    let engine: Engine | undefined;
+    let configError: unknown;
+    try {
+      const valid = validatedConfig(config);
+      checkEngineConfig(valid);
+      const runtime = buildRuntime(valid, deps.balancers ?? defaultBalancerSource);
+      engine = new Engine(runtime, deps.attempt ?? defaultAttemptDeps);
+    } catch (err) {
+      configError = err;
+    }
+    this.engine = engine;
+    this.configError = configError;
   }
 
   async access(kong: KongPdk): Promise<void> {
-    await kong.response.exit(
-      501,
-      { error: { message: 'ai-proxy-advanced: the proxy engine is not built yet', type: 'not_implemented' } },
-      {},
-    );
+    if (this.engine) return this.engine.handle(kong);
+    const r = errorResponse(this.configError);
+    await kong.response.exit(r.status, JSON.stringify(r.body), r.headers);
   }
 }

@@ -39,6 +39,11 @@ export interface TranslateContext {
   readonly clientQuery: Readonly<Record<string, QueryValue>>;
   /** The client's request method. */
   readonly clientMethod: string;
+  /**
+   * Client sent `stream_options.include_usage: true`: stream translators end with a usage frame before `[DONE]`.
+   * Optional so callers that predate it keep compiling (added by #6).
+   */
+  readonly includeUsage?: boolean;
 }
 
 /** A provider request before generic auth and serialization. */
@@ -66,6 +71,11 @@ export interface SerializedRequest {
 export interface TranslatedResponse {
   /** OpenAI-format response object (chat.completion, text_completion, embeddings list). */
   body: unknown;
+  /**
+   * The exact bytes to send when the provider's answer already is that OpenAI body (pass-through, as Kong's
+   * openai driver returns the upstream string): the engine sends these instead of re-serializing `body`.
+   */
+  raw?: Buffer;
   usage: TokenUsage;
   /** Model reported by the provider, if any (analytics `response_model`). */
   model?: string;

@@ -1,0 +1,302 @@
+/**
+ * `npm run bench -- engine`: one invocation, three ways to the same local OpenAI-style upstream, side by side:
+ *   direct      the upstream itself (baseline)
+ *   gw-plain    the local gateway proxying a route without any plugin (the gateway's own cost)
+ *   gateway     the local Kong-compatible gateway with ai-proxy-advanced on the route (plugin server process)
+ *   portkey     Portkey's open-source gateway @portkey-ai/gateway 1.15.x (--headless), installed by this script
+ *               into a scratch folder under /tmp, pointed at the same upstream with x-portkey-custom-host
+ * at 1 and 20 connections, plus the plugin server's CPU time per request (from /proc, Linux).
+ * The load generator is undici in this process; each server runs in its own process.
+ *
+ * Targets (issue 5): gateway >= 3x Portkey req/s at 20 connections; <= 1 ms added p50 over direct at
+ * 1 connection; plugin-server CPU <= 150 µs per request. Env: BENCH_SECONDS (default 5), PORTKEY_DIR.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Pool } from 'undici';
+import { AiProxyAdvanced } from '../plugins/ai-proxy-advanced/handler';
+import type { EnginePdk } from '../plugins/ai-proxy-advanced/engine/pdk';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const PORTKEY_VERSION = '1.15';
+const PORTKEY_DIR = process.env.PORTKEY_DIR ?? path.join(os.tmpdir(), 'aipa-bench-portkey-1.15');
+const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What is 1 + 1?' }] });
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, what: string, proc: ChildProcess, logs: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited (${proc.exitCode}):\n${logs()}`);
+    const ok = await new Promise<boolean>((r) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), r(true)));
+      c.once('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port}:\n${logs()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function start(what: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): { proc: ChildProcess; logs: () => string } {
+  const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(proc);
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  return { proc, logs: () => `${what}: ${out}` };
+}
+
+function ensurePortkey(): string {
+  const entry = path.join(PORTKEY_DIR, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
+  if (existsSync(entry)) return entry;
+  mkdirSync(PORTKEY_DIR, { recursive: true });
+  writeFileSync(path.join(PORTKEY_DIR, 'package.json'), '{"private":true}\n');
+  process.stdout.write(`installing @portkey-ai/gateway@${PORTKEY_VERSION} into ${PORTKEY_DIR} ...\n`);
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `@portkey-ai/gateway@${PORTKEY_VERSION}`], {
+    cwd: PORTKEY_DIR,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0 || !existsSync(entry)) throw new Error('could not install @portkey-ai/gateway');
+  return entry;
+}
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  requests: number;
+}
+
+async function load(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<Result> {
+  const u = new URL(url);
+  const pool = new Pool(u.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const lat: number[] = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        const r = await pool.request({ path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: CHAT });
+        await r.body.arrayBuffer();
+        if (r.statusCode !== 200) errors++;
+      } catch {
+        errors++;
+      }
+      lat.push(performance.now() - t0);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: connections }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.close();
+  lat.sort((a, b) => a - b);
+  const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  return { rps: lat.length / elapsed, p50: q(0.5), p99: q(0.99), errors, requests: lat.length };
+}
+
+/** utime+stime of a process in seconds (/proc/<pid>/stat fields 14 and 15). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+function findPluginServerPid(prefix: string): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.includes('pluginserver') && cmd.includes(prefix)) return Number(d);
+    } catch {
+      // process gone
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The plugin's own CPU per request, without any RPC: access() in this process with a PDK object that answers
+ * from memory, against the same upstream (undici and the kernel's socket work included).
+ */
+async function engineInProcess(upPort: number, n: number): Promise<number> {
+  const plugin = new AiProxyAdvanced({
+    __plugin_id: 'bench-in-process',
+    targets: [
+      {
+        route_type: 'llm/v1/chat',
+        auth: { header_name: 'Authorization', header_value: 'Bearer sk-bench' },
+        model: { provider: 'openai', name: 'gpt-4o-mini', options: { upstream_url: `http://127.0.0.1:${upPort}/v1/chat/completions` } },
+      },
+    ],
+  });
+  const body = Buffer.from(CHAT);
+  const headers = { 'content-type': ['application/json'], accept: ['*/*'], 'user-agent': ['bench'], 'content-length': [String(body.length)] };
+  let failed = 0;
+  const pdk = (): EnginePdk => ({
+    request: {
+      getRawBody: async () => body,
+      getHeaders: async () => headers,
+      getPathWithQuery: async () => '/v1/chat/completions',
+      getMethod: async () => 'POST',
+      getUriCaptures: async () => ({ named: {} }),
+    },
+    response: {
+      exit: async (status) => {
+        if (status !== 200) failed++;
+      },
+    },
+    log: { setSerializeValue: async () => undefined, err: async () => undefined },
+  });
+  let started = 0;
+  const run = async (count: number): Promise<void> => {
+    started = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (started < count) {
+          started++;
+          await plugin.access(pdk());
+        }
+      }),
+    );
+  };
+  await run(Math.min(2000, n));
+  const c0 = process.cpuUsage();
+  await run(n);
+  const c = process.cpuUsage(c0);
+  if (failed > 0) throw new Error(`in-process engine run had ${failed} non-200 answers`);
+  return (c.user + c.system) / n;
+}
+
+const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+async function main(): Promise<void> {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'aipa-bench-'));
+  try {
+    const upPort = await freePort();
+    const up = start('upstream', [path.join(ROOT, 'dist', 'bench', 'lib', 'engine-upstream.js')], { PORT: String(upPort) });
+    await waitForPort(upPort, 'upstream', up.proc, up.logs);
+
+    const gwPort = await freePort();
+    writeFileSync(
+      path.join(scratch, 'kong.yml'),
+      `_format_version: "3.0"
+services:
+  - name: plain
+    url: http://127.0.0.1:${upPort}/v1/chat/completions
+    routes:
+      - name: plain
+        paths: [/plain]
+  - name: llm
+    url: http://127.0.0.1:9
+    routes:
+      - name: chat
+        paths: [/v1/chat/completions]
+        plugins:
+          - name: ai-proxy-advanced
+            config:
+              targets:
+                - route_type: llm/v1/chat
+                  auth: { header_name: Authorization, header_value: "Bearer sk-bench" }
+                  model:
+                    provider: openai
+                    name: gpt-4o-mini
+                    options: { upstream_url: "http://127.0.0.1:${upPort}/v1/chat/completions" }
+`,
+    );
+    const gw = start('gateway', [path.join(ROOT, 'dist', 'kong', 'start.js')], {
+      KONG_PREFIX: scratch,
+      KONG_PROXY_LISTEN: `127.0.0.1:${gwPort}`,
+      KONG_ADMIN_LISTEN: 'off',
+      KONG_DECLARATIVE_CONFIG: path.join(scratch, 'kong.yml'),
+      KONG_NGINX_WORKER_PROCESSES: '1',
+      KONG_LOG_LEVEL: 'warn',
+    });
+    await waitForPort(gwPort, 'gateway', gw.proc, gw.logs);
+
+    const pkEntry = ensurePortkey();
+    const pkPort = await freePort();
+    const pk = start('portkey', [pkEntry, '--headless', `--port=${pkPort}`], { NODE_ENV: 'production' }, path.dirname(pkEntry));
+    await waitForPort(pkPort, 'portkey', pk.proc, pk.logs);
+
+    const targets = {
+      direct: { url: `http://127.0.0.1:${upPort}/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench' } },
+      // The same gateway proxying a plain route (no plugin): separates the gateway's own cost from the plugin's.
+      'gw-plain': { url: `http://127.0.0.1:${gwPort}/plain`, headers: { authorization: 'Bearer sk-bench' } },
+      gateway: { url: `http://127.0.0.1:${gwPort}/v1/chat/completions`, headers: {} },
+      portkey: {
+        url: `http://127.0.0.1:${pkPort}/v1/chat/completions`,
+        headers: { authorization: 'Bearer sk-bench', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `http://127.0.0.1:${upPort}/v1` },
+      },
+    } as const;
+
+    // Sanity: every path answers the chat completion.
+    for (const [name, t] of Object.entries(targets)) {
+      const r = await load(t.url, t.headers, 1, 0.2);
+      if (r.errors > 0) throw new Error(`${name} answered errors during the sanity check`);
+    }
+
+    const psPid = findPluginServerPid(scratch);
+    const results: Record<string, Record<number, Result>> = {};
+    let cpuPerReqUs = NaN;
+    for (const conns of [1, 20]) {
+      for (const [name, t] of Object.entries(targets)) {
+        await load(t.url, t.headers, conns, Math.min(1, SECONDS / 3)); // warm-up
+        const cpu0 = name === 'gateway' && psPid !== undefined ? cpuSeconds(psPid) : 0;
+        const r = await load(t.url, t.headers, conns, SECONDS);
+        if (name === 'gateway' && conns === 20 && psPid !== undefined) cpuPerReqUs = ((cpuSeconds(psPid) - cpu0) / r.requests) * 1e6;
+        (results[name] ??= {})[conns] = r;
+      }
+    }
+
+    const engineUs = await engineInProcess(upPort, 10_000);
+
+    const line = (name: string, c: number): string => {
+      const r = results[name]?.[c] as Result;
+      return `${name.padEnd(8)} ${String(c).padStart(5)} ${fmt(r.rps).padStart(9)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)} ${String(r.errors).padStart(6)}`;
+    };
+    console.log(`\nnode ${process.version}, ${os.cpus().length} CPUs, ${SECONDS}s per run, one undici client in the bench process`);
+    console.log('path     conns     req/s  p50 ms   p99 ms  errors');
+    for (const c of [1, 20]) for (const n of Object.keys(targets)) console.log(line(n, c));
+    const g20 = results.gateway?.[20] as Result;
+    const p20 = results.portkey?.[20] as Result;
+    const added = (results.gateway?.[1] as Result).p50 - (results.direct?.[1] as Result).p50;
+    const pluginAdded = (results.gateway?.[1] as Result).p50 - (results['gw-plain']?.[1] as Result).p50;
+    const ratio = g20.rps / p20.rps;
+    console.log('');
+    console.log(`gateway / portkey req/s at 20 connections: ${fmt(ratio, 2)}x   (target >= 3x: ${ratio >= 3 ? 'met' : 'NOT met'})`);
+    console.log(`added p50 over direct at 1 connection:    ${fmt(added, 3)} ms (target <= 1 ms: ${added <= 1 ? 'met' : 'NOT met'})`);
+    console.log(`  of which the plugin (gateway with plugin vs gw-plain): ${fmt(pluginAdded, 3)} ms`);
+    console.log(`engine alone, in process (no RPC), CPU per request: ${fmt(engineUs, 1)} µs`);
+    console.log(
+      `plugin-server CPU per request (20 conns): ${fmt(cpuPerReqUs, 1)} µs (target <= 150 µs: ${cpuPerReqUs <= 150 ? 'met' : psPid === undefined ? 'not measured' : 'NOT met'})`,
+    );
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: Error) => {
+  for (const c of children) c.kill('SIGKILL');
+  console.error(e.stack ?? e.message);
+  process.exitCode = 1;
+});

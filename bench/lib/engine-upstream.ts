@@ -1,0 +1,31 @@
+/**
+ * The benchmark's provider: a minimal OpenAI-style chat endpoint answering at once with a fixed completion
+ * (Kong's fixture good.json), keep-alive, in its own process. Prints its port on stdout.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const answer = (model: string): string =>
+  JSON.stringify({
+    choices: [{ finish_reason: 'stop', index: 0, message: { content: 'The sum of 1 + 1 is 2.', role: 'assistant' } }],
+    created: 1701947430,
+    id: 'chatcmpl-8T6YwgvjQVVnGbJ2w8hpOA17SeNy2',
+    model,
+    object: 'chat.completion',
+    system_fingerprint: null,
+    usage: { completion_tokens: 12, prompt_tokens: 25, total_tokens: 37 },
+  });
+
+const body = answer('gpt-4o-mini');
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 120_000;
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,253 @@
+/**
+ * The Admin API subset the local gateway serves, with Kong's shapes and error format (kong/api/**,
+ * kong/db/errors.lua): `{data, next}` lists, 201 on create, 204 on delete, `{"message":"Not found"}`,
+ * schema violations as `{"code":2,"name":"schema violation","message":…,"fields":…}`, and DB-less style
+ * POST /config replacing the whole declarative configuration (code 14 on error). Changes apply at once: the
+ * store notifies the gateway, which rebuilds the router and the plugins iterator (new `__seq__`).
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
+import YAML from 'yaml';
+import { buildSnapshot, parseDeclarativeText } from '../declarative/load';
+import type { PluginCatalog } from '../plugin-catalog';
+import { KONG_VERSION } from '../proxy/handler';
+import { KongDaoError } from '../schema/errors';
+import { isPlainObject } from '../schema/kong-schema';
+import type { Settings } from '../settings';
+import { type Entity, type EntityType, refId, type Store } from '../store';
+import { BadRequest, parseBody } from './body';
+
+export interface AdminHost {
+  settings: Settings;
+  store: Store;
+  catalog: PluginCatalog;
+  nodeId: string;
+  env: NodeJS.ProcessEnv;
+  stats(): { accepted: number; active: number; total: number };
+}
+
+type Reply = { status: number; body?: unknown };
+
+const notFound = (): Reply => ({ status: 404, body: { message: 'Not found' } });
+
+function list(entities: Entity[], query: URLSearchParams, path: string): Reply {
+  const size = Math.max(1, Math.min(1000, Number(query.get('size') ?? 100) || 100));
+  const offset = Number(Buffer.from(query.get('offset') ?? '', 'base64').toString('utf8') || 0) || 0;
+  const tags = query.get('tags');
+  let all = entities;
+  if (tags) {
+    const wanted = tags.split(/[,/]/);
+    const and = tags.includes(',');
+    all = all.filter((e) => {
+      const t = (e.tags ?? []) as string[];
+      return and ? wanted.every((w) => t.includes(w)) : wanted.some((w) => t.includes(w));
+    });
+  }
+  const page = all.slice(offset, offset + size);
+  const more = offset + size < all.length;
+  const token = Buffer.from(String(offset + size)).toString('base64');
+  return { status: 200, body: { data: page, next: more ? `${path}?offset=${encodeURIComponent(token)}` : null, ...(more ? { offset: token } : {}) } };
+}
+
+function configHash(store: Store): string {
+  return createHash('md5').update(JSON.stringify(store.snapshot())).digest('hex');
+}
+
+export async function handleAdminRequest(host: AdminHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let reply: Reply;
+  try {
+    reply = await route(host, req);
+  } catch (err) {
+    if (err instanceof KongDaoError) reply = { status: err.status, body: err.body };
+    else if (err instanceof BadRequest) reply = { status: 400, body: { message: err.message } };
+    else {
+      process.stderr.write(`[admin] unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+      reply = { status: 500, body: { message: 'An unexpected error occurred' } };
+    }
+  }
+  const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    Server: `kong/${KONG_VERSION}`,
+    'Access-Control-Allow-Origin': '*',
+    'X-Kong-Admin-Latency': '0',
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+async function route(host: AdminHost, req: IncomingMessage): Promise<Reply> {
+  const url = new URL(req.url ?? '/', 'http://admin');
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const method = req.method ?? 'GET';
+  const { store } = host;
+  const body = async (): Promise<Record<string, unknown>> => parseBody(req);
+
+  if (parts.length === 0) return method === 'GET' ? { status: 200, body: nodeInfo(host) } : notAllowed();
+  const [head, a, b, c] = parts;
+  if (head === 'status' && parts.length === 1) {
+    const s = host.stats();
+    return {
+      status: 200,
+      body: {
+        database: { reachable: true },
+        memory: { workers_lua_vms: [{ http_allocated_gc: `${(process.memoryUsage().heapUsed / 1048576).toFixed(2)} MiB`, pid: process.pid }], lua_shared_dicts: {} },
+        server: { connections_accepted: s.accepted, connections_active: s.active, connections_handled: s.accepted, connections_reading: 0, connections_waiting: 0, connections_writing: s.active, total_requests: s.total },
+        configuration_hash: configHash(store),
+      },
+    };
+  }
+  if (head === 'config' && parts.length === 1) {
+    if (method === 'GET') return { status: 200, body: { config: YAML.stringify(exportConfig(store)) } };
+    if (method !== 'POST') return notAllowed();
+    const raw = await readRaw(req);
+    const ct = (req.headers['content-type'] ?? '').toLowerCase();
+    let text = raw.toString('utf8');
+    if (ct.includes('application/json')) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new BadRequest('Cannot parse JSON body');
+      }
+      if (isPlainObject(parsed) && typeof parsed.config === 'string') text = parsed.config;
+      else if (isPlainObject(parsed) && isPlainObject(parsed.config)) text = JSON.stringify(parsed.config);
+    } else if (ct.includes('application/x-www-form-urlencoded')) {
+      text = new URLSearchParams(text).get('config') ?? '';
+    }
+    const doc = parseDeclarativeText(text, 'POST /config', host.env);
+    const snap = buildSnapshot(doc, store, 'POST /config');
+    store.replaceAll(snap);
+    return { status: 201, body: { services: asMap(snap.services), routes: asMap(snap.routes), plugins: asMap(snap.plugins) } };
+  }
+  if (head === 'plugins' && a === 'enabled' && parts.length === 2) return { status: 200, body: { enabled_plugins: [...host.catalog.enabled].filter((n) => n !== 'bundled') } };
+  if (head === 'schemas' && a === 'plugins') {
+    if (b === 'validate' && parts.length === 3) {
+      if (method !== 'POST') return notAllowed();
+      store.validate('plugins', await body(), { ...store.snapshot(), plugins: [] });
+      return { status: 200, body: { message: 'schema validation successful' } };
+    }
+    if (b !== undefined && parts.length === 3) {
+      const info = host.catalog.get(b);
+      if (!info) return { status: 404, body: { message: `No plugin named '${b}'` } };
+      return { status: 200, body: pluginSchema(info.configFields) };
+    }
+  }
+  if (head === 'schemas' && (a === 'services' || a === 'routes' || a === 'plugins') && parts.length === 2) {
+    return { status: 200, body: { fields: 'see Kong Admin API reference' } };
+  }
+
+  if (head !== 'services' && head !== 'routes' && head !== 'plugins') return notFound();
+  const type: EntityType = head;
+  if (a === undefined) {
+    if (method === 'GET') return list(store.list(type), url.searchParams, `/${type}`);
+    if (method === 'POST') return { status: 201, body: store.insert(type, await body()) };
+    return notAllowed();
+  }
+  const parent = store.find(type, a);
+  if (b === undefined) {
+    switch (method) {
+      case 'GET':
+        return parent ? { status: 200, body: parent } : notFound();
+      case 'PATCH': {
+        if (!parent) return notFound();
+        return { status: 200, body: store.update(type, a, await body()) };
+      }
+      case 'PUT': {
+        const r = store.upsert(type, a, await body());
+        return { status: 200, body: r.entity };
+      }
+      case 'DELETE':
+        store.delete(type, a);
+        return { status: 204 };
+      default:
+        return notAllowed();
+    }
+  }
+  // Nested collections: /services/{s}/routes, /services/{s}/plugins, /routes/{r}/plugins, /routes/{r}/service.
+  if (!parent) return notFound();
+  if (c !== undefined) return notFound();
+  const field = type === 'services' ? 'service' : 'route';
+  if (type === 'routes' && b === 'service') {
+    const sid = refId(parent.service);
+    const s = sid ? store.find('services', sid) : undefined;
+    return s ? { status: 200, body: s } : notFound();
+  }
+  const child: EntityType | undefined = b === 'routes' && type === 'services' ? 'routes' : b === 'plugins' && type !== 'plugins' ? 'plugins' : undefined;
+  if (!child) return notFound();
+  if (method === 'GET') return list(store.list(child).filter((e) => refId(e[field]) === parent.id), url.searchParams, `/${type}/${a}/${b}`);
+  if (method === 'POST') return { status: 201, body: store.insert(child, { ...(await body()), [field]: { id: parent.id } }) };
+  return notAllowed();
+}
+
+function notAllowed(): Reply {
+  return { status: 405, body: { message: 'Method not allowed' } };
+}
+
+function asMap(list: Entity[]): Record<string, Entity> {
+  return Object.fromEntries(list.map((e) => [e.id, e]));
+}
+
+function readRaw(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function pluginSchema(configFields: unknown): Record<string, unknown> {
+  return {
+    fields: [
+      { consumer: { type: 'foreign', reference: 'consumers', eq: null } },
+      { protocols: { type: 'set', required: true, default: ['grpc', 'grpcs', 'http', 'https'], elements: { type: 'string', one_of: ['grpc', 'grpcs', 'http', 'https'] } } },
+      { config: { type: 'record', required: true, fields: configFields } },
+    ],
+  };
+}
+
+/** The current configuration as a declarative document (GET /config). */
+export function exportConfig(store: Store): Record<string, unknown> {
+  const strip = (e: Entity): Record<string, unknown> => {
+    const { created_at: _c, updated_at: _u, ...rest } = e;
+    return rest;
+  };
+  const s = store.snapshot();
+  return { _format_version: '3.0', services: s.services.map(strip), routes: s.routes.map(strip), plugins: s.plugins.map(strip) };
+}
+
+function nodeInfo(host: AdminHost): Record<string, unknown> {
+  const available: Record<string, unknown> = {};
+  for (const name of host.catalog.availableNames()) {
+    const info = host.catalog.get(name);
+    if (info) available[name] = { version: info.version, priority: info.priority };
+  }
+  const inUse = [...new Set(host.store.list('plugins').map((p) => p.name as string))].sort();
+  const s = host.settings;
+  return {
+    version: KONG_VERSION,
+    edition: 'community',
+    tagline: 'Welcome to kong',
+    node_id: host.nodeId,
+    hostname: os.hostname(),
+    lua_version: 'none (local Kong-compatible gateway in Node.js)',
+    plugins: { available_on_server: available, enabled_in_cluster: inUse },
+    configuration: {
+      database: 'off',
+      role: 'traditional',
+      router_flavor: 'traditional_compatible',
+      prefix: s.prefix,
+      declarative_config: s.declarativeConfig ?? null,
+      proxy_listen: s.proxyListen.map((l) => `${l.host}:${l.port}`),
+      admin_listen: s.adminListen.map((l) => `${l.host}:${l.port}`),
+      plugins: s.plugins,
+      pluginserver_names: s.pluginServers.map((p) => p.name),
+      nginx_worker_processes: s.workerProcesses,
+      log_level: s.logLevel,
+    },
+    pids: { master: process.pid, workers: [process.pid] },
+    timers: { running: 0, pending: 0 },
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * The local Kong-compatible gateway: wires settings, plugin servers, the declarative config, the router, the
+ * simulated workers, the proxy listener and the Admin API. Start-up follows Kong's order: query every plugin
+ * server (bad dumps fail start-up), spawn them, load and validate the declarative config (errors name the file
+ * and the entity), then listen. A busy port is reported with the address, never as a bare EADDRINUSE.
+ */
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { handleAdminRequest } from './admin/api';
+import { buildSnapshot, DeclarativeError, readDeclarativeFile } from './declarative/load';
+import { createLogger, type Logger } from './log';
+import { type ExtraValidator, PluginCatalog } from './plugin-catalog';
+import { PluginServerProcess, queryPluginServer } from './plugin-servers/process';
+import { Worker } from './plugin-servers/worker';
+import { PluginsIterator } from './plugins-iterator';
+import { handleProxyRequest } from './proxy/handler';
+import { closeUpstreamAgents } from './proxy/upstream';
+import { Router } from './router';
+import type { ListenAddress, Settings } from './settings';
+import { Store } from './store';
+
+export class GatewayStartError extends Error {
+  override name = 'GatewayStartError';
+}
+
+export interface GatewayOptions {
+  settings: Settings;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Cross-field config validators by plugin name (e.g. ai-proxy-advanced's ajv rules). */
+  extraValidators?: ReadonlyMap<string, ExtraValidator>;
+  /** Overrides for the Kong-side RPC clients (tests shorten the 60 s read timeout). */
+  rpcReadTimeoutMs?: number;
+  respawnIntervalMs?: number;
+}
+
+async function listen(server: http.Server, addr: ListenAddress, what: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(
+        new GatewayStartError(
+          err.code === 'EADDRINUSE'
+            ? `could not listen on ${addr.host}:${addr.port} (${what}): address already in use — is another gateway or Kong running? Set ${what === 'proxy' ? 'KONG_PROXY_LISTEN' : 'KONG_ADMIN_LISTEN'} to another port`
+            : `could not listen on ${addr.host}:${addr.port} (${what}): ${err.message}`,
+        ),
+      );
+    };
+    server.once('error', onError);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export class Gateway {
+  readonly store: Store;
+  readonly catalog: PluginCatalog;
+  readonly nodeId = randomUUID();
+  readonly logger: Logger;
+  readonly processes: PluginServerProcess[] = [];
+  readonly workers: Worker[] = [];
+  proxyAddresses: AddressInfo[] = [];
+  adminAddresses: AddressInfo[] = [];
+  private router: Router;
+  private iterator: PluginsIterator;
+  private readonly servers: http.Server[] = [];
+  private readonly env: NodeJS.ProcessEnv;
+  private nextWorker = 0;
+  private readonly socketWorker = new WeakMap<Socket, Worker>();
+  private readonly counters = { accepted: 0, active: 0, total: 0 };
+
+  private constructor(readonly settings: Settings, private readonly opts: GatewayOptions) {
+    this.env = opts.env ?? process.env;
+    this.logger = opts.logger ?? createLogger(settings.logLevel);
+    this.catalog = new PluginCatalog(settings.plugins);
+    for (const [k, v] of opts.extraValidators ?? []) this.catalog.extraValidators.set(k, v);
+    this.store = new Store(this.catalog);
+    this.router = new Router(this.store.snapshot());
+    this.iterator = this.buildIterator();
+    this.store.onChange(() => {
+      this.router = new Router(this.store.snapshot());
+      this.iterator = this.buildIterator();
+    });
+  }
+
+  private buildIterator(): PluginsIterator {
+    return new PluginsIterator(this.store.snapshot(), this.catalog, this.env, (m) => this.logger.warn(m));
+  }
+
+  static async start(opts: GatewayOptions): Promise<Gateway> {
+    const gw = new Gateway(opts.settings, opts);
+    try {
+      await gw.boot();
+    } catch (err) {
+      await gw.close();
+      throw err;
+    }
+    return gw;
+  }
+
+  private async boot(): Promise<void> {
+    const s = this.settings;
+    mkdirSync(s.prefix, { recursive: true });
+    for (const def of s.pluginServers) {
+      const info = await queryPluginServer(def, this.logger).catch((e: Error) => {
+        throw new GatewayStartError(e.message);
+      });
+      const dup = this.catalog.get(info.name);
+      if (dup) throw new GatewayStartError(`plugin '${info.name}' is provided by both pluginservers '${dup.server}' and '${def.name}'`);
+      this.catalog.add(info);
+      if (!this.catalog.isEnabled(info.name)) this.logger.warn(`plugin '${info.name}' (pluginserver '${def.name}') is not in the 'plugins' setting and cannot be configured`);
+      const proc = new PluginServerProcess(def, this.logger, this.opts.respawnIntervalMs);
+      this.processes.push(proc);
+      proc.start();
+    }
+    await Promise.all(this.processes.filter((p) => p.def.startCmd !== undefined).map((p) => p.waitReady()));
+
+    if (s.declarativeConfig !== undefined) {
+      try {
+        const doc = readDeclarativeFile(s.declarativeConfig, this.env);
+        this.store.replaceAll(buildSnapshot(doc, this.store, s.declarativeConfig));
+      } catch (err) {
+        if (err instanceof DeclarativeError) {
+          throw new GatewayStartError(`error parsing declarative config file ${s.declarativeConfig}:\n${err.message}`);
+        }
+        throw err;
+      }
+    }
+
+    const host = {
+      settings: s,
+      logger: this.logger,
+      nodeId: this.nodeId,
+      resetInstances: (name: string) => {
+        for (const w of this.workers) w.resetInstancesFor(name);
+      },
+    };
+    for (let i = 0; i < s.workerProcesses; i++) {
+      this.workers.push(new Worker(i, s.pluginServers, host, this.opts.rpcReadTimeoutMs === undefined ? {} : { readTimeoutMs: this.opts.rpcReadTimeoutMs }));
+    }
+
+    const proxyHost = {
+      settings: s,
+      logger: this.logger,
+      router: () => this.router,
+      iterator: () => this.iterator,
+      workerFor: (req: http.IncomingMessage) => this.socketWorker.get(req.socket) ?? (this.workers[0] as Worker),
+    };
+    for (const addr of s.proxyListen) {
+      const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
+        this.counters.total++;
+        handleProxyRequest(proxyHost, req, res).catch((err: Error) => {
+          this.logger.err(`proxy: ${err.stack ?? err.message}`);
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+      });
+      server.on('connection', (sock: Socket) => {
+        this.counters.accepted++;
+        this.counters.active++;
+        sock.once('close', () => this.counters.active--);
+        // nginx hands each connection to one worker.
+        const w = this.workers[this.nextWorker++ % this.workers.length];
+        if (w) this.socketWorker.set(sock, w);
+      });
+      server.on('clientError', (_err, sock) => {
+        if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      });
+      this.servers.push(server);
+      this.proxyAddresses.push(await listen(server, addr, 'proxy'));
+    }
+    const adminHost = {
+      settings: s,
+      store: this.store,
+      catalog: this.catalog,
+      nodeId: this.nodeId,
+      env: this.env,
+      stats: () => ({ ...this.counters }),
+    };
+    for (const addr of s.adminListen) {
+      const server = http.createServer((req, res) => {
+        handleAdminRequest(adminHost, req, res).catch((err: Error) => {
+          this.logger.err(`admin: ${err.stack ?? err.message}`);
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+      });
+      this.servers.push(server);
+      this.adminAddresses.push(await listen(server, addr, 'admin'));
+    }
+  }
+
+  /** Replaces the extra validator of a plugin (applies to later writes). */
+  setExtraValidator(name: string, fn: ExtraValidator): void {
+    this.catalog.extraValidators.set(name, fn);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
+    for (const w of this.workers) w.close();
+    await Promise.all(this.processes.map((p) => p.stop()));
+    await closeUpstreamAgents();
+  }
+}

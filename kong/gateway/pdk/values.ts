@@ -1,0 +1,147 @@
+/**
+ * Helpers shared by the PDK modules: Lua-style argument checks (kong/pdk/private/checks.lua), cjson-style
+ * encoding, and body decoding as kong.request.get_body does it.
+ */
+import { HeaderMap } from '../proxy/context';
+import { LuaError } from './phase-check';
+
+export function luaType(v: unknown): string {
+  if (v === undefined || v === null) return 'nil';
+  if (Buffer.isBuffer(v) || typeof v === 'string') return 'string';
+  if (typeof v === 'object') return 'table';
+  return typeof v;
+}
+
+/** validate_header: a header value is a string, number, boolean, or an array of those. */
+export function headerValues(name: unknown, value: unknown): string[] {
+  if (typeof name !== 'string') throw new LuaError(`invalid header name "${String(name)}": got ${luaType(name)}, expected string`);
+  const one = (v: unknown): string | undefined =>
+    typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('latin1') : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+  const single = one(value);
+  if (single !== undefined) return [single];
+  if (Array.isArray(value)) {
+    const all = value.map(one);
+    if (all.every((x): x is string => x !== undefined)) return all;
+  }
+  throw new LuaError(`invalid header value for "${name}": got ${luaType(value)}, expected array of string, string, number or boolean`);
+}
+
+/** A headers table argument (`set_headers`, `exit`'s third argument). */
+export function headerTable(tbl: unknown, what = 'headers'): HeaderMap {
+  const h = new HeaderMap();
+  if (tbl === undefined || tbl === null) return h;
+  if (typeof tbl !== 'object' || Buffer.isBuffer(tbl)) throw new LuaError(`${what} must be a nil or table`);
+  // An empty Lua table crosses msgpack as an empty array.
+  if (Array.isArray(tbl)) {
+    if (tbl.length === 0) return h;
+    throw new LuaError(`${what} must be a table with string keys`);
+  }
+  for (const [k, v] of Object.entries(tbl as Record<string, unknown>)) h.set(k, headerValues(k, v));
+  return h;
+}
+
+/** cjson.encode: an empty table is `{}`; `/` is escaped as `\/`. */
+export function cjsonEncode(v: unknown): string {
+  const prepared = prepare(v);
+  return JSON.stringify(prepared).replace(/\//g, '\\/');
+}
+
+function prepare(v: unknown): unknown {
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (Array.isArray(v)) return v.length === 0 ? {} : v.map(prepare);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== undefined) out[k] = prepare(x);
+    return out;
+  }
+  return v;
+}
+
+export function toBuffer(v: unknown): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8');
+}
+
+/** ngx.decode_args: repeated keys become arrays, a key without `=` is `true`. */
+export function decodeArgs(query: string, max = 100): Record<string, string | boolean | Array<string | boolean>> {
+  const out: Record<string, string | boolean | Array<string | boolean>> = {};
+  let n = 0;
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    if (max > 0 && n >= max) break;
+    n++;
+    const eq = part.indexOf('=');
+    const dec = (s: string): string => {
+      try {
+        return decodeURIComponent(s.replace(/\+/g, ' '));
+      } catch {
+        return s;
+      }
+    };
+    const k = dec(eq < 0 ? part : part.slice(0, eq));
+    const v: string | boolean = eq < 0 ? true : dec(part.slice(eq + 1));
+    const cur = out[k];
+    if (cur === undefined) out[k] = v;
+    else if (Array.isArray(cur)) cur.push(v);
+    else out[k] = [cur, v];
+  }
+  return out;
+}
+
+export function encodeArgs(args: unknown): string {
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new LuaError('args must be a table');
+  const parts: string[] = [];
+  for (const k of Object.keys(args as object).sort()) {
+    const v = (args as Record<string, unknown>)[k];
+    const vals = Array.isArray(v) ? v : [v];
+    for (const x of vals) parts.push(x === true ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(String(x))}`);
+  }
+  return parts.join('&');
+}
+
+/** kong.request.get_body's first return value: the decoded table, or nil. */
+export function decodeBody(body: Buffer, contentType: string | undefined, mimetype?: unknown): unknown {
+  const ct = (typeof mimetype === 'string' ? mimetype : contentType ?? '').toLowerCase();
+  if (ct === '') return undefined;
+  if (ct.includes('application/json')) {
+    try {
+      const v: unknown = JSON.parse(body.toString('utf8'));
+      return v !== null && typeof v === 'object' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if (ct.includes('application/x-www-form-urlencoded')) return decodeArgs(body.toString('utf8'));
+  return undefined;
+}
+
+/** Sets a dotted key inside a nested table (kong.log.set_serialize_value). */
+export function setDotted(root: Record<string, unknown>, key: string, value: unknown, mode: 'set' | 'add' | 'replace'): void {
+  const parts = key.split('.');
+  let cur = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const p = parts[i] as string;
+    const next = cur[p];
+    if (next === undefined || next === null || typeof next !== 'object') {
+      if (mode === 'replace') return;
+      cur[p] = {};
+    }
+    cur = cur[p] as Record<string, unknown>;
+  }
+  const last = parts[parts.length - 1] as string;
+  const exists = cur[last] !== undefined;
+  if ((mode === 'add' && exists) || (mode === 'replace' && !exists)) return;
+  if (value === undefined || value === null) delete cur[last];
+  else cur[last] = value;
+}
+
+export function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(extra)) {
+    const b = out[k];
+    out[k] =
+      v !== null && typeof v === 'object' && !Array.isArray(v) && b !== null && typeof b === 'object' && !Array.isArray(b)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}

@@ -1,0 +1,128 @@
+/**
+ * Per-request state: what nginx and Kong keep in ngx.var / ngx.ctx for one request, in one typed object the
+ * PDK functions read and write. Nothing here outlives the request except the copy handed to the log phase.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { RouteMatch } from '../router';
+import type { Entity } from '../store';
+
+export type Phase = 'rewrite' | 'access' | 'balancer' | 'response' | 'header_filter' | 'body_filter' | 'log';
+
+/** Header store that keeps the casing a plugin used and compares case-insensitively. */
+export class HeaderMap {
+  private readonly map = new Map<string, { name: string; values: string[] }>();
+
+  static from(headers: Record<string, string | string[] | number | undefined>): HeaderMap {
+    const h = new HeaderMap();
+    for (const [k, v] of Object.entries(headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v : [String(v)]);
+    return h;
+  }
+
+  get(name: string): string[] | undefined {
+    return this.map.get(name.toLowerCase())?.values;
+  }
+  first(name: string): string | undefined {
+    return this.get(name)?.[0];
+  }
+  set(name: string, values: string[]): void {
+    this.map.set(name.toLowerCase(), { name, values: [...values] });
+  }
+  add(name: string, values: string[]): void {
+    const cur = this.map.get(name.toLowerCase());
+    if (cur) cur.values.push(...values);
+    else this.set(name, values);
+  }
+  delete(name: string): void {
+    this.map.delete(name.toLowerCase());
+  }
+  has(name: string): boolean {
+    return this.map.has(name.toLowerCase());
+  }
+  entries(): Array<[string, string[]]> {
+    return [...this.map.values()].map((e) => [e.name, e.values]);
+  }
+  /** ngx.req.get_headers()/ngx.resp.get_headers(): lower-cased names, one value as a string, several as an array. */
+  toLua(): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    for (const [k, e] of this.map) out[k] = e.values.length === 1 ? (e.values[0] as string) : [...e.values];
+    return out;
+  }
+  clone(): HeaderMap {
+    const h = new HeaderMap();
+    for (const [, e] of this.map) h.set(e.name, e.values);
+    return h;
+  }
+}
+
+export interface DelayedResponse {
+  status: number;
+  body: Buffer;
+  headers: HeaderMap;
+}
+
+/** What the log phase gets (kong/runloop/plugin_servers/plugin.lua build_phases: the saved table). */
+export interface SavedRequestData {
+  serializeData: Record<string, unknown>;
+  requestHeaders: Record<string, string | string[]>;
+  responseHeaders: Record<string, string | string[]>;
+  responseStatus: number;
+  reqStartTime: number;
+}
+
+export interface RequestContext {
+  id: string;
+  phase: Phase;
+  /** ms since epoch, with sub-ms precision (ngx.req.start_time() * 1000). */
+  startTime: number;
+  startHr: bigint;
+  req: IncomingMessage;
+  method: string;
+  scheme: 'http' | 'https';
+  host: string;
+  port: number;
+  /** Request path as received, without the query string. */
+  rawPath: string;
+  /** Normalised path (what routing used). */
+  path: string;
+  rawQuery: string;
+  requestHeaders: HeaderMap;
+  body: Buffer;
+  /** nginx client_body_buffer_size: a larger body is not in memory for get_raw_body() without a size. */
+  bodyBufferSize: number;
+  clientIp: string;
+  clientPort: number;
+  match: RouteMatch | undefined;
+  route: Entity | undefined;
+  service: Entity | undefined;
+  /** Id of the plugin whose handler is running (kong.plugin.get_id). */
+  currentPluginId: string | undefined;
+  upstream: {
+    scheme: string;
+    host: string;
+    port: number;
+    path: string;
+    rawQuery: string;
+    method: string;
+    headers: HeaderMap;
+    body: Buffer | undefined;
+    /** Host header sent upstream (preserve_host, or set by set_header('host')). */
+    hostHeader: string | undefined;
+  };
+  /** Headers and status a plugin set on the downstream response before it is sent. */
+  response: { status: number | undefined; headers: HeaderMap };
+  ctxShared: Record<string, unknown>;
+  ngxCtx: Record<string, unknown>;
+  serializeValues: Record<string, unknown>;
+  delayed: DelayedResponse | undefined;
+  /** Where the response came from (kong.response.get_source). */
+  source: 'exit' | 'service' | 'error' | undefined;
+  bufferedProxying: boolean;
+  /** The buffered upstream response (response phase). */
+  serviceResponse: { status: number; headers: HeaderMap; body: Buffer | undefined } | undefined;
+  /** Sent downstream: status and headers, saved for the log phase. */
+  sent: { status: number; headers: HeaderMap } | undefined;
+  saved: SavedRequestData | undefined;
+  latency: { proxy: number | undefined; upstream: number | undefined; response: number | undefined };
+  upstreamUri: string;
+  tries: Array<{ ip: string; port: number; balancer_latency: number }>;
+}

@@ -1,0 +1,103 @@
+/**
+ * The proxied call to the service, with the service's timeouts and retries. Like nginx's
+ * `proxy_next_upstream error timeout` with Kong's balancer retries, only failures to connect are retried (the
+ * request has not reached the service yet, so even a POST is safe to resend). Errors map to Kong's statuses:
+ * a timeout is 504, DNS failure 503, anything else 502.
+ */
+import type { Readable } from 'node:stream';
+import { Agent, errors as undiciErrors, request } from 'undici';
+
+const agents = new Map<string, Agent>();
+
+function agentFor(connectTimeout: number, tlsVerify: boolean): Agent {
+  const key = `${connectTimeout}:${String(tlsVerify)}`;
+  let a = agents.get(key);
+  if (!a) {
+    // Kong verifies upstream certificates only when the service says tls_verify = true (proxy_ssl_verify is off
+    // by default in Kong's nginx template).
+    a = new Agent({ connect: { timeout: connectTimeout, rejectUnauthorized: tlsVerify }, keepAliveTimeout: 60_000, pipelining: 1, connections: null });
+    agents.set(key, a);
+  }
+  return a;
+}
+
+export async function closeUpstreamAgents(): Promise<void> {
+  const all = [...agents.values()];
+  agents.clear();
+  await Promise.all(all.map((a) => a.close().catch(() => undefined)));
+}
+
+export interface UpstreamRequest {
+  scheme: string;
+  host: string;
+  port: number;
+  /** Path and query. */
+  path: string;
+  method: string;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+  connectTimeout: number;
+  readTimeout: number;
+  writeTimeout: number;
+  retries: number;
+  tlsVerify: boolean;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+  /** When the response headers arrived (ms since epoch). */
+  headersAt: number;
+  sentAt: number;
+  tries: Array<{ ip: string; port: number; balancer_latency: number }>;
+}
+
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly status: 502 | 503 | 504,
+    message: string,
+    readonly tries: UpstreamResponse['tries'],
+  ) {
+    super(message);
+    this.name = 'UpstreamFailure';
+  }
+}
+
+function isConnectFailure(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ECONNRESET' && (err as { connectFailure?: boolean }).connectFailure === true || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
+}
+
+function classify(err: unknown): 502 | 503 | 504 {
+  const code = (err as { code?: string }).code;
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) return 504;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 503;
+  return 502;
+}
+
+export async function callUpstream(req: UpstreamRequest): Promise<UpstreamResponse> {
+  const origin = `${req.scheme}://${req.host.includes(':') && !req.host.startsWith('[') ? `[${req.host}]` : req.host}:${req.port}`;
+  const tries: UpstreamResponse['tries'] = [];
+  let lastErr: unknown;
+  for (let attempt = 0; attempt <= req.retries; attempt++) {
+    const sentAt = Date.now();
+    tries.push({ ip: req.host, port: req.port, balancer_latency: 0 });
+    try {
+      const r = await request(`${origin}${req.path}`, {
+        dispatcher: agentFor(req.connectTimeout, req.tlsVerify),
+        method: req.method as 'GET',
+        headers: req.headers,
+        body: req.body.length > 0 || !['GET', 'HEAD'].includes(req.method) ? req.body : null,
+        headersTimeout: req.readTimeout,
+        bodyTimeout: req.readTimeout,
+      });
+      return { status: r.statusCode, headers: r.headers, body: r.body, headersAt: Date.now(), sentAt, tries };
+    } catch (err) {
+      lastErr = err;
+      if (!isConnectFailure(err)) break;
+    }
+  }
+  const status = classify(lastErr);
+  throw new UpstreamFailure(status, `${(lastErr as Error).message} while connecting to upstream ${origin}`, tries);
+}

@@ -1,0 +1,202 @@
+/**
+ * Gateway settings read the way Kong reads them (kong/conf_loader/init.lua): an optional kong.conf file
+ * (`key = value`, `#` comments) overridden by `KONG_<KEY>` environment variables, then defaults. Only the keys
+ * the local gateway acts on are interpreted; a setting it cannot honour (database, ssl listeners) fails start-up
+ * or is reported, never silently ignored.
+ *
+ * Where the local gateway's defaults differ from Kong's, it is because there is no /usr/local/kong here:
+ * prefix defaults to `<project>/.kong-prefix`, the declarative config to `<project>/kong/kong.yml`, the proxy
+ * listens on 0.0.0.0:8000 (plain HTTP only) and the default plugin server is the project's own runtime.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface PluginServerSettings {
+  name: string;
+  socket: string;
+  startCmd: string | undefined;
+  queryCmd: string;
+}
+
+export interface Settings {
+  prefix: string;
+  proxyListen: ListenAddress[];
+  adminListen: ListenAddress[];
+  declarativeConfig: string | undefined;
+  plugins: string[];
+  pluginServers: PluginServerSettings[];
+  workerProcesses: number;
+  logLevel: string;
+  /** Kong's `headers` setting, lower-cased (server_tokens, latency_tokens, X-Kong-Request-Id, …). */
+  headers: Set<string>;
+  /** nginx client_body_buffer_size (KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE, default 8k): larger bodies are
+   * "spooled to a file", which kong.request.get_raw_body() without a size argument does not read. */
+  clientBodyBufferSize: number;
+  /** The file the settings came from, for error messages. */
+  confPath: string | undefined;
+}
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+/** The project root: dist/kong/gateway/settings.js → three levels up from dist. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** Parses kong.conf text (conf_loader: `key = value`, `#` starts a comment unless escaped as `\#`). */
+export function parseKongConf(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/(^|[^\\])#.*$/, '$1').replace(/\\#/g, '#').trim();
+    if (line === '') continue;
+    const eq = line.indexOf('=');
+    if (eq < 0) continue;
+    const key = line.slice(0, eq).trim().toLowerCase();
+    out[key] = line.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** `0.0.0.0:8000 reuseport, 0.0.0.0:8443 ssl` → the plain-HTTP addresses; `off` → none. */
+export function parseListen(key: string, value: string, warn: (msg: string) => void): ListenAddress[] {
+  if (value.trim() === 'off') return [];
+  const out: ListenAddress[] = [];
+  for (const entry of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [addr = '', ...flags] = entry.split(/\s+/);
+    if (flags.includes('ssl') || flags.includes('http2')) {
+      warn(`${key}: '${entry}' skipped: TLS/HTTP2 listeners are not supported by the local gateway`);
+      continue;
+    }
+    const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(addr);
+    if (!m) throw new SettingsError(`${key}: invalid listen address '${addr}' (expected host:port)`);
+    const port = Number(m[2]);
+    if (port > 65535) throw new SettingsError(`${key}: invalid port in '${addr}'`);
+    out.push({ host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port });
+  }
+  return out;
+}
+
+function list(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The project's own runtime, run with the node that runs the gateway. */
+export function defaultPluginServerCommands(prefix: string, name: string): { start: string; query: string } {
+  const cli = path.join(PROJECT_ROOT, 'dist', 'kong', 'pluginserver', 'cli.js');
+  const node = shellQuote(process.execPath);
+  return {
+    start: `${node} ${shellQuote(cli)} -p ${shellQuote(prefix)} --sock-name ${shellQuote(`${name}.socket`)} -v`,
+    query: `${node} ${shellQuote(cli)} --dump-all-plugins`,
+  };
+}
+
+export interface LoadSettingsOptions {
+  env?: NodeJS.ProcessEnv;
+  confPath?: string;
+  cwd?: string;
+  warn?: (msg: string) => void;
+}
+
+export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
+  const env = opts.env ?? process.env;
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`[warn] ${m}\n`));
+  const cwd = opts.cwd ?? process.cwd();
+  let conf: Record<string, string> = {};
+  const confPath = opts.confPath ?? env.KONG_CONF;
+  if (confPath !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(path.resolve(cwd, confPath), 'utf8');
+    } catch (err) {
+      throw new SettingsError(`could not read configuration file ${confPath}: ${(err as Error).message}`);
+    }
+    conf = parseKongConf(text);
+  }
+  const get = (key: string): string | undefined => {
+    const e = env[`KONG_${key.toUpperCase()}`];
+    if (e !== undefined) return e.trim();
+    return conf[key];
+  };
+
+  const database = get('database') ?? 'off';
+  if (database !== 'off')
+    throw new SettingsError(`database = ${database} is not supported: the local gateway runs DB-less (database = off)`);
+
+  const prefix = path.resolve(cwd, get('prefix') ?? path.join(PROJECT_ROOT, '.kong-prefix'));
+  const declarative = get('declarative_config');
+  const declarativeConfig =
+    declarative === undefined ? path.join(PROJECT_ROOT, 'kong', 'kong.yml') : declarative === '' ? undefined : path.resolve(cwd, declarative);
+
+  const names = get('pluginserver_names');
+  const serverNames = names === undefined ? ['js'] : list(names);
+  const pluginServers = serverNames.map((name): PluginServerSettings => {
+    const key = `pluginserver_${name.replace(/-/g, '_')}`;
+    const defaults = defaultPluginServerCommands(prefix, name);
+    const isDefault = names === undefined;
+    const queryCmd = get(`${key}_query_cmd`) ?? (isDefault ? defaults.query : undefined);
+    // Kong 3.9+ (conf_loader): a missing query command is a configuration error.
+    if (queryCmd === undefined) throw new SettingsError(`query_command undefined for pluginserver ${name}`);
+    return {
+      name,
+      socket: path.resolve(cwd, get(`${key}_socket`) ?? path.join(prefix, `${name}.socket`)),
+      startCmd: get(`${key}_start_cmd`) ?? (isDefault ? defaults.start : undefined),
+      queryCmd,
+    };
+  });
+
+  const workersRaw = get('nginx_worker_processes') ?? 'auto';
+  const workerProcesses = workersRaw === 'auto' ? os.availableParallelism() : Number(workersRaw);
+  if (!Number.isInteger(workerProcesses) || workerProcesses < 1)
+    throw new SettingsError(`nginx_worker_processes: expected 'auto' or a positive integer, got '${workersRaw}'`);
+
+  const headers = new Set(list(get('headers') ?? 'server_tokens, latency_tokens, X-Kong-Request-Id').map((h) => h.toLowerCase()));
+
+  const bufferRaw = get('nginx_http_client_body_buffer_size') ?? '8k';
+  const clientBodyBufferSize = parseSize(bufferRaw);
+  if (clientBodyBufferSize === undefined) throw new SettingsError(`nginx_http_client_body_buffer_size: invalid size '${bufferRaw}'`);
+
+  return {
+    prefix,
+    clientBodyBufferSize,
+    proxyListen: parseListen('proxy_listen', get('proxy_listen') ?? '0.0.0.0:8000', warn),
+    adminListen: parseListen('admin_listen', get('admin_listen') ?? '127.0.0.1:8001', warn),
+    declarativeConfig,
+    plugins: list(get('plugins') ?? 'bundled,ai-proxy-advanced'),
+    pluginServers,
+    workerProcesses,
+    logLevel: get('log_level') ?? 'notice',
+    headers,
+    confPath,
+  };
+}
+
+/** nginx sizes: `8k`, `1m`, `16384`. */
+export function parseSize(v: string): number | undefined {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(v.trim());
+  if (!m) return undefined;
+  const unit = (m[2] ?? '').toLowerCase();
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
+}
+
+/** Kong's `headers` groups: server_tokens = Server + Via, latency_tokens = the three latency headers. */
+export function headerEnabled(settings: Pick<Settings, 'headers'>, header: string): boolean {
+  const h = header.toLowerCase();
+  if (settings.headers.has('off')) return false;
+  if (settings.headers.has(h)) return true;
+  if ((h === 'server' || h === 'via') && settings.headers.has('server_tokens')) return true;
+  if (h.startsWith('x-kong-') && h.endsWith('-latency') && settings.headers.has('latency_tokens')) return true;
+  return false;
+}

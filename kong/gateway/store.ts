@@ -1,0 +1,252 @@
+/**
+ * The gateway's configuration database: services, routes and plugins held in memory, validated on every write
+ * as Kong's DAO does (schema defaults, field checks, entity checks, unique names, foreign keys, cascades).
+ * A whole declarative config is validated first and swapped in atomically. Every change bumps `version` and
+ * notifies listeners, which rebuild the router and give plugins a new `__seq__`.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  ERROR_CODES,
+  foreignKeyViolation,
+  KongDaoError,
+  referencedBy,
+  schemaViolation,
+  uniqueViolation,
+} from './schema/errors';
+import { expandServiceUrl, PLUGIN_ENVELOPE_FIELDS, ROUTE_FIELDS, routeEntityErrors, SERVICE_FIELDS } from './schema/entities';
+import { checkRecord, type ErrorTree, type FieldList, isPlainObject } from './schema/kong-schema';
+import type { PluginCatalog } from './plugin-catalog';
+
+export type EntityType = 'services' | 'routes' | 'plugins';
+export type Entity = Record<string, unknown> & { id: string };
+
+export interface Snapshot {
+  services: Entity[];
+  routes: Entity[];
+  plugins: Entity[];
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A deterministic uuid (v5-shaped, from sha1), so declarative entities keep their ids across reloads. */
+export function stableUuid(seed: string): string {
+  const h = createHash('sha1').update(`kong-local-gateway:${seed}`).digest();
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50;
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+export function isUuid(v: unknown): v is string {
+  return typeof v === 'string' && UUID_RE.test(v);
+}
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+export class Store {
+  private data: Snapshot = { services: [], routes: [], plugins: [] };
+  private listeners: Array<() => void> = [];
+  version = 0;
+
+  constructor(readonly catalog: PluginCatalog) {}
+
+  onChange(fn: () => void): void {
+    this.listeners.push(fn);
+  }
+
+  snapshot(): Snapshot {
+    return this.data;
+  }
+
+  list(type: EntityType): Entity[] {
+    return this.data[type];
+  }
+
+  /** By id, or by name for services and routes (Kong's endpoint_key), or instance_name for plugins. */
+  find(type: EntityType, idOrName: string): Entity | undefined {
+    const all = this.data[type];
+    if (isUuid(idOrName)) {
+      const hit = all.find((e) => e.id === idOrName);
+      if (hit) return hit;
+    }
+    const key = type === 'plugins' ? 'instance_name' : 'name';
+    return all.find((e) => e[key] === idOrName);
+  }
+
+  // ---- validation -------------------------------------------------------------------------------------------
+
+  /** Validates one entity against `snap` (which may be a config being built); returns the stored shape. */
+  validate(type: EntityType, input: Record<string, unknown>, snap: Snapshot, existing?: Entity): Entity {
+    if (!isPlainObject(input)) throw schemaViolation({ '@entity': ['expected an input table'] });
+    const errors: Record<string, ErrorTree> = {};
+    let data: Record<string, unknown> = { ...input };
+
+    if (type === 'services' && data.url !== undefined) {
+      const expanded = expandServiceUrl(data.url);
+      if (typeof expanded === 'string') errors.url = expanded;
+      else {
+        delete data.url;
+        data = { ...data, ...expanded };
+      }
+    }
+    for (const ref of ['service', 'route', 'consumer'] as const) {
+      if (typeof data[ref] === 'string') data[ref] = { id: data[ref] };
+    }
+
+    let fields: FieldList = type === 'services' ? SERVICE_FIELDS : type === 'routes' ? ROUTE_FIELDS : PLUGIN_ENVELOPE_FIELDS;
+    let pluginConfigErrors: Record<string, ErrorTree> | undefined;
+    if (type === 'plugins') {
+      const nameErr = this.catalog.nameError(data.name);
+      if (nameErr) errors.name = nameErr;
+      else {
+        const config = data.config === undefined || data.config === null ? {} : data.config;
+        if (!isPlainObject(config)) errors.config = 'expected a record';
+        else {
+          const r = this.catalog.checkConfig(data.name as string, config);
+          data.config = r.value;
+          pluginConfigErrors = r.errors;
+        }
+      }
+      // The envelope's `config` is checked above with the plugin's own schema.
+      fields = PLUGIN_ENVELOPE_FIELDS.filter((f) => !('config' in f));
+    }
+    const configValue = data.config;
+    if (type === 'plugins') delete data.config;
+    const r = checkRecord(fields, data);
+    const value = r.value;
+    if (type === 'plugins') value.config = configValue ?? {};
+    Object.assign(errors, r.errors ?? {});
+    if (pluginConfigErrors) errors.config = pluginConfigErrors;
+    if (type === 'routes' && !r.errors) {
+      const ent = routeEntityErrors(value);
+      if (ent.length > 0) errors['@entity'] = ent;
+    }
+    if (Object.keys(errors).length > 0) throw schemaViolation(errors);
+
+    value.id = (value.id as string | null) ?? existing?.id ?? randomUUID();
+    value.created_at = existing?.created_at ?? value.created_at ?? nowSeconds();
+    value.updated_at = nowSeconds();
+    const entity = value as Entity;
+    this.checkUniqueAndForeign(type, entity, snap);
+    return entity;
+  }
+
+  private checkUniqueAndForeign(type: EntityType, e: Entity, snap: Snapshot): void {
+    const others = snap[type].filter((x) => x.id !== e.id);
+    const nameKey = type === 'plugins' ? 'instance_name' : 'name';
+    if (e[nameKey] !== null && e[nameKey] !== undefined && others.some((x) => x[nameKey] === e[nameKey])) {
+      throw uniqueViolation({ [nameKey]: e[nameKey] });
+    }
+    const resolveRef = (field: 'service' | 'route', parent: EntityType): void => {
+      const ref = e[field];
+      if (ref === null || ref === undefined) return;
+      if (!isPlainObject(ref)) throw schemaViolation({ [field]: 'expected a record' });
+      const key = (ref.id ?? ref.name) as unknown;
+      const target =
+        typeof key === 'string' ? snap[parent].find((x) => x.id === key || (ref.id === undefined && x.name === key)) ?? snap[parent].find((x) => x.name === key) : undefined;
+      if (!target) throw foreignKeyViolation(ref, field, parent);
+      e[field] = { id: target.id };
+    };
+    if (type === 'routes') resolveRef('service', 'services');
+    if (type === 'plugins') {
+      resolveRef('service', 'services');
+      resolveRef('route', 'routes');
+      const same = others.find(
+        (x) =>
+          x.name === e.name &&
+          refId(x.route) === refId(e.route) &&
+          refId(x.service) === refId(e.service) &&
+          refId(x.consumer) === refId(e.consumer),
+      );
+      if (same) {
+        throw uniqueViolation({
+          name: e.name,
+          route: e.route ?? null,
+          service: e.service ?? null,
+          consumer: e.consumer ?? null,
+        });
+      }
+    }
+  }
+
+  // ---- writes -----------------------------------------------------------------------------------------------
+
+  private commit(next: Snapshot): void {
+    this.data = next;
+    this.version++;
+    for (const fn of this.listeners) fn();
+  }
+
+  insert(type: EntityType, input: Record<string, unknown>): Entity {
+    if (input.id !== undefined && this.find(type, String(input.id))) throw uniqueViolation({ id: input.id });
+    const e = this.validate(type, input, this.data);
+    this.commit({ ...this.data, [type]: [...this.data[type], e] });
+    return e;
+  }
+
+  /** PATCH: records (config) merged field by field, everything else replaced (Schema:merge_values). */
+  update(type: EntityType, idOrName: string, patch: Record<string, unknown>): Entity | undefined {
+    const existing = this.find(type, idOrName);
+    if (!existing) return undefined;
+    const merged: Record<string, unknown> = { ...existing, ...patch };
+    if (type === 'plugins' && isPlainObject(patch.config) && isPlainObject(existing.config)) {
+      merged.config = mergeRecords(existing.config, patch.config);
+    }
+    if (type === 'services' && patch.url !== undefined) {
+      for (const k of ['protocol', 'host', 'port', 'path']) if (!(k in patch)) delete merged[k];
+    }
+    delete merged.updated_at;
+    merged.id = existing.id;
+    const e = this.validate(type, merged, this.data, existing);
+    this.commit({ ...this.data, [type]: this.data[type].map((x) => (x.id === existing.id ? e : x)) });
+    return e;
+  }
+
+  /** PUT: full replacement, or creation under the given id or name. */
+  upsert(type: EntityType, idOrName: string, input: Record<string, unknown>): { entity: Entity; created: boolean } {
+    const existing = this.find(type, idOrName);
+    const body: Record<string, unknown> = { ...input };
+    if (existing) body.id = existing.id;
+    else if (isUuid(idOrName)) body.id = idOrName;
+    else body[type === 'plugins' ? 'instance_name' : 'name'] = idOrName;
+    const e = this.validate(type, body, this.data, existing);
+    const list = existing ? this.data[type].map((x) => (x.id === existing.id ? e : x)) : [...this.data[type], e];
+    this.commit({ ...this.data, [type]: list });
+    return { entity: e, created: !existing };
+  }
+
+  /** Deletes; a service still used by routes is refused, plugins of a deleted route or service cascade. */
+  delete(type: EntityType, idOrName: string): boolean {
+    const existing = this.find(type, idOrName);
+    if (!existing) return false;
+    if (type === 'services' && this.data.routes.some((r) => refId(r.service) === existing.id)) {
+      throw referencedBy('services', 'routes');
+    }
+    const field = type === 'services' ? 'service' : type === 'routes' ? 'route' : undefined;
+    const plugins =
+      field === undefined
+        ? this.data.plugins.filter((p) => p.id !== existing.id)
+        : this.data.plugins.filter((p) => refId(p[field]) !== existing.id);
+    this.commit({ ...this.data, [type]: this.data[type].filter((x) => x.id !== existing.id), plugins });
+    return true;
+  }
+
+  /** Swaps in a fully validated declarative config. */
+  replaceAll(next: Snapshot): void {
+    this.commit(next);
+  }
+}
+
+export function refId(ref: unknown): string | undefined {
+  return isPlainObject(ref) && typeof ref.id === 'string' ? ref.id : undefined;
+}
+
+function mergeRecords(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    out[k] = isPlainObject(v) && isPlainObject(a[k]) ? mergeRecords(a[k] as Record<string, unknown>, v) : v;
+  }
+  return out;
+}
+
+export { ERROR_CODES, KongDaoError };

@@ -1,0 +1,210 @@
+/**
+ * The attempt loop: pick an untried healthy target, build the request for ITS provider from the original body,
+ * call it, and fail over per `failover_criteria` / `retries` (nginx proxy_next_upstream semantics, failover.ts).
+ * Every pick is reported to the balancer exactly once; every outcome to target health.
+ * Returns what the client should get; request errors (bad body, own model, ...) are thrown as typed errors.
+ */
+import type { PluginConfig, TargetConfig } from '../../../schemas/config';
+import type { Balancer, BalancerTarget } from '../balancer/balancer';
+import { AiProxyError, NoHealthyTargetError, TranslationError } from '../errors';
+import type { ProviderDriver, SerializedRequest, SignDeps, TokenUsage } from '../providers/provider';
+import { costOf, type AttemptRecord } from './analytics';
+import { applyAuth } from './auth';
+import { FailoverPolicy, type AttemptFailure, type FailureKind } from './failover';
+import { parseRetryAfter, type EngineHealth } from './health';
+import type { ParsedBody } from './parse-request';
+import type { ClientRequest } from './pdk';
+import { buildAttemptContext, type PreparedTarget } from './target-context';
+import type { UpstreamCaller, UpstreamTimeouts } from './upstream';
+
+export interface AttemptDeps {
+  /** Monotonic milliseconds (latency, EWMA, circuit timing). */
+  now(): number;
+  /** Wall-clock epoch milliseconds (Retry-After dates). */
+  epochNow(): number;
+  call: UpstreamCaller;
+  getDriver(provider: TargetConfig['model']['provider']): ProviderDriver;
+  signDeps: SignDeps;
+}
+
+export interface PluginRuntime {
+  readonly config: PluginConfig;
+  readonly balancer: Balancer;
+  readonly health: EngineHealth;
+  /** Indexed like config.targets. */
+  readonly prepared: readonly PreparedTarget[];
+  readonly policy: FailoverPolicy;
+  readonly timeouts: UpstreamTimeouts;
+  readonly retries: number;
+  readonly hashHeader: string;
+}
+
+interface Answered {
+  /** The resolved target and model that produced the answer. */
+  target: TargetConfig;
+  model: string;
+  tried: AttemptRecord[];
+}
+
+export type AttemptsResult =
+  | (Answered & {
+      kind: 'success';
+      status: number;
+      headers: Record<string, string>;
+      body: unknown;
+      usage: TokenUsage | undefined;
+      responseModel: string | undefined;
+      rawResponse: Buffer;
+    })
+  | (Answered & { kind: 'upstream-status'; status: number; headers: Record<string, string>; body: Buffer | string })
+  | (Answered & { kind: 'failure'; failure: FailureKind; reason: string })
+  | (Answered & { kind: 'translation-error'; error: TranslationError });
+
+/** Request headers never forwarded upstream (hop-by-hop, or recomputed). */
+const DROP_REQUEST_HEADERS = new Set([
+  'host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
+  'content-length', 'accept-encoding', 'expect',
+]);
+/** Response headers never passed back (hop-by-hop, recomputed by exit, or cleared as Kong does for OpenAI-style providers). */
+const DROP_RESPONSE_HEADERS = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length',
+  'set-cookie',
+]);
+
+export function forwardedRequestHeaders(client: ClientRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of client.headers) if (!DROP_REQUEST_HEADERS.has(k)) out[k] = v.join(', ');
+  // Kong asks for gzip or identity; we ask for identity so answers can be inspected without inflating.
+  out['accept-encoding'] = 'identity';
+  return out;
+}
+
+export function passedResponseHeaders(h: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(h)) if (!DROP_RESPONSE_HEADERS.has(k)) out[k] = h[k] as string;
+  return out;
+}
+
+function mergeClientQuery(url: string, client: ClientRequest): string {
+  if (client.rawQuery === '') return url;
+  const u = new URL(url);
+  for (const [k, v] of new URLSearchParams(client.rawQuery)) if (!u.searchParams.has(k)) u.searchParams.append(k, v);
+  return u.toString();
+}
+
+async function buildRequest(
+  driver: ProviderDriver,
+  prepared: PreparedTarget,
+  parsed: ParsedBody,
+  client: ClientRequest,
+  rt: PluginRuntime,
+  deps: AttemptDeps,
+  baseHeaders: Record<string, string>,
+): Promise<{ req: SerializedRequest; target: TargetConfig; model: string; tried: AttemptRecord; ctx: ReturnType<typeof buildAttemptContext>['ctx'] }> {
+  const { ctx, target } = buildAttemptContext(prepared, parsed.json, client, rt.config);
+  const up = driver.toRequest(parsed.json, ctx);
+  up.url = mergeClientQuery(up.url, client);
+  up.headers = { ...baseHeaders, ...up.headers };
+  const bodyAuth = target.auth?.param_location === 'body' && target.auth.param_name;
+  // A driver that returns the client's own object (preserve) gets the client's bytes, as Kong sends them.
+  const untouched = up.body === parsed.json;
+  if (untouched && bodyAuth) up.body = { ...parsed.json };
+  applyAuth(up, target.auth, client);
+  let body: Buffer | undefined;
+  if (up.body === undefined) body = undefined;
+  else if (untouched && up.body === parsed.json) body = parsed.raw;
+  else if (Buffer.isBuffer(up.body)) body = up.body;
+  else if (typeof up.body === 'string') body = Buffer.from(up.body);
+  else body = Buffer.from(JSON.stringify(up.body));
+  let req: SerializedRequest = { method: up.method, url: up.url, headers: up.headers, body };
+  if (driver.sign) req = await driver.sign(req, ctx, deps.signDeps);
+  return { req, target, model: ctx.model, tried: { target, model: ctx.model, url: req.url }, ctx };
+}
+
+export async function runAttempts(rt: PluginRuntime, client: ClientRequest, parsed: ParsedBody, deps: AttemptDeps): Promise<AttemptsResult> {
+  const tried = new Set<number>();
+  const triedTargets: AttemptRecord[] = [];
+  const hashKey = client.headers.get(rt.hashHeader)?.[0];
+  const baseHeaders = forwardedRequestHeaders(client);
+  const maxAttempts = rt.retries + 1;
+  let last: AttemptsResult | undefined;
+
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const exclude = rt.health.exclusions(tried);
+    const picked: BalancerTarget | undefined = rt.balancer.pick({ hashKey, exclude });
+    if (!picked) {
+      if (last) return last;
+      throw new NoHealthyTargetError('failed to get peer');
+    }
+    tried.add(picked.index);
+    const prepared = rt.prepared[picked.index];
+    let built: Awaited<ReturnType<typeof buildRequest>>;
+    try {
+      if (!prepared) throw new NoHealthyTargetError('failed to get peer');
+      const driver = deps.getDriver(prepared.config.model.provider);
+      built = await buildRequest(driver, prepared, parsed, client, rt, deps, baseHeaders);
+    } catch (err) {
+      rt.balancer.report(picked, { ok: false });
+      // A failover target that cannot take this request ends failover with the previous upstream answer.
+      if (last && err instanceof AiProxyError) return last;
+      throw err;
+    }
+    triedTargets.push(built.tried);
+    const driver = deps.getDriver(built.target.model.provider);
+    const started = deps.now();
+    const result = await deps.call(built.req, rt.timeouts);
+    const latencyMs = deps.now() - started;
+    const answered = { target: built.target, model: built.model, tried: triedTargets };
+
+    let failure: AttemptFailure;
+    let retryAfterMs: number | undefined;
+    if (result.ok) {
+      const res = result.response;
+      if (res.status >= 200 && res.status < 300) {
+        const headers = passedResponseHeaders(res.headers);
+        if (res.status !== 200) {
+          rt.balancer.report(picked, { ok: true, latencyMs });
+          rt.health.recordSuccess(picked.index);
+          return { ...answered, kind: 'upstream-status', status: res.status, headers, body: res.body };
+        }
+        try {
+          const tr = driver.fromResponse(res.status, res.headers, res.body, built.ctx);
+          rt.balancer.report(picked, { ok: true, latencyMs, usage: tr.usage, cost: costOf(built.target, tr.usage) });
+          rt.health.recordSuccess(picked.index);
+          return {
+            ...answered,
+            kind: 'success',
+            status: 200,
+            headers,
+            body: tr.raw ?? tr.body,
+            usage: tr.usage,
+            responseModel: tr.model,
+            rawResponse: res.body,
+          };
+        } catch (err) {
+          rt.balancer.report(picked, { ok: false, latencyMs });
+          if (err instanceof TranslationError) return { ...answered, kind: 'translation-error', error: err };
+          throw err;
+        }
+      }
+      failure = { kind: 'http', status: res.status, sent: true };
+      if (res.status === 429 || res.status === 503) retryAfterMs = parseRetryAfter(res.headers['retry-after'], deps.epochNow());
+      const out = driver.fromError(res.status, res.headers, res.body, built.ctx);
+      last = {
+        ...answered,
+        kind: 'upstream-status',
+        status: out.status,
+        headers: { ...passedResponseHeaders(res.headers), ...out.headers },
+        body: out.body,
+      };
+    } else {
+      failure = result.failure;
+      last = { ...answered, kind: 'failure', failure: failure.kind, reason: result.message };
+    }
+    rt.balancer.report(picked, { ok: false, latencyMs });
+    rt.health.recordFailure(picked.index, { kind: failure.kind, status: failure.status, retryAfterMs });
+    if (!rt.policy.shouldFailover(failure, built.req.method)) return last;
+  }
+  // retries exhausted: `last` is always set here because every loop iteration either returns or sets it.
+  return last as AttemptsResult;
+}

@@ -1,0 +1,36 @@
+/** Production wiring of the engine: real clock, undici, the provider registry and the balancer registry. */
+import { performance } from 'node:perf_hooks';
+import { request } from 'undici';
+import { balancerStateFor } from '../balancer';
+import { getDriver } from '../providers';
+import type { AttemptDeps } from './attempts';
+import type { BalancerSource } from './runtime';
+import { callUpstream } from './upstream';
+
+export const defaultAttemptDeps: AttemptDeps = {
+  now: () => performance.now(),
+  epochNow: () => Date.now(),
+  call: callUpstream,
+  getDriver,
+  signDeps: {
+    async fetchJson(url, init) {
+      const res = await request(url, { method: init.method as 'GET' | 'POST', headers: init.headers, body: init.body });
+      const text = await res.body.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: the caller sees the text
+      }
+      return { status: res.statusCode, body };
+    },
+    now: () => Date.now(),
+    env: process.env,
+  },
+};
+
+/** The plugin's balancing state from the module-scope registry (keyed by `__plugin_id`). */
+export const defaultBalancerSource: BalancerSource = (config) => {
+  const state = balancerStateFor(config);
+  return { balancer: state, health: state.health };
+};

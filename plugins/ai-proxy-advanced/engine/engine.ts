@@ -1,0 +1,97 @@
+/**
+ * One request, non-streaming delivery: read the client request once → parse → attempts → analytics → exit.
+ * `exit` is the last PDK call (Kong never resumes the handler after it), and no argument before the last is
+ * ever null/undefined (kong-plugin-protocol.md §2.8: a hole drops the headers).
+ */
+import type { PluginConfig } from '../../../schemas/config';
+import { buildAnalytics, type SerializeEntry } from './analytics';
+import { runAttempts, type AttemptDeps, type AttemptsResult, type PluginRuntime } from './attempts';
+import { parseRequestBody, type ParsedBody } from './parse-request';
+import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
+import { errorResponse, upstreamFailureResponse, type ClientResponse } from './responses';
+import { usesUriCaptures } from './templating';
+
+export function readNeedsOf(config: PluginConfig): ReadNeeds {
+  return {
+    method: config.targets.some((t) => t.route_type === 'preserve'),
+    uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)),
+  };
+}
+
+function toWire(r: ClientResponse): { status: number; body: Buffer | string; headers: Record<string, string> } {
+  const body = Buffer.isBuffer(r.body) || typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+  return { status: r.status, body, headers: r.headers };
+}
+
+export function responseOf(result: AttemptsResult, config: PluginConfig, client: ClientRequest): ClientResponse {
+  switch (result.kind) {
+    case 'success': {
+      const headers = { ...result.headers };
+      const body = Buffer.isBuffer(result.body) || typeof result.body === 'string' ? result.body : JSON.stringify(result.body);
+      if (!Buffer.isBuffer(result.body)) headers['content-type'] = 'application/json';
+      else if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+      // Kong: only for a 200 from the service, when model_name_header (default true) or the client sent Kong-Debug.
+      const wantHeader = config.model_name_header !== false || client.headers.has('kong-debug');
+      if (wantHeader && result.model !== '') headers['x-kong-llm-model'] = `${result.target.model.provider}/${result.model}`;
+      return { status: 200, body, headers };
+    }
+    case 'upstream-status':
+      return { status: result.status, body: result.body, headers: result.headers };
+    case 'failure':
+      return upstreamFailureResponse(result.failure);
+    case 'translation-error':
+      return errorResponse(result.error);
+  }
+}
+
+export class Engine {
+  private readonly needs: ReadNeeds;
+
+  constructor(
+    private readonly runtime: PluginRuntime,
+    private readonly deps: AttemptDeps,
+  ) {
+    this.needs = readNeedsOf(runtime.config);
+  }
+
+  async handle(kong: EnginePdk): Promise<void> {
+    const { runtime: rt, deps } = this;
+    const started = deps.now();
+    let response: ClientResponse;
+    let analytics: SerializeEntry[] = [];
+    let unexpected: unknown;
+    let failureNote: string | undefined;
+    try {
+      const client = await readClientRequest(kong, this.needs);
+      const parsed: ParsedBody = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
+      const result = await runAttempts(rt, client, parsed, deps);
+      response = responseOf(result, rt.config, client);
+      if (result.kind === 'failure') {
+        failureNote = `ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`;
+      }
+      const success = result.kind === 'success';
+      analytics = buildAnalytics({
+        pluginId: rt.config.__plugin_id,
+        target: result.target,
+        requestModel: result.model,
+        responseModel: success ? result.responseModel : undefined,
+        latencyMs: deps.now() - started,
+        usage: success ? result.usage : undefined,
+        tried: result.tried,
+        requestBody: parsed.raw,
+        responseBody: success ? (Buffer.isBuffer(result.body) ? result.body : (response.body as string)) : undefined,
+      });
+    } catch (err) {
+      response = errorResponse(err);
+      if (response.status >= 500 && !(err as { userFacing?: boolean })?.userFacing) unexpected = err;
+    }
+    if (unexpected !== undefined) {
+      // Messages are ours or undici's; neither carries request headers or URLs with auth params.
+      await kong.log.err('ai-proxy-advanced: unexpected error: ', (unexpected as Error)?.stack ?? String(unexpected));
+    }
+    if (failureNote !== undefined) await kong.log.err(failureNote);
+    for (const e of analytics) await kong.log.setSerializeValue(e.key, e.value);
+    const wire = toWire(response);
+    await kong.response.exit(wire.status, wire.body, wire.headers);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Parse the client body once, with Kong's checks and texts (OSS kong/llm/plugin/shared-filters/parse-request.lua
+ * and normalize-request.lua): Content-Type defaults to application/json (Kong issue #14536 shows a missing
+ * header must not skip parsing); a body that is not a JSON object answers Kong's
+ * "content-type header does not match request body, or bad JSON formatting".
+ */
+import { BodyTooLargeError, InvalidRequestError, UnsupportedFeatureError } from '../errors';
+
+export const BAD_JSON_MESSAGE = 'content-type header does not match request body, or bad JSON formatting';
+
+export interface ParsedBody {
+  readonly raw: Buffer;
+  readonly json: Record<string, unknown>;
+}
+
+/**
+ * @param maxSize `max_request_body_size`; 0 (3.10+) or unset means unlimited. Kong refuses a larger body with
+ *   its generic 400 because `get_body` returns nil; we answer 413 naming the limit, which says what went wrong.
+ */
+export function parseRequestBody(raw: Buffer, contentType: string | undefined, maxSize: number | null | undefined): ParsedBody {
+  if (maxSize != null && maxSize > 0 && raw.length > maxSize) {
+    throw new BodyTooLargeError(`request body is ${raw.length} bytes, more than max_request_body_size (${maxSize})`);
+  }
+  const ct = (contentType ?? 'application/json').toLowerCase();
+  if (ct.includes('multipart/form-data')) {
+    throw new UnsupportedFeatureError('multipart/form-data request bodies are not supported by this version of ai-proxy-advanced');
+  }
+  if (!ct.includes('json')) throw new InvalidRequestError(BAD_JSON_MESSAGE);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new InvalidRequestError(BAD_JSON_MESSAGE);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new InvalidRequestError(BAD_JSON_MESSAGE);
+  return { raw, json: json as Record<string, unknown> };
+}

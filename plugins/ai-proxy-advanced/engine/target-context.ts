@@ -1,0 +1,106 @@
+/**
+ * Everything decided about one attempt before the driver builds the provider request, in Kong's order and with
+ * its texts (OSS kong/llm/plugin/shared-filters/normalize-request.lua validate_and_transform, kong/llm/init.lua
+ * is_compatible): templates, prompt validation, model from config or request, own-model enforcement, format vs
+ * route type, streaming. Pure: the same body and client request give the same answer for a target.
+ */
+import type { ModelConfig, PluginConfig, RouteType, TargetConfig } from '../../../schemas/config';
+import { InvalidRequestError, UnsupportedFeatureError } from '../errors';
+import type { TranslateContext } from '../providers/provider';
+import { firstHeader, firstQueryArg, type ClientRequest } from './pdk';
+import { resolveModelTemplates, type TemplateSources } from './templating';
+
+export interface PreparedTarget {
+  readonly config: TargetConfig;
+  /** Precomputed: the model block has no `$(...)`, so it is used as is. */
+  readonly templated: boolean;
+}
+
+export interface AttemptContext {
+  readonly ctx: TranslateContext;
+  /** The target with its resolved model block (what analytics and the driver see). */
+  readonly target: TargetConfig;
+}
+
+function templateSources(client: ClientRequest): TemplateSources {
+  return {
+    header: (n) => firstHeader(client.headers, n),
+    queryArg: (n) => firstQueryArg(client.query, n),
+    uriCapture: (n) => client.uriCaptures[n],
+  };
+}
+
+/** Kong's validate_incoming: chat needs a non-empty `messages` array, completions a string `prompt`. */
+function hasValidPrompts(body: Record<string, unknown>, routeType: RouteType): boolean {
+  if (routeType === 'llm/v1/embeddings') {
+    const input = body.input;
+    return typeof input === 'string' || (Array.isArray(input) && input.length > 0);
+  }
+  return (Array.isArray(body.messages) && body.messages.length > 0) || typeof body.prompt === 'string';
+}
+
+/** Kong's identify_request + is_compatible for the chat/completions route types. */
+function checkFormat(body: Record<string, unknown>, routeType: RouteType): void {
+  if (routeType !== 'llm/v1/chat' && routeType !== 'llm/v1/completions') return;
+  const formats: RouteType[] = [];
+  if (Array.isArray(body.messages) && body.messages.length > 0) formats.push('llm/v1/chat');
+  if (typeof body.prompt === 'string') formats.push('llm/v1/completions');
+  if (formats.length > 1) throw new InvalidRequestError('request matches multiple LLM request formats');
+  const format = formats[0];
+  if (format === undefined) throw new InvalidRequestError('request format not recognised');
+  if (format !== routeType) {
+    throw new InvalidRequestError(`[${format}] message format is not compatible with [${routeType}] route type`);
+  }
+}
+
+export function isStreamRequest(body: Record<string, unknown>, config: PluginConfig): boolean {
+  return body.stream === true || config.response_streaming === 'always';
+}
+
+export function buildAttemptContext(
+  prepared: PreparedTarget,
+  body: Record<string, unknown>,
+  client: ClientRequest,
+  config: PluginConfig,
+): AttemptContext {
+  const cfg = prepared.config;
+  let model: ModelConfig = prepared.templated ? resolveModelTemplates(cfg.model, templateSources(client)) : cfg.model;
+  const routeType = cfg.route_type;
+  const preserve = routeType === 'preserve';
+
+  if (!preserve && !hasValidPrompts(body, routeType)) throw new InvalidRequestError("request body doesn't contain valid prompts");
+
+  let name = model.name ?? undefined;
+  const requested = typeof body.model === 'string' ? body.model : undefined;
+  if (name === undefined && requested !== undefined) name = requested;
+  if (requested !== undefined && requested !== '' && requested !== name) {
+    throw new InvalidRequestError(`cannot use own model - must be: ${name ?? ''}`);
+  }
+  if (name === undefined && !preserve) throw new InvalidRequestError('model parameter not found in request, nor in gateway configuration');
+  if (name !== model.name) model = { ...model, name };
+
+  checkFormat(body, routeType);
+
+  const stream = isStreamRequest(body, config);
+  if (stream) {
+    if (config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
+    throw new UnsupportedFeatureError(
+      'streaming responses (stream: true or response_streaming: always) are not supported by this version of ai-proxy-advanced; send stream: false',
+    );
+  }
+
+  const target: TargetConfig = model === cfg.model ? cfg : { ...cfg, model };
+  return {
+    target,
+    ctx: {
+      target,
+      provider: cfg.model.provider,
+      routeType,
+      model: name ?? '',
+      stream,
+      clientPath: client.path,
+      clientQuery: client.query,
+      clientMethod: client.method,
+    },
+  };
+}

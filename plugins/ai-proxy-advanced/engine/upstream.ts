@@ -1,0 +1,106 @@
+/**
+ * The provider call, with undici: one pooled keep-alive Agent per connect timeout (module scope, shared by every
+ * plugin instance of the process, so connections are reused across requests and config changes), read timeouts
+ * per request. Failures become AttemptFailure kinds in nginx's vocabulary (see failover.ts).
+ *
+ * `write_timeout`: undici has no send timeout; LLM request bodies are small enough to fit the socket buffer, so
+ * a write never blocks for long. The value is accepted and applied as a bound on the whole request send+wait
+ * only through `read_timeout` (headersTimeout starts when the request is written).
+ */
+import zlib from 'node:zlib';
+import { Agent, type Dispatcher } from 'undici';
+import type { SerializedRequest } from '../providers/provider';
+import type { AttemptFailure } from './failover';
+
+export interface UpstreamTimeouts {
+  connectMs: number;
+  readMs: number;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export type UpstreamResult = { ok: true; response: UpstreamResponse } | { ok: false; failure: AttemptFailure; message: string };
+
+export type UpstreamCaller = (req: SerializedRequest, timeouts: UpstreamTimeouts) => Promise<UpstreamResult>;
+
+const agents = new Map<number, Agent>();
+
+function agentFor(connectMs: number): Agent {
+  let a = agents.get(connectMs);
+  if (!a) {
+    a = new Agent({ connect: { timeout: connectMs }, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+    agents.set(connectMs, a);
+  }
+  return a;
+}
+
+/** Close the pooled connections (tests and graceful shutdown). */
+export async function closeUpstreamAgents(): Promise<void> {
+  const all = [...agents.values()];
+  agents.clear();
+  await Promise.all(all.map((a) => a.close()));
+}
+
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EADDRINUSE']);
+
+export function classifyUndiciError(err: unknown): { failure: AttemptFailure; message: string } {
+  const e = err as { name?: string; code?: string; cause?: { code?: string } };
+  // undici's HTTPParserError carries no code in some paths: name it by its class.
+  const code = e?.code ?? e?.cause?.code ?? (e?.name === 'HTTPParserError' ? 'HPE_INVALID' : 'UNKNOWN');
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return { failure: { kind: 'timeout', sent: false }, message: 'upstream timed out while connecting' };
+  if (NOT_SENT.has(code)) return { failure: { kind: 'error', sent: false }, message: `upstream connect failed (${code})` };
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return { failure: { kind: 'timeout', sent: true }, message: 'upstream timed out while reading the response' };
+  }
+  if (code.startsWith('HPE_')) return { failure: { kind: 'invalid_header', sent: true }, message: `upstream sent an invalid response (${code})` };
+  return { failure: { kind: 'error', sent: true }, message: `upstream connection failed (${code})` };
+}
+
+function flattenHeaders(h: Dispatcher.ResponseData['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+/**
+ * We ask for identity, but a provider may compress anyway (Kong's 08-encoding spec sends gzip): inflate so
+ * the driver can read it, and drop Content-Encoding since the bytes we pass on are plain.
+ */
+function decode(body: Buffer, headers: Record<string, string>): Buffer {
+  const enc = headers['content-encoding']?.trim().toLowerCase();
+  if (enc === undefined || enc === '' || enc === 'identity' || body.length === 0) return body;
+  let out: Buffer;
+  if (enc === 'gzip' || enc === 'x-gzip') out = zlib.gunzipSync(body);
+  else if (enc === 'deflate') out = zlib.inflateSync(body);
+  else if (enc === 'br') out = zlib.brotliDecompressSync(body);
+  else return body;
+  delete headers['content-encoding'];
+  return out;
+}
+
+export const callUpstream: UpstreamCaller = async (req, timeouts) => {
+  const url = new URL(req.url);
+  try {
+    const res = await agentFor(timeouts.connectMs).request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: req.method as Dispatcher.HttpMethod,
+      headers: req.headers,
+      body: req.body,
+      headersTimeout: timeouts.readMs,
+      bodyTimeout: timeouts.readMs,
+    });
+    const headers = flattenHeaders(res.headers);
+    const body = decode(Buffer.from(await res.body.arrayBuffer()), headers);
+    return { ok: true, response: { status: res.statusCode, headers, body } };
+  } catch (err) {
+    return { ok: false, ...classifyUndiciError(err) };
+  }
+};

@@ -1,0 +1,49 @@
+/**
+ * `huggingface` driver (Kong OSS huggingface.lua huggingface_endpoint): base URL is model.options.upstream_url,
+ * else https://api-inference.huggingface.co/models/{model}; chat goes to `{base}/v1/chat/completions` in OpenAI
+ * format, completions and embeddings to `{base}`.
+ */
+import type { ProviderDriver, TranslateContext } from '../provider';
+import { createOpenAiSseTranslator } from '../streams/openai-sse';
+import { SseFramer } from '../streams/sse';
+import { createEventStreamTranslator } from '../streams/translator';
+import { handleTgiEvent } from '../llama2/raw';
+import { fromOpenAiResponse, openAiRequest } from '../translator-kit/openai-format';
+import { jsonHeaders, modelOptions } from '../translator-kit/request';
+import { passThroughError } from '../translator-kit/response';
+import { unsupportedRoute } from '../translator-kit/route';
+import { fromHfCompletions, toHfCompletions } from './completions';
+import { fromHfEmbeddings, toHfEmbeddings } from './embeddings';
+
+export function hfBase(ctx: TranslateContext): string {
+  return modelOptions(ctx).upstream_url ?? `https://api-inference.huggingface.co/models/${ctx.model}`;
+}
+
+export const huggingfaceDriver: ProviderDriver = {
+  name: 'huggingface',
+  routeTypes: ['llm/v1/chat', 'llm/v1/completions', 'llm/v1/embeddings'],
+  toRequest(body, ctx) {
+    const base = hfBase(ctx);
+    switch (ctx.routeType) {
+      case 'llm/v1/chat':
+        return openAiRequest(body, ctx, `${base.replace(/\/+$/, '')}/v1/chat/completions`);
+      case 'llm/v1/completions':
+        return { method: 'POST', url: base, headers: jsonHeaders(), body: toHfCompletions(body, ctx) };
+      case 'llm/v1/embeddings':
+        return { method: 'POST', url: base, headers: jsonHeaders(), body: toHfEmbeddings(body, ctx) };
+      default:
+        throw unsupportedRoute('huggingface', ctx);
+    }
+  },
+  fromResponse(_s, _h, body, ctx) {
+    if (ctx.routeType === 'llm/v1/completions') return fromHfCompletions(body, ctx);
+    if (ctx.routeType === 'llm/v1/embeddings') return fromHfEmbeddings(body, ctx);
+    return fromOpenAiResponse(body, ctx, 'huggingface');
+  },
+  fromError: (status, headers, body) => passThroughError(status, headers, body),
+  createStreamTranslator(ctx) {
+    return ctx.routeType === 'llm/v1/completions'
+      ? createEventStreamTranslator(ctx, 'completions', new SseFramer(), handleTgiEvent)
+      : createOpenAiSseTranslator(ctx);
+  },
+};

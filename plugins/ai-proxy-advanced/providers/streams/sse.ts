@@ -1,0 +1,86 @@
+/**
+ * text/event-stream framing (WHATWG HTML "event stream interpretation"), incremental.
+ *
+ * Like Kong's frame_to_events (kong/llm/drivers/shared.lua), a line that starts with `{` is taken as a whole
+ * JSON event: some providers (Cohere v1, Ollama) answer newline-delimited JSON under an SSE content type.
+ */
+import { type Framer, type StreamEvent, Utf8Stream } from './framer';
+
+export class SseFramer implements Framer {
+  private readonly utf8 = new Utf8Stream();
+  private buf = '';
+  private pendingCr = false;
+  private data: string[] = [];
+  private event: string | undefined;
+  private id: string | undefined;
+
+  push(chunk: Uint8Array): StreamEvent[] {
+    return this.feed(this.utf8.push(chunk), false);
+  }
+
+  end(): StreamEvent[] {
+    const out = this.feed(this.utf8.end(), true);
+    // A truncated last event (no blank line) is still delivered: the upstream closed, nothing more will come.
+    this.dispatch(out);
+    return out;
+  }
+
+  private feed(text: string, final: boolean): StreamEvent[] {
+    const out: StreamEvent[] = [];
+    let s = this.buf + text;
+    this.buf = '';
+    if (this.pendingCr && s.startsWith('\n')) s = s.slice(1);
+    this.pendingCr = false;
+    let start = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      this.line(s.slice(start, i), out);
+      if (c === 13) {
+        if (i + 1 < s.length) {
+          if (s.charCodeAt(i + 1) === 10) i++;
+        } else {
+          this.pendingCr = true;
+        }
+      }
+      start = i + 1;
+    }
+    const rest = s.slice(start);
+    if (final) {
+      if (rest.length > 0) this.line(rest, out);
+    } else {
+      this.buf = rest;
+    }
+    return out;
+  }
+
+  private line(line: string, out: StreamEvent[]): void {
+    if (line === '') {
+      this.dispatch(out);
+      return;
+    }
+    if (line.charCodeAt(0) === 123 /* { */ && this.data.length === 0) {
+      out.push({ data: line });
+      return;
+    }
+    if (line.charCodeAt(0) === 58 /* : comment */) return;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
+    else if (field === 'id') this.id = value;
+  }
+
+  private dispatch(out: StreamEvent[]): void {
+    if (this.data.length === 0 && this.event === undefined) return;
+    const ev: StreamEvent = { data: this.data.join('\n') };
+    if (this.event !== undefined) ev.event = this.event;
+    if (this.id !== undefined) ev.id = this.id;
+    out.push(ev);
+    this.data = [];
+    this.event = undefined;
+    this.id = undefined;
+  }
+}

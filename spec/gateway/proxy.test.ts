@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { eventually, type Harness, startHarness } from '../helpers/gateway-harness';
+import { send, startUpstream, type Upstream } from '../helpers/gateway-upstream';
+
+describe('plain proxying', () => {
+  let h: Harness;
+  let up: Upstream;
+  before(async () => {
+    up = await startUpstream();
+    h = await startHarness({
+      config: {
+        _format_version: '3.0',
+        services: [
+          {
+            name: 'echo',
+            url: `${up.url}/base`,
+            routes: [
+              { name: 'strip', paths: ['/strip'] },
+              { name: 'keep', paths: ['/keep'], strip_path: false },
+              { name: 'host', hosts: ['api.example.com'], preserve_host: true },
+              { name: 'regex', paths: ['~/items/(?<id>\\d+)$'] },
+              { name: 'post-only', paths: ['/post'], methods: ['POST'] },
+            ],
+          },
+          { name: 'dead', url: 'http://127.0.0.1:1/', retries: 1, routes: [{ name: 'dead', paths: ['/dead'] }] },
+        ],
+      },
+    });
+  });
+  after(async () => {
+    await h.close();
+    await up.close();
+  });
+
+  test('forwards to the service with the route prefix stripped and Kong headers added', async () => {
+    const r = await send(`${h.proxy}/strip/a/b?x=1`, { headers: { 'X-Forwarded-For': '10.0.0.9' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.json().echo, '/base/a/b?x=1');
+    assert.match(String(r.headers.via), /^1\.1 kong\/3\.9\.\d+$/);
+    assert.match(String(r.headers['x-kong-upstream-latency']), /^\d+$/);
+    assert.match(String(r.headers['x-kong-proxy-latency']), /^\d+$/);
+    assert.match(String(r.headers['x-kong-request-id']), /^[0-9a-f]{32}$/);
+    assert.equal(r.headers['x-upstream'], 'yes');
+    const seen = up.seen.at(-1);
+    assert.equal(seen?.headers['x-forwarded-for'], '10.0.0.9, 127.0.0.1');
+    assert.equal(seen?.headers['x-forwarded-prefix'], '/strip');
+    assert.equal(seen?.headers['x-forwarded-path'], '/strip/a/b');
+    assert.equal(seen?.headers.host, `127.0.0.1:${up.port}`);
+    assert.equal(seen?.headers['x-kong-request-id'], r.headers['x-kong-request-id']);
+  });
+
+  test('keeps the path when strip_path is false and the Host when preserve_host is true', async () => {
+    const keep = await send(`${h.proxy}/keep/z`);
+    assert.equal(keep.json().echo, '/base/keep/z');
+    const host = await send(`${h.proxy}/anything`, { headers: { Host: 'api.example.com' } });
+    assert.equal(host.status, 200);
+    assert.equal(up.seen.at(-1)?.headers.host, 'api.example.com');
+  });
+
+  test('matches regex paths and methods', async () => {
+    assert.equal((await send(`${h.proxy}/items/42`)).json().echo, '/base');
+    assert.equal((await send(`${h.proxy}/items/x`)).status, 404);
+    assert.equal((await send(`${h.proxy}/post`, { method: 'POST', body: 'hi' })).status, 200);
+    assert.equal(up.seen.at(-1)?.body, 'hi');
+    assert.equal((await send(`${h.proxy}/post`)).status, 404);
+  });
+
+  test("answers Kong's 404 when no route matches", async () => {
+    const r = await send(`${h.proxy}/nowhere`);
+    assert.equal(r.status, 404);
+    assert.equal(r.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal(r.json().message, 'no Route matched with those values');
+    assert.equal(r.json().request_id, r.headers['x-kong-request-id']);
+    assert.match(String(r.headers.server), /^kong\//);
+    assert.match(String(r.headers['x-kong-response-latency']), /^\d+$/);
+  });
+
+  test('gives 502 when the service cannot be reached, after the retries', async () => {
+    const r = await send(`${h.proxy}/dead`);
+    assert.equal(r.status, 502);
+    assert.equal(r.json().message, 'An invalid response was received from the upstream server');
+    await eventually(() => h.logs.some((l) => l.includes('while connecting to upstream')));
+  });
+});
+
+describe('bad requests and unroutable configuration', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ config: { _format_version: '3.0', routes: [{ name: 'no-service', paths: ['/lonely'] }, { name: 'tls-only', paths: ['/secure'], protocols: ['https'] }] } });
+  });
+  after(() => h.close());
+
+  test('malformed HTTP gets a 400 and the gateway keeps serving', async () => {
+    const net = await import('node:net');
+    const url = new URL(h.proxy);
+    const reply = await new Promise<string>((resolve) => {
+      const s = net.createConnection(Number(url.port), url.hostname, () => s.write('NOT HTTP AT ALL\r\n\r\n'));
+      let data = '';
+      s.on('data', (c: Buffer) => (data += c.toString()));
+      s.on('close', () => resolve(data));
+    });
+    assert.match(reply, /^HTTP\/1\.1 400/);
+    assert.equal((await send(`${h.proxy}/nowhere`)).status, 404);
+  });
+
+  test('a route without a service answers 503 and an https-only route asks for HTTPS', async () => {
+    const lonely = await send(`${h.proxy}/lonely`);
+    assert.equal(lonely.status, 503);
+    assert.equal(lonely.json().message, 'no Service found with those values');
+    const secure = await send(`${h.proxy}/secure`);
+    assert.equal(secure.status, 426);
+    assert.equal(secure.json().message, 'Please use HTTPS protocol');
+  });
+
+  test('routes and services for protocols the local gateway cannot serve are refused by name', async () => {
+    const r = await send(`${h.admin}/routes`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ protocols: ['grpc'], paths: ['/g'] }) });
+    assert.equal(r.status, 400);
+    assert.match(r.json().message, /protocol 'grpc' is not supported by the local gateway/);
+    const s = await send(`${h.admin}/services`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ url: 'tcp://x.test:9000' }) });
+    assert.match(s.json().fields.protocol, /protocol 'tcp' is not supported/);
+  });
+});

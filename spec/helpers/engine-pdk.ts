@@ -1,0 +1,93 @@
+/**
+ * A PDK object for unit-level tests of the plugin's access(): serves one client request the way Kong's RPC
+ * bridge shapes values (header and query values as arrays, raw body as a Buffer) and enforces the protocol's
+ * rules: no PDK call after `exit`, and no null/undefined argument before the last (kong-plugin-protocol.md §2.8).
+ */
+import type { EnginePdk } from '../../plugins/ai-proxy-advanced/engine/pdk';
+
+export interface FakeClientRequest {
+  body?: string | Buffer | unknown;
+  headers?: Record<string, string | string[]>;
+  path?: string;
+  method?: string;
+  uriCaptures?: Record<string, string>;
+}
+
+export interface ExitCall {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+export class FakePdk implements EnginePdk {
+  readonly calls: string[] = [];
+  readonly serialized = new Map<string, unknown>();
+  readonly logged: string[] = [];
+  exited: ExitCall | undefined;
+  private readonly req: FakeClientRequest;
+
+  constructor(req: FakeClientRequest) {
+    this.req = req;
+  }
+
+  private record(name: string, args: unknown[]): void {
+    if (this.exited) throw new Error(`PDK call ${name} after kong.response.exit`);
+    args.slice(0, -1).forEach((a, i) => {
+      if (a === undefined || a === null) throw new Error(`PDK call ${name}: argument ${i} is ${String(a)} before the last argument`);
+    });
+    this.calls.push(name);
+  }
+
+  get json(): Record<string, unknown> {
+    if (!this.exited) throw new Error('no exit');
+    return JSON.parse(this.exited.body) as Record<string, unknown>;
+  }
+
+  request: EnginePdk['request'] = {
+    getRawBody: async (...args) => {
+      this.record('kong.request.get_raw_body', args);
+      const b = this.req.body;
+      if (b === undefined) return undefined;
+      if (Buffer.isBuffer(b)) return b;
+      return Buffer.from(typeof b === 'string' ? b : JSON.stringify(b));
+    },
+    getHeaders: async (...args) => {
+      this.record('kong.request.get_headers', args);
+      const h: Record<string, string[]> = { 'content-type': ['application/json'] };
+      for (const [k, v] of Object.entries(this.req.headers ?? {})) h[k.toLowerCase()] = Array.isArray(v) ? v : [v];
+      return h;
+    },
+    getPathWithQuery: async (...args) => {
+      this.record('kong.request.get_path_with_query', args);
+      return this.req.path ?? '/';
+    },
+    getMethod: async (...args) => {
+      this.record('kong.request.get_method', args);
+      return this.req.method ?? 'POST';
+    },
+    getUriCaptures: async (...args) => {
+      this.record('kong.request.get_uri_captures', args);
+      return { unnamed: [], named: this.req.uriCaptures ?? [] };
+    },
+  };
+
+  response: EnginePdk['response'] = {
+    exit: async (status, body, headers) => {
+      this.record('kong.response.exit', [status, body, headers]);
+      if (typeof status !== 'number') throw new Error('exit status must be a number');
+      const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : JSON.stringify(body);
+      this.exited = { status, body: text, headers };
+    },
+  };
+
+  log: EnginePdk['log'] = {
+    setSerializeValue: async (key, value) => {
+      this.record('kong.log.set_serialize_value', [key, value]);
+      this.serialized.set(key, JSON.parse(JSON.stringify(value)));
+    },
+    err: async (...message) => {
+      this.record('kong.log.err', message);
+      this.logged.push(message.map(String).join(''));
+    },
+  };
+}

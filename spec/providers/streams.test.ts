@@ -1,0 +1,79 @@
+/**
+ * Provider streams → client SSE, per case folder (spec/fixtures/providers/streams/<case>): the exact client bytes,
+ * the usage and text collected for analytics, and the same output whatever the chunking (every byte boundary,
+ * byte by byte). Inputs are Kong OSS fixtures or captures written from the providers' documented wire formats.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { TargetConfig } from '../../schemas/config';
+import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
+import { TRANSLATED_DRIVERS } from '../../plugins/ai-proxy-advanced/providers/translated';
+import { bytewise, caseDirs, makeCtx, readFixture, readJsonFixture, runStream, splitAt } from '../helpers/providers-fixtures';
+
+interface StreamCase {
+  target: TargetConfig;
+  /** One file, or several concatenated (Kong's Bedrock chunks). */
+  stream_input: string | string[];
+  /** `base64` when the files hold base64 text of the bytes. */
+  input_encoding?: 'base64';
+  include_usage?: boolean;
+}
+
+function streamInput(c: StreamCase): Buffer {
+  const files = Array.isArray(c.stream_input) ? c.stream_input : [c.stream_input];
+  return Buffer.concat(files.map((f) => (c.input_encoding === 'base64' ? Buffer.from(readFixture(f).toString('ascii'), 'base64') : readFixture(f))));
+}
+
+function frames(out: string): unknown[] {
+  return out
+    .split('\n\n')
+    .filter((f) => f.startsWith('data: ') && f !== 'data: [DONE]')
+    .map((f) => JSON.parse(f.slice(6)) as unknown);
+}
+
+for (const name of caseDirs('streams')) {
+  const c = readJsonFixture<StreamCase>(`streams/${name}/case.json`);
+  const driver = TRANSLATED_DRIVERS[c.target.model.provider];
+  const ctx: TranslateContext = makeCtx(c.target, { stream: true, includeUsage: c.include_usage ?? false });
+  const input = streamInput(c);
+  const expected = readFixture(`streams/${name}/expected.txt`).toString('utf8');
+  const make = () => {
+    if (!driver?.createStreamTranslator) throw new Error(`no stream translator for ${c.target.model.provider}`);
+    return driver.createStreamTranslator(ctx);
+  };
+
+  describe(`stream ${name}`, () => {
+    it('writes the expected client frames, every one valid JSON, ending with [DONE]', () => {
+      const { out } = runStream(make, [input]);
+      assert.equal(out, expected);
+      assert.ok(out.endsWith('data: [DONE]\n\n'));
+      assert.equal(out.split('data: [DONE]').length, 2, 'exactly one [DONE]');
+      frames(out);
+    });
+
+    it('writes the usage frame only when the client asked for it', () => {
+      const { out } = runStream(make, [input]);
+      const usageFrames = frames(out).filter((f) => (f as { usage?: unknown }).usage !== undefined);
+      assert.equal(usageFrames.length, c.include_usage ? 1 : 0);
+    });
+
+    it('reports usage and the generated text consistent with its frames', () => {
+      const { out, translator } = runStream(make, [input]);
+      const u = translator.usage();
+      assert.equal(u.total_tokens, u.prompt_tokens + u.completion_tokens);
+      const usageFrame = frames(out).find((f) => (f as { usage?: unknown }).usage !== undefined) as { usage: unknown } | undefined;
+      if (usageFrame && c.target.model.provider !== 'mistral') assert.deepEqual(usageFrame.usage, u);
+      assert.equal(typeof translator.text(), 'string');
+    });
+
+    it('writes the same bytes when the input is split at any byte boundary', () => {
+      for (let at = 1; at < input.length; at++) {
+        assert.equal(runStream(make, splitAt(input, at)).out, expected, `split at ${at}`);
+      }
+    });
+
+    it('writes the same bytes when the input arrives byte by byte', () => {
+      assert.equal(runStream(make, bytewise(input)).out, expected);
+    });
+  });
+}
