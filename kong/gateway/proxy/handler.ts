@@ -53,7 +53,9 @@ function createContext(req: IncomingMessage, bodyBufferSize: number): RequestCon
     // Kong's request id: 32 hex digits. randomUUID draws from a cached entropy pool (cheaper than randomBytes).
     id: randomUUID().replace(/-/g, ''),
     phase: 'rewrite',
-    startTime: performance.timeOrigin + performance.now(),
+    // Wall clock in ms, like ngx.req.start_time(); elapsed() and serialize() read the same clock, so a
+    // latency can never come out negative.
+    startTime: Date.now(),
     startHr: process.hrtime.bigint(),
     req,
     method: req.method ?? 'GET',
