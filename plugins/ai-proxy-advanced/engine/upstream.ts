@@ -3,9 +3,8 @@
  * plugin instance of the process, so connections are reused across requests and config changes), read timeouts
  * per request. Failures become AttemptFailure kinds in nginx's vocabulary (see failover.ts).
  *
- * `write_timeout`: undici has no send timeout; LLM request bodies are small enough to fit the socket buffer, so
- * a write never blocks for long. The value is accepted and applied as a bound on the whole request send+wait
- * only through `read_timeout` (headersTimeout starts when the request is written).
+ * `write_timeout` is not enforced on its own: undici hands a Buffer body to the socket in one write and starts
+ * the headers timer right after, so a stalled send is bounded by `read_timeout` (undici has no send timeout).
  */
 import zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
