@@ -12,8 +12,16 @@ import { bytewise, caseDirs, makeCtx, readFixture, readJsonFixture, runStream, s
 
 interface StreamCase {
   target: TargetConfig;
-  stream_input: string;
+  /** One file, or several concatenated (Kong's Bedrock chunks). */
+  stream_input: string | string[];
+  /** `base64` when the files hold base64 text of the bytes. */
+  input_encoding?: 'base64';
   include_usage?: boolean;
+}
+
+function streamInput(c: StreamCase): Buffer {
+  const files = Array.isArray(c.stream_input) ? c.stream_input : [c.stream_input];
+  return Buffer.concat(files.map((f) => (c.input_encoding === 'base64' ? Buffer.from(readFixture(f).toString('ascii'), 'base64') : readFixture(f))));
 }
 
 function frames(out: string): unknown[] {
@@ -27,7 +35,7 @@ for (const name of caseDirs('streams')) {
   const c = readJsonFixture<StreamCase>(`streams/${name}/case.json`);
   const driver = TRANSLATED_DRIVERS[c.target.model.provider];
   const ctx: TranslateContext = makeCtx(c.target, { stream: true, includeUsage: c.include_usage ?? false });
-  const input = readFixture(c.stream_input);
+  const input = streamInput(c);
   const expected = readFixture(`streams/${name}/expected.txt`).toString('utf8');
   const make = () => {
     if (!driver?.createStreamTranslator) throw new Error(`no stream translator for ${c.target.model.provider}`);

@@ -7,7 +7,7 @@ import { TranslationError } from '../../errors';
 import type { TranslateContext, TranslatedResponse } from '../provider';
 import type { StreamEvent } from '../streams/framer';
 import type { StreamSink } from '../streams/translator';
-import type { Json } from '../translator-kit/request';
+import { compact, type Json } from '../translator-kit/request';
 import { arr, estimatedUsage, obj, parseJsonObject, usage } from '../translator-kit/response';
 
 export function fromAnthropicChat(body: Buffer, ctx: TranslateContext): TranslatedResponse {
@@ -28,14 +28,15 @@ export function fromAnthropicChat(body: Buffer, ctx: TranslateContext): Translat
   if (toolCalls.length > 0) message['tool_calls'] = toolCalls;
   const u = obj(r['usage']);
   const model = typeof r['model'] === 'string' ? r['model'] : ctx.model;
-  const tokens = u ? usage(u['input_tokens'], u['output_tokens']) : estimatedUsage(text);
-  const out: Json = {
-    ...(typeof r['id'] === 'string' ? { id: r['id'] } : {}),
+  // Kong reports nothing for a missing or malformed usage block; we fall back to its word-count estimate.
+  const tokens = u && typeof u['output_tokens'] === 'number' ? usage(u['input_tokens'], u['output_tokens']) : estimatedUsage(text);
+  const out: Json = compact({
+    id: typeof r['id'] === 'string' ? r['id'] : undefined,
     object: 'chat.completion',
     model,
     choices: [{ index: 0, message, finish_reason: r['stop_reason'] ?? null }],
     usage: tokens,
-  };
+  });
   return { body: out, usage: tokens, model };
 }
 
@@ -44,13 +45,13 @@ export function fromAnthropicCompletion(body: Buffer, ctx: TranslateContext): Tr
   if (typeof r['completion'] !== 'string') throw new TranslationError("'completion' not in anthropic://llm/v1/completions response");
   const model = typeof r['model'] === 'string' ? r['model'] : ctx.model;
   const tokens = estimatedUsage(r['completion']);
-  const out: Json = {
-    ...(typeof r['id'] === 'string' ? { id: r['id'] } : {}),
+  const out: Json = compact({
+    id: typeof r['id'] === 'string' ? r['id'] : undefined,
     object: 'text_completion',
     model,
     choices: [{ index: 0, text: r['completion'], finish_reason: r['stop_reason'] ?? null }],
     usage: tokens,
-  };
+  });
   return { body: out, usage: tokens, model };
 }
 

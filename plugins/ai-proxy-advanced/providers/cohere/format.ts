@@ -34,8 +34,8 @@ export function toCohere(body: Json, ctx: TranslateContext): Json {
     out['prompt'] = promptOf(body, 'cohere');
   }
   const stop = typeof body['stop'] === 'string' ? [body['stop']] : Array.isArray(body['stop']) ? body['stop'] : undefined;
-  return compact({
-    ...out,
+  // No object spread here: `{...o, k: undefined}` hits a slow V8 path (≈5 µs, bench/translators).
+  return compact(Object.assign(out, {
     model: ctx.model,
     max_tokens: t.max_tokens,
     temperature: t.temperature,
@@ -46,7 +46,7 @@ export function toCohere(body: Json, ctx: TranslateContext): Json {
     frequency_penalty: body['frequency_penalty'],
     presence_penalty: body['presence_penalty'],
     stream: ctx.stream,
-  });
+  }));
 }
 
 function cohereUsage(r: Json): TokenUsage | undefined {

@@ -97,7 +97,7 @@ class Translator<E> implements StreamTranslator, StreamSink {
   }
 
   choice(choice: Record<string, unknown>): void {
-    const c = 'index' in choice ? choice : { index: 0, ...choice };
+    const c = 'index' in choice ? choice : Object.assign({ index: 0 }, choice);
     const frame: Record<string, unknown> = {};
     if (this.id !== undefined) frame['id'] = this.id;
     frame['object'] = this.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';

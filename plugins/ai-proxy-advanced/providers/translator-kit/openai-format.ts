@@ -11,7 +11,9 @@ import { arr, estimatedUsage, obj, parseJsonObject, usage } from './response';
 
 export function toOpenAiBody(body: Json, ctx: TranslateContext): Json {
   const t = mergeTuning(body, ctx);
-  const out: Json = { ...body, model: ctx.model, stream: ctx.stream };
+  const out: Json = Object.assign({}, body);
+  out['model'] = ctx.model;
+  out['stream'] = ctx.stream;
   delete out['top_k'];
   if (ctx.routeType !== 'llm/v1/embeddings') {
     out['max_tokens'] = t.max_tokens;
