@@ -245,6 +245,16 @@ describe('failover and retries', () => {
     assert.equal((await run(plugin({ targets: ordered(a.url, b.url), balancer: failover('invalid_header', 'non_idempotent') }).p)).exited?.status, 200);
   });
 
+  test('a failover target that cannot take the request ends failover with the previous upstream answer', async () => {
+    a.set({ kind: 'json', status: 500, body: { error: { message: 'first target broke' } } });
+    // The request names gpt-3.5-turbo: the second target enforces another model and would refuse it.
+    const targets = [target(a.url, { weight: 100 }), target(b.url, { weight: 50 }, 'gpt-4o')];
+    const kong = await run(plugin({ targets, balancer: failover('http_500', 'non_idempotent') }).p, { body: { ...chatBody, model: 'gpt-3.5-turbo' } });
+    assert.equal(kong.exited?.status, 500);
+    assert.deepEqual(kong.json, { error: { message: 'first target broke' } });
+    assert.equal(b.requests.length, 0);
+  });
+
   test('a connect timeout (nothing sent) fails over with the default criteria; a read timeout (sent) does not', async () => {
     // The network is injected: the first target's call fails as undici reports it, the second answers.
     const calls: string[] = [];
