@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { FailoverCriterion, PluginConfig, TargetConfig } from '../../schemas/config';
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
-import { closeUpstreamAgents } from '../../plugins/ai-proxy-advanced/engine/upstream';
+import { closeUpstreamAgents, type UpstreamCaller } from '../../plugins/ai-proxy-advanced/engine/upstream';
+import { defaultAttemptDeps } from '../../plugins/ai-proxy-advanced/engine/defaults';
 import { FakePdk, type FakeClientRequest } from '../helpers/engine-pdk';
 import { balancerStateFor } from '../../plugins/ai-proxy-advanced/balancer';
 import { validateConfig } from '../../schemas';
@@ -242,6 +243,35 @@ describe('failover and retries', () => {
     a.set({ kind: 'garbage' });
     assert.equal((await run(plugin({ targets: ordered(a.url, b.url), balancer: failover('error', 'non_idempotent') }).p)).exited?.status, 502);
     assert.equal((await run(plugin({ targets: ordered(a.url, b.url), balancer: failover('invalid_header', 'non_idempotent') }).p)).exited?.status, 200);
+  });
+
+  test('a failover target that cannot take the request ends failover with the previous upstream answer', async () => {
+    a.set({ kind: 'json', status: 500, body: { error: { message: 'first target broke' } } });
+    // The request names gpt-3.5-turbo: the second target enforces another model and would refuse it.
+    const targets = [target(a.url, { weight: 100 }), target(b.url, { weight: 50 }, 'gpt-4o')];
+    const kong = await run(plugin({ targets, balancer: failover('http_500', 'non_idempotent') }).p, { body: { ...chatBody, model: 'gpt-3.5-turbo' } });
+    assert.equal(kong.exited?.status, 500);
+    assert.deepEqual(kong.json, { error: { message: 'first target broke' } });
+    assert.equal(b.requests.length, 0);
+  });
+
+  test('a connect timeout (nothing sent) fails over with the default criteria; a read timeout (sent) does not', async () => {
+    // The network is injected: the first target's call fails as undici reports it, the second answers.
+    const calls: string[] = [];
+    const caller = (firstFailure: { kind: 'timeout'; sent: boolean }): UpstreamCaller => async (req) => {
+      calls.push(new URL(req.url).port);
+      if (calls.length === 1) return { ok: false, failure: firstFailure, message: 'timed out' };
+      return { ok: true, response: { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(chatCompletion('gpt-3.5-turbo'))) } };
+    };
+    const targets = ordered(a.url, b.url);
+    const connect = new AiProxyAdvanced({ __plugin_id: randomUUID(), targets, balancer: { algorithm: 'priority' } }, { attempt: { ...defaultAttemptDeps, call: caller({ kind: 'timeout', sent: false }) } });
+    assert.equal((await run(connect)).exited?.status, 200);
+    assert.deepEqual(calls, [String(a.port), String(b.port)]);
+    calls.length = 0;
+    const read = new AiProxyAdvanced({ __plugin_id: randomUUID(), targets, balancer: { algorithm: 'priority' } }, { attempt: { ...defaultAttemptDeps, call: caller({ kind: 'timeout', sent: true }) } });
+    const kong = await run(read);
+    assert.equal(kong.exited?.status, 504);
+    assert.deepEqual(calls, [String(a.port)]);
   });
 
   test('retries bounds the attempts, and when all fail the last upstream answer is sent', async () => {
