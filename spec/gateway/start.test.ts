@@ -12,11 +12,18 @@ import { send } from '../helpers/gateway-upstream';
 
 const START = path.join(PROJECT_ROOT, 'dist', 'kong', 'start.js');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-start-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+// Children still running when a test fails are killed, so a failed assertion cannot hang the suite.
+const children = new Set<import('node:child_process').ChildProcess>();
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function run(env: NodeJS.ProcessEnv, args: string[] = [], waitFor = /Admin API listening on (\S+)/): Promise<{ code: number | null; out: string; err: string; match?: RegExpMatchArray; stop(): Promise<number | null> }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [START, ...args], { env: { PATH: process.env.PATH, KONG_PREFIX: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
     let out = '';
     let err = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
