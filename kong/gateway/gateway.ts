@@ -12,6 +12,7 @@ import { handleAdminRequest } from './admin/api';
 import { buildSnapshot, DeclarativeError, readDeclarativeFile } from './declarative/load';
 import { createLogger, type Logger } from './log';
 import { type ExtraValidator, PluginCatalog } from './plugin-catalog';
+import { defaultExtraValidators } from './validators/ai-proxy-advanced';
 import { PluginServerProcess, queryPluginServer } from './plugin-servers/process';
 import { Worker } from './plugin-servers/worker';
 import { PluginsIterator } from './plugins-iterator';
@@ -76,7 +77,8 @@ export class Gateway {
     this.env = opts.env ?? process.env;
     this.logger = opts.logger ?? createLogger(settings.logLevel);
     this.catalog = new PluginCatalog(settings.plugins);
-    for (const [k, v] of opts.extraValidators ?? []) this.catalog.extraValidators.set(k, v);
+    // ai-proxy-advanced's own validator by default (schemas/); callers may add or replace validators.
+    for (const [k, v] of [...defaultExtraValidators(this.env), ...(opts.extraValidators ?? [])]) this.catalog.extraValidators.set(k, v);
     this.store = new Store(this.catalog);
     this.router = new Router(this.store.snapshot());
     this.iterator = this.buildIterator();

@@ -1,16 +1,14 @@
 /**
  * Plugin module entry, in kong-pdk's module contract (kong-js-pdk lib/mod.js): Plugin, Schema, Version,
  * Priority, Name. Nothing else lives here.
- *
- * Name: on Kong Enterprise and Konnect the bundled Lua `ai-proxy-advanced` wins a name clash
- * (kong/db/dao/plugins.lua load_plugin_handler tries Lua first), so the name can be overridden with
- * AI_PROXY_ADVANCED_PLUGIN_NAME (for example `ai-proxy-advanced-js`).
  */
 import { KONG_SCHEMA_FIELDS } from '../../schemas/kong-schema';
 import { AiProxyAdvanced } from './handler';
+import { pluginName } from './name';
 
 export const Plugin = AiProxyAdvanced;
-export const Name = (process.env.AI_PROXY_ADVANCED_PLUGIN_NAME ?? 'ai-proxy-advanced').toLowerCase();
+/** `ai-proxy-advanced`, or AI_PROXY_ADVANCED_PLUGIN_NAME where Kong Enterprise's bundled plugin would clash. */
+export const Name = pluginName();
 export const Schema = KONG_SCHEMA_FIELDS;
 /** Kong rejects a VERSION that is not exactly x.y.z (kong/db/dao/plugins.lua valid_version). */
 export const Version = '0.1.0';
