@@ -38,13 +38,15 @@ async function main(): Promise<void> {
   const settings = loadSettings(conf === undefined ? {} : { confPath: conf });
   const gw = await Gateway.start({ settings });
   const show = (a: { address: string; port: number }): string => `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
-  for (const a of gw.proxyAddresses) process.stdout.write(`Kong-compatible gateway: proxy listening on ${show(a)}\n`);
-  for (const a of gw.adminAddresses) process.stdout.write(`Kong-compatible gateway: Admin API listening on ${show(a)}\n`);
+  const lines: string[] = [];
+  for (const a of gw.proxyAddresses) lines.push(`Kong-compatible gateway: proxy listening on ${show(a)}`);
+  for (const a of gw.adminAddresses) lines.push(`Kong-compatible gateway: Admin API listening on ${show(a)}`);
   const plugins = gw.catalog.availableNames();
-  process.stdout.write(
+  lines.push(
     `declarative config: ${settings.declarativeConfig ?? '(none)'}; plugins: ${plugins.join(', ') || '(none)'}; ` +
-      `${gw.store.list('services').length} services, ${gw.store.list('routes').length} routes, ${gw.store.list('plugins').length} plugins\n`,
+      `${gw.store.list('services').length} services, ${gw.store.list('routes').length} routes, ${gw.store.list('plugins').length} plugins`,
   );
+  process.stdout.write(`${lines.join('\n')}\n`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -152,3 +152,17 @@ describe('concurrent first requests', () => {
     assert.equal(h.events().filter((e) => e.event === 'access').length, 12);
   });
 });
+
+describe('a start command that does not exist', () => {
+  test('is not respawned (exit status 127) and start-up fails naming it', async () => {
+    const started = Date.now();
+    await assert.rejects(
+      startHarness({
+        plugins: [{ name: 'ghost', priority: 1 }],
+        extraSettings: { KONG_PLUGINSERVER_GHOST_START_CMD: '/nonexistent/kong-js-pluginserver -v' },
+      }),
+      /pluginserver 'ghost': start command not found \(exit status 127\)/,
+    );
+    assert.ok(Date.now() - started < 10_000);
+  });
+});

@@ -14,7 +14,7 @@ const START = path.join(PROJECT_ROOT, 'dist', 'kong', 'start.js');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-start-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(env: NodeJS.ProcessEnv, args: string[] = [], waitFor = /Admin API listening on (\S+)/): Promise<{ code: number | null; out: string; err: string; match?: RegExpMatchArray; stop(): Promise<number | null> }> {
+function run(env: NodeJS.ProcessEnv, args: string[] = [], waitFor = /Admin API listening on (\S+)\n[^]*declarative config: .*\n/): Promise<{ code: number | null; out: string; err: string; match?: RegExpMatchArray; stop(): Promise<number | null> }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [START, ...args], { env: { PATH: process.env.PATH, KONG_PREFIX: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -53,7 +53,7 @@ test('starts from a kong.conf given with -c, prints where it listens and serves 
 });
 
 test('the default kong/kong.yml starts without OPENAI_AUTH_HEADER, with a warning when the plugin runs', async (t) => {
-  const r = await run({ KONG_PROXY_LISTEN: '127.0.0.1:0', KONG_ADMIN_LISTEN: '127.0.0.1:0', KONG_NGINX_WORKER_PROCESSES: '1' }, [], /Admin API listening on (\S+)|Error: .*/);
+  const r = await run({ KONG_PROXY_LISTEN: '127.0.0.1:0', KONG_ADMIN_LISTEN: '127.0.0.1:0', KONG_NGINX_WORKER_PROCESSES: '1' }, [], /Admin API listening on (\S+)\n[^]*declarative config: .*\n|Error: .*/);
   if (r.code !== null || !r.match?.[1]) {
     // Until the schema work lands the plugin reports a placeholder schema that rejects kong.yml's targets.
     assert.match(r.err + r.out, /kong\.yml/);

@@ -53,7 +53,7 @@ function createContext(req: IncomingMessage, bodyBufferSize: number): RequestCon
     // Kong's request id: 32 hex digits. randomUUID draws from a cached entropy pool (cheaper than randomBytes).
     id: randomUUID().replace(/-/g, ''),
     phase: 'rewrite',
-    startTime: performance.timeOrigin + performance.now(),
+    startTime: Date.now(),
     startHr: process.hrtime.bigint(),
     req,
     method: req.method ?? 'GET',
@@ -89,7 +89,7 @@ function createContext(req: IncomingMessage, bodyBufferSize: number): RequestCon
   };
 }
 
-const elapsed = (ctx: RequestContext): number => Math.round(Date.now() - ctx.startTime);
+const elapsed = (ctx: RequestContext): number => Math.max(0, Date.now() - ctx.startTime);
 
 /** Runs one phase over `plugins`; true when a plugin ended the request (exit, error, or a 500). */
 async function runPhase(host: ProxyHost, worker: Worker, ctx: RequestContext, phase: Phase, plugins: ConfiguredPlugin[]): Promise<boolean> {
