@@ -56,9 +56,15 @@ export class PluginEvent {
   next(): Promise<PdkMessage> | PdkMessage {
     const m = this.outbox.shift();
     if (m !== undefined) return m;
+    if (this.serverWaiter) throw new Error(`event #${this.id} is already waiting for the plugin`);
     return new Promise((resolve) => {
       this.serverWaiter = resolve;
     });
+  }
+
+  /** True while a HandleEvent/Step is waiting for the plugin's next message. */
+  get busy(): boolean {
+    return this.serverWaiter !== undefined;
   }
 
   /** Kong's answer to the oldest outstanding PDK call: `[data, undefined]` for Step, `[undefined, err]` for StepError. */

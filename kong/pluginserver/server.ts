@@ -60,9 +60,9 @@ export interface PluginServerOptions {
   logger: Logger;
   /** Release an event whose PDK call Kong has not answered for this long (default 120 s). */
   abandonAfterMs?: number;
+  /** How often to look for abandoned events (default 5 s). */
+  sweepMs?: number;
 }
-
-const SWEEP_MS = 5_000;
 
 export class PluginServer {
   readonly plugins = new Map<string, PluginModule>();
@@ -73,20 +73,22 @@ export class PluginServer {
   private eventID = 0;
   private tick = 1;
   private readonly abandonTicks: number;
+  private readonly sweepMs: number;
   private sweeper: NodeJS.Timeout | undefined;
   readonly logger: Logger;
 
   constructor(opts: PluginServerOptions) {
     this.logger = opts.logger;
     this.pluginDir = opts.pluginDir;
-    this.abandonTicks = Math.max(1, Math.ceil((opts.abandonAfterMs ?? 120_000) / SWEEP_MS));
+    this.sweepMs = opts.sweepMs ?? 5_000;
+    this.abandonTicks = Math.max(1, Math.ceil((opts.abandonAfterMs ?? 120_000) / this.sweepMs));
     if (this.pluginDir) loadPluginsDir(this.pluginDir, this.plugins, this.logger);
   }
 
   /** Starts the abandoned-event sweep (serve mode only; dump mode must exit at once). */
   startSweeper(): void {
     if (this.sweeper) return;
-    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweeper = setInterval(() => this.sweep(), this.sweepMs);
     this.sweeper.unref();
   }
 
@@ -206,6 +208,8 @@ export class PluginServer {
     const eid = data?.EventId;
     const ev = typeof eid === 'number' ? this.events.get(eid) : undefined;
     if (!ev) throw new PluginServerError(`event id ${String(eid)} not found`);
+    // Kong steps an event one PDK call at a time; a concurrent second Step would strand the first reply.
+    if (ev.busy) throw new PluginServerError(`event id ${String(eid)} is still running; Step it once per PDK call`);
     ev.awaitingKongSince = 0;
     ev.deliver(isError ? [undefined, data?.Data] : [data?.Data, undefined]);
     return this.forward(ev, await ev.next());

@@ -17,6 +17,7 @@
  * Decoding is msgpack-lite's: str -> string, bin -> Buffer, nil -> null, maps -> plain objects.
  */
 import msgpack from 'msgpack-lite';
+import { msgpackValueEnd } from './msgpack-frame';
 import { MsgpackWriter as Writer } from './msgpack-writer';
 
 /** cjson.null / ngx.null: a value that is nil on the wire but still occupies its map key on the Lua side. */
@@ -113,12 +114,45 @@ export function decodeMsgpack(buf: Buffer): unknown {
 
 /**
  * Incremental decoder for a bare msgpack stream (no length prefix): feed it every chunk read from the socket;
- * it calls `onMessage` once for each complete message, keeping a split message's head until its tail arrives.
+ * it calls `onMessage` once for each complete message, in order, keeping a split message's head until its
+ * tail arrives. Decoding is msgpack-lite's Decoder. While a message is incomplete, further chunks are only
+ * collected until the message can be complete (msgpack-frame.ts), so a large message costs one concatenation
+ * instead of one per read.
  */
 export function createStreamDecoder(onMessage: (msg: unknown) => void): { push(chunk: Buffer): void } {
-  const decoder = msgpack.Decoder();
-  decoder.on('data', onMessage);
-  return { push: (chunk: Buffer) => decoder.decode(chunk) };
+  const decoder = msgpack.Decoder() as msgpack.Decoder & { buffer: Buffer | undefined };
+  // Decoder.push is msgpack-lite's per-message hook (it emits 'data'); calling back directly skips the emitter.
+  decoder.push = onMessage;
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  /** Bytes past the decoder's offset that must have arrived before decoding is worth trying again. */
+  let wanted = 0;
+  return {
+    push: (chunk: Buffer) => {
+      if (wanted > 0) {
+        pending.push(chunk);
+        pendingLen += chunk.length;
+        const buffered = decoder.buffer!.length - decoder.offset;
+        if (buffered + pendingLen < wanted) return;
+        chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
+        pending = [];
+        pendingLen = 0;
+        wanted = 0;
+      }
+      decoder.decode(chunk);
+      const buf = decoder.buffer;
+      if (buf === undefined) return;
+      if (decoder.offset >= buf.length) {
+        // Every byte consumed: forget the spent buffer so the next chunk is used as is instead of being
+        // concatenated to an empty remainder (msgpack-lite's write() copies whenever offset > 0).
+        decoder.buffer = undefined;
+        decoder.offset = 0;
+        return;
+      }
+      const end = msgpackValueEnd(buf, decoder.offset);
+      if (end < 0) wanted = -end - decoder.offset;
+    },
+  };
 }
 
 /**

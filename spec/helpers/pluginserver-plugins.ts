@@ -53,6 +53,13 @@ class Plugin {
           JSON.stringify(h) + ' ' + JSON.stringify(q) + ' ' + Buffer.isBuffer(body) + ' ' + body.toString('hex'));
         return;
       }
+      case 'big-body': {
+        // A large body each way: in as bin (Step), out as a str in the exit reply.
+        const body = await kong.request.getRawBody();
+        const sha = require('crypto').createHash('sha256').update(body).digest('hex');
+        await kong.response.exit(200, body.toString('base64'), { 'x-sha256': sha });
+        return;
+      }
       case 'slow':
         await new Promise((r) => setTimeout(r, 20));
         await kong.response.setHeader('x-slow', 'done');
@@ -101,6 +108,17 @@ class Plugin {
     const host = await kong.request.getHeader('host');
     const path = await kong.request.getPath();
     await kong.response.setHeader('x-route', host + path);
+  }
+}
+module.exports = { Plugin, Version: '0.1.0', Priority: 10 };
+`;
+
+/** `body-reader`: reads the raw request body (a Buffer over the wire) and reports its length. */
+export const BODY_READER_PLUGIN = String.raw`'use strict';
+class Plugin {
+  async access(kong) {
+    const body = await kong.request.getRawBody();
+    await kong.response.setHeader('x-body-length', String(body.length));
   }
 }
 module.exports = { Plugin, Version: '0.1.0', Priority: 10 };

@@ -5,11 +5,12 @@
  * differs, see pluginserver/differences.test.ts.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PluginServerClient, RpcError } from '../../kong/rpc/client';
-import { runEvent } from '../../kong/rpc/event';
+import { EXIT, runEvent } from '../../kong/rpc/event';
 import { decodeMsgpack } from '../../kong/rpc/lua-msgpack';
 import { CONFORM_PLUGIN, EXITER_PLUGIN, writePlugins } from '../helpers/pluginserver-plugins';
 import { runDump, startServer, type RunningServer, type ServerKind } from '../helpers/pluginserver-process';
@@ -157,6 +158,30 @@ describe('conformance with kong-pdk 0.6.0 kong-js-pluginserver', () => {
     assert.deepEqual(r.ours, [
       'kong.response.set_header',
       ['x-seen', '{"x-scenario":["multimap"],"host":["h"],"x-multi":["a","b"],"x-flag":[]} {} true ff00cf'],
+    ]);
+  });
+
+  test('a 1 MB raw body crosses as a Buffer and a 1.3 MB exit body comes back intact', async () => {
+    const body = randomBytes(1024 * 1024);
+    const r = await both(async (c) => {
+      const id = await start(c, { tag: 'big' });
+      let exitArgs: unknown[] = [];
+      const res = await runEvent(c, id, 'access', (m, args) => {
+        if (m === 'kong.request.get_header') return 'big-body';
+        if (m === 'kong.request.get_raw_body') return body;
+        if (m === 'kong.response.exit') {
+          exitArgs = args;
+          return EXIT;
+        }
+        return undefined;
+      });
+      return { res, exitArgs };
+    });
+    assert.deepEqual(r.ours, r.stock);
+    assert.deepEqual(r.ours.exitArgs, [
+      200,
+      body.toString('base64'),
+      { 'x-sha256': createHash('sha256').update(body).digest('hex') },
     ]);
   });
 

@@ -3,12 +3,13 @@
  * shows both behaviours over a real unix socket: stock's defect and our fix.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PluginServerClient, RpcError } from '../../kong/rpc/client';
 import { CONFORM_PLUGIN, EXITER_PLUGIN, writePlugins } from '../helpers/pluginserver-plugins';
-import { canConnect, runDump, startServer, type RunningServer, type ServerKind } from '../helpers/pluginserver-process';
+import { canConnect, cliFor, runDump, startServer, type RunningServer, type ServerKind } from '../helpers/pluginserver-process';
 import { makeTmpDir } from '../helpers/pluginserver-tmp';
 import { rawExchange, request } from '../helpers/pluginserver-wire';
 
@@ -156,6 +157,18 @@ describe('deliberate differences from stock kong-js-pluginserver', () => {
       ],
     );
     assert.match(ours.stderr, /skipping .*assets/);
+  });
+
+  test('a plugin that starts a timer at load: stock\'s dump never exits (Kong start hangs), ours exits', () => {
+    const dir = writePlugins(path.join(tmp.dir, 'timer'), {
+      'keeper.js': "setInterval(() => {}, 1000);\nclass Plugin { async access() {} }\nmodule.exports = { Plugin, Version: '0.1.0' };\n",
+    });
+    const stock = spawnSync(process.execPath, [cliFor('stock'), '-d', dir, '--dump-all-plugins'], { timeout: 3000 });
+    assert.equal(stock.status, null, 'stock should still be running when the timeout kills it');
+    assert.equal(stock.signal, 'SIGTERM');
+    const ours = spawnSync(process.execPath, [cliFor('ours'), '-d', dir, '--dump-all-plugins'], { timeout: 10_000 });
+    assert.equal(ours.status, 0);
+    assert.equal((JSON.parse(ours.stdout.toString()) as { Name: string }[])[0]!.Name, 'keeper');
   });
 
   test('SIGTERM: stock dies by the signal leaving its socket file, ours closes it and exits 0', async () => {

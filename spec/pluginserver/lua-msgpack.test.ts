@@ -9,6 +9,9 @@ import {
   LUA_NULL,
 } from '../../kong/rpc/lua-msgpack';
 import { getStepMethod, mustFix } from '../../kong/rpc/event';
+import { msgpackValueEnd } from '../../kong/rpc/msgpack-frame';
+import { encodeJs } from '../../kong/pluginserver/js-msgpack';
+import msgpack from 'msgpack-lite';
 
 const hex = (b: Buffer): string => b.toString('hex');
 
@@ -86,6 +89,43 @@ describe('Lua-style msgpack encoding (lua-MessagePack as patched by Kong mp_rpc.
     assert.equal(got.length, 3);
     assert.deepEqual(got[0], [0, 1, 'plugin.GetStatus', []]);
     assert.deepEqual(got[2], got[0]);
+  });
+});
+
+describe('msgpack value boundaries (stream framing)', () => {
+  const samples: [string, Buffer][] = [
+    ['request', encodeLua([0, 1, 'plugin.Step', [{ EventId: 3, Data: 'x'.repeat(300) }]])],
+    ['nested maps and arrays', encodeLua({ a: [1, -200, 70000, 2 ** 40, 1.5, true, null], b: { c: { d: 'e'.repeat(70000) } } })],
+    ['bin32 body', encodeLua(Buffer.alloc(70000, 1))],
+    ['str8, negative ints, float32-free JS encoding', encodeJs([1, 2, undefined, { s: 'y'.repeat(40), n: -40000, f: 0.25 }])],
+    ['timestamp ext', encodeJs([new Date(1_700_000_000_123), new Date(0)])],
+    ['ext8 and fixext', Buffer.concat([Buffer.from([0x92, 0xc7, 0x03, 0x05, 1, 2, 3, 0xd5, 0x01, 9, 9])])],
+    ['map16 and array16', msgpack.encode(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, Array(20).fill(i)])))],
+  ];
+  for (const [name, buf] of samples) {
+    test(`finds the end of a complete value and a safe lower bound for every truncation: ${name}`, () => {
+      assert.equal(msgpackValueEnd(buf, 0), buf.length);
+      assert.equal(msgpackValueEnd(Buffer.concat([buf, Buffer.from([0xc0])]), 0), buf.length);
+      for (let i = 0; i < buf.length; i += Math.max(1, Math.floor(buf.length / 400))) {
+        const r = msgpackValueEnd(buf.subarray(0, i), 0);
+        assert.ok(r < 0, `prefix ${i} reported complete`);
+        assert.ok(-r > i && -r <= buf.length, `prefix ${i}: bound ${-r} outside (${i}, ${buf.length}]`);
+      }
+    });
+  }
+
+  test('a multi-megabyte message arriving in 64 KB reads decodes once, followed by the next message', () => {
+    const body = Buffer.alloc(5 * 1024 * 1024, 0xab);
+    const big = encodeLua([0, 1, 'plugin.Step', [{ EventId: 1, Data: body }]]);
+    const small = encodeLua([0, 2, 'plugin.GetStatus', []]);
+    const stream = Buffer.concat([big, small]);
+    const got: unknown[][] = [];
+    const d = createStreamDecoder((m) => got.push(m as unknown[]));
+    for (let i = 0; i < stream.length; i += 65536) d.push(stream.subarray(i, i + 65536));
+    assert.equal(got.length, 2);
+    const data = (got[0]![3] as { Data: Buffer }[])[0]!.Data;
+    assert.ok(Buffer.isBuffer(data) && data.equals(body));
+    assert.deepEqual(got[1], [0, 2, 'plugin.GetStatus', []]);
   });
 });
 
