@@ -42,7 +42,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
+export function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
   const url = req.url ?? '/';
   const noAbs = url.replace(/^[a-z]+:\/\/[^/]*/i, '');
   const q = noAbs.indexOf('?');
