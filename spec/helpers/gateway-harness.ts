@@ -164,7 +164,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   let declarative: string | undefined;
   if (opts.config) {
     declarative = path.join(dir, 'kong.yml');
-    writeFileSync(declarative, YAML.stringify(opts.config));
+    // '__OUT__' in the config stands for the events file of this harness.
+    writeFileSync(declarative, YAML.stringify(opts.config).replaceAll('__OUT__', out));
   }
   const env: NodeJS.ProcessEnv = {
     KONG_PREFIX: dir,
