@@ -77,6 +77,18 @@ test('an invalid declarative file stops start-up with the file, entity and field
   assert.match(r.err, /in services\[1\]\.routes\[1\] \(route 'r'\): paths\.1: should start with/);
 });
 
+test('KONG_DECLARATIVE_CONFIG_STRING carries the config itself', async () => {
+  const r = await run({
+    KONG_PROXY_LISTEN: '127.0.0.1:0',
+    KONG_ADMIN_LISTEN: '127.0.0.1:0',
+    KONG_DECLARATIVE_CONFIG_STRING: JSON.stringify({ _format_version: '3.0', services: [{ name: 'from-string', host: 'x.test', routes: [{ name: 'r', paths: ['/s'] }] }] }),
+  });
+  assert.ok(r.match, r.err);
+  assert.match(r.out, /1 services, 1 routes/);
+  assert.equal((await send(`${r.match[1] ?? ''}/services/from-string`)).status, 200);
+  assert.equal(await r.stop(), 0);
+});
+
 test('a busy port is reported with the address and the setting to change', async () => {
   const blocker = http.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
