@@ -198,3 +198,23 @@ describe('plugins in the request path', () => {
     assert.equal('service_id' in conf, false);
   });
 });
+
+describe('exit in the rewrite phase', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({
+      plugins: [{ name: 'gate', priority: 5, phases: ['rewrite', 'access', 'log'] }],
+      config: { _format_version: '3.0', routes: [{ name: 'r', paths: ['/'] }], plugins: [{ name: 'gate', config: { mode: 'rewrite-exit', out: '__OUT__' } }] },
+    });
+  });
+  after(() => h.close());
+
+  test('answers before routing and access, and the log phase still runs', async () => {
+    const r = await send(`${h.proxy}/anything`);
+    assert.equal(r.status, 401);
+    assert.deepEqual(r.json(), { message: 'rewrite says no' });
+    const log = await eventually(() => h.events().find((e) => e.event === 'log'));
+    assert.equal(log.status, 401);
+    assert.equal(h.events().filter((e) => e.event === 'access').length, 0);
+  });
+});
