@@ -38,15 +38,15 @@ async function main(): Promise<void> {
   const settings = loadSettings(conf === undefined ? {} : { confPath: conf });
   const gw = await Gateway.start({ settings });
   const show = (a: { address: string; port: number }): string => `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+  const lines: string[] = [];
+  for (const a of gw.proxyAddresses) lines.push(`Kong-compatible gateway: proxy listening on ${show(a)}`);
+  for (const a of gw.adminAddresses) lines.push(`Kong-compatible gateway: Admin API listening on ${show(a)}`);
   const plugins = gw.catalog.availableNames();
-  // One write, so whoever reads our stdout sees the whole banner at once.
-  const banner = [
-    ...gw.proxyAddresses.map((a) => `Kong-compatible gateway: proxy listening on ${show(a)}`),
-    ...gw.adminAddresses.map((a) => `Kong-compatible gateway: Admin API listening on ${show(a)}`),
+  lines.push(
     `declarative config: ${settings.declarativeConfig ?? '(none)'}; plugins: ${plugins.join(', ') || '(none)'}; ` +
       `${gw.store.list('services').length} services, ${gw.store.list('routes').length} routes, ${gw.store.list('plugins').length} plugins`,
-  ];
-  process.stdout.write(`${banner.join('\n')}\n`);
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

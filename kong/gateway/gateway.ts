@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { handleAdminRequest } from './admin/api';
-import { buildSnapshot, DeclarativeError, readDeclarativeFile } from './declarative/load';
+import { buildSnapshot, DeclarativeError, parseDeclarativeText, readDeclarativeFile } from './declarative/load';
 import { createLogger, type Logger } from './log';
 import { type ExtraValidator, PluginCatalog } from './plugin-catalog';
 import { defaultExtraValidators } from './validators/ai-proxy-advanced';
@@ -120,13 +120,17 @@ export class Gateway {
     }
     await Promise.all(this.processes.filter((p) => p.def.startCmd !== undefined).map((p) => p.waitReady()));
 
-    if (s.declarativeConfig !== undefined) {
+    const source = s.declarativeConfigString !== undefined ? 'KONG_DECLARATIVE_CONFIG_STRING' : s.declarativeConfig;
+    if (source !== undefined) {
       try {
-        const doc = readDeclarativeFile(s.declarativeConfig, this.env);
-        this.store.replaceAll(buildSnapshot(doc, this.store, s.declarativeConfig));
+        const doc =
+          s.declarativeConfigString !== undefined
+            ? parseDeclarativeText(s.declarativeConfigString, source, this.env)
+            : readDeclarativeFile(source, this.env);
+        this.store.replaceAll(buildSnapshot(doc, this.store, source));
       } catch (err) {
         if (err instanceof DeclarativeError) {
-          throw new GatewayStartError(`error parsing declarative config file ${s.declarativeConfig}:\n${err.message}`);
+          throw new GatewayStartError(`error parsing declarative config ${s.declarativeConfigString !== undefined ? 'string' : 'file'} ${source}:\n${err.message}`);
         }
         throw err;
       }

@@ -29,6 +29,8 @@ export interface Settings {
   proxyListen: ListenAddress[];
   adminListen: ListenAddress[];
   declarativeConfig: string | undefined;
+  /** KONG_DECLARATIVE_CONFIG_STRING: the config itself (YAML or JSON); wins over declarative_config, as in Kong. */
+  declarativeConfigString: string | undefined;
   plugins: string[];
   pluginServers: PluginServerSettings[];
   workerProcesses: number;
@@ -174,6 +176,7 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
     proxyListen: parseListen('proxy_listen', get('proxy_listen') ?? '0.0.0.0:8000', warn),
     adminListen: parseListen('admin_listen', get('admin_listen') ?? '127.0.0.1:8001', warn),
     declarativeConfig,
+    declarativeConfigString: get('declarative_config_string') || undefined,
     plugins: list(get('plugins') ?? 'bundled,ai-proxy-advanced'),
     pluginServers,
     workerProcesses,

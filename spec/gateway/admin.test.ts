@@ -157,6 +157,24 @@ describe('Admin API', () => {
     assert.equal((await send(`${h.admin}/services`)).json().data.length, 1);
   });
 
+  test('plugins can be created and listed under a route or a service', async () => {
+    const svc = (await send(`${h.admin}/services`, { method: 'POST', ...json({ name: 'nest', host: 'n.test' }) })).json();
+    const route = (await send(`${h.admin}/services/nest/routes`, { method: 'POST', ...json({ name: 'nest-r', paths: ['/nest'] }) })).json();
+    const onRoute = await send(`${h.admin}/routes/nest-r/plugins`, { method: 'POST', ...json({ name: 'probe' }) });
+    assert.equal(onRoute.status, 201, onRoute.body);
+    assert.deepEqual(onRoute.json().route, { id: route.id });
+    assert.equal(onRoute.json().service, null);
+    const onService = await send(`${h.admin}/services/${svc.id}/plugins`, { method: 'POST', ...json({ name: 'probe', instance_name: 'svc-probe' }) });
+    assert.equal(onService.status, 201, onService.body);
+    assert.equal((await send(`${h.admin}/routes/nest-r/plugins`)).json().data.length, 1);
+    assert.equal((await send(`${h.admin}/plugins/svc-probe`)).json().id, onService.json().id);
+    assert.deepEqual((await send(`${h.admin}/routes/nest-r/service`)).json().id, svc.id);
+    // Deleting the route cascades to its plugins, as Kong's on_delete = "cascade".
+    assert.equal((await send(`${h.admin}/routes/nest-r`, { method: 'DELETE' })).status, 204);
+    assert.equal((await send(`${h.admin}/plugins/${onRoute.json().id}`)).status, 404);
+    assert.equal((await send(`${h.admin}/schemas/routes`)).json().fields.some((f: object) => 'paths' in f), true);
+  });
+
   test('unknown paths and methods get Kong messages', async () => {
     assert.deepEqual((await send(`${h.admin}/nope`)).json(), { message: 'Not found' });
     assert.equal((await send(`${h.admin}/services`, { method: 'DELETE' })).status, 405);

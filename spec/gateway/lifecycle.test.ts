@@ -152,3 +152,51 @@ describe('concurrent first requests', () => {
     assert.equal(h.events().filter((e) => e.event === 'access').length, 12);
   });
 });
+
+describe('a start command that does not exist', () => {
+  test('is not respawned (exit status 127) and start-up fails naming it', async () => {
+    const started = Date.now();
+    await assert.rejects(
+      startHarness({
+        plugins: [{ name: 'ghost', priority: 1 }],
+        extraSettings: { KONG_PLUGINSERVER_GHOST_START_CMD: '/nonexistent/kong-js-pluginserver -v' },
+      }),
+      /pluginserver 'ghost': start command not found \(exit status 127\)/,
+    );
+    assert.ok(Date.now() - started < 10_000);
+  });
+});
+
+describe('a decK file with env placeholders and vault references', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({
+      plugins: [{ name: 'vaulted', priority: 1 }],
+      env: { DECK_MODE: 'exit', DECK_STATUS: '207', PROBE_SECRET: 's3cret' },
+      config: {
+        _format_version: '3.0',
+        routes: [
+          {
+            name: 'v',
+            paths: ['/v'],
+            plugins: [{ name: 'vaulted', config: { mode: '${{ env "DECK_MODE" }}', status: '${{ env "DECK_STATUS" | toInt }}', secret: '{vault://env/probe-secret}', value: '{vault://env/probe-secret}', out: '__OUT__' } }],
+          },
+        ],
+      },
+    });
+  });
+  after(() => h.close());
+
+  test('renders the placeholders at load, and resolves the reference for the plugin only', async () => {
+    const admin = (await send(`${h.admin}/plugins`)).json().data[0];
+    assert.equal(admin.config.mode, 'exit');
+    assert.equal(admin.config.status, 207);
+    assert.equal(admin.config.secret, '{vault://env/probe-secret}', 'the Admin API shows the reference');
+    const r = await send(`${h.proxy}/v`);
+    assert.equal(r.status, 207);
+    const start = h.events().find((e) => e.event === 'start');
+    const conf = start?.conf as Record<string, unknown>;
+    assert.equal(conf.secret, 's3cret', 'a referenceable field is resolved from the env vault');
+    assert.equal(conf.value, '{vault://env/probe-secret}', 'a field not marked referenceable keeps the text');
+  });
+});

@@ -46,27 +46,13 @@ describe('plugins in the request path', () => {
         ],
         plugins: [{ name: 'hi', config: { mode: 'pass', value: 'global', out } }],
       },
-      env: {},
     });
-    // The config above was written before the harness existed; point `out` at its file.
-    await send(`${h.admin}/config`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ config: JSON.stringify(await configWithOut(h)) }),
-    }).then((r) => assert.equal(r.status, 201, r.body));
   });
   after(async () => {
     await h.close();
     await up.close();
     await other.close();
   });
-
-  async function configWithOut(hh: Harness): Promise<unknown> {
-    const r = await send(`${hh.admin}/config`);
-    const yaml = (await import('yaml')).default;
-    const doc = yaml.parse(r.json().config as string) as Record<string, unknown>;
-    return JSON.parse(JSON.stringify(doc).replaceAll('__OUT__', hh.out));
-  }
 
   test('a route plugin wins over the same plugin on the service, and the global plugin runs first', async () => {
     const svc = await send(`${h.proxy}/svc`, { headers: { 'X-Test': 'one' } });
@@ -210,5 +196,25 @@ describe('plugins in the request path', () => {
     assert.equal(typeof conf.route_id, 'string');
     // A plugin nested under a route is scoped to the route only: no service_id key at all (cjson drops nil).
     assert.equal('service_id' in conf, false);
+  });
+});
+
+describe('exit in the rewrite phase', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({
+      plugins: [{ name: 'gate', priority: 5, phases: ['rewrite', 'access', 'log'] }],
+      config: { _format_version: '3.0', routes: [{ name: 'r', paths: ['/'] }], plugins: [{ name: 'gate', config: { mode: 'rewrite-exit', out: '__OUT__' } }] },
+    });
+  });
+  after(() => h.close());
+
+  test('answers before routing and access, and the log phase still runs', async () => {
+    const r = await send(`${h.proxy}/anything`);
+    assert.equal(r.status, 401);
+    assert.deepEqual(r.json(), { message: 'rewrite says no' });
+    const log = await eventually(() => h.events().find((e) => e.event === 'log'));
+    assert.equal(log.status, 401);
+    assert.equal(h.events().filter((e) => e.event === 'access').length, 0);
   });
 });

@@ -121,3 +121,41 @@ describe('bad requests and unroutable configuration', () => {
     assert.match(s.json().fields.protocol, /protocol 'tcp' is not supported/);
   });
 });
+
+describe('streaming responses', () => {
+  let h: Harness;
+  let up: Upstream;
+  let release: () => void = () => undefined;
+  before(async () => {
+    up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write('data: first\n\n');
+      release = () => res.end('data: [DONE]\n\n');
+    });
+    h = await startHarness({ config: { _format_version: '3.0', services: [{ name: 'sse', url: up.url, routes: [{ name: 'sse', paths: ['/sse'] }] }] } });
+  });
+  after(async () => {
+    await h.close();
+    await up.close();
+  });
+
+  test('reach the client as the service sends them, without buffering', async () => {
+    const http = await import('node:http');
+    const chunks: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      http
+        .get(`${h.proxy}/sse`, (res) => {
+          assert.equal(res.headers['content-type'], 'text/event-stream');
+          res.on('data', (c: Buffer) => {
+            chunks.push(c.toString());
+            // The first event arrived while the service still holds the stream open.
+            if (chunks.length === 1) release();
+          });
+          res.on('end', () => resolve());
+        })
+        .on('error', reject);
+    });
+    assert.equal(chunks[0], 'data: first\n\n');
+    assert.equal(chunks.join(''), 'data: first\n\ndata: [DONE]\n\n');
+  });
+});

@@ -19,7 +19,7 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function run(env: NodeJS.ProcessEnv, args: string[] = [], waitFor = /Admin API listening on (\S+)/): Promise<{ code: number | null; out: string; err: string; match?: RegExpMatchArray; stop(): Promise<number | null> }> {
+function run(env: NodeJS.ProcessEnv, args: string[] = [], waitFor = /Admin API listening on (\S+)\n[^]*declarative config: .*\n/): Promise<{ code: number | null; out: string; err: string; match?: RegExpMatchArray; stop(): Promise<number | null> }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [START, ...args], { env: { PATH: process.env.PATH, KONG_PREFIX: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -59,15 +59,9 @@ test('starts from a kong.conf given with -c, prints where it listens and serves 
   assert.equal(await r.stop(), 0);
 });
 
-test('the default kong/kong.yml starts without OPENAI_AUTH_HEADER, with a warning when the plugin runs', async (t) => {
-  const r = await run({ KONG_PROXY_LISTEN: '127.0.0.1:0', KONG_ADMIN_LISTEN: '127.0.0.1:0', KONG_NGINX_WORKER_PROCESSES: '1' }, [], /Admin API listening on (\S+)|Error: .*/);
-  if (r.code !== null || !r.match?.[1]) {
-    // Until the schema work lands the plugin reports a placeholder schema that rejects kong.yml's targets.
-    assert.match(r.err + r.out, /kong\.yml/);
-    t.skip('ai-proxy-advanced still reports its provisional schema');
-    await r.stop();
-    return;
-  }
+test('the default kong/kong.yml starts without OPENAI_AUTH_HEADER, with a warning when the plugin runs', async () => {
+  const r = await run({ KONG_PROXY_LISTEN: '127.0.0.1:0', KONG_ADMIN_LISTEN: '127.0.0.1:0', KONG_NGINX_WORKER_PROCESSES: '1' }, [], /Admin API listening on (\S+)\n[^]*declarative config: .*\n|Error: .*/);
+  assert.ok(r.code === null && r.match?.[1], `npm start must serve kong/kong.yml; stdout: ${r.out}\nstderr: ${r.err}`);
   const proxy = /proxy listening on (\S+)/.exec(r.out)?.[1] ?? '';
   const res = await send(`${proxy}/openai`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"messages":[{"role":"user","content":"hi"}]}' });
   assert.ok(res.status >= 400, 'no credential: the plugin answers with an error, the gateway stays up');
@@ -82,6 +76,18 @@ test('an invalid declarative file stops start-up with the file, entity and field
   assert.equal(r.code, 1);
   assert.match(r.err, new RegExp(`error parsing declarative config file ${yml.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
   assert.match(r.err, /in services\[1\]\.routes\[1\] \(route 'r'\): paths\.1: should start with/);
+});
+
+test('KONG_DECLARATIVE_CONFIG_STRING carries the config itself', async () => {
+  const r = await run({
+    KONG_PROXY_LISTEN: '127.0.0.1:0',
+    KONG_ADMIN_LISTEN: '127.0.0.1:0',
+    KONG_DECLARATIVE_CONFIG_STRING: JSON.stringify({ _format_version: '3.0', services: [{ name: 'from-string', host: 'x.test', routes: [{ name: 'r', paths: ['/s'] }] }] }),
+  });
+  assert.ok(r.match, r.err);
+  assert.match(r.out, /1 services, 1 routes/);
+  assert.equal((await send(`${r.match[1] ?? ''}/services/from-string`)).status, 200);
+  assert.equal(await r.stop(), 0);
 });
 
 test('a busy port is reported with the address and the setting to change', async () => {

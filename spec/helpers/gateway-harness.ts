@@ -164,7 +164,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   let declarative: string | undefined;
   if (opts.config) {
     declarative = path.join(dir, 'kong.yml');
-    writeFileSync(declarative, YAML.stringify(opts.config));
+    // '__OUT__' in the config stands for the events file of this harness.
+    writeFileSync(declarative, YAML.stringify(opts.config).replaceAll('__OUT__', out));
   }
   const env: NodeJS.ProcessEnv = {
     KONG_PREFIX: dir,
@@ -174,7 +175,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     KONG_PLUGINS: ['bundled', ...plugins.map((p) => p.name)].join(','),
     KONG_NGINX_WORKER_PROCESSES: String(opts.workers ?? 1),
     KONG_PLUGINSERVER_NAMES: servers.map((s) => s.name).join(','),
-    ...opts.extraSettings,
   };
   for (const s of servers) {
     const key = `KONG_PLUGINSERVER_${s.name.replace(/-/g, '_').toUpperCase()}`;
@@ -182,6 +182,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     env[`${key}_START_CMD`] = s.startCmd;
     env[`${key}_QUERY_CMD`] = s.queryCmd;
   }
+  Object.assign(env, opts.extraSettings);
   const logs: string[] = [];
   const settings = loadSettings({ env, cwd: dir, warn: (m) => logs.push(`[settings] ${m}`) });
   if (plugins.length === 0) settings.pluginServers.length = 0;

@@ -13,6 +13,7 @@ import { buildSnapshot, parseDeclarativeText } from '../declarative/load';
 import type { PluginCatalog } from '../plugin-catalog';
 import { KONG_VERSION } from '../proxy/handler';
 import { KongDaoError } from '../schema/errors';
+import { PLUGIN_ENVELOPE_FIELDS, ROUTE_FIELDS, SERVICE_FIELDS } from '../schema/entities';
 import { isPlainObject } from '../schema/kong-schema';
 import type { Settings } from '../settings';
 import { type Entity, type EntityType, refId, type Store } from '../store';
@@ -55,6 +56,7 @@ function configHash(store: Store): string {
 }
 
 export async function handleAdminRequest(host: AdminHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = Date.now();
   let reply: Reply;
   try {
     reply = await route(host, req);
@@ -72,7 +74,7 @@ export async function handleAdminRequest(host: AdminHost, req: IncomingMessage, 
     'Content-Length': Buffer.byteLength(body),
     Server: `kong/${KONG_VERSION}`,
     'Access-Control-Allow-Origin': '*',
-    'X-Kong-Admin-Latency': '0',
+    'X-Kong-Admin-Latency': String(Date.now() - started),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
@@ -135,7 +137,9 @@ async function route(host: AdminHost, req: IncomingMessage): Promise<Reply> {
     }
   }
   if (head === 'schemas' && (a === 'services' || a === 'routes' || a === 'plugins') && parts.length === 2) {
-    return { status: 200, body: { fields: 'see Kong Admin API reference' } };
+    // The entity schemas the gateway validates with (functions such as custom validators are not serialisable).
+    const fields = a === 'services' ? SERVICE_FIELDS : a === 'routes' ? ROUTE_FIELDS : PLUGIN_ENVELOPE_FIELDS;
+    return { status: 200, body: { fields } };
   }
 
   if (head !== 'services' && head !== 'routes' && head !== 'plugins') return notFound();

@@ -15,6 +15,12 @@ import type { Logger } from '../log';
 import { pluginInfoFromDump, type PluginInfo } from '../plugin-catalog';
 import type { PluginServerSettings } from '../settings';
 
+/** Live plugin-server children: killed when this process exits, so none outlives the gateway. */
+const LIVE = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of LIVE) c.kill('SIGTERM');
+});
+
 export class PluginServerError extends Error {
   override name = 'PluginServerError';
 }
@@ -72,6 +78,8 @@ export class PluginServerProcess {
   private respawnTimer: NodeJS.Timeout | undefined;
   /** How many times the process was (re)started. */
   starts = 0;
+  /** Set when the start command was not found (exit 127): Kong stops respawning. */
+  gaveUp = false;
 
   constructor(
     readonly def: PluginServerSettings,
@@ -97,6 +105,10 @@ export class PluginServerProcess {
     this.starts++;
     const child = spawn('/bin/sh', ['-c', `exec ${this.def.startCmd ?? ''}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    LIVE.add(child);
+    // The gateway's listeners keep the process alive; the plugin server alone must not (tests, failed starts).
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
     const prefix = `[${this.def.name}:${String(child.pid)}] `;
     const pipeLines = (stream: NodeJS.ReadableStream | null): void => {
       let rest = '';
@@ -110,6 +122,7 @@ export class PluginServerProcess {
     pipeLines(child.stderr);
     child.on('error', (e) => this.logger.err(`${prefix}could not start: ${e.message}`));
     child.on('exit', (code, signal) => {
+      LIVE.delete(child);
       if (this.child === child) this.child = undefined;
       const reason = signal ? `signal ${signal}` : `exit ${String(code)}`;
       if (this.stopping) {
@@ -118,6 +131,7 @@ export class PluginServerProcess {
       }
       this.logger.notice(`external pluginserver '${this.def.name}' terminated: ${reason}`);
       if (code === 127) {
+        this.gaveUp = true;
         this.logger.err(`external pluginserver '${this.def.name}' start command not found (status 127); not restarting`);
         return;
       }
@@ -145,6 +159,7 @@ export class PluginServerProcess {
         s.once('error', () => resolve(false));
       });
       if (ok) return;
+      if (this.gaveUp) throw new PluginServerError(`pluginserver '${this.def.name}': start command not found (exit status 127): ${this.def.startCmd ?? ''}`);
       if (Date.now() > deadline) {
         throw new PluginServerError(`pluginserver '${this.def.name}' did not open its socket ${this.def.socket} within ${timeoutMs} ms`);
       }

@@ -75,7 +75,15 @@ export class Worker {
     const deadline = Date.now() + CLAIM_WAIT_MS;
     while (info && info.id === undefined && info.starting) {
       const remaining = deadline - Date.now();
-      const timedOut = await Promise.race([info.starting.then(() => false, () => false), new Promise<boolean>((r) => setTimeout(() => r(true), Math.max(0, remaining)).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        info.starting.then(() => false, () => false),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(true), Math.max(0, remaining));
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
       if (timedOut) {
         this.instances.delete(key);
         throw new ClaimError(`Could not claim instance_id for ${plugin.info.name} (key: ${key})`);

@@ -42,7 +42,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
+export function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
   const url = req.url ?? '/';
   const noAbs = url.replace(/^[a-z]+:\/\/[^/]*/i, '');
   const q = noAbs.indexOf('?');
@@ -53,8 +53,6 @@ function createContext(req: IncomingMessage, bodyBufferSize: number): RequestCon
     // Kong's request id: 32 hex digits. randomUUID draws from a cached entropy pool (cheaper than randomBytes).
     id: randomUUID().replace(/-/g, ''),
     phase: 'rewrite',
-    // Wall clock in ms, like ngx.req.start_time(); elapsed() and serialize() read the same clock, so a
-    // latency can never come out negative.
     startTime: Date.now(),
     startHr: process.hrtime.bigint(),
     req,
@@ -91,7 +89,7 @@ function createContext(req: IncomingMessage, bodyBufferSize: number): RequestCon
   };
 }
 
-const elapsed = (ctx: RequestContext): number => Math.round(Date.now() - ctx.startTime);
+const elapsed = (ctx: RequestContext): number => Math.max(0, Date.now() - ctx.startTime);
 
 /** Runs one phase over `plugins`; true when a plugin ended the request (exit, error, or a 500). */
 async function runPhase(host: ProxyHost, worker: Worker, ctx: RequestContext, phase: Phase, plugins: ConfiguredPlugin[]): Promise<boolean> {
