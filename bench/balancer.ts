@@ -10,25 +10,15 @@ import { cpus, loadavg } from 'node:os';
 import type { BalancerTarget, PickRequest } from '../plugins/ai-proxy-advanced/balancer/balancer';
 import { balancerStateFor, buildTargets, clearBalancerRegistry, createBalancer } from '../plugins/ai-proxy-advanced/balancer';
 import type { Algorithm, BalancerConfig, PluginConfig, TargetConfig } from '../schemas/config';
+import { seededRandom } from '../spec/helpers/seeded-random';
 
 const TARGETS = 100;
 const ITERATIONS = 200_000;
 const ROUNDS = 15;
 const TARGET_NS = 1000;
 
-/** Deterministic PRNG (mulberry32) so every run measures the same wheel, ring and weights. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const random = seeded(42);
+const random = seededRandom(42);
 let clock = 1_700_000_000_000;
 const deps = { now: () => clock, random };
 

@@ -1,22 +1,13 @@
 /**
- * Deterministic randomness and time for balancer tests: a seeded PRNG (mulberry32, public domain, Tommy
- * Ettinger) and a hand-cranked clock, plus a target builder so tests read as tables of weights.
+ * Deterministic randomness and time for balancer tests: the seeded PRNG (seeded-random.ts), a hand-cranked
+ * clock, and a target builder so tests read as tables of weights.
  */
 import type { BalancerDeps, BalancerTarget } from '../../plugins/ai-proxy-advanced/balancer/balancer';
 import { buildTargets } from '../../plugins/ai-proxy-advanced/balancer/targets';
 import type { TargetConfig } from '../../schemas/config';
+import { seededRandom } from './seeded-random';
 
-/** Uniform in [0, 1), the same sequence for the same seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export interface FakeClock {
   now(): number;

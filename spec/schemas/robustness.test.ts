@@ -5,17 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig } from '../../schemas';
+import { seededRandom } from '../helpers/seeded-random';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BASE = {
   balancer: { algorithm: 'semantic', failover_criteria: ['error'] },
@@ -47,7 +38,7 @@ function mutate(v: unknown, rnd: () => number, depth = 0): unknown {
 
 test('validateConfig returns a well-formed result for 600 randomly damaged configs', () => {
   assert.equal(validateConfig(BASE).ok, true, 'the base config is valid');
-  const rnd = prng(20260522);
+  const rnd = seededRandom(20260522);
   let refused = 0;
   for (let i = 0; i < 600; i++) {
     const input = mutate(BASE, rnd);

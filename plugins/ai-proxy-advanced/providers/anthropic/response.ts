@@ -8,7 +8,7 @@ import type { TranslateContext, TranslatedResponse } from '../provider';
 import type { StreamEvent } from '../streams/framer';
 import type { StreamSink } from '../streams/translator';
 import { compact, type Json } from '../translator-kit/request';
-import { arr, estimatedUsage, obj, parseJsonObject, usage } from '../translator-kit/response';
+import { arr, estimatedUsage, obj, parseJsonObject, usage, jsonObject } from '../translator-kit/response';
 
 export function fromAnthropicChat(body: Buffer, ctx: TranslateContext): TranslatedResponse {
   const r = parseJsonObject(body, 'anthropic');
@@ -55,18 +55,9 @@ export function fromAnthropicCompletion(body: Buffer, ctx: TranslateContext): Tr
   return { body: out, usage: tokens, model };
 }
 
-function parseEvent(ev: StreamEvent): Json | undefined {
-  if (!ev.data) return undefined;
-  try {
-    return obj(JSON.parse(ev.data));
-  } catch {
-    return undefined;
-  }
-}
-
 /** Messages API stream (SSE): message_start, content_block_*, message_delta, message_stop, ping, error. */
 export function handleAnthropicChatEvent(ev: StreamEvent, sink: StreamSink): void {
-  const data = parseEvent(ev);
+  const data = jsonObject(ev.data);
   const type = ev.event ?? (typeof data?.['type'] === 'string' ? data['type'] : undefined);
   if (!data || !type) return;
   switch (type) {
@@ -129,7 +120,7 @@ export function handleAnthropicChatEvent(ev: StreamEvent, sink: StreamSink): voi
 
 /** Legacy Text Completions stream: `completion` events carry text, the last one a stop_reason. */
 export function handleAnthropicCompletionEvent(ev: StreamEvent, sink: StreamSink): void {
-  const data = parseEvent(ev);
+  const data = jsonObject(ev.data);
   const type = ev.event ?? (typeof data?.['type'] === 'string' ? data['type'] : undefined);
   if (!data || !type) return;
   if (type === 'completion') {

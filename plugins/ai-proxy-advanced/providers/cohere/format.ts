@@ -11,7 +11,7 @@ import type { StreamEvent } from '../streams/framer';
 import type { StreamSink } from '../streams/translator';
 import { embeddingInputs } from '../gemini/embeddings';
 import { compact, type Json, mergeTuning, messagesOf, modelOptions, promptOf, textOf } from '../translator-kit/request';
-import { arr, estimatedUsage, obj, parseJsonObject, usage } from '../translator-kit/response';
+import { arr, estimatedUsage, obj, parseJsonObject, usage, jsonObject } from '../translator-kit/response';
 
 export function toCohere(body: Json, ctx: TranslateContext): Json {
   if (body['tools'] !== undefined) {
@@ -89,12 +89,7 @@ export function fromCohere(body: Buffer, ctx: TranslateContext): TranslatedRespo
 
 /** v1 stream (NDJSON): stream-start, text-generation, stream-end (with the final response and its counts). */
 export function handleCohereEvent(ev: StreamEvent, sink: StreamSink): void {
-  let e: Json | undefined;
-  try {
-    e = obj(JSON.parse(ev.data));
-  } catch {
-    return;
-  }
+  const e = jsonObject(ev.data);
   if (!e) return;
   const type = e['event_type'] ?? e['type'];
   if (type === 'stream-start') {

@@ -10,7 +10,7 @@ import type { TranslateContext, TranslatedResponse } from '../provider';
 import type { StreamEvent } from '../streams/framer';
 import type { StreamSink } from '../streams/translator';
 import { compact, type Json, mergeTuning, messagesOf, promptOf, textOf } from '../translator-kit/request';
-import { arr, estimatedUsage, obj, parseJson, usage } from '../translator-kit/response';
+import { arr, estimatedUsage, obj, parseJson, usage, jsonObject } from '../translator-kit/response';
 
 export function messagesToInst(body: Json): string {
   const parts: string[] = [];
@@ -62,12 +62,7 @@ export function fromLlama2Raw(body: Buffer, ctx: TranslateContext): TranslatedRe
 
 /** TGI text-generation stream: `data: {token: {text, special}, generated_text, details}`. */
 export function handleTgiEvent(ev: StreamEvent, sink: StreamSink): void {
-  let e: Json | undefined;
-  try {
-    e = obj(JSON.parse(ev.data));
-  } catch {
-    return;
-  }
+  const e = jsonObject(ev.data);
   if (!e) return;
   if (typeof e['error'] === 'string') {
     sink.error(e['error'], String(e['error_type'] ?? 'generation_error'));

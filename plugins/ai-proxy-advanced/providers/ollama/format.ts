@@ -13,7 +13,7 @@ import type { TranslateContext, TranslatedResponse } from '../provider';
 import type { StreamEvent } from '../streams/framer';
 import type { StreamSink } from '../streams/translator';
 import { type ChatMessage, compact, type Json, mergeTuning, modelOptions } from '../translator-kit/request';
-import { arr, obj, parseJsonObject, usage } from '../translator-kit/response';
+import { arr, obj, parseJsonObject, usage, jsonObject } from '../translator-kit/response';
 
 function toOllamaMessage(m: ChatMessage): Json {
   if (!Array.isArray(m.content) && !Array.isArray(m.tool_calls)) return m;
@@ -107,12 +107,7 @@ export function fromOllama(body: Buffer, ctx: TranslateContext, provider: string
 }
 
 export function handleOllamaEvent(ev: StreamEvent, sink: StreamSink): void {
-  let r: Json | undefined;
-  try {
-    r = obj(JSON.parse(ev.data));
-  } catch {
-    return;
-  }
+  const r = jsonObject(ev.data);
   if (!r) return;
   if (typeof r['error'] === 'string') {
     sink.error(r['error'], 'ollama_error');

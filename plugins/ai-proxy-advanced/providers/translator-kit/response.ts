@@ -52,6 +52,19 @@ export function obj(v: unknown): Json | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
 }
 
+/**
+ * A stream event's data as a JSON object, or undefined when it is empty, not JSON or not an object: such
+ * events carry nothing to translate (keep-alives, comments), so the stream handlers skip them.
+ */
+export function jsonObject(data: string | undefined): Json | undefined {
+  if (!data) return undefined;
+  try {
+    return obj(JSON.parse(data));
+  } catch {
+    return undefined;
+  }
+}
+
 export function arr(v: unknown): unknown[] | undefined {
   return Array.isArray(v) ? v : undefined;
 }
