@@ -8,7 +8,7 @@
  * Also printed, measured in the same run: the engine alone in the bench process (no RPC) is in bench/engine.ts;
  * here the floor is a no-op server that decodes each request and writes a canned reply with the same framing
  * and encoder, driven with the same 4 exchanges per event: what the socket round trips alone cost.
- * Knobs: BENCH_SECONDS (default 3), BENCH_CPU_PROF=<dir> (run our server under node --cpu-prof).
+ * Knobs: BENCH_SECONDS (default 5, split over BENCH_ROUNDS rounds, default 5), BENCH_CPU_PROF=<dir> (run our server under node --cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,7 +18,8 @@ import { EXIT, runEvent } from '../kong/rpc/event';
 import { canConnect, REPO_ROOT, startServer, type RunningServer } from '../spec/helpers/pluginserver-process';
 import { makeTmpDir } from '../spec/helpers/pluginserver-tmp';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONCURRENCY = 20;
 const CHAT = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What is 1 + 1?' }] }));
 const HEADERS = {
@@ -122,19 +123,32 @@ async function main(): Promise<void> {
     const noopClient = new PluginServerClient({ socketPath: noopSock });
     await noopClient.call('plugin.StartInstance', { Name: 'noop', Config: '{}' });
 
-    await drive(client, st.Id, ours.proc.pid!, Math.min(1, SECONDS / 3)); // warm-up
-    await drive(noopClient, 0, noop.pid!, Math.min(1, SECONDS / 3));
-    const r = await drive(client, st.Id, ours.proc.pid!, SECONDS);
-    const n = await drive(noopClient, 0, noop.pid!, SECONDS);
-    if (r.failed > 0) throw new Error(`${r.failed} events did not exit with 200`);
+    await drive(client, st.Id, ours.proc.pid!, 1); // warm-up
+    await drive(noopClient, 0, noop.pid!, 1);
+    // Alternating rounds so that load from other processes on the machine hits both alike; the lowest CPU per
+    // event is the least disturbed figure, the median the typical one.
+    const oursRuns: Awaited<ReturnType<typeof drive>>[] = [];
+    const noopRuns: Awaited<ReturnType<typeof drive>>[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      oursRuns.push(await drive(client, st.Id, ours.proc.pid!, SECONDS / ROUNDS));
+      noopRuns.push(await drive(noopClient, 0, noop.pid!, SECONDS / ROUNDS));
+    }
+    const failed = oursRuns.reduce((a, r) => a + r.failed, 0);
+    if (failed > 0) throw new Error(`${failed} events did not exit with 200`);
     client.close();
     noopClient.close();
-
-    console.log(`\nnode ${process.version}, ${CONCURRENCY} events in flight, ${SECONDS}s per run; 4 RPC exchanges per event`);
-    console.log('server                         events/s  server CPU µs/event');
-    console.log(`ours + ai-proxy-advanced   ${(r.events / SECONDS).toFixed(0).padStart(12)} ${r.cpuUs.toFixed(1).padStart(20)}`);
-    console.log(`no-op reference (floor)    ${(n.events / SECONDS).toFixed(0).padStart(12)} ${n.cpuUs.toFixed(1).padStart(20)}`);
-    console.log(`plugin server CPU above the no-op socket floor: ${(r.cpuUs - n.cpuUs).toFixed(1)} µs/event`);
+    const stats = (runs: typeof oursRuns): { eps: number; min: number; med: number } => {
+      const cpu = runs.map((r) => r.cpuUs).sort((a, b) => a - b);
+      return { eps: runs.reduce((a, r) => a + r.events, 0) / SECONDS, min: cpu[0]!, med: cpu[Math.floor(cpu.length / 2)]! };
+    };
+    const o = stats(oursRuns);
+    const n = stats(noopRuns);
+    console.log(`\nnode ${process.version}, ${CONCURRENCY} events in flight, ${ROUNDS} alternating rounds, ${SECONDS}s per server; 4 RPC exchanges per event`);
+    console.log('server                       events/s   CPU µs/event (min)  (median)');
+    console.log(`ours + ai-proxy-advanced   ${o.eps.toFixed(0).padStart(10)} ${o.min.toFixed(1).padStart(20)} ${o.med.toFixed(1).padStart(9)}`);
+    console.log(`no-op reference (floor)    ${n.eps.toFixed(0).padStart(10)} ${n.min.toFixed(1).padStart(20)} ${n.med.toFixed(1).padStart(9)}`);
+    console.log(`ours above the no-op socket floor: ${(o.min - n.min).toFixed(1)} µs/event (min), ${(o.med - n.med).toFixed(1)} (median)`);
+    console.log('target (issue 5): plugin-server CPU <= 150 µs per request; the floor alone is the socket round trips');
   } finally {
     await ours?.stop();
     for (const c of children) c.kill('SIGTERM');
