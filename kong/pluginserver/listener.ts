@@ -3,8 +3,8 @@
  * Requests are `[type, msgid, "plugin.<Method>", params]` (type ignored); replies are `[1, msgid, nil, result]`
  * or `[1, msgid, "<error>", nil]`, with kong-pdk's error texts for a foreign namespace and an unknown method.
  *
- * Framing uses msgpack-lite's incremental decoder: a read may carry any number of messages and a message may
- * span reads (kong-pdk decodes exactly one message per read and crashes on two). Requests on one connection
+ * Framing uses the incremental decoder of kong/rpc/lua-msgpack.ts (msgpack-lite's results): a read may carry
+ * any number of messages and a message may span reads (kong-pdk decodes exactly one message per read and crashes on two). Requests on one connection
  * run concurrently but their replies are written in request order, one reply per request. A connection that
  * sends undecodable bytes is closed; the server keeps running.
  */

@@ -15,14 +15,10 @@
 import fs from 'node:fs';
 import { isNonReturn, PluginEvent, RET, type PdkMessage } from './event';
 import { loadPluginsDir, type PluginModule } from './loader';
+// kong-pdk's PDK bridge (its name conversion cached): plugins get the `kong` object kong-js-pluginserver gives.
+import { newKongBridge, PdkError } from './pdk-bridge';
 import type { Logger } from './log';
 
-// kong-pdk's own PDK bridge: plugins get exactly the `kong` object they get under kong-js-pluginserver.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const PDK = require('kong-pdk/pdk') as {
-  new (pipe: unknown): { kong: unknown };
-  Error: new (message: string) => Error;
-};
 
 export class PluginServerError extends Error {
   override get name(): string {
@@ -198,7 +194,7 @@ export class PluginServer {
   async HandleEvent(event: { InstanceId?: unknown; EventName?: unknown } | undefined): Promise<unknown> {
     const ins = this.instance(event?.InstanceId);
     const phase = String(event?.EventName);
-    const ev = new PluginEvent(this.eventID++, (m) => new PDK.Error(m));
+    const ev = new PluginEvent(this.eventID++, (m) => new PdkError(m));
     this.events.set(ev.id, ev);
     void this.runPhase(ins, phase, ev);
     return this.forward(ev, await ev.next());
@@ -233,7 +229,7 @@ export class PluginServer {
     try {
       const handler = ins.obj[phase];
       if (typeof handler !== 'function') throw new TypeError(`${ins.name} has no ${phase} phase handler`);
-      await (handler as (kong: unknown) => unknown).call(ins.obj, new PDK(ev.pipe).kong);
+      await (handler as (kong: unknown) => unknown).call(ins.obj, newKongBridge(ev.pipe));
     } catch (e) {
       if (ev.releasedBecause === undefined) {
         this.logger.warn(`unhandled exception in ${ins.name}.${phase} on instance #${ins.id}: ${String(e)}`);

@@ -18,6 +18,7 @@
  */
 import msgpack from 'msgpack-lite';
 import { msgpackValueEnd } from './msgpack-frame';
+import { DELEGATE, readMsgpackValue } from './msgpack-reader';
 import { MsgpackWriter as Writer } from './msgpack-writer';
 
 /** cjson.null / ngx.null: a value that is nil on the wire but still occupies its map key on the Lua side. */
@@ -115,42 +116,55 @@ export function decodeMsgpack(buf: Buffer): unknown {
 /**
  * Incremental decoder for a bare msgpack stream (no length prefix): feed it every chunk read from the socket;
  * it calls `onMessage` once for each complete message, in order, keeping a split message's head until its
- * tail arrives. Decoding is msgpack-lite's Decoder. While a message is incomplete, further chunks are only
- * collected until the message can be complete (msgpack-frame.ts), so a large message costs one concatenation
- * instead of one per read.
+ * tail arrives. While a message is incomplete, further chunks are only collected until it can be complete
+ * (msgpack-frame.ts), so a large message costs one concatenation instead of one per read. Each complete
+ * message is decoded by msgpack-reader.ts, which gives msgpack-lite's results for the types Kong sends and
+ * hands anything else (64-bit integers, ext, invalid bytes) to msgpack-lite itself. An undecodable message
+ * throws from `push` with msgpack-lite's error text, after the messages before it were delivered.
  */
 export function createStreamDecoder(onMessage: (msg: unknown) => void): { push(chunk: Buffer): void } {
-  const decoder = msgpack.Decoder() as msgpack.Decoder & { buffer: Buffer | undefined };
-  // Decoder.push is msgpack-lite's per-message hook (it emits 'data'); calling back directly skips the emitter.
-  decoder.push = onMessage;
-  let pending: Buffer[] = [];
-  let pendingLen = 0;
-  /** Bytes past the decoder's offset that must have arrived before decoding is worth trying again. */
+  /** Chunks holding an incomplete message (the first starts at the message's first byte). */
+  let parts: Buffer[] = [];
+  let partsLen = 0;
+  /** Bytes the incomplete message needs at least before it is worth looking again. */
   let wanted = 0;
   return {
     push: (chunk: Buffer) => {
-      if (wanted > 0) {
-        pending.push(chunk);
-        pendingLen += chunk.length;
-        const buffered = decoder.buffer!.length - decoder.offset;
-        if (buffered + pendingLen < wanted) return;
-        chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
-        pending = [];
-        pendingLen = 0;
+      let buf = chunk;
+      if (partsLen > 0) {
+        parts.push(chunk);
+        partsLen += chunk.length;
+        if (partsLen < wanted) return;
+        buf = Buffer.concat(parts, partsLen);
+        parts = [];
+        partsLen = 0;
         wanted = 0;
       }
-      decoder.decode(chunk);
-      const buf = decoder.buffer;
-      if (buf === undefined) return;
-      if (decoder.offset >= buf.length) {
-        // Every byte consumed: forget the spent buffer so the next chunk is used as is instead of being
-        // concatenated to an empty remainder (msgpack-lite's write() copies whenever offset > 0).
-        decoder.buffer = undefined;
-        decoder.offset = 0;
-        return;
+      let pos = 0;
+      while (pos < buf.length) {
+        const end = msgpackValueEnd(buf, pos);
+        if (end < 0) {
+          const rest = buf.subarray(pos);
+          parts = [rest];
+          partsLen = rest.length;
+          wanted = -end - pos;
+          return;
+        }
+        let msg: unknown;
+        if (end === 0) {
+          // An invalid byte: let msgpack-lite raise its own error for it.
+          msgpack.decode(buf.subarray(pos));
+          throw new Error(`Invalid type: 0x${buf[pos]!.toString(16)}`);
+        }
+        try {
+          msg = readMsgpackValue(buf, pos, end);
+        } catch (e) {
+          if (e !== DELEGATE) throw e;
+          msg = msgpack.decode(buf.subarray(pos, end));
+        }
+        pos = end;
+        onMessage(msg);
       }
-      const end = msgpackValueEnd(buf, decoder.offset);
-      if (end < 0) wanted = -end - decoder.offset;
     },
   };
 }

@@ -42,9 +42,9 @@ export function canConnect(socketPath: string): Promise<boolean> {
 
 export async function startServer(
   kind: ServerKind,
-  opts: { pluginsDir?: string; prefix: string; sockName: string; extraArgs?: string[] },
+  opts: { pluginsDir?: string; prefix: string; sockName: string; extraArgs?: string[]; nodeArgs?: string[] },
 ): Promise<RunningServer> {
-  const args = [cliFor(kind), '-p', opts.prefix, '--sock-name', opts.sockName];
+  const args = [...(opts.nodeArgs ?? []), cliFor(kind), '-p', opts.prefix, '--sock-name', opts.sockName];
   if (opts.pluginsDir) args.push('-d', opts.pluginsDir);
   args.push(...(opts.extraArgs ?? []));
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -14,6 +14,7 @@ import { FailoverPolicy, type AttemptFailure, type FailureKind } from './failove
 import { parseRetryAfter, type EngineHealth } from './health';
 import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
+import { assignOwn } from './assign-own';
 import { buildAttemptContext, type PreparedTarget } from './target-context';
 import type { UpstreamCaller, UpstreamTimeouts } from './upstream';
 
@@ -104,7 +105,7 @@ async function buildRequest(
   const { ctx, target } = buildAttemptContext(prepared, parsed.json, client, rt.config);
   const up = driver.toRequest(parsed.json, ctx);
   up.url = mergeClientQuery(up.url, client);
-  up.headers = { ...baseHeaders, ...up.headers };
+  up.headers = assignOwn(assignOwn({}, baseHeaders), up.headers);
   const bodyAuth = target.auth?.param_location === 'body' && target.auth.param_name;
   // A driver that returns the client's own object (preserve) gets the client's bytes, as Kong sends them.
   const untouched = up.body === parsed.json;
@@ -154,7 +155,8 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
     const started = deps.now();
     const result = await deps.call(built.req, rt.timeouts);
     const latencyMs = deps.now() - started;
-    const answered = { target: built.target, model: built.model, tried: triedTargets };
+    const target = built.target;
+    const model = built.model;
 
     let failure: AttemptFailure;
     let retryAfterMs: number | undefined;
@@ -165,14 +167,16 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
         if (res.status !== 200) {
           rt.balancer.report(picked, { ok: true, latencyMs });
           rt.health.recordSuccess(picked.index);
-          return { ...answered, kind: 'upstream-status', status: res.status, headers, body: res.body };
+          return { target, model, tried: triedTargets, kind: 'upstream-status', status: res.status, headers, body: res.body };
         }
         try {
           const tr = driver.fromResponse(res.status, res.headers, res.body, built.ctx);
           rt.balancer.report(picked, { ok: true, latencyMs, usage: tr.usage, cost: costOf(built.target, tr.usage) });
           rt.health.recordSuccess(picked.index);
           return {
-            ...answered,
+            target,
+            model,
+            tried: triedTargets,
             kind: 'success',
             status: 200,
             headers,
@@ -183,7 +187,7 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
           };
         } catch (err) {
           rt.balancer.report(picked, { ok: false, latencyMs });
-          if (err instanceof TranslationError) return { ...answered, kind: 'translation-error', error: err };
+          if (err instanceof TranslationError) return { target, model, tried: triedTargets, kind: 'translation-error', error: err };
           throw err;
         }
       }
@@ -191,15 +195,17 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
       if (res.status === 429 || res.status === 503) retryAfterMs = parseRetryAfter(res.headers['retry-after'], deps.epochNow());
       const out = driver.fromError(res.status, res.headers, res.body, built.ctx);
       last = {
-        ...answered,
+        target,
+        model,
+        tried: triedTargets,
         kind: 'upstream-status',
         status: out.status,
-        headers: { ...passedResponseHeaders(res.headers), ...out.headers },
+        headers: assignOwn(passedResponseHeaders(res.headers), out.headers),
         body: out.body,
       };
     } else {
       failure = result.failure;
-      last = { ...answered, kind: 'failure', failure: failure.kind, reason: result.message };
+      last = { target, model, tried: triedTargets, kind: 'failure', failure: failure.kind, reason: result.message };
     }
     rt.balancer.report(picked, { ok: false, latencyMs });
     rt.health.recordFailure(picked.index, { kind: failure.kind, status: failure.status, retryAfterMs });

@@ -5,6 +5,7 @@
  */
 import type { PluginConfig } from '../../../schemas/config';
 import { buildAnalytics, type SerializeEntry } from './analytics';
+import { assignOwn } from './assign-own';
 import { runAttempts, type AttemptDeps, type AttemptsResult, type PluginRuntime } from './attempts';
 import { parseRequestBody, type ParsedBody } from './parse-request';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
@@ -26,7 +27,7 @@ function toWire(r: ClientResponse): { status: number; body: Buffer | string; hea
 export function responseOf(result: AttemptsResult, config: PluginConfig, client: ClientRequest): ClientResponse {
   switch (result.kind) {
     case 'success': {
-      const headers = { ...result.headers };
+      const headers = assignOwn({}, result.headers);
       const body = Buffer.isBuffer(result.body) || typeof result.body === 'string' ? result.body : JSON.stringify(result.body);
       if (!Buffer.isBuffer(result.body)) headers['content-type'] = 'application/json';
       else if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';

@@ -1,0 +1,162 @@
+/**
+ * `npm run bench -- engine-rpc`: the plugin server's CPU per proxied chat request, without the gateway.
+ * Our plugin server runs ai-proxy-advanced in its own process; this process plays Kong with the kong/rpc client
+ * (HandleEvent, then one Step per PDK call, as mp_rpc.lua does) and answers the PDK calls from memory:
+ * get_raw_body(0), get_headers, get_path_with_query, exit (no set_serialize_value: the config does not log). The upstream is the bench's
+ * local OpenAI-style server in a third process. 20 events in flight, like bench/engine.ts's 20 connections.
+ *
+ * Also printed, measured in the same run: the engine alone in the bench process (no RPC) is in bench/engine.ts;
+ * here the floor is a no-op server that decodes each request and writes a canned reply with the same framing
+ * and encoder, driven with the same 4 exchanges per event: what the socket round trips alone cost.
+ * Knobs: BENCH_SECONDS (default 5, split over BENCH_ROUNDS rounds, default 5), BENCH_CPU_PROF=<dir> (run our server under node --cpu-prof).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PluginServerClient } from '../kong/rpc/client';
+import { EXIT, runEvent } from '../kong/rpc/event';
+import { canConnect, REPO_ROOT, startServer, type RunningServer } from '../spec/helpers/pluginserver-process';
+import { makeTmpDir } from '../spec/helpers/pluginserver-tmp';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const CONCURRENCY = 20;
+const CHAT = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What is 1 + 1?' }] }));
+const HEADERS = {
+  host: ['127.0.0.1:8000'],
+  'content-type': ['application/json'],
+  'content-length': [String(CHAT.length)],
+  'user-agent': ['undici'],
+  accept: ['*/*'],
+  connection: ['keep-alive'],
+};
+
+/** Same framing and encoder as ours, canned replies: get_raw_body, get_headers, get_path_with_query, exit. */
+const NOOP_SERVER = `
+const net = require('net');
+const { createStreamDecoder } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist/kong/rpc/lua-msgpack.js'))});
+const { encodeJs } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist/kong/pluginserver/js-msgpack.js'))});
+const calls = [{ Method: 'kong.request.get_raw_body', Args: [0] }, { Method: 'kong.request.get_headers', Args: [1000] },
+  { Method: 'kong.request.get_path_with_query', Args: [] },
+  { Method: 'kong.response.exit', Args: [200, '{"choices":[]}', { 'content-type': 'application/json' }] }];
+const steps = new Map(); let eid = 0;
+net.createServer((s) => {
+  const d = createStreamDecoder((m) => {
+    const [, id, method, params] = m;
+    let res;
+    if (method === 'plugin.StartInstance') res = { Name: 'noop', Id: 0, Config: {}, StartTime: Date.now() / 1000 };
+    else if (method === 'plugin.HandleEvent') { steps.set(eid, 0); res = { Data: calls[0], EventId: eid++ }; }
+    else { const e = params[0].EventId; const n = steps.get(e) + 1; if (n === 3) steps.delete(e); else steps.set(e, n); res = { Data: calls[n], EventId: e }; }
+    s.write(encodeJs([1, id, undefined, res]));
+  });
+  s.on('data', (c) => d.push(c));
+  s.on('error', () => {});
+}).listen(process.argv[1], () => console.log('listening'));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const answers: Record<string, unknown> = {
+  'kong.request.get_raw_body': CHAT,
+  'kong.request.get_headers': HEADERS,
+  'kong.request.get_path_with_query': '/v1/chat/completions',
+  'kong.request.get_method': 'POST',
+};
+
+async function drive(client: PluginServerClient, iid: number, pid: number, seconds: number): Promise<{ events: number; cpuUs: number; failed: number }> {
+  let events = 0;
+  let failed = 0;
+  const pdk = (method: string, args: unknown[]): unknown => {
+    if (method === 'kong.response.exit') {
+      if (args[0] !== 200) failed++;
+      return EXIT;
+    }
+    return answers[method];
+  };
+  const end = performance.now() + seconds * 1000;
+  const c0 = cpuSeconds(pid);
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        await runEvent(client, iid, 'access', pdk);
+        events++;
+      }
+    }),
+  );
+  return { events, cpuUs: ((cpuSeconds(pid) - c0) / events) * 1e6, failed };
+}
+
+async function main(): Promise<void> {
+  const tmp = makeTmpDir('aipa-erpc-');
+  const dir = tmp.dir;
+  const children: ChildProcess[] = [];
+  let ours: RunningServer | undefined;
+  try {
+    const up = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'lib', 'engine-upstream.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(up);
+    const upPort = await new Promise<number>((resolve) => up.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+
+    const prof = process.env.BENCH_CPU_PROF;
+    ours = await startServer('ours', { prefix: dir, sockName: 'ours.sock', nodeArgs: prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [] });
+    const client = new PluginServerClient({ socketPath: ours.socketPath });
+    const config = {
+      __plugin_id: 'bench-engine-rpc',
+      targets: [
+        {
+          route_type: 'llm/v1/chat',
+          auth: { header_name: 'Authorization', header_value: 'Bearer sk-bench' },
+          model: { provider: 'openai', name: 'gpt-4o-mini', options: { upstream_url: `http://127.0.0.1:${upPort}/v1/chat/completions` } },
+        },
+      ],
+    };
+    const st = (await client.call('plugin.StartInstance', { Name: 'ai-proxy-advanced', Config: JSON.stringify(config) })) as { Id: number };
+
+    const noopSock = path.join(dir, 'noop.sock');
+    const noop = spawn(process.execPath, ['-e', NOOP_SERVER, noopSock], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(noop);
+    while (!(await canConnect(noopSock))) await new Promise((r) => setTimeout(r, 25));
+    const noopClient = new PluginServerClient({ socketPath: noopSock });
+    await noopClient.call('plugin.StartInstance', { Name: 'noop', Config: '{}' });
+
+    await drive(client, st.Id, ours.proc.pid!, 1); // warm-up
+    await drive(noopClient, 0, noop.pid!, 1);
+    // Alternating rounds so that load from other processes on the machine hits both alike; the lowest CPU per
+    // event is the least disturbed figure, the median the typical one.
+    const oursRuns: Awaited<ReturnType<typeof drive>>[] = [];
+    const noopRuns: Awaited<ReturnType<typeof drive>>[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      oursRuns.push(await drive(client, st.Id, ours.proc.pid!, SECONDS / ROUNDS));
+      noopRuns.push(await drive(noopClient, 0, noop.pid!, SECONDS / ROUNDS));
+    }
+    const failed = oursRuns.reduce((a, r) => a + r.failed, 0);
+    if (failed > 0) throw new Error(`${failed} events did not exit with 200`);
+    client.close();
+    noopClient.close();
+    const stats = (runs: typeof oursRuns): { eps: number; min: number; med: number } => {
+      const cpu = runs.map((r) => r.cpuUs).sort((a, b) => a - b);
+      return { eps: runs.reduce((a, r) => a + r.events, 0) / SECONDS, min: cpu[0]!, med: cpu[Math.floor(cpu.length / 2)]! };
+    };
+    const o = stats(oursRuns);
+    const n = stats(noopRuns);
+    console.log(`\nnode ${process.version}, ${CONCURRENCY} events in flight, ${ROUNDS} alternating rounds, ${SECONDS}s per server; 4 RPC exchanges per event`);
+    console.log('server                       events/s   CPU µs/event (min)  (median)');
+    console.log(`ours + ai-proxy-advanced   ${o.eps.toFixed(0).padStart(10)} ${o.min.toFixed(1).padStart(20)} ${o.med.toFixed(1).padStart(9)}`);
+    console.log(`no-op reference (floor)    ${n.eps.toFixed(0).padStart(10)} ${n.min.toFixed(1).padStart(20)} ${n.med.toFixed(1).padStart(9)}`);
+    console.log(`ours above the no-op socket floor: ${(o.min - n.min).toFixed(1)} µs/event (min), ${(o.med - n.med).toFixed(1)} (median)`);
+    console.log('target (issue 5): plugin-server CPU <= 150 µs per request; the floor alone is the socket round trips');
+  } finally {
+    await ours?.stop();
+    for (const c of children) c.kill('SIGTERM');
+    tmp.cleanup();
+  }
+}
+
+main().catch((e: Error) => {
+  console.error(e.stack ?? e.message);
+  process.exitCode = 1;
+});

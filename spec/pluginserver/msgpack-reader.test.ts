@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import msgpack from 'msgpack-lite';
+import { createStreamDecoder, encodeLua } from '../../kong/rpc/lua-msgpack';
+import { encodeJs } from '../../kong/pluginserver/js-msgpack';
+
+/** Seeded xorshift so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x100000000;
+  };
+}
+
+function randomValue(r: () => number, depth: number): unknown {
+  const k = Math.floor(r() * (depth > 3 ? 8 : 11));
+  const ints = [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, -(2 ** 53)];
+  switch (k) {
+    case 0:
+      return null;
+    case 1:
+      return r() < 0.5;
+    case 2:
+      return ints[Math.floor(r() * ints.length)];
+    case 3:
+      return (r() - 0.5) * 1e6;
+    case 4: {
+      const n = r() < 0.01 ? 70000 : [0, 5, 31, 32, 255, 256][Math.floor(r() * 6)]!;
+      return 'aé€😀'.repeat(n).slice(0, n) + (r() < 0.2 ? '\uD800' : '');
+    }
+    case 5:
+      return Buffer.alloc(r() < 0.01 ? 70000 : [0, 3, 300][Math.floor(r() * 3)]!, 7);
+    case 6:
+      return Math.floor(r() * 1000);
+    case 7:
+      return 'k' + Math.floor(r() * 100);
+    case 8:
+    case 9: {
+      const n = [0, 3, 15, 16, 40][Math.floor(r() * 5)]!;
+      return Array.from({ length: n }, () => randomValue(r, depth + 1));
+    }
+    default: {
+      const n = [1, 3, 15, 16, 40][Math.floor(r() * 5)]!;
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) o[`key${i}`] = randomValue(r, depth + 1);
+      return o;
+    }
+  }
+}
+
+function decodeInChunks(stream: Buffer, r: () => number): unknown[] {
+  const out: unknown[] = [];
+  const d = createStreamDecoder((m) => out.push(m));
+  for (let pos = 0; pos < stream.length; ) {
+    const n = r() < 0.3 ? stream.length : 1 + Math.floor(r() * 200);
+    d.push(stream.subarray(pos, pos + n));
+    pos += n;
+  }
+  return out;
+}
+
+describe('the stream decoder gives exactly what msgpack-lite decodes', () => {
+  test('random values from every encoder, split at random read boundaries, decode as msgpack-lite decodes them', () => {
+    const r = rng(20261122);
+    for (let round = 0; round < 300; round++) {
+      const values = Array.from({ length: 1 + Math.floor(r() * 4) }, () => randomValue(r, 0));
+      const frames = values.map((v, i) => (i % 3 === 0 ? encodeLua(v) : i % 3 === 1 ? encodeJs(v) : msgpack.encode(v)));
+      const got = decodeInChunks(Buffer.concat(frames), r);
+      assert.deepEqual(got, frames.map((f) => msgpack.decode(f)), `round ${round}`);
+    }
+  });
+
+  test('64-bit integers, floats and ext values decode as msgpack-lite decodes them', () => {
+    const frames = [
+      Buffer.from('cf0000000100000000', 'hex'),
+      Buffer.from('d3ffffffff00000000', 'hex'),
+      Buffer.from('ca3fc00000', 'hex'),
+      msgpack.encode(new Date(1700000000000)),
+      Buffer.from('92cf001fffffffffffffc3', 'hex'),
+    ];
+    const got = decodeInChunks(Buffer.concat(frames), rng(7));
+    assert.deepEqual(got, frames.map((f) => msgpack.decode(f)));
+  });
+
+  test('a bin value is a copy that does not share memory with the chunk it was read from', () => {
+    const chunk = Buffer.from('c403616263', 'hex');
+    const out: unknown[] = [];
+    createStreamDecoder((m) => out.push(m)).push(chunk);
+    chunk.fill(0);
+    assert.deepEqual(out, [Buffer.from('abc')]);
+  });
+
+  test('an invalid byte fails with msgpack-lite\'s error after the messages before it were delivered', () => {
+    const out: unknown[] = [];
+    const d = createStreamDecoder((m) => out.push(m));
+    assert.throws(() => d.push(Buffer.from('01c1', 'hex')), /Invalid type: 0xc1/);
+    assert.deepEqual(out, [1]);
+  });
+});
