@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'AIPA_ERR_BODY_TOO_LARGE'
   | 'AIPA_ERR_UNSUPPORTED_FEATURE'
   | 'AIPA_ERR_NO_HEALTHY_TARGET'
+  | 'AIPA_ERR_RATE_LIMITED'
   | 'AIPA_ERR_UPSTREAM'
   | 'AIPA_ERR_TRANSLATION'
   | 'AIPA_ERR_CONFIG'
@@ -61,6 +62,19 @@ export class UnsupportedFeatureError extends AiProxyError {
 export class NoHealthyTargetError extends AiProxyError {
   constructor(message: string, options: AiProxyErrorOptions = {}) {
     super('AIPA_ERR_NO_HEALTHY_TARGET', message, 500, true, options);
+  }
+}
+
+/**
+ * Every target that could serve is held back by its provider's Retry-After (beyond Kong, which would answer
+ * 500 "failed to get peer"): 429 with the Retry-After the providers asked for.
+ */
+export class RateLimitedError extends AiProxyError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, details: { retryAfterMs: number }, options: AiProxyErrorOptions = {}) {
+    super('AIPA_ERR_RATE_LIMITED', message, 429, true, options);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(details.retryAfterMs / 1000));
   }
 }
 

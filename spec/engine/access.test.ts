@@ -334,6 +334,19 @@ describe('failover and retries', () => {
     assert.equal(a.requests.length, 1, 'a was not picked again while waiting');
   });
 
+  test('when Retry-After holds back every target the client gets 429 with Retry-After, not 500', async () => {
+    a.set({ kind: 'json', status: 429, body: { error: 'slow down' }, headers: { 'retry-after': '30' } });
+    const { p } = plugin({ targets: ordered(a.url), balancer: failover('http_429', 'non_idempotent') });
+    const first = await run(p);
+    assert.equal(first.exited?.status, 429, "the provider's own 429 is passed through");
+    const second = await run(p);
+    assert.equal(second.exited?.status, 429);
+    const retryAfter = Number(second.exited?.headers?.['retry-after']);
+    assert.ok(retryAfter >= 29 && retryAfter <= 30, `Retry-After ${retryAfter}`);
+    assert.equal((second.json.error as { type: string }).type, 'rate_limit_error');
+    assert.equal(a.requests.length, 1, 'the provider was not called again while it asked us to wait');
+  });
+
   test('no target available answers 500 failed to get peer', async () => {
     const kong = await run(plugin({ targets: [] }).p);
     assert.equal(kong.exited?.status, 500);

@@ -176,6 +176,22 @@ export class TargetHealth {
     };
   }
 
+  /**
+   * When no target outside `tried` is available and at least one is held back by a provider's Retry-After:
+   * the ms until the first of those returns. Lets the engine answer 429 with Retry-After instead of Kong's
+   * generic "failed to get peer" 500, since the provider told us exactly when to come back.
+   */
+  rateLimitedForMs(tried: ReadonlySet<number>, now: number = this.now()): number | undefined {
+    let soonest = Infinity;
+    for (let i = 0; i < this.targets.length; i++) {
+      if (tried.has(i)) continue;
+      const s = this.status(i, now);
+      if (s.excludedUntil === undefined) return undefined;
+      if (s.reason === 'retry-after') soonest = Math.min(soonest, s.excludedUntil - now);
+    }
+    return soonest === Infinity ? undefined : soonest;
+  }
+
   snapshot(): HealthSnapshot {
     const out = new Map<string, HealthSnapshotEntry>();
     this.targets.forEach((t, i) => {

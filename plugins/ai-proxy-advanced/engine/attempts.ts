@@ -6,7 +6,7 @@
  */
 import type { PluginConfig, TargetConfig } from '../../../schemas/config';
 import type { Balancer, BalancerTarget } from '../balancer/balancer';
-import { AiProxyError, NoHealthyTargetError, TranslationError } from '../errors';
+import { AiProxyError, NoHealthyTargetError, RateLimitedError, TranslationError } from '../errors';
 import type { ProviderDriver, SerializedRequest, SignDeps, TokenUsage } from '../providers/provider';
 import { costOf, type AttemptRecord } from './analytics';
 import { applyAuth } from './auth';
@@ -135,6 +135,10 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
     const picked: BalancerTarget | undefined = rt.balancer.pick({ hashKey, exclude });
     if (!picked) {
       if (last) return last;
+      const waitMs = rt.health.rateLimitedForMs?.(tried);
+      if (waitMs !== undefined) {
+        throw new RateLimitedError(`every target is rate-limited by its provider; retry after ${Math.ceil(waitMs / 1000)}s`, { retryAfterMs: waitMs });
+      }
       throw new NoHealthyTargetError('failed to get peer');
     }
     tried.add(picked.index);

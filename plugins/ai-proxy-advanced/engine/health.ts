@@ -10,6 +10,8 @@ export interface EngineHealth {
   exclusions(tried: ReadonlySet<number>): ReadonlySet<number>;
   recordFailure(index: number, failure: { kind: FailureKind; status?: number | undefined; retryAfterMs?: number | undefined }): boolean;
   recordSuccess(index: number): void;
+  /** Every untried target excluded, some by Retry-After: ms until the first returns (else undefined). */
+  rateLimitedForMs?(tried: ReadonlySet<number>): number | undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
  *    (OSS kong/error_handlers.lua BODIES): 502 for error/invalid_header, 504 for timeout.
  *  - Anything unexpected: Kong's `{"message":"An unexpected error occurred"}` 500; detail goes to the log only.
  */
-import { AiProxyError, type ErrorCode } from '../errors';
+import { AiProxyError, RateLimitedError, type ErrorCode } from '../errors';
 import type { FailureKind } from './failover';
 
 export interface ClientResponse {
@@ -21,6 +21,7 @@ const TYPES: Record<ErrorCode, string> = {
   AIPA_ERR_BODY_TOO_LARGE: 'invalid_request_error',
   AIPA_ERR_UNSUPPORTED_FEATURE: 'unsupported_feature_error',
   AIPA_ERR_NO_HEALTHY_TARGET: 'api_error',
+  AIPA_ERR_RATE_LIMITED: 'rate_limit_error',
   AIPA_ERR_UPSTREAM: 'api_error',
   AIPA_ERR_TRANSLATION: 'api_error',
   AIPA_ERR_CONFIG: 'configuration_error',
@@ -29,7 +30,9 @@ const TYPES: Record<ErrorCode, string> = {
 
 export function errorResponse(err: unknown): ClientResponse {
   if (err instanceof AiProxyError && err.userFacing) {
-    return { status: err.status, body: { error: { message: err.message, type: TYPES[err.code] } }, headers: { ...JSON_HEADERS } };
+    const headers: Record<string, string> = { ...JSON_HEADERS };
+    if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfterSeconds);
+    return { status: err.status, body: { error: { message: err.message, type: TYPES[err.code] } }, headers };
   }
   return { status: 500, body: { message: 'An unexpected error occurred' }, headers: { ...JSON_HEADERS } };
 }
