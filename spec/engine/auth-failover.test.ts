@@ -39,10 +39,10 @@ describe('generic auth with allow_override, as Kong (openai.lua configure_reques
     assert.equal(r3.headers.authorization, 'Bearer conf-key');
   });
 
-  test('a bare key in an Authorization header gets the Bearer scheme; other headers are sent as configured', () => {
+  test('header values are sent verbatim as Kong does, a bare key in Authorization included', () => {
     const r1 = req();
     applyAuth(r1, { header_name: 'Authorization', header_value: 'sk-bare' }, client());
-    assert.equal(r1.headers.authorization, 'Bearer sk-bare');
+    assert.equal(r1.headers.authorization, 'sk-bare');
     const r2 = req();
     applyAuth(r2, { header_name: 'api-key', header_value: 'sk-bare' }, client());
     assert.equal(r2.headers['api-key'], 'sk-bare');

@@ -9,15 +9,6 @@ import { UnsupportedFeatureError } from '../errors';
 import type { UpstreamRequest } from '../providers/provider';
 import type { ClientRequest } from './pdk';
 
-/**
- * Beyond Kong: an Authorization value without a scheme (a bare key, as a whole-value vault reference such as
- * `{vault://env/openai-api-key}` yields) is sent as `Bearer <key>`. A header without a scheme is invalid for
- * every provider, so this only turns a certain 401 into the intended request.
- */
-function withScheme(value: string): string {
-  return value === '' || /\s/.test(value.trim()) ? value : `Bearer ${value.trim()}`;
-}
-
 /** Mutates `req` (a fresh object per attempt). */
 export function applyAuth(req: UpstreamRequest, auth: AuthConfig | null | undefined, client: ClientRequest): void {
   if (!auth) return;
@@ -29,7 +20,7 @@ export function applyAuth(req: UpstreamRequest, auth: AuthConfig | null | undefi
   const hValue = auth.header_value;
   if (hName && hValue != null) {
     const key = hName.toLowerCase();
-    if (!(override && client.headers.has(key))) req.headers[key] = key === 'authorization' ? withScheme(hValue) : hValue;
+    if (!(override && client.headers.has(key))) req.headers[key] = hValue; // verbatim, as Kong sends it (no scheme added)
   }
   const pName = auth.param_name;
   const pValue = auth.param_value;
