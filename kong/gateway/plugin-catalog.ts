@@ -4,6 +4,7 @@
  * name (cross-field rules a JS plugin cannot declare in its Kong schema, e.g. the ajv validator built in
  * schemas/ for ai-proxy-advanced).
  */
+import { KONG_BUNDLED_PLUGINS } from './bundled-plugins';
 import { checkRecord, type ErrorTree, type FieldList } from './schema/kong-schema';
 
 export interface PluginInfo {
@@ -44,7 +45,7 @@ export class PluginCatalog {
   }
 
   isEnabled(name: string): boolean {
-    return this.enabled.includes(name);
+    return this.enabled.includes(name) || (this.enabled.includes('bundled') && KONG_BUNDLED_PLUGINS.has(name));
   }
 
   /** Kong's error when a plugin name is not usable (kong/db/dao/plugins.lua / schema/entities/plugins.lua). */

@@ -128,7 +128,11 @@ describe('Admin API', () => {
     assert.deepEqual(good.json(), { message: 'schema validation successful' });
 
     const unknown = await send(`${h.admin}/plugins`, { method: 'POST', ...json({ name: 'rate-limiting' }) });
-    assert.deepEqual(unknown.json().fields, { name: "plugin 'rate-limiting' not enabled; add it to the 'plugins' configuration property" });
+    assert.deepEqual(unknown.json().fields, {
+      name: "plugin 'rate-limiting' is enabled but no plugin server provides it (bundled Lua plugins cannot run in the local gateway; use Kong for them)",
+    });
+    const typo = await send(`${h.admin}/plugins`, { method: 'POST', ...json({ name: 'rate-limitng' }) });
+    assert.deepEqual(typo.json().fields, { name: "plugin 'rate-limitng' not enabled; add it to the 'plugins' configuration property" });
 
     const schema = await send(`${h.admin}/schemas/plugins/probe`);
     const configField = (schema.json().fields as Array<Record<string, any>>).find((f) => f.config)?.config;
