@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { checkDeckDocument } from './deck';
+import { checkDeckDocument, maskDeckPlaceholders } from './deck';
 
 function usage(): never {
   console.error('usage: npm run validate -- FILE [FILE...] [--name PLUGIN_NAME]');
@@ -18,7 +18,7 @@ function parseFile(file: string): unknown[] {
   const text = readFileSync(file, 'utf8');
   if (/\.json$/i.test(file)) return [JSON.parse(text)];
   // decK (go-yaml) honours `<<` merge keys; so do we.
-  const docs = parseAllDocuments(text, { merge: true });
+  const docs = parseAllDocuments(maskDeckPlaceholders(text), { merge: true });
   const list = Array.isArray(docs) ? docs : [docs];
   for (const d of list) {
     if (d.errors.length > 0) throw new Error(d.errors.map((e) => e.message).join('; '));

@@ -26,7 +26,21 @@ export interface DeckReport {
   notes: string[];
 }
 
-export const DECK_PLACEHOLDER = /\$\{\{\s*env\s+"[^"]*"\s*\}\}/;
+/**
+ * A decK env placeholder, pipes included (`${{ env "DECK_R" | toInt }}`), or the token `maskDeckPlaceholders`
+ * put in its place before YAML parsing.
+ */
+export const DECK_PLACEHOLDER = /\$\{\{\s*env\s+"[^"]*"[^}]*\}\}|__DECK_ENV_\d+__/;
+
+/**
+ * decK renders placeholders before it parses the file, so a placeholder may stand where YAML syntax would
+ * break on it (flow style: `{retries: ${{ env "DECK_R" | toInt }}}`). Replace each with a plain-scalar token
+ * that parses anywhere and is recognised by DECK_PLACEHOLDER afterwards.
+ */
+export function maskDeckPlaceholders(text: string): string {
+  let n = 0;
+  return text.replace(/\$\{\{[^}]*\}\}/g, () => `__DECK_ENV_${n++}__`);
+}
 
 /** Plugin-level `protocols` Kong accepts for ai-proxy-advanced (3.11+ export; ws/wss added in 3.11). */
 export const PLUGIN_PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'] as const;

@@ -101,6 +101,38 @@ test('decK env placeholders are left as they are and reported as unchecked, not 
   assert.match(r.out[0] ?? '', /^OK: 1 ai-proxy-advanced plugin\(s\) valid in .*; 1 field\(s\) hold decK env placeholders and were not type-checked$/);
 });
 
+test('placeholders with pipes in non-string fields, in block or flow style, are unchecked, as decK renders them first', () => {
+  const flow = run(
+    'flow.yaml',
+    `_format_version: "3.0"
+plugins:
+- name: ai-proxy-advanced
+  config:
+    balancer: {retries: \${{ env "DECK_R" | toInt }}, algorithm: round-robin}
+    targets:
+    - {route_type: llm/v1/chat, auth: {header_name: Authorization, header_value: '\${{ env "DECK_KEY" }}'}, model: {provider: openai, name: gpt-4o}}
+`,
+  );
+  assert.equal(flow.status, 0, flow.out.join('\n') + flow.err);
+  assert.match(flow.out[0] ?? '', /^OK: 1 ai-proxy-advanced plugin\(s\) valid in .*; 1 field\(s\) hold decK env placeholders/);
+  const block = run(
+    'block.yaml',
+    `_format_version: "3.0"
+plugins:
+- name: ai-proxy-advanced
+  config:
+    balancer:
+      retries: \${{ env "DECK_RETRIES" | toInt }}
+    targets:
+    - route_type: llm/v1/chat
+      model: {provider: anthropic, name: claude}
+`,
+  );
+  assert.equal(block.status, 1);
+  assert.deepEqual(block.out, ["plugins[0].config.targets[0].model.options.anthropic_version: must set 'model.options.anthropic_version' for anthropic provider"]);
+  assert.match(block.err, /1 field\(s\) hold decK env placeholders/);
+});
+
 test('a plugin registered under another name is found with --name or AI_PROXY_ADVANCED_PLUGIN_NAME', () => {
   const yaml = 'plugins:\n- name: ai-proxy-advanced-js\n  config: { targets: [{ route_type: llm/v1/chat }] }\n';
   const byFlag = run('renamed.yaml', yaml, ['--name', 'ai-proxy-advanced-js']);
