@@ -14,11 +14,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PluginServerClient } from '../kong/rpc/client';
-import { AiProxyAdvanced } from '../plugins/ai-proxy-advanced/handler';
-import type { EnginePdk } from '../plugins/ai-proxy-advanced/engine/pdk';
 import { EXIT, runEvent } from '../kong/rpc/event';
+import { engineCpuPerRequest } from './lib/engine-alone';
 import { canConnect, REPO_ROOT, startServer, type RunningServer } from '../spec/helpers/pluginserver-process';
 import { makeTmpDir } from '../spec/helpers/pluginserver-tmp';
+import { noopServerSource } from './lib/noop-server';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -34,28 +34,12 @@ const HEADERS = {
 };
 
 /** Same framing and encoder as ours, canned replies: get_raw_body, get_headers, get_path_with_query, exit. */
-const NOOP_SERVER = `
-const net = require('net');
-const { createStreamDecoder } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist/kong/rpc/lua-msgpack.js'))});
-const { encodeJs } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist/kong/pluginserver/js-msgpack.js'))});
-const calls = [{ Method: 'kong.request.get_raw_body', Args: [0] }, { Method: 'kong.request.get_headers', Args: [1000] },
+const NOOP_SERVER = noopServerSource(REPO_ROOT, [
+  { Method: 'kong.request.get_raw_body', Args: [0] },
+  { Method: 'kong.request.get_headers', Args: [1000] },
   { Method: 'kong.request.get_path_with_query', Args: [] },
-  { Method: 'kong.response.exit', Args: [200, '{"choices":[]}', { 'content-type': 'application/json' }] }];
-const steps = new Map(); let eid = 0;
-net.createServer((s) => {
-  const d = createStreamDecoder((m) => {
-    const [, id, method, params] = m;
-    let res;
-    if (method === 'plugin.StartInstance') res = { Name: 'noop', Id: 0, Config: {}, StartTime: Date.now() / 1000 };
-    else if (method === 'plugin.HandleEvent') { steps.set(eid, 0); res = { Data: calls[0], EventId: eid++ }; }
-    else { const e = params[0].EventId; const n = steps.get(e) + 1; if (n === 3) steps.delete(e); else steps.set(e, n); res = { Data: calls[n], EventId: e }; }
-    s.write(encodeJs([1, id, undefined, res]));
-  });
-  s.on('data', (c) => d.push(c));
-  s.on('error', () => {});
-}).listen(process.argv[1], () => console.log('listening'));
-process.on('SIGTERM', () => process.exit(0));
-`;
+  { Method: 'kong.response.exit', Args: [200, '{"choices":[]}', { 'content-type': 'application/json' }] },
+]);
 
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -94,37 +78,9 @@ async function drive(client: PluginServerClient, iid: number, pid: number, secon
 }
 
 /** The same plugin config's access() in this process with a PDK answering from memory: the engine without RPC. */
-async function engineAlone(config: unknown, requests: number): Promise<number> {
-  const plugin = new AiProxyAdvanced({ ...(config as object), __plugin_id: 'bench-engine-rpc-in-process' } as never);
-  let failed = 0;
-  const pdk = (): EnginePdk => ({
-    request: {
-      getRawBody: async () => CHAT,
-      getHeaders: async () => HEADERS,
-      getPathWithQuery: async () => '/v1/chat/completions',
-      getMethod: async () => 'POST',
-      getUriCaptures: async () => ({ named: {} }),
-    },
-    response: {
-      exit: async (status) => {
-        if (status !== 200) failed++;
-      },
-    },
-    log: { setSerializeValue: async () => undefined, err: async () => undefined },
-  });
-  let started = 0;
-  const c0 = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (started < requests) {
-        started++;
-        await plugin.access(pdk());
-      }
-    }),
-  );
-  const c = process.cpuUsage(c0);
-  if (failed > 0) throw new Error(`in-process engine run had ${failed} non-200 answers`);
-  return (c.user + c.system) / requests;
+function engineAlone(config: unknown, requests: number): Promise<number> {
+  const c = { ...(config as object), __plugin_id: 'bench-engine-rpc-in-process' };
+  return engineCpuPerRequest(c, { body: CHAT, headers: HEADERS, requests, concurrency: CONCURRENCY });
 }
 
 async function main(): Promise<void> {

@@ -17,8 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
-import { AiProxyAdvanced } from '../plugins/ai-proxy-advanced/handler';
-import type { EnginePdk } from '../plugins/ai-proxy-advanced/engine/pdk';
+import { engineCpuPerRequest } from './lib/engine-alone';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -133,12 +132,10 @@ function findPluginServerPid(prefix: string): number | undefined {
   return undefined;
 }
 
-/**
- * The plugin's own CPU per request, without any RPC: access() in this process with a PDK object that answers
- * from memory, against the same upstream (undici and the kernel's socket work included).
- */
-async function engineInProcess(upPort: number, n: number): Promise<number> {
-  const plugin = new AiProxyAdvanced({
+/** The plugin's own CPU per request without any RPC (bench/lib/engine-alone.ts), against the same upstream. */
+function engineInProcess(upPort: number, n: number): Promise<number> {
+  const body = Buffer.from(CHAT);
+  const config = {
     __plugin_id: 'bench-in-process',
     targets: [
       {
@@ -147,43 +144,9 @@ async function engineInProcess(upPort: number, n: number): Promise<number> {
         model: { provider: 'openai', name: 'gpt-4o-mini', options: { upstream_url: `http://127.0.0.1:${upPort}/v1/chat/completions` } },
       },
     ],
-  });
-  const body = Buffer.from(CHAT);
-  const headers = { 'content-type': ['application/json'], accept: ['*/*'], 'user-agent': ['bench'], 'content-length': [String(body.length)] };
-  let failed = 0;
-  const pdk = (): EnginePdk => ({
-    request: {
-      getRawBody: async () => body,
-      getHeaders: async () => headers,
-      getPathWithQuery: async () => '/v1/chat/completions',
-      getMethod: async () => 'POST',
-      getUriCaptures: async () => ({ named: {} }),
-    },
-    response: {
-      exit: async (status) => {
-        if (status !== 200) failed++;
-      },
-    },
-    log: { setSerializeValue: async () => undefined, err: async () => undefined },
-  });
-  let started = 0;
-  const run = async (count: number): Promise<void> => {
-    started = 0;
-    await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        while (started < count) {
-          started++;
-          await plugin.access(pdk());
-        }
-      }),
-    );
   };
-  await run(Math.min(2000, n));
-  const c0 = process.cpuUsage();
-  await run(n);
-  const c = process.cpuUsage(c0);
-  if (failed > 0) throw new Error(`in-process engine run had ${failed} non-200 answers`);
-  return (c.user + c.system) / n;
+  const headers = { 'content-type': ['application/json'], accept: ['*/*'], 'user-agent': ['bench'], 'content-length': [String(body.length)] };
+  return engineCpuPerRequest(config, { body, headers, requests: n, warmup: Math.min(2000, n) });
 }
 
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');

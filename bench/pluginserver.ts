@@ -27,6 +27,7 @@ import { EXIT, runEvent } from '../kong/rpc/event';
 import { BODY_READER_PLUGIN, EXITER_PLUGIN, THREE_STEPS_PLUGIN, writePlugins } from '../spec/helpers/pluginserver-plugins';
 import { canConnect, REPO_ROOT, startServer, type RunningServer, type ServerKind } from '../spec/helpers/pluginserver-process';
 import { makeTmpDir } from '../spec/helpers/pluginserver-tmp';
+import { noopServerSource } from './lib/noop-server';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 1);
@@ -42,27 +43,12 @@ const answers: Record<string, unknown> = {
 const pdk = (method: string): unknown => (method === 'kong.response.exit' ? EXIT : answers[method]);
 
 /** The no-op reference: the same framing and encoder as ours, canned HandleEvent/Step replies, no plugin. */
-const NOOP_SERVER = `
-const net = require('net');
-const { createStreamDecoder } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist/kong/rpc/lua-msgpack.js'))});
-const { encodeJs } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist/kong/pluginserver/js-msgpack.js'))});
-const calls = [{ Method: 'kong.request.get_header', Args: ['host'] }, { Method: 'kong.request.get_path', Args: [] },
-  { Method: 'kong.response.set_header', Args: ['x-route', 'api.example.com/v1/chat/completions'] }, 'ret'];
-const steps = new Map(); let eid = 0;
-net.createServer((s) => {
-  const d = createStreamDecoder((m) => {
-    const [, id, method, params] = m;
-    let res;
-    if (method === 'plugin.StartInstance') res = { Name: 'noop', Id: 0, Config: {}, StartTime: Date.now() / 1000 };
-    else if (method === 'plugin.HandleEvent') { steps.set(eid, 0); res = { Data: calls[0], EventId: eid++ }; }
-    else { const e = params[0].EventId; const n = steps.get(e) + 1; if (n === 3) steps.delete(e); else steps.set(e, n); res = { Data: calls[n], EventId: e }; }
-    s.write(encodeJs([1, id, undefined, res]));
-  });
-  s.on('data', (c) => d.push(c));
-  s.on('error', () => {});
-}).listen(process.argv[1]);
-process.on('SIGTERM', () => process.exit(0));
-`;
+const NOOP_SERVER = noopServerSource(REPO_ROOT, [
+  { Method: 'kong.request.get_header', Args: ['host'] },
+  { Method: 'kong.request.get_path', Args: [] },
+  { Method: 'kong.response.set_header', Args: ['x-route', 'api.example.com/v1/chat/completions'] },
+  'ret',
+]);
 
 interface Target {
   label: string;

@@ -1,0 +1,54 @@
+/**
+ * The plugin's own CPU per request without any RPC: access() in the bench process with a PDK object that
+ * answers from memory, against a real upstream (undici and the kernel's socket work included). Shared by
+ * bench/engine.ts and bench/engine-rpc.ts so both print the same measurement.
+ */
+import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
+import type { EnginePdk } from '../../plugins/ai-proxy-advanced/engine/pdk';
+
+export interface EngineAloneOptions {
+  body: Buffer;
+  headers: Record<string, string[]>;
+  requests: number;
+  /** Requests run first and not measured (JIT, connection pool). */
+  warmup?: number;
+  concurrency?: number;
+}
+
+/** CPU µs per request (user + system) of `requests` access() calls, `concurrency` at a time. */
+export async function engineCpuPerRequest(config: object, opts: EngineAloneOptions): Promise<number> {
+  const plugin = new AiProxyAdvanced(config as never);
+  let failed = 0;
+  const pdk = (): EnginePdk => ({
+    request: {
+      getRawBody: async () => opts.body,
+      getHeaders: async () => opts.headers,
+      getPathWithQuery: async () => '/v1/chat/completions',
+      getMethod: async () => 'POST',
+      getUriCaptures: async () => ({ named: {} }),
+    },
+    response: {
+      exit: async (status) => {
+        if (status !== 200) failed++;
+      },
+    },
+    log: { setSerializeValue: async () => undefined, err: async () => undefined },
+  });
+  const run = async (count: number): Promise<void> => {
+    let started = 0;
+    await Promise.all(
+      Array.from({ length: opts.concurrency ?? 20 }, async () => {
+        while (started < count) {
+          started++;
+          await plugin.access(pdk());
+        }
+      }),
+    );
+  };
+  if (opts.warmup) await run(opts.warmup);
+  const c0 = process.cpuUsage();
+  await run(opts.requests);
+  const c = process.cpuUsage(c0);
+  if (failed > 0) throw new Error(`in-process engine run had ${failed} non-200 answers`);
+  return (c.user + c.system) / opts.requests;
+}

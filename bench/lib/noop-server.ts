@@ -1,0 +1,31 @@
+/**
+ * The no-op reference plugin server the benchmarks measure against: the same framing and encoder as ours,
+ * canned HandleEvent/Step replies walking `calls` (four PDK calls or three plus "ret"), no plugin. Its CPU per
+ * event is the floor set by socket I/O, which no plugin server can go below. Returned as source for
+ * `node -e SOURCE SOCKET_PATH`, so it runs in its own process like the servers it is compared with.
+ */
+import path from 'node:path';
+
+export function noopServerSource(repoRoot: string, calls: readonly unknown[]): string {
+  if (calls.length !== 4) throw new Error('the no-op server answers HandleEvent plus three Steps: give four calls');
+  return `
+const net = require('net');
+const { createStreamDecoder } = require(${JSON.stringify(path.join(repoRoot, 'dist/kong/rpc/lua-msgpack.js'))});
+const { encodeJs } = require(${JSON.stringify(path.join(repoRoot, 'dist/kong/pluginserver/js-msgpack.js'))});
+const calls = ${JSON.stringify(calls)};
+const steps = new Map(); let eid = 0;
+net.createServer((s) => {
+  const d = createStreamDecoder((m) => {
+    const [, id, method, params] = m;
+    let res;
+    if (method === 'plugin.StartInstance') res = { Name: 'noop', Id: 0, Config: {}, StartTime: Date.now() / 1000 };
+    else if (method === 'plugin.HandleEvent') { steps.set(eid, 0); res = { Data: calls[0], EventId: eid++ }; }
+    else { const e = params[0].EventId; const n = steps.get(e) + 1; if (n === 3) steps.delete(e); else steps.set(e, n); res = { Data: calls[n], EventId: e }; }
+    s.write(encodeJs([1, id, undefined, res]));
+  });
+  s.on('data', (c) => d.push(c));
+  s.on('error', () => {});
+}).listen(process.argv[1]);
+process.on('SIGTERM', () => process.exit(0));
+`;
+}
