@@ -8,7 +8,7 @@
  * here: problems reported at such a field are set aside and counted instead.
  */
 import { isPlainObject } from './defaults';
-import { formatPath, validateDetailed } from './validate';
+import { formatPath, validateDetailed, valueAt } from './validate';
 
 export interface FoundPlugin {
   /** Where the plugin sits, e.g. `services[0].plugins[1]`; '' for a file that is one plugin or a bare config. */
@@ -73,15 +73,6 @@ export function findPlugins(doc: unknown, names: readonly string[]): FoundPlugin
   if ('targets' in doc && !('plugins' in doc)) return [{ path: '', plugin: { config: doc }, bare: true }];
   visit(doc, '');
   return found;
-}
-
-function valueAt(root: unknown, segments: ReadonlyArray<string | number>): unknown {
-  let cur = root;
-  for (const s of segments) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string | number, unknown>)[s];
-  }
-  return cur;
 }
 
 /** YAML reads an unquoted `{vault://env/X}` as a map `{ "vault://env/X": null }`. */

@@ -118,7 +118,8 @@ const TYPE_MESSAGES: Record<string, string> = {
   object: 'expected a record',
 };
 
-function valueAt(root: unknown, segments: ReadonlyArray<string | number>): unknown {
+/** The value at an error path in the raw config, or undefined where the path does not lead. */
+export function valueAt(root: unknown, segments: ReadonlyArray<string | number>): unknown {
   let cur = root;
   for (const s of segments) {
     if (cur === null || typeof cur !== 'object') return undefined;

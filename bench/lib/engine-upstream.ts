@@ -4,19 +4,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { chatCompletion } from '../../spec/helpers/engine-upstream';
 
-const answer = (model: string): string =>
-  JSON.stringify({
-    choices: [{ finish_reason: 'stop', index: 0, message: { content: 'The sum of 1 + 1 is 2.', role: 'assistant' } }],
-    created: 1701947430,
-    id: 'chatcmpl-8T6YwgvjQVVnGbJ2w8hpOA17SeNy2',
-    model,
-    object: 'chat.completion',
-    system_fingerprint: null,
-    usage: { completion_tokens: 12, prompt_tokens: 25, total_tokens: 37 },
-  });
-
-const body = answer('gpt-4o-mini');
+const body = JSON.stringify(chatCompletion('gpt-4o-mini'));
 const server = http.createServer((req, res) => {
   req.resume();
   req.on('end', () => {

@@ -6,7 +6,7 @@
  */
 import { InvalidRequestError } from '../../errors';
 import type { TranslateContext } from '../provider';
-import { type ChatMessage, compact, type Json, mergeTuning, messagesOf, promptOf } from '../translator-kit/request';
+import { type ChatMessage, compact, type Json, mergeTuning, messagesOf, promptOf, parseToolArguments } from '../translator-kit/request';
 
 type Block = Record<string, unknown>;
 
@@ -29,15 +29,7 @@ function toBlocks(content: unknown): unknown {
 
 function toolUseBlocks(m: ChatMessage): Block[] {
   return (m.tool_calls ?? []).map((tc, i) => {
-    let input: unknown = {};
-    const args = tc.function?.arguments;
-    if (typeof args === 'string' && args.trim() !== '') {
-      try {
-        input = JSON.parse(args);
-      } catch (err) {
-        throw new InvalidRequestError(`tool call ${i + 1} has arguments that are not JSON`, { cause: err });
-      }
-    }
+    const input = parseToolArguments(tc.function?.arguments, `tool call ${i + 1} has arguments that are not JSON`);
     return { type: 'tool_use', id: tc.id, name: tc.function?.name, input };
   });
 }

@@ -9,7 +9,7 @@
  */
 import { InvalidRequestError, TranslationError } from '../../errors';
 import type { TranslateContext, TranslatedResponse } from '../provider';
-import { type ChatMessage, compact, type Json, mergeTuning, messagesOf, modelOptions } from '../translator-kit/request';
+import { type ChatMessage, compact, type Json, mergeTuning, messagesOf, modelOptions, parseToolArguments } from '../translator-kit/request';
 import { arr, estimatedUsage, obj, parseJsonObject, usage } from '../translator-kit/response';
 
 export const STOP_REASON: Record<string, string> = {
@@ -59,15 +59,7 @@ function toolResult(m: ChatMessage): Json {
 
 function toolUses(m: ChatMessage, i: number): Json[] {
   return (m.tool_calls ?? []).map((tc) => {
-    let input: unknown = {};
-    const args = tc.function?.arguments;
-    if (typeof args === 'string' && args.trim() !== '') {
-      try {
-        input = JSON.parse(args);
-      } catch (err) {
-        throw new InvalidRequestError(`failed to decode function arguments of message ${i + 1}, not JSON format`, { cause: err });
-      }
-    }
+    const input = parseToolArguments(tc.function?.arguments, `failed to decode function arguments of message ${i + 1}, not JSON format`);
     return { toolUse: { toolUseId: tc.id, name: tc.function?.name, input } };
   });
 }

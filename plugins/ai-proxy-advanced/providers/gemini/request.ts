@@ -9,7 +9,7 @@
  */
 import { InvalidRequestError } from '../../errors';
 import type { TranslateContext } from '../provider';
-import { type ChatMessage, compact, type Json, mergeTuning, messagesOf } from '../translator-kit/request';
+import { type ChatMessage, compact, type Json, mergeTuning, messagesOf, parseToolArguments } from '../translator-kit/request';
 
 const ROLE: Record<string, string> = { user: 'user', assistant: 'model' };
 
@@ -34,15 +34,6 @@ export function toGeminiPart(part: unknown, i: number, j: number): Json {
   throw new InvalidRequestError(`cannot transform part of type '${String(p?.['type'])}' to Gemini format (message ${i + 1}, part ${j + 1})`);
 }
 
-function parseArgs(args: unknown, i: number): unknown {
-  if (typeof args !== 'string' || args.trim() === '') return {};
-  try {
-    return JSON.parse(args);
-  } catch (err) {
-    throw new InvalidRequestError(`tool call arguments in message ${i + 1} are not JSON`, { cause: err });
-  }
-}
-
 export function toContents(messages: ChatMessage[], model: string): { contents: Json[]; systemInstruction?: Json } {
   const contents: Json[] = [];
   const system: string[] = [];
@@ -63,7 +54,7 @@ export function toContents(messages: ChatMessage[], model: string): { contents: 
       for (const tc of m.tool_calls) {
         const name = tc.function?.name ?? '';
         if (tc.id) toolNames.set(tc.id, name);
-        parts.push({ functionCall: { name, args: parseArgs(tc.function?.arguments, i) } });
+        parts.push({ functionCall: { name, args: parseToolArguments(tc.function?.arguments, `tool call arguments in message ${i + 1} are not JSON`) } });
       }
       contents.push({ role: 'model', parts });
       return;

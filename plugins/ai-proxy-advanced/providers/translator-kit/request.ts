@@ -92,6 +92,20 @@ export function textOf(content: unknown, provider: string): string {
 }
 
 /** Kong normalises any path to exactly one leading slash (drivers' configure_request). */
+/**
+ * An OpenAI tool call's `function.arguments` (a JSON string) as a value: `{}` when absent or blank, else the
+ * parsed JSON. Providers that take structured tool input (Anthropic, Bedrock, Gemini) need it parsed; a
+ * string that is not JSON is the client's error, reported with `message`.
+ */
+export function parseToolArguments(args: unknown, message: string): unknown {
+  if (typeof args !== 'string' || args.trim() === '') return {};
+  try {
+    return JSON.parse(args);
+  } catch (err) {
+    throw new InvalidRequestError(message, { cause: err });
+  }
+}
+
 export function normalisePath(path: string): string {
   return '/' + path.replace(/^\/*/, '');
 }
