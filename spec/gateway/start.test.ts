@@ -64,7 +64,11 @@ test('the default kong/kong.yml starts without OPENAI_AUTH_HEADER, with a warnin
   assert.ok(r.code === null && r.match?.[1], `npm start must serve kong/kong.yml; stdout: ${r.out}\nstderr: ${r.err}`);
   const proxy = /proxy listening on (\S+)/.exec(r.out)?.[1] ?? '';
   const res = await send(`${proxy}/openai`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"messages":[{"role":"user","content":"hi"}]}' });
-  assert.ok(res.status >= 400, 'no credential: the plugin answers with an error, the gateway stays up');
+  // No credential: the plugin answers with a configuration error naming the field; the gateway stays up.
+  assert.equal(res.status, 500);
+  const error = (res.json() as { error: { type: string; message: string } }).error;
+  assert.equal(error.type, 'configuration_error');
+  assert.match(error.message, /targets\[0\]\.auth\.header_value/);
   assert.equal(await r.stop(), 0);
   assert.match(r.err, /unable to resolve reference \{vault:\/\/env\/openai-auth-header\}/);
 });
