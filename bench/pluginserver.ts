@@ -10,14 +10,18 @@
  *    drift in machine load hits all of them alike. Rows:
  *      - stock and ours started with the same flags as the test suite (no -v);
  *      - stock and ours started as Kong's docs configure start_cmd (`-v`): stock then logs every RPC;
- *      - a no-op reference server (decode, canned replies, encode; no plugin runtime) showing the floor that
- *        the socket round trips alone cost on this machine.
+ *      - a no-op reference server (decode, canned replies, encode, ours's busy polling; no plugin runtime)
+ *        showing the floor that the socket round trips alone cost on this machine.
+ *    Ours busy-polls for up to 50 µs while Kong owes it a Step (kong/rpc/busy-poll.ts); the bench process,
+ *    playing Kong, does not (nginx does not). Unless BENCH_PIN=0, the bench process runs on CPU 0 and every
+ *    server on CPU 1 (bench/lib/pin.ts): unpinned, where the scheduler happens to place each process moves
+ *    round-trip-bound figures by 30% or more between two runs of the same server.
  * 2. Large request bodies: HandleEvent + Step carrying an N MB raw body (kong.request.get_raw_body travels as
  *    msgpack bin and reaches the server in 64 KB reads), milliseconds per event, one at a time.
  * 3. Server RSS growth over exit events (`kong.response.exit` in access): 1,000,000 for ours, 200,000 for
  *    stock. Baseline is taken after 10,000 warm-up events.
  * Targets (issue 2): ours >= 2x stock events/s; ours RSS growth <= 20 MB over 1M exit events.
- * Knobs: BENCH_ROUNDS (5), BENCH_ROUND_SECONDS (1), BENCH_EXIT_OURS (1000000), BENCH_EXIT_STOCK (200000).
+ * Knobs: BENCH_ROUNDS (5), BENCH_ROUND_SECONDS (1), BENCH_EXIT_OURS (1000000), BENCH_EXIT_STOCK (200000), BENCH_PIN.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,6 +32,7 @@ import { BODY_READER_PLUGIN, EXITER_PLUGIN, THREE_STEPS_PLUGIN, writePlugins } f
 import { canConnect, REPO_ROOT, startServer, type RunningServer, type ServerKind } from '../spec/helpers/pluginserver-process';
 import { makeTmpDir } from '../spec/helpers/pluginserver-tmp';
 import { noopServerSource } from './lib/noop-server';
+import { pinForBench, type Pinning } from './lib/pin';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 1);
@@ -73,10 +78,11 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function startNoop(dir: string): Promise<{ socketPath: string; pid: number; stop(): Promise<unknown> }> {
+async function startNoop(dir: string, pin: Pinning): Promise<{ socketPath: string; pid: number; stop(): Promise<unknown> }> {
   const socketPath = path.join(dir, 'noop.sock');
   const proc = spawn(process.execPath, ['-e', NOOP_SERVER, socketPath], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise((r) => proc.once('exit', r));
+  pin.server(proc.pid!);
   for (let i = 0; i < 400 && !(await canConnect(socketPath)); i++) await new Promise((r) => setTimeout(r, 25));
   return { socketPath, pid: proc.pid!, stop: () => (proc.kill('SIGTERM'), exited) };
 }
@@ -142,8 +148,14 @@ async function main(): Promise<void> {
     'body-reader.js': BODY_READER_PLUGIN,
   });
   const targets: Target[] = [];
+  const pin = pinForBench();
+  const start = async (kind: ServerKind, o: Parameters<typeof startServer>[1]): Promise<RunningServer> => {
+    const r = await startServer(kind, o);
+    pin.server(r.proc.pid!);
+    return r;
+  };
   try {
-    console.log(`  node ${process.version}, ${ROUNDS} alternating rounds of ${ROUND_SECONDS}s per server and mode`);
+    console.log(`  node ${process.version}, ${ROUNDS} alternating rounds of ${ROUND_SECONDS}s per server and mode; ${pin.describe}`);
     const specs: { label: string; kind: ServerKind | 'noop'; args: string[] }[] = [
       { label: 'stock', kind: 'stock', args: [] },
       { label: 'ours', kind: 'ours', args: [] },
@@ -153,9 +165,9 @@ async function main(): Promise<void> {
     ];
     for (const [i, s] of specs.entries()) {
       let srv: { socketPath: string; pid: number; stop(): Promise<unknown> };
-      if (s.kind === 'noop') srv = await startNoop(tmp.dir);
+      if (s.kind === 'noop') srv = await startNoop(tmp.dir, pin);
       else {
-        const r = await startServer(s.kind, { pluginsDir: dir, prefix: tmp.dir, sockName: `t${i}.sock`, extraArgs: s.args });
+        const r = await start(s.kind, { pluginsDir: dir, prefix: tmp.dir, sockName: `t${i}.sock`, extraArgs: s.args });
         srv = { socketPath: r.socketPath, pid: r.proc.pid!, stop: () => r.stop() };
       }
       const client = new PluginServerClient({ socketPath: srv.socketPath });
@@ -211,7 +223,7 @@ async function main(): Promise<void> {
     console.log('\n  large raw bodies, HandleEvent + Step(body) + Step, one event at a time');
     const servers: Partial<Record<ServerKind, { srv: RunningServer; c: PluginServerClient; id: number }>> = {};
     for (const kind of ['stock', 'ours'] as ServerKind[]) {
-      const srv = await startServer(kind, { pluginsDir: dir, prefix: tmp.dir, sockName: `body-${kind}.sock` });
+      const srv = await start(kind, { pluginsDir: dir, prefix: tmp.dir, sockName: `body-${kind}.sock` });
       const c = new PluginServerClient({ socketPath: srv.socketPath });
       const { Id } = (await c.call('plugin.StartInstance', { Name: 'body-reader', Config: '{}' })) as { Id: number };
       servers[kind] = { srv, c, id: Id };
@@ -250,7 +262,7 @@ async function main(): Promise<void> {
     console.log('\n  RSS over kong.response.exit events (16 connections)');
     const growth: Partial<Record<ServerKind, number>> = {};
     for (const kind of ['stock', 'ours'] as ServerKind[]) {
-      const srv = await startServer(kind, { pluginsDir: dir, prefix: tmp.dir, sockName: `rss-${kind}.sock` });
+      const srv = await start(kind, { pluginsDir: dir, prefix: tmp.dir, sockName: `rss-${kind}.sock` });
       try {
         const n = EXIT_EVENTS[kind];
         const r = await exitRun(srv, n);

@@ -1,7 +1,8 @@
 /**
  * The no-op reference plugin server the benchmarks measure against: the same framing and encoder as ours,
- * canned HandleEvent/Step replies walking `calls` (four PDK calls or three plus "ret"), no plugin. Its CPU per
- * event is the floor set by socket I/O, which no plugin server can go below. Returned as source for
+ * canned HandleEvent/Step replies walking `calls` (four PDK calls or three plus "ret"), no plugin, and the same
+ * busy polling as ours while a Step is due (kong/rpc/busy-poll.ts, DEFAULT_BUSY_POLL_US). Its CPU per event is
+ * the floor set by socket I/O, which no plugin server can go below. Returned as source for
  * `node -e SOURCE SOCKET_PATH`, so it runs in its own process like the servers it is compared with.
  */
 import path from 'node:path';
@@ -12,6 +13,10 @@ export function noopServerSource(repoRoot: string, calls: readonly unknown[]): s
 const net = require('net');
 const { createStreamDecoder } = require(${JSON.stringify(path.join(repoRoot, 'dist/kong/rpc/lua-msgpack.js'))});
 const { encodeJs } = require(${JSON.stringify(path.join(repoRoot, 'dist/kong/pluginserver/js-msgpack.js'))});
+const { BusyPoll } = require(${JSON.stringify(path.join(repoRoot, 'dist/kong/rpc/busy-poll.js'))});
+const { DEFAULT_BUSY_POLL_US } = require(${JSON.stringify(path.join(repoRoot, 'dist/kong/pluginserver/server.js'))});
+const poll = new BusyPoll(DEFAULT_BUSY_POLL_US);
+const isFinal = (c) => c === 'ret' || c.Method === 'kong.response.exit' || c.Method === 'kong.response.error';
 const calls = ${JSON.stringify(calls)};
 const steps = new Map(); let eid = 0;
 net.createServer((s) => {
@@ -20,8 +25,9 @@ net.createServer((s) => {
     let res;
     if (method === 'plugin.StartInstance') res = { Name: 'noop', Id: 0, Config: {}, StartTime: Date.now() / 1000 };
     else if (method === 'plugin.HandleEvent') { steps.set(eid, 0); res = { Data: calls[0], EventId: eid++ }; }
-    else { const e = params[0].EventId; const n = steps.get(e) + 1; if (n === 3) steps.delete(e); else steps.set(e, n); res = { Data: calls[n], EventId: e }; }
+    else { poll.settle(); const e = params[0].EventId; const n = steps.get(e) + 1; if (n === 3) steps.delete(e); else steps.set(e, n); res = { Data: calls[n], EventId: e }; }
     s.write(encodeJs([1, id, undefined, res]));
+    if (res.Data !== undefined && !isFinal(res.Data)) poll.arm();
   });
   s.on('data', (c) => d.push(c));
   s.on('error', () => {});

@@ -145,7 +145,8 @@ export class Gateway {
       },
     };
     for (let i = 0; i < s.workerProcesses; i++) {
-      this.workers.push(new Worker(i, s.pluginServers, host, this.opts.rpcReadTimeoutMs === undefined ? {} : { readTimeoutMs: this.opts.rpcReadTimeoutMs }));
+      const rpc = { busyPollUs: s.pluginServerBusyPollUs };
+      this.workers.push(new Worker(i, s.pluginServers, host, this.opts.rpcReadTimeoutMs === undefined ? rpc : { ...rpc, readTimeoutMs: this.opts.rpcReadTimeoutMs }));
     }
 
     const proxyHost = {

@@ -40,6 +40,11 @@ export interface Settings {
   /** nginx client_body_buffer_size (KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE, default 8k): larger bodies are
    * "spooled to a file", which kong.request.get_raw_body() without a size argument does not read. */
   clientBodyBufferSize: number;
+  /**
+   * pluginserver_busy_poll_us (ours, not Kong's; default 50, 0 = off): how long a worker keeps polling for a
+   * plugin server's reply before sleeping until it arrives (kong/rpc/busy-poll.ts).
+   */
+  pluginServerBusyPollUs: number;
   /** The file the settings came from, for error messages. */
   confPath: string | undefined;
 }
@@ -96,11 +101,11 @@ function shellQuote(s: string): string {
 }
 
 /** The project's own runtime, run with the node that runs the gateway. */
-export function defaultPluginServerCommands(prefix: string, name: string): { start: string; query: string } {
+export function defaultPluginServerCommands(prefix: string, name: string, busyPollUs: number): { start: string; query: string } {
   const cli = path.join(PROJECT_ROOT, 'dist', 'kong', 'pluginserver', 'cli.js');
   const node = shellQuote(process.execPath);
   return {
-    start: `${node} ${shellQuote(cli)} -p ${shellQuote(prefix)} --sock-name ${shellQuote(`${name}.socket`)} -v`,
+    start: `${node} ${shellQuote(cli)} -p ${shellQuote(prefix)} --sock-name ${shellQuote(`${name}.socket`)} --busy-poll-us ${busyPollUs} -v`,
     query: `${node} ${shellQuote(cli)} --dump-all-plugins`,
   };
 }
@@ -142,11 +147,16 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
   const declarativeConfig =
     declarative === undefined ? path.join(PROJECT_ROOT, 'kong', 'kong.yml') : declarative === '' ? undefined : path.resolve(cwd, declarative);
 
+  const busyRaw = get('pluginserver_busy_poll_us') ?? '50';
+  const pluginServerBusyPollUs = Number(busyRaw);
+  if (!/^\d+$/.test(busyRaw) || pluginServerBusyPollUs > 1_000_000)
+    throw new SettingsError(`pluginserver_busy_poll_us: expected microseconds from 0 to 1000000, got '${busyRaw}'`);
+
   const names = get('pluginserver_names');
   const serverNames = names === undefined ? ['js'] : list(names);
   const pluginServers = serverNames.map((name): PluginServerSettings => {
     const key = `pluginserver_${name.replace(/-/g, '_')}`;
-    const defaults = defaultPluginServerCommands(prefix, name);
+    const defaults = defaultPluginServerCommands(prefix, name, pluginServerBusyPollUs);
     const isDefault = names === undefined;
     const queryCmd = get(`${key}_query_cmd`) ?? (isDefault ? defaults.query : undefined);
     // Kong 3.9+ (conf_loader): a missing query command is a configuration error.
@@ -173,6 +183,7 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
   return {
     prefix,
     clientBodyBufferSize,
+    pluginServerBusyPollUs,
     proxyListen: parseListen('proxy_listen', get('proxy_listen') ?? '0.0.0.0:8000', warn),
     adminListen: parseListen('admin_listen', get('admin_listen') ?? '127.0.0.1:8001', warn),
     declarativeConfig,

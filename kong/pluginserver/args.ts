@@ -12,13 +12,15 @@ export interface CliOptions {
   dumpPluginInfo: string | undefined;
   dumpAllPlugins: boolean;
   verbose: number;
+  /** Ours only: the busy-poll window in µs (kong/rpc/busy-poll.ts); undefined = the server's default. */
+  busyPollUs: number | undefined;
   version: boolean;
   help: boolean;
 }
 
 export class CliError extends Error {}
 
-type ValueKey = 'kongPrefix' | 'sockName' | 'pluginsDirectory' | 'dumpPluginInfo';
+type ValueKey = 'kongPrefix' | 'sockName' | 'pluginsDirectory' | 'dumpPluginInfo' | 'busyPollUs';
 
 const VALUE_FLAGS: Record<string, { key: ValueKey; label: string }> = {
   '-p': { key: 'kongPrefix', label: '-p, --kong-prefix <prefix>' },
@@ -28,6 +30,7 @@ const VALUE_FLAGS: Record<string, { key: ValueKey; label: string }> = {
   '--plugins-directory': { key: 'pluginsDirectory', label: '-d, --plugins-directory <dir>' },
   '--dump-plugin-info': { key: 'dumpPluginInfo', label: '--dump-plugin-info <name>' },
   '-dump-plugin-info': { key: 'dumpPluginInfo', label: '--dump-plugin-info <name>' },
+  '--busy-poll-us': { key: 'busyPollUs', label: '--busy-poll-us <us>' },
 };
 
 export const USAGE = `Usage: ai-proxy-advanced-pluginserver [options]
@@ -41,6 +44,8 @@ Options:
   --dump-plugin-info <name>       dump specific plugin info into stdout (msgpack)
   --dump-all-plugins              dump all plugins info into stdout (JSON)
   -v, --verbose                   verbose logging (-v info, -vv debug)
+  --busy-poll-us <us>             after sending Kong a PDK call, poll up to <us> microseconds for its
+                                  Step before sleeping (default: 50; 0: off; not in kong-js-pluginserver)
   --version                       output the version number
   -h, --help                      display help for command
 `;
@@ -53,6 +58,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     dumpPluginInfo: undefined,
     dumpAllPlugins: false,
     verbose: 0,
+    busyPollUs: undefined,
     version: false,
     help: false,
   };
@@ -68,7 +74,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       // Like commander, a required option-argument is the next word whatever it looks like.
       else if (i + 1 < argv.length) value = argv[++i];
       if (value === undefined) throw new CliError(`error: option '${spec.label}' argument missing`);
-      o[spec.key] = value;
+      if (spec.key === 'busyPollUs') {
+        if (!/^\d+$/.test(value) || Number(value) > 1_000_000) {
+          throw new CliError(`error: option '${spec.label}' argument '${value}' is invalid: microseconds from 0 to 1000000 expected`);
+        }
+        o.busyPollUs = Number(value);
+      } else o[spec.key] = value;
       continue;
     }
     switch (flag) {

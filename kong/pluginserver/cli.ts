@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const ps = new PluginServer({ pluginDir, logger });
+  const ps = new PluginServer({ pluginDir, logger, ...(opts.busyPollUs === undefined ? {} : { busyPollUs: opts.busyPollUs }) });
   if (ps.plugins.size === 0) logger.warn(`no plugins loaded from ${pluginDir}`);
   const socketPath = path.join(opts.kongPrefix, opts.sockName);
   // A PDK call a plugin fires without awaiting can reject (StepError, or a call after exit); kong-pdk's server

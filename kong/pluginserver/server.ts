@@ -13,6 +13,7 @@
  * - only the RPC methods below can be called (kong-pdk dispatches to any Server prototype member).
  */
 import fs from 'node:fs';
+import { BusyPoll } from '../rpc/busy-poll';
 import { isNonReturn, PluginEvent, RET, type PdkMessage } from './event';
 import { loadPluginsDir, type PluginModule } from './loader';
 // kong-pdk's PDK bridge (its name conversion cached): plugins get the `kong` object kong-js-pluginserver gives.
@@ -58,7 +59,15 @@ export interface PluginServerOptions {
   abandonAfterMs?: number;
   /** How often to look for abandoned events (default 5 s). */
   sweepMs?: number;
+  /**
+   * Keep the event loop polling for up to this many µs after sending Kong a PDK call, instead of sleeping until
+   * its Step wakes the process (kong/rpc/busy-poll.ts); 0 turns it off. Default DEFAULT_BUSY_POLL_US.
+   */
+  busyPollUs?: number;
 }
+
+/** The default busy-poll window: a little longer than Kong needs to run a PDK call and answer. */
+export const DEFAULT_BUSY_POLL_US = 50;
 
 export class PluginServer {
   readonly plugins = new Map<string, PluginModule>();
@@ -71,6 +80,7 @@ export class PluginServer {
   private readonly abandonTicks: number;
   private readonly sweepMs: number;
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly busyPoll: BusyPoll;
   readonly logger: Logger;
 
   constructor(opts: PluginServerOptions) {
@@ -78,6 +88,7 @@ export class PluginServer {
     this.pluginDir = opts.pluginDir;
     this.sweepMs = opts.sweepMs ?? 5_000;
     this.abandonTicks = Math.max(1, Math.ceil((opts.abandonAfterMs ?? 120_000) / this.sweepMs));
+    this.busyPoll = new BusyPoll(opts.busyPollUs ?? DEFAULT_BUSY_POLL_US);
     if (this.pluginDir) loadPluginsDir(this.pluginDir, this.plugins, this.logger);
   }
 
@@ -89,6 +100,7 @@ export class PluginServer {
   }
 
   close(): void {
+    this.busyPoll.stop();
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
   }
@@ -206,6 +218,7 @@ export class PluginServer {
     if (!ev) throw new PluginServerError(`event id ${String(eid)} not found`);
     // Kong steps an event one PDK call at a time; a concurrent second Step would strand the first reply.
     if (ev.busy) throw new PluginServerError(`event id ${String(eid)} is still running; Step it once per PDK call`);
+    if (ev.awaitingKongSince !== 0) this.busyPoll.settle();
     ev.awaitingKongSince = 0;
     ev.deliver(isError ? [undefined, data?.Data] : [data?.Data, undefined]);
     return this.forward(ev, await ev.next());
@@ -221,6 +234,8 @@ export class PluginServer {
       ev.release(`${msg.Method} was sent to Kong`);
     } else {
       ev.awaitingKongSince = this.tick;
+      // Kong runs the PDK call and answers with a Step within microseconds: poll for it rather than sleep.
+      this.busyPoll.arm();
     }
     return { Data: msg, EventId: ev.id };
   }

@@ -12,6 +12,7 @@
  * At most `poolSize` idle connections are kept (lua_socket_pool_size, 256 since 3.5); extras are closed.
  */
 import net from 'node:net';
+import { BusyPoll } from './busy-poll';
 import { createStreamDecoder, encodeLua } from './lua-msgpack';
 
 export class RpcError extends Error {
@@ -38,6 +39,11 @@ export interface PluginServerClientOptions {
   /** Pooled connections idle longer than this are closed (ngx_lua keepalive timeout: 60000). */
   idleTimeoutMs?: number;
   onNotification?: (label: unknown, args: unknown) => void;
+  /**
+   * Poll the event loop for up to this many µs for each reply instead of sleeping until it wakes the process
+   * (kong/rpc/busy-poll.ts). Default 0: Kong's nginx does not, and the benchmarks that play Kong must not either.
+   */
+  busyPollUs?: number;
 }
 
 interface Pending {
@@ -87,6 +93,7 @@ class Connection {
     }
     clearTimeout(p.timer);
     this.pending = undefined;
+    this.owner.busyPoll.settle();
     this.owner.release(this);
     const err = msg[2];
     if (err !== undefined && err !== null) p.reject(new RpcError(String(err)));
@@ -98,6 +105,7 @@ class Connection {
       const timer = setTimeout(() => this.fail(new Error('no data')), timeoutMs);
       this.pending = { msgId, resolve, reject, timer };
       this.socket.write(frame);
+      this.owner.busyPoll.arm();
     });
   }
 
@@ -111,6 +119,7 @@ class Connection {
     if (p) {
       this.pending = undefined;
       clearTimeout(p.timer);
+      this.owner.busyPoll.settle();
       p.reject(err);
     }
   }
@@ -127,6 +136,8 @@ export class PluginServerClient {
   private msgId = 0;
   private closed = false;
   private sweeper: NodeJS.Timeout | undefined;
+  /** @internal */
+  readonly busyPoll: BusyPoll;
 
   constructor(opts: PluginServerClientOptions) {
     this.socketPath = opts.socketPath;
@@ -134,6 +145,7 @@ export class PluginServerClient {
     this.readTimeoutMs = opts.readTimeoutMs ?? 60_000;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
     this.onNotification = opts.onNotification;
+    this.busyPoll = new BusyPoll(opts.busyPollUs ?? 0);
   }
 
   /** Sends `[0, msgId, method, params]` and resolves with the result (rejects with RpcError on an error reply). */
@@ -152,6 +164,7 @@ export class PluginServerClient {
 
   close(): void {
     this.closed = true;
+    this.busyPoll.stop();
     if (this.sweeper) clearInterval(this.sweeper);
     for (const c of [...this.idle, ...this.busy]) c.fail(new Error('plugin server client is closed'));
     this.idle.length = 0;

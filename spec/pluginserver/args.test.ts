@@ -11,9 +11,18 @@ describe('plugin server command line (kong-js-pluginserver spellings)', () => {
       dumpPluginInfo: undefined,
       dumpAllPlugins: false,
       verbose: 0,
+      busyPollUs: undefined,
       version: false,
       help: false,
     });
+  });
+
+  test('--busy-poll-us (ours only) takes microseconds and rejects anything else', () => {
+    assert.equal(parseArgs(['--busy-poll-us', '0']).busyPollUs, 0);
+    assert.equal(parseArgs(['--busy-poll-us=120']).busyPollUs, 120);
+    for (const bad of ['-1', '1.5', 'fast', '2000000']) {
+      assert.throws(() => parseArgs(['--busy-poll-us', bad]), (e: unknown) => e instanceof CliError && e.message.includes(`'${bad}' is invalid`));
+    }
   });
 
   test('long, short, single-dash and attached spellings all parse', () => {

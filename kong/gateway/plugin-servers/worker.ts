@@ -49,7 +49,7 @@ export class Worker {
     readonly index: number,
     servers: readonly PluginServerSettings[],
     private readonly host: WorkerHost,
-    clientOptions: { readTimeoutMs?: number } = {},
+    clientOptions: { readTimeoutMs?: number; busyPollUs?: number } = {},
   ) {
     for (const s of servers) this.clients.set(s.name, new PluginServerClient({ socketPath: s.socket, ...clientOptions }));
   }
