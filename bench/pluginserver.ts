@@ -12,7 +12,7 @@
  *      - stock and ours started as Kong's docs configure start_cmd (`-v`): stock then logs every RPC;
  *      - a no-op reference server (decode, canned replies, encode, ours's busy polling; no plugin runtime)
  *        showing the floor that the socket round trips alone cost on this machine.
- *    Ours busy-polls for up to 50 µs while Kong owes it a Step (kong/rpc/busy-poll.ts); the bench process,
+ *    Ours busy-polls for up to 100 µs while Kong owes it a Step (kong/rpc/busy-poll.ts); the bench process,
  *    playing Kong, does not (nginx does not). Unless BENCH_PIN=0, the bench process runs on CPU 0 and every
  *    server on CPU 1 (bench/lib/pin.ts): unpinned, where the scheduler happens to place each process moves
  *    round-trip-bound figures by 30% or more between two runs of the same server.

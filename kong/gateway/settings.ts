@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_BUSY_POLL_US } from '../rpc/busy-poll';
 
 export interface ListenAddress {
   host: string;
@@ -41,7 +42,7 @@ export interface Settings {
    * "spooled to a file", which kong.request.get_raw_body() without a size argument does not read. */
   clientBodyBufferSize: number;
   /**
-   * pluginserver_busy_poll_us (ours, not Kong's; default 50, 0 = off): how long a worker keeps polling for a
+   * pluginserver_busy_poll_us (ours, not Kong's; default DEFAULT_BUSY_POLL_US = 100, 0 = off): how long a worker keeps polling for a
    * plugin server's reply before sleeping until it arrives (kong/rpc/busy-poll.ts).
    */
   pluginServerBusyPollUs: number;
@@ -147,7 +148,7 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
   const declarativeConfig =
     declarative === undefined ? path.join(PROJECT_ROOT, 'kong', 'kong.yml') : declarative === '' ? undefined : path.resolve(cwd, declarative);
 
-  const busyRaw = get('pluginserver_busy_poll_us') ?? '50';
+  const busyRaw = get('pluginserver_busy_poll_us') ?? String(DEFAULT_BUSY_POLL_US);
   const pluginServerBusyPollUs = Number(busyRaw);
   if (!/^\d+$/.test(busyRaw) || pluginServerBusyPollUs > 1_000_000)
     throw new SettingsError(`pluginserver_busy_poll_us: expected microseconds from 0 to 1000000, got '${busyRaw}'`);

@@ -13,7 +13,7 @@
  * - only the RPC methods below can be called (kong-pdk dispatches to any Server prototype member).
  */
 import fs from 'node:fs';
-import { BusyPoll } from '../rpc/busy-poll';
+import { BusyPoll, DEFAULT_BUSY_POLL_US } from '../rpc/busy-poll';
 import { isNonReturn, PluginEvent, RET, type PdkMessage } from './event';
 import { loadPluginsDir, type PluginModule } from './loader';
 // kong-pdk's PDK bridge (its name conversion cached): plugins get the `kong` object kong-js-pluginserver gives.
@@ -66,8 +66,7 @@ export interface PluginServerOptions {
   busyPollUs?: number;
 }
 
-/** The default busy-poll window: a little longer than Kong needs to run a PDK call and answer. */
-export const DEFAULT_BUSY_POLL_US = 50;
+export { DEFAULT_BUSY_POLL_US };
 
 export class PluginServer {
   readonly plugins = new Map<string, PluginModule>();

@@ -22,8 +22,8 @@ test('defaults serve kong/kong.yml through the project runtime on 8000/8001', ()
   assert.equal(s.pluginServers.length, 1);
   const js = s.pluginServers[0];
   assert.equal(js?.socket, path.join(s.prefix, 'js.socket'));
-  assert.match(js?.startCmd ?? '', /dist\/kong\/pluginserver\/cli\.js -p .* --sock-name js\.socket --busy-poll-us 50 -v$/);
-  assert.equal(s.pluginServerBusyPollUs, 50);
+  assert.match(js?.startCmd ?? '', /dist\/kong\/pluginserver\/cli\.js -p .* --sock-name js\.socket --busy-poll-us 100 -v$/);
+  assert.equal(s.pluginServerBusyPollUs, 100);
   assert.match(js?.queryCmd ?? '', /dist\/kong\/pluginserver\/cli\.js --dump-all-plugins$/);
 });
 

@@ -86,7 +86,7 @@ describe('busy polling in the plugin server and the Kong-side client', () => {
       let r = (await ps.call('HandleEvent', [{ InstanceId: Id, EventName: 'access' }])) as { Data: unknown; EventId: number };
       assert.notEqual(r.Data, 'ret');
       // (BusyPoll is always off on a single CPU.)
-      assert.equal(polling(), os.availableParallelism() > 1, 'a PDK call went to Kong: its Step is due');
+      assert.equal(polling(), os.cpus().length > 1, 'a PDK call went to Kong: its Step is due');
       const answers = ['api.example.com', '/v1/chat', null];
       for (const a of answers) r = (await ps.call('Step', [{ EventId: r.EventId, Data: a }])) as typeof r;
       assert.equal(r.Data, 'ret');
