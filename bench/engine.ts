@@ -21,6 +21,7 @@ import { engineCpuPerRequest } from './lib/engine-alone';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PORTKEY_VERSION = '1.15';
 const PORTKEY_DIR = process.env.PORTKEY_DIR ?? path.join(os.tmpdir(), 'aipa-bench-portkey-1.15');
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What is 1 + 1?' }] });
@@ -76,6 +77,9 @@ function ensurePortkey(): string {
 }
 
 interface Result {
+  /** Every request's latency in ms, sorted. */
+  lat: number[];
+  secs: number;
   rps: number;
   p50: number;
   p99: number;
@@ -106,9 +110,19 @@ async function load(url: string, headers: Record<string, string>, connections: n
   await Promise.all(Array.from({ length: connections }, worker));
   const elapsed = (performance.now() - started) / 1000;
   await pool.close();
+  return summarize(lat, elapsed, errors);
+}
+
+function summarize(lat: number[], secs: number, errors: number): Result {
   lat.sort((a, b) => a - b);
   const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-  return { rps: lat.length / elapsed, p50: q(0.5), p99: q(0.99), errors, requests: lat.length };
+  return { lat, secs, rps: lat.length / secs, p50: q(0.5), p99: q(0.99), errors, requests: lat.length };
+}
+
+/** Rounds of one path merged into one result: all latencies, total time, total errors. */
+function merge(rounds: Result[]): Result {
+  const lat = rounds.flatMap((r) => r.lat);
+  return summarize(lat, rounds.reduce((a, r) => a + r.secs, 0), rounds.reduce((a, r) => a + r.errors, 0));
 }
 
 /** utime+stime of a process in seconds (/proc/<pid>/stat fields 14 and 15). */
@@ -222,20 +236,26 @@ services:
     // CPU µs per request of the plugin server and of the gateway process, per connection count.
     const cpuUs: Record<number, { ps: number; gw: number }> = {};
     for (const conns of [1, 20]) {
-      for (const [name, t] of Object.entries(targets)) {
-        await load(t.url, t.headers, conns, Math.min(1, SECONDS / 3)); // warm-up
-        const measure = name === 'gateway' && psPid !== undefined;
-        const ps0 = measure ? cpuSeconds(psPid) : 0;
-        const gw0 = measure ? cpuSeconds(gw.proc.pid!) : 0;
-        const r = await load(t.url, t.headers, conns, SECONDS);
-        if (measure) {
-          cpuUs[conns] = {
-            ps: ((cpuSeconds(psPid) - ps0) / r.requests) * 1e6,
-            gw: ((cpuSeconds(gw.proc.pid!) - gw0) / r.requests) * 1e6,
-          };
+      for (const t of Object.values(targets)) await load(t.url, t.headers, conns, Math.min(1, SECONDS / 3)); // warm-up
+      // Alternating rounds, so that drift in the machine's load (it is shared) hits every path alike.
+      const rounds: Record<string, Result[]> = {};
+      const cpu = { ps: 0, gw: 0 };
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, t] of Object.entries(targets)) {
+          const measure = name === 'gateway' && psPid !== undefined;
+          const ps0 = measure ? cpuSeconds(psPid) : 0;
+          const gw0 = measure ? cpuSeconds(gw.proc.pid!) : 0;
+          const r = await load(t.url, t.headers, conns, SECONDS / ROUNDS);
+          if (measure) {
+            cpu.ps += cpuSeconds(psPid) - ps0;
+            cpu.gw += cpuSeconds(gw.proc.pid!) - gw0;
+          }
+          (rounds[name] ??= []).push(r);
         }
-        (results[name] ??= {})[conns] = r;
       }
+      for (const [name, rs] of Object.entries(rounds)) (results[name] ??= {})[conns] = merge(rs);
+      const n = results.gateway?.[conns]?.requests ?? NaN;
+      cpuUs[conns] = { ps: (cpu.ps / n) * 1e6, gw: (cpu.gw / n) * 1e6 };
     }
     const cpuPerReqUs = cpuUs[20]?.ps ?? NaN;
 
@@ -245,7 +265,7 @@ services:
       const r = results[name]?.[c] as Result;
       return `${name.padEnd(8)} ${String(c).padStart(5)} ${fmt(r.rps).padStart(9)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)} ${String(r.errors).padStart(6)}`;
     };
-    console.log(`\nnode ${process.version}, ${os.cpus().length} CPUs, ${SECONDS}s per run, one undici client in the bench process`);
+    console.log(`\nnode ${process.version}, ${os.cpus().length} CPUs, ${SECONDS}s per path in ${ROUNDS} alternating rounds, one undici client in the bench process`);
     console.log('path     conns     req/s  p50 ms   p99 ms  errors');
     for (const c of [1, 20]) for (const n of Object.keys(targets)) console.log(line(n, c));
     const g20 = results.gateway?.[20] as Result;
