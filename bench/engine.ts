@@ -9,7 +9,9 @@
  * The load generator is undici in this process; each server runs in its own process.
  *
  * Targets (issue 5): gateway >= 3x Portkey req/s at 20 connections; <= 1 ms added p50 over direct at
- * 1 connection; plugin-server CPU <= 150 µs per request. Env: BENCH_SECONDS (default 5), PORTKEY_DIR.
+ * 1 connection; plugin-server CPU <= 150 µs per request. Each path runs BENCH_SECONDS (default 5) per connection
+ * count, split into BENCH_ROUNDS (default 5) rounds taken in turn with the other paths. Env: also PORTKEY_DIR,
+ * KONG_PLUGINSERVER_BUSY_POLL_US (the gateway's setting, kong/gateway/README.md).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
