@@ -32,7 +32,11 @@ export function buildRuntime(config: PluginConfig, source: BalancerSource): Plug
     health,
     prepared: prepareTargets(config),
     policy: new FailoverPolicy(b.failover_criteria),
-    timeouts: { connectMs: b.connect_timeout ?? DEFAULT_TIMEOUT_MS, readMs: b.read_timeout ?? DEFAULT_TIMEOUT_MS },
+    timeouts: {
+      connectMs: b.connect_timeout ?? DEFAULT_TIMEOUT_MS,
+      readMs: b.read_timeout ?? DEFAULT_TIMEOUT_MS,
+      writeMs: b.write_timeout ?? DEFAULT_TIMEOUT_MS,
+    },
     retries: b.retries ?? DEFAULT_RETRIES,
     hashHeader: (b.hash_on_header ?? DEFAULT_HASH_HEADER).toLowerCase(),
   };

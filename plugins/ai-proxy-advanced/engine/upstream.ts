@@ -3,8 +3,14 @@
  * plugin instance of the process, so connections are reused across requests and config changes), read timeouts
  * per request. Failures become AttemptFailure kinds in nginx's vocabulary (see failover.ts).
  *
- * `write_timeout` is not enforced on its own: undici hands a Buffer body to the socket in one write and starts
- * the headers timer right after, so a stalled send is bounded by `read_timeout` (undici has no send timeout).
+ * `write_timeout` is nginx's proxy_send_timeout: the longest wait for one write to the provider to be accepted,
+ * not for the whole send. undici has no such timer, so a body that may not fit in the kernel's socket buffers
+ * (over WATCHED_BODY_BYTES) is handed to undici in chunks from a generator: undici asks for the next chunk only
+ * once the previous one was written (it awaits 'drain'), so a chunk not taken within write_timeout means the
+ * provider stopped reading, and the request is aborted as a timeout. Smaller bodies are one write the kernel
+ * takes at once, as in nginx, which arms its send timer only when a write would block. undici also refreshes
+ * the read timer (headersTimeout) at every blocked write, so with read_timeout < write_timeout a stalled send
+ * ends as a read timeout: the same failure kind (timeout, request sent) either way.
  */
 import zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
@@ -14,6 +20,18 @@ import type { AttemptFailure } from './failover';
 export interface UpstreamTimeouts {
   connectMs: number;
   readMs: number;
+  writeMs: number;
+}
+
+/** Bodies larger than this are sent in chunks of this size under the write_timeout watchdog. */
+export const WATCHED_BODY_BYTES = 64 * 1024;
+
+/** The provider took no part of the request body for write_timeout. */
+export class UpstreamWriteTimeout extends Error {
+  readonly code = 'AIPA_UPSTREAM_WRITE_TIMEOUT';
+  constructor(ms: number) {
+    super(`the provider accepted no request data for ${ms} ms (write_timeout)`);
+  }
 }
 
 export interface UpstreamResponse {
@@ -52,6 +70,9 @@ export function classifyUndiciError(err: unknown): { failure: AttemptFailure; me
   const code = e?.code ?? e?.cause?.code ?? (e?.name === 'HTTPParserError' ? 'HPE_INVALID' : 'UNKNOWN');
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return { failure: { kind: 'timeout', sent: false }, message: 'upstream timed out while connecting' };
   if (NOT_SENT.has(code)) return { failure: { kind: 'error', sent: false }, message: `upstream connect failed (${code})` };
+  if (code === 'AIPA_UPSTREAM_WRITE_TIMEOUT') {
+    return { failure: { kind: 'timeout', sent: true }, message: 'upstream timed out while sending the request' };
+  }
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return { failure: { kind: 'timeout', sent: true }, message: 'upstream timed out while reading the response' };
   }
@@ -88,13 +109,15 @@ function decode(body: Buffer, headers: Record<string, string>): Buffer {
  * One request through undici's dispatch API: the answer is collected straight from the parser's chunks
  * (no Readable stream per response; measured ~25% less client CPU than `request()` + `arrayBuffer()`).
  */
-function dispatch(agent: Agent, opts: Dispatcher.DispatchOptions): Promise<UpstreamResponse> {
+function dispatch(agent: Agent, opts: Dispatcher.DispatchOptions, watch?: WriteWatch): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let status = 0;
     let headers: Record<string, string> = {};
     agent.dispatch(opts, {
-      onRequestStart() {},
+      onRequestStart(controller) {
+        if (watch) watch.abort = (err) => controller.abort(err);
+      },
       onResponseStart(_c, statusCode, h) {
         status = statusCode;
         headers = flattenHeaders(h);
@@ -117,18 +140,61 @@ function dispatch(agent: Agent, opts: Dispatcher.DispatchOptions): Promise<Upstr
   });
 }
 
+interface WriteWatch {
+  /** Set once undici has started the request: aborts it. */
+  abort: ((err: Error) => void) | undefined;
+}
+
+/**
+ * The body in WATCHED_BODY_BYTES chunks; a chunk undici has not come back from (written, or 'drain' after
+ * it) within `writeMs` aborts the request with UpstreamWriteTimeout.
+ */
+async function* watchedBody(body: Buffer, writeMs: number, watch: WriteWatch): AsyncGenerator<Buffer> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    for (let off = 0; off < body.length; off += WATCHED_BODY_BYTES) {
+      timer = setTimeout(() => watch.abort?.(new UpstreamWriteTimeout(writeMs)), writeMs);
+      yield body.subarray(off, off + WATCHED_BODY_BYTES);
+      clearTimeout(timer);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return true;
+  return false;
+}
+
 export const callUpstream: UpstreamCaller = async (req, timeouts) => {
   const url = new URL(req.url);
+  const body = req.body ?? null;
+  let watch: WriteWatch | undefined;
+  let headers = req.headers;
+  let sent: Dispatcher.DispatchOptions['body'] = body;
+  if (body !== null && body.length > WATCHED_BODY_BYTES) {
+    watch = { abort: undefined };
+    // undici writes any async iterable chunk by chunk (client-h1 writeIterable), though its types list only
+    // streams; a Readable here would read ahead of the socket and blind the watchdog.
+    sent = watchedBody(body, timeouts.writeMs, watch) as unknown as Dispatcher.DispatchOptions['body'];
+    // A generator has no length: without Content-Length undici would switch to chunked encoding.
+    if (!hasHeader(headers, 'content-length')) headers = { ...headers, 'content-length': String(body.length) };
+  }
   try {
-    const response = await dispatch(agentFor(timeouts.connectMs), {
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: req.method as Dispatcher.HttpMethod,
-      headers: req.headers,
-      body: req.body ?? null,
-      headersTimeout: timeouts.readMs,
-      bodyTimeout: timeouts.readMs,
-    });
+    const response = await dispatch(
+      agentFor(timeouts.connectMs),
+      {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: req.method as Dispatcher.HttpMethod,
+        headers,
+        body: sent,
+        headersTimeout: timeouts.readMs,
+        bodyTimeout: timeouts.readMs,
+      },
+      watch,
+    );
     return { ok: true, response };
   } catch (err) {
     return { ok: false, ...classifyUndiciError(err) };
