@@ -212,6 +212,13 @@ async function main(): Promise<void> {
           `16 conns; server CPU per event ${ratio(by(a), by(b), 'seq', true)}x / ${ratio(by(a), by(b), 'conc', true)}x less`,
       );
     }
+    const eps = (t: Target, m: 'seq' | 'conc'): number => t[m].events / t[m].secs;
+    const verdict = (m: 'seq' | 'conc'): string => {
+      const r = eps(by('ours'), m) / eps(by('stock'), m);
+      const floor = eps(by('no-op reference'), m) / eps(by('stock'), m);
+      return `${fmt(r, 2)}x ${r >= 2 ? 'met' : 'NOT met'} (no-op floor ${fmt(floor, 2)}x${floor < 2 ? ': no server reaches 2x here' : ''})`;
+    };
+    console.log(`    target (issue 2) ours >= 2x stock events/s, same flags: sequential ${verdict('seq')}; 16 conns ${verdict('conc')}`);
   } finally {
     for (const t of targets) {
       t.client.close();
