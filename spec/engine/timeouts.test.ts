@@ -1,7 +1,7 @@
 /**
- * `balancer.write_timeout` as nginx's proxy_send_timeout (engine/upstream.ts): a provider that stops reading the
- * request body fails the attempt as a timeout after write_timeout, long before read_timeout; large bodies still
- * arrive whole, with Content-Length, when the provider reads them.
+ * The provider call's timeouts (engine/upstream.ts) as nginx's: `write_timeout` (proxy_send_timeout) fails an
+ * attempt whose provider stops reading the request body, long before read_timeout, while large bodies still
+ * arrive whole with Content-Length; `read_timeout` (proxy_read_timeout) fires at its own resolution.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -108,5 +108,26 @@ describe('write_timeout', () => {
     const yes = await run(['timeout', 'non_idempotent']);
     assert.equal(yes.exited?.status, 200);
     assert.equal(good.requests.length, 1);
+  });
+});
+
+describe('read_timeout', () => {
+  test('fires at its own resolution, not undici\'s 1-second fast-timer ticks', async () => {
+    // undici's headersTimeout fired a 150 ms timeout after about 1000 ms; a native timer fires it at ~150 ms.
+    // The bound is loose (a loaded machine may add a few hundred ms) but far below undici's first tick pair.
+    const hang = net.createServer((s) => s.on('error', () => {}));
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(hang.address() as net.AddressInfo).port}/v1/chat/completions`;
+      const t0 = performance.now();
+      const r = await callUpstream({ method: 'POST', url, headers: {}, body: Buffer.from('{}') }, { connectMs: 2000, readMs: 150, writeMs: 2000 });
+      const elapsed = performance.now() - t0;
+      assert.equal(r.ok, false);
+      if (!r.ok) assert.deepEqual(r.failure, { kind: 'timeout', sent: true });
+      assert.ok(elapsed >= 140 && elapsed < 900, `fired after ${elapsed.toFixed(0)} ms`);
+    } finally {
+      await closeUpstreamAgents();
+      hang.close();
+    }
   });
 });
