@@ -13,7 +13,8 @@ import { defaultAttemptDeps } from '../../plugins/ai-proxy-advanced/engine/defau
 import { FakePdk, type FakeClientRequest } from '../helpers/engine-pdk';
 import { balancerStateFor } from '../../plugins/ai-proxy-advanced/balancer';
 import { validateConfig } from '../../schemas';
-import { EngineUpstream, refusedUrl, chatCompletion } from '../helpers/engine-upstream';
+import { EngineUpstream, refusedUrl, chatCompletion, openAiChatStream } from '../helpers/engine-upstream';
+import { closeStreamEndpoint } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
 
 const SECRET = 'sk-test-SECRET-never-logged';
 const chatBody = { messages: [{ role: 'user', content: 'What is 1 + 1?' }] };
@@ -31,6 +32,7 @@ after(async () => {
   await a.close();
   await b.close();
   await closeUpstreamAgents();
+  await closeStreamEndpoint();
 });
 beforeEach(() => {
   for (const u of [a, b]) {
@@ -379,12 +381,6 @@ describe('bad requests and configs', () => {
     assert.equal(a.requests.length, 0);
   });
 
-  test('a stream request is refused by name until streaming is delivered', async () => {
-    const kong = await run(plugin({ targets: [target(a.url)] }).p, { body: { ...chatBody, stream: true } });
-    assert.equal(kong.exited?.status, 422);
-    assert.match((kong.json.error as { message: string }).message, /streaming/);
-  });
-
   test('3.14 settings this version cannot honour are refused by name, not ignored', async () => {
     const alias = await run(plugin({ targets: [{ ...target(a.url), model: { provider: 'openai', name: 'm', model_alias: 'fast' } }] }).p);
     assert.equal(alias.exited?.status, 422);
@@ -446,5 +442,81 @@ describe('plugin state and circuit breaker', () => {
     const kong = await run(new AiProxyAdvanced({ targets: [{ route_type: 'llm/v1/chat', model: { provider: 'azure', name: 'x' } }] }));
     assert.equal(kong.exited?.status, 500);
     assert.match((kong.json.error as { message: string }).message, /targets\[0\]/);
+  });
+});
+
+describe('streamed delivery (stream: true)', () => {
+  /** access() for a stream request, then what Kong would do: request the loopback endpoint it was pointed at. */
+  async function stream(p: AiProxyAdvanced, body: Record<string, unknown> = { ...chatBody, stream: true }): Promise<{ kong: FakePdk; res: Response; text: string }> {
+    const kong = new FakePdk({ body });
+    await p.access(kong);
+    assert.equal(kong.exited, undefined, 'a streamed request does not exit: Kong proxies it');
+    const { host, port, scheme, path } = kong.upstream;
+    const res = await fetch(`${scheme}://${host}:${port}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    return { kong, res, text: await res.text() };
+  }
+
+  test('points Kong at the loopback endpoint with three PDK calls, which relays the provider stream as SSE', async () => {
+    a.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['The ', 'sum ', 'is 2.']) }));
+    const { kong, res, text } = await stream(plugin({ targets: [target(a.url)] }).p);
+    assert.deepEqual(kong.calls, [
+      'kong.request.get_raw_body',
+      'kong.request.get_headers',
+      'kong.request.get_path_with_query',
+      'kong.service.set_target',
+      'kong.service.request.set_scheme',
+      'kong.service.request.set_path',
+    ]);
+    assert.equal(kong.upstream.host, '127.0.0.1');
+    assert.equal(kong.upstream.scheme, 'http');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.equal(res.headers.get('x-kong-llm-model'), 'openai/gpt-3.5-turbo');
+    const data = text.split('\n\n').filter((f) => f !== '').map((f) => f.replace(/^data: /, ''));
+    assert.equal(data.at(-1), '[DONE]');
+    const words = data.slice(0, -1).map((d) => JSON.parse(d) as { choices: { delta?: { content?: string } }[] }).flatMap((c) => c.choices.map((x) => x.delta?.content ?? ''));
+    assert.equal(words.join(''), 'The sum is 2.');
+    assert.equal(a.requests[0]?.json?.stream, true, 'the provider was asked to stream');
+  });
+
+  test('a ticket serves one request: unknown and reused tickets get 404', async () => {
+    a.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['ok']) }));
+    const { kong } = await stream(plugin({ targets: [target(a.url)] }).p);
+    const again = await fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}' });
+    assert.equal(again.status, 404);
+    assert.deepEqual(((await again.json()) as { error: { message: string } }).error.message, 'unknown or already used stream ticket');
+    const guess = await fetch(`http://127.0.0.1:${kong.upstream.port}/ai-proxy-advanced/stream/00000000000000000000000000000000`);
+    assert.equal(guess.status, 404);
+  });
+
+  test('fails over before the first byte, and answers Kong-style errors when every target failed', async () => {
+    a.set({ kind: 'json', status: 500, body: { error: { message: 'a broke' } } });
+    b.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['from b']) }));
+    const over = await stream(plugin({ targets: ordered(a.url, b.url), balancer: failover('http_500', 'non_idempotent') }).p);
+    assert.equal(over.res.status, 200);
+    assert.match(over.text, /from b/);
+    const statusOnly = await stream(plugin({ targets: ordered(a.url, b.url), balancer: failover('error', 'timeout') }).p);
+    assert.equal(statusOnly.res.status, 500, "without http_500 the provider's own error reaches the client");
+    assert.deepEqual(JSON.parse(statusOnly.text), { error: { message: 'a broke' } });
+    const dead = await stream(plugin({ targets: ordered(refused), balancer: failover('error') }).p);
+    assert.equal(dead.res.status, 502);
+    assert.deepEqual(JSON.parse(dead.text), { message: 'An invalid response was received from the upstream server' });
+  });
+
+  test('response_streaming: deny answers 400 from access, as Kong', async () => {
+    const kong = await run(plugin({ targets: [target(a.url)], response_streaming: 'deny' }).p, { body: { ...chatBody, stream: true } });
+    assert.equal(kong.exited?.status, 400);
+    assert.deepEqual(kong.json, { error: { message: 'response streaming is not enabled for this LLM', type: 'invalid_request_error' } });
+  });
+
+  test('the usage of a finished stream feeds lowest-usage balancing', async () => {
+    a.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), Array.from({ length: 40 }, () => 'w ')) }));
+    b.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['w']) }));
+    const { p } = plugin({ targets: [target(a.url), target(b.url)], balancer: { algorithm: 'lowest-usage', tokens_count_strategy: 'completion-tokens' } });
+    for (let i = 0; i < 6; i++) await stream(p);
+    a.requests.length = 0;
+    b.requests.length = 0;
+    for (let i = 0; i < 4; i++) await stream(p);
+    assert.ok(b.requests.length > a.requests.length, `b (few tokens) is preferred: a ${a.requests.length}, b ${b.requests.length}`);
   });
 });

@@ -132,11 +132,14 @@ describe('per-target request checks (Kong normalize-request order and texts)', (
     rejects(() => ctxOf({ messages: [{ role: 'user', content: 'x' }] }, t), InvalidRequestError, 'model parameter not found in request, nor in gateway configuration');
   });
 
-  test('stream requests: deny answers 400 as Kong, otherwise streaming is refused by name until it is built', () => {
+  test('stream requests: deny answers 400 as Kong; otherwise the context says stream, and include_usage', () => {
     const body = { stream: true, messages: [{ role: 'user', content: 'x' }] };
     rejects(() => ctxOf(body, chatTarget, { targets: [chatTarget], response_streaming: 'deny' }), InvalidRequestError, 'response streaming is not enabled for this LLM');
-    assert.throws(() => ctxOf(body), (e: unknown) => e instanceof UnsupportedFeatureError && /streaming/.test((e as Error).message));
-    assert.throws(() => ctxOf({ messages: [{ role: 'user', content: 'x' }] }, chatTarget, { targets: [chatTarget], response_streaming: 'always' }), UnsupportedFeatureError);
+    assert.equal(ctxOf(body).ctx.stream, true);
+    assert.equal(ctxOf(body).ctx.includeUsage, false);
+    assert.equal(ctxOf({ ...body, stream_options: { include_usage: true } }).ctx.includeUsage, true);
+    assert.equal(ctxOf({ messages: [{ role: 'user', content: 'x' }] }, chatTarget, { targets: [chatTarget], response_streaming: 'always' }).ctx.stream, true);
+    assert.equal(ctxOf({ messages: [{ role: 'user', content: 'x' }] }).ctx.stream, false);
   });
 
   test('embeddings need an input; preserve takes any JSON object', () => {

@@ -24,6 +24,8 @@ export class FakePdk implements EnginePdk {
   readonly serialized = new Map<string, unknown>();
   readonly logged: string[] = [];
   exited: ExitCall | undefined;
+  /** Where a streamed request pointed Kong's upstream (service.set_target / set_scheme / set_path). */
+  readonly upstream: { host?: string; port?: number; scheme?: string; path?: string } = {};
   private readonly req: FakeClientRequest;
 
   constructor(req: FakeClientRequest) {
@@ -68,6 +70,24 @@ export class FakePdk implements EnginePdk {
     getUriCaptures: async (...args) => {
       this.record('kong.request.get_uri_captures', args);
       return { unnamed: [], named: this.req.uriCaptures ?? [] };
+    },
+  };
+
+  service: EnginePdk['service'] = {
+    setTarget: async (host, port) => {
+      this.record('kong.service.set_target', [host, port]);
+      this.upstream.host = host;
+      this.upstream.port = port;
+    },
+    request: {
+      setScheme: async (scheme) => {
+        this.record('kong.service.request.set_scheme', [scheme]);
+        this.upstream.scheme = scheme;
+      },
+      setPath: async (path) => {
+        this.record('kong.service.request.set_path', [path]);
+        this.upstream.path = path;
+      },
     },
   };
 

@@ -20,11 +20,25 @@ export interface RecordedRequest {
 export type Behaviour =
   | { kind: 'json'; status?: number; body?: unknown; headers?: Record<string, string>; delayMs?: number; gzip?: boolean }
   | { kind: 'raw'; status: number; body: string; headers?: Record<string, string>; delayMs?: number }
+  /** A provider stream: `frames` written as given (SSE `data: ...\n\n`, NDJSON lines, ...), `gapMs` apart. */
+  | { kind: 'stream'; frames: string[]; contentType?: string; gapMs?: number; status?: number }
   | { kind: 'hang' }
   | { kind: 'reset' }
   | { kind: 'garbage' };
 
 export type BehaviourFn = (req: RecordedRequest) => Behaviour;
+
+/** An OpenAI chat stream (chat.completion.chunk SSE frames) saying `words`, with a usage frame, then [DONE]. */
+export function openAiChatStream(model: string, words: string[]): string[] {
+  const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}): string =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-s1', object: 'chat.completion.chunk', created: 1701947430, model, choices: [{ index: 0, delta, finish_reason: null }], ...extra })}\n\n`;
+  return [
+    chunk({ role: 'assistant', content: '' }),
+    ...words.map((w) => chunk({ content: w })),
+    `data: ${JSON.stringify({ id: 'chatcmpl-s1', object: 'chat.completion.chunk', created: 1701947430, model, choices: [], usage: { prompt_tokens: 9, completion_tokens: words.length, total_tokens: 9 + words.length } })}\n\n`,
+    'data: [DONE]\n\n',
+  ];
+}
 
 /** The chat answer of Kong's fixture openai/llm-v1-chat/responses/good.json, echoing the requested model. */
 export function chatCompletion(model: string, usage = { prompt_tokens: 25, completion_tokens: 12, total_tokens: 37 }): Record<string, unknown> {
@@ -115,6 +129,22 @@ export class EngineUpstream {
         const sock = req.socket;
         sock.write('HTTP/1.1 200 OK\r\nthis is not a header\r\n\r\n');
         setTimeout(() => sock.destroy(), 50);
+        return;
+      }
+      if (b.kind === 'stream') {
+        res.writeHead(b.status ?? 200, { 'content-type': b.contentType ?? 'text/event-stream' });
+        const frames = [...b.frames];
+        const next = (): void => {
+          const f = frames.shift();
+          if (f === undefined) {
+            res.end();
+            return;
+          }
+          res.write(f);
+          if (b.gapMs) setTimeout(next, b.gapMs);
+          else next();
+        };
+        next();
         return;
       }
       const send = (): void => {

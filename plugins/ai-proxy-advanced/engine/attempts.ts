@@ -6,8 +6,9 @@
  */
 import type { PluginConfig, TargetConfig } from '../../../schemas/config';
 import type { Balancer, BalancerTarget } from '../balancer/balancer';
-import { AiProxyError, NoHealthyTargetError, RateLimitedError, TranslationError } from '../errors';
-import type { ProviderDriver, SerializedRequest, SignDeps, TokenUsage } from '../providers/provider';
+import { AiProxyError, NoHealthyTargetError, RateLimitedError, TranslationError, UnsupportedFeatureError } from '../errors';
+import type { Readable } from 'node:stream';
+import type { ProviderDriver, SerializedRequest, SignDeps, StreamTranslator, TokenUsage } from '../providers/provider';
 import { costOf, type AttemptRecord } from './analytics';
 import { applyAuth } from './auth';
 import { FailoverPolicy, type AttemptFailure, type FailureKind } from './failover';
@@ -16,7 +17,7 @@ import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
 import { assignOwn } from './assign-own';
 import { buildAttemptContext, type PreparedTarget } from './target-context';
-import type { UpstreamCaller, UpstreamTimeouts } from './upstream';
+import type { UpstreamCaller, UpstreamStreamOpener, UpstreamTimeouts } from './upstream';
 
 export interface AttemptDeps {
   /** Monotonic milliseconds (latency, EWMA, circuit timing). */
@@ -24,6 +25,8 @@ export interface AttemptDeps {
   /** Wall-clock epoch milliseconds (Retry-After dates). */
   epochNow(): number;
   call: UpstreamCaller;
+  /** The provider call for streamed delivery: resolves at the response head. */
+  openStream: UpstreamStreamOpener;
   getDriver(provider: TargetConfig['model']['provider']): ProviderDriver;
   signDeps: SignDeps;
 }
@@ -56,6 +59,16 @@ export type AttemptsResult =
       usage: TokenUsage | undefined;
       responseModel: string | undefined;
       rawResponse: Buffer;
+    })
+  | (Answered & {
+      /** A 2xx provider stream, not read yet: the caller pipes it through `translator` and then calls `finish`. */
+      kind: 'stream';
+      status: number;
+      headers: Record<string, string>;
+      body: Readable;
+      translator: StreamTranslator;
+      /** Reports the attempt to the balancer and target health, once, when the stream ended or broke. */
+      finish(outcome: { ok: true; usage: TokenUsage } | { ok: false }): void;
     })
   | (Answered & { kind: 'upstream-status'; status: number; headers: Record<string, string>; body: Buffer | string })
   | (Answered & { kind: 'failure'; failure: FailureKind; reason: string })
@@ -122,7 +135,18 @@ async function buildRequest(
   return { req, target, model: ctx.model, tried: { target, model: ctx.model, url: req.url }, ctx };
 }
 
-export async function runAttempts(rt: PluginRuntime, client: ClientRequest, parsed: ParsedBody, deps: AttemptDeps): Promise<AttemptsResult> {
+/**
+ * @param stream deliver as a stream: the provider is called with `stream` in its context and a 2xx answer comes
+ *   back unread (kind 'stream'); failover is possible only until then, as nginx's proxy_next_upstream only
+ *   applies before anything was sent to the client.
+ */
+export async function runAttempts(
+  rt: PluginRuntime,
+  client: ClientRequest,
+  parsed: ParsedBody,
+  deps: AttemptDeps,
+  stream = false,
+): Promise<AttemptsResult> {
   const tried = new Set<number>();
   const triedTargets: AttemptRecord[] = [];
   const hashKey = client.headers.get(rt.hashHeader)?.[0];
@@ -147,6 +171,9 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
     try {
       if (!prepared) throw new NoHealthyTargetError('failed to get peer');
       const driver = deps.getDriver(prepared.config.model.provider);
+      if (stream && !driver.createStreamTranslator) {
+        throw new UnsupportedFeatureError(`provider ${driver.name} cannot stream responses yet; send stream: false`);
+      }
       built = await buildRequest(driver, prepared, parsed, client, rt, deps, baseHeaders);
     } catch (err) {
       rt.balancer.report(picked, { ok: false });
@@ -157,7 +184,7 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
     triedTargets.push(built.tried);
     const driver = deps.getDriver(built.target.model.provider);
     const started = deps.now();
-    const result = await deps.call(built.req, rt.timeouts);
+    const result = stream ? await deps.openStream(built.req, rt.timeouts) : await deps.call(built.req, rt.timeouts);
     const latencyMs = deps.now() - started;
     const target = built.target;
     const model = built.model;
@@ -166,15 +193,34 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
     let retryAfterMs: number | undefined;
     if (result.ok) {
       const res = result.response;
+      if ('stream' in res && res.stream) {
+        const body = res.stream;
+        const translator = (driver.createStreamTranslator as NonNullable<ProviderDriver['createStreamTranslator']>)(built.ctx);
+        let finished = false;
+        const finish = (outcome: { ok: true; usage: TokenUsage } | { ok: false }): void => {
+          if (finished) return;
+          finished = true;
+          const e2eMs = deps.now() - started;
+          if (outcome.ok) {
+            rt.balancer.report(picked, { ok: true, latencyMs: e2eMs, usage: outcome.usage, cost: costOf(target, outcome.usage) });
+            rt.health.recordSuccess(picked.index);
+          } else {
+            rt.balancer.report(picked, { ok: false, latencyMs: e2eMs });
+            rt.health.recordFailure(picked.index, { kind: 'error', status: undefined, retryAfterMs: undefined });
+          }
+        };
+        return { target, model, tried: triedTargets, kind: 'stream', status: res.status, headers: passedResponseHeaders(res.headers), body, translator, finish };
+      }
+      const resBody = res.body ?? Buffer.alloc(0);
       if (res.status >= 200 && res.status < 300) {
         const headers = passedResponseHeaders(res.headers);
         if (res.status !== 200) {
           rt.balancer.report(picked, { ok: true, latencyMs });
           rt.health.recordSuccess(picked.index);
-          return { target, model, tried: triedTargets, kind: 'upstream-status', status: res.status, headers, body: res.body };
+          return { target, model, tried: triedTargets, kind: 'upstream-status', status: res.status, headers, body: resBody };
         }
         try {
-          const tr = driver.fromResponse(res.status, res.headers, res.body, built.ctx);
+          const tr = driver.fromResponse(res.status, res.headers, resBody, built.ctx);
           rt.balancer.report(picked, { ok: true, latencyMs, usage: tr.usage, cost: costOf(built.target, tr.usage) });
           rt.health.recordSuccess(picked.index);
           return {
@@ -187,7 +233,7 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
             body: tr.raw ?? tr.body,
             usage: tr.usage,
             responseModel: tr.model,
-            rawResponse: res.body,
+            rawResponse: resBody,
           };
         } catch (err) {
           rt.balancer.report(picked, { ok: false, latencyMs });
@@ -197,7 +243,7 @@ export async function runAttempts(rt: PluginRuntime, client: ClientRequest, pars
       }
       failure = { kind: 'http', status: res.status, sent: true };
       if (res.status === 429 || res.status === 503) retryAfterMs = parseRetryAfter(res.headers['retry-after'], deps.epochNow());
-      const out = driver.fromError(res.status, res.headers, res.body, built.ctx);
+      const out = driver.fromError(res.status, res.headers, resBody, built.ctx);
       last = {
         target,
         model,

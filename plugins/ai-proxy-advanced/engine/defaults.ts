@@ -5,12 +5,13 @@ import { balancerStateFor } from '../balancer';
 import { getDriver } from '../providers';
 import type { AttemptDeps } from './attempts';
 import type { BalancerSource } from './runtime';
-import { callUpstream } from './upstream';
+import { callUpstream, openUpstreamStream } from './upstream';
 
 export const defaultAttemptDeps: AttemptDeps = {
   now: () => performance.now(),
   epochNow: () => Date.now(),
   call: callUpstream,
+  openStream: openUpstreamStream,
   getDriver,
   signDeps: {
     async fetchJson(url, init) {

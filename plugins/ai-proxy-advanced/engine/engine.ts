@@ -1,7 +1,10 @@
 /**
- * One request, non-streaming delivery: read the client request once → parse → attempts → analytics → exit.
- * `exit` is the last PDK call (Kong never resumes the handler after it), and no argument before the last is
- * ever null/undefined (kong-plugin-protocol.md §2.8: a hole drops the headers).
+ * One request: read the client request once → parse → then one of two deliveries.
+ * - Buffered: attempts → analytics → exit. `exit` is the last PDK call (Kong never resumes the handler after
+ *   it), and no argument before the last is ever null/undefined (kong-plugin-protocol.md §2.8: a hole drops the
+ *   headers).
+ * - Streamed (`stream: true` or `response_streaming: always`): a ticket for the loopback stream endpoint
+ *   (stream-endpoint.ts) and three PDK calls pointing Kong's upstream at it; the endpoint runs the attempts.
  */
 import type { PluginConfig } from '../../../schemas/config';
 import { buildAnalytics, type SerializeEntry } from './analytics';
@@ -10,7 +13,10 @@ import { runAttempts, type AttemptDeps, type AttemptsResult, type PluginRuntime 
 import { parseRequestBody, type ParsedBody } from './parse-request';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
 import { errorResponse, upstreamFailureResponse, type ClientResponse } from './responses';
+import { streamEndpoint } from './stream-endpoint';
+import { isStreamRequest } from './target-context';
 import { usesUriCaptures } from './templating';
+import { InvalidRequestError } from '../errors';
 
 export function readNeedsOf(config: PluginConfig): ReadNeeds {
   return {
@@ -42,6 +48,11 @@ export function responseOf(result: AttemptsResult, config: PluginConfig, client:
       return upstreamFailureResponse(result.failure);
     case 'translation-error':
       return errorResponse(result.error);
+    case 'stream':
+      // Only runAttempts(..., stream = true) returns a stream, and the stream endpoint relays it itself.
+      result.body.destroy();
+      result.finish({ ok: false });
+      throw new Error('a provider stream reached the buffered response path');
   }
 }
 
@@ -65,6 +76,23 @@ export class Engine {
     try {
       const client = await readClientRequest(kong, this.needs);
       const parsed: ParsedBody = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
+      if (isStreamRequest(parsed.json, rt.config)) {
+        if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
+        const ep = await streamEndpoint();
+        const path = ep.issue({
+          rt,
+          client,
+          parsed,
+          deps,
+          respond: (result) => responseOf(result, rt.config, client),
+          // The access phase is over by then: the plugin server's stderr is Kong's error log.
+          log: (message) => process.stderr.write(`[ai-proxy-advanced] ${message}\n`),
+        });
+        await kong.service.setTarget('127.0.0.1', ep.port);
+        await kong.service.request.setScheme('http');
+        await kong.service.request.setPath(path);
+        return;
+      }
       const result = await runAttempts(rt, client, parsed, deps);
       response = responseOf(result, rt.config, client);
       if (result.kind === 'failure') {

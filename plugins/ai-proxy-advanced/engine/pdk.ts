@@ -21,6 +21,14 @@ export interface EnginePdk {
   response: {
     exit(status: number, body: unknown, headers: Record<string, string>): Promise<void>;
   };
+  /** Streamed delivery only: points Kong's upstream at the plugin server's loopback endpoint. */
+  service: {
+    setTarget(host: string, port: number): Promise<void>;
+    request: {
+      setScheme(scheme: string): Promise<void>;
+      setPath(path: string): Promise<void>;
+    };
+  };
   log: {
     setSerializeValue(key: string, value: unknown): Promise<void>;
     err(...message: unknown[]): Promise<void>;

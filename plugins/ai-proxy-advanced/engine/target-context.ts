@@ -82,12 +82,9 @@ export function buildAttemptContext(
   checkFormat(body, routeType);
 
   const stream = isStreamRequest(body, config);
-  if (stream) {
-    if (config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
-    throw new UnsupportedFeatureError(
-      'streaming responses (stream: true or response_streaming: always) are not supported by this version of ai-proxy-advanced; send stream: false',
-    );
-  }
+  if (stream && config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
+  const options = body.stream_options;
+  const includeUsage = options !== null && typeof options === 'object' && (options as Record<string, unknown>).include_usage === true;
 
   const target: TargetConfig = model === cfg.model ? cfg : { ...cfg, model };
   return {
@@ -101,6 +98,7 @@ export function buildAttemptContext(
       clientPath: client.path,
       clientQuery: client.query,
       clientMethod: client.method,
+      includeUsage,
     },
   };
 }

@@ -16,6 +16,7 @@
  * 499 ms, so a 100 ms read_timeout fired after about 1 s and a 1500 ms one after 2 s (measured), which matters
  * for configs that fail over away from slow providers.
  */
+import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import type { SerializedRequest } from '../providers/provider';
@@ -199,18 +200,7 @@ function hasHeader(headers: Record<string, string>, name: string): boolean {
 
 export const callUpstream: UpstreamCaller = async (req, timeouts) => {
   const url = new URL(req.url);
-  const body = req.body ?? null;
-  let watch: WriteWatch | undefined;
-  let headers = req.headers;
-  let sent: Dispatcher.DispatchOptions['body'] = body;
-  if (body !== null && body.length > WATCHED_BODY_BYTES) {
-    watch = { abort: undefined, sent: undefined };
-    // undici writes any async iterable chunk by chunk (client-h1 writeIterable), though its types list only
-    // streams; a Readable here would read ahead of the socket and blind the watchdog.
-    sent = watchedBody(body, timeouts.writeMs, watch) as unknown as Dispatcher.DispatchOptions['body'];
-    // A generator has no length: without Content-Length undici would switch to chunked encoding.
-    if (!hasHeader(headers, 'content-length')) headers = { ...headers, 'content-length': String(body.length) };
-  }
+  const { headers, sent, watch } = prepareBody(req, timeouts);
   try {
     const response = await dispatch(
       agentFor(timeouts.connectMs),
@@ -224,6 +214,140 @@ export const callUpstream: UpstreamCaller = async (req, timeouts) => {
         headersTimeout: 0,
         bodyTimeout: 0,
       },
+      timeouts.readMs,
+      watch,
+    );
+    return { ok: true, response };
+  } catch (err) {
+    return { ok: false, ...classifyUndiciError(err) };
+  }
+};
+
+/** A provider answer opened for streaming: a 2xx carries its body as a stream, anything else is buffered. */
+export interface UpstreamStream {
+  status: number;
+  headers: Record<string, string>;
+  /** 2xx: the (decompressed) body as it arrives; read it or destroy it. */
+  stream?: Readable;
+  /** Non-2xx: the whole body, for the driver's fromError. */
+  body?: Buffer;
+}
+
+export type UpstreamStreamResult = { ok: true; response: UpstreamStream } | { ok: false; failure: AttemptFailure; message: string };
+
+export type UpstreamStreamOpener = (req: SerializedRequest, timeouts: UpstreamTimeouts) => Promise<UpstreamStreamResult>;
+
+function inflater(enc: string | undefined): Transform | undefined {
+  const e = enc?.trim().toLowerCase();
+  if (e === 'gzip' || e === 'x-gzip') return zlib.createGunzip();
+  if (e === 'deflate') return zlib.createInflate();
+  if (e === 'br') return zlib.createBrotliDecompress();
+  return undefined;
+}
+
+/**
+ * The streaming twin of `dispatch`: resolves at the response head. A 2xx body flows into a Readable with
+ * backpressure (the parser is paused while the reader is behind); read_timeout still bounds every wait for the
+ * next chunk, and destroying the Readable aborts the provider request (the client went away).
+ */
+function dispatchStream(agent: Agent, opts: Dispatcher.DispatchOptions, readMs: number, watch?: WriteWatch): Promise<UpstreamStream> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let headers: Record<string, string> = {};
+    let controller: Dispatcher.DispatchController | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    /** The 2xx body as undici delivers it; `body` is what the reader gets (inflated when compressed). */
+    let source: Readable | undefined;
+    let body: Readable | undefined;
+    let settled = false;
+    let ended = false;
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      if (!settled) {
+        settled = true;
+        reject(err);
+      } else body?.destroy(err);
+    };
+    const read = (): void => {
+      if (timer) timer.refresh();
+      else timer = setTimeout(() => controller?.abort(new UpstreamReadTimeout(readMs)), readMs);
+    };
+    agent.dispatch(opts, {
+      onRequestStart(c) {
+        controller = c;
+        if (watch) {
+          watch.abort = (err) => c.abort(err);
+          watch.sent = read;
+        } else read();
+      },
+      onResponseStart(_c, statusCode, h) {
+        read();
+        status = statusCode;
+        headers = flattenHeaders(h);
+        if (status < 200 || status >= 300) return;
+        source = new Readable({
+          read: () => controller?.resume(),
+          destroy: (err, cb) => {
+            clearTimeout(timer);
+            if (!ended) controller?.abort(err ?? new Error('the client went away'));
+            cb(err);
+          },
+        });
+        const inflate = inflater(headers['content-encoding']);
+        if (inflate) delete headers['content-encoding'];
+        body = inflate ? source.pipe(inflate) : source;
+        if (inflate) inflate.on('close', () => source?.destroy());
+        settled = true;
+        resolve({ status, headers, stream: body });
+      },
+      onResponseData(c, chunk) {
+        read();
+        if (source) {
+          if (!source.push(chunk)) c.pause();
+        } else chunks.push(chunk);
+      },
+      onResponseEnd() {
+        clearTimeout(timer);
+        ended = true;
+        if (source) {
+          source.push(null);
+          return;
+        }
+        settled = true;
+        const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        try {
+          resolve({ status, headers, body: decode(raw, headers) });
+        } catch (err) {
+          reject(err);
+        }
+      },
+      onResponseError(_c, err) {
+        fail(err);
+      },
+    });
+  });
+}
+
+function prepareBody(req: SerializedRequest, timeouts: UpstreamTimeouts): { headers: Record<string, string>; sent: Dispatcher.DispatchOptions['body']; watch: WriteWatch | undefined } {
+  const body = req.body ?? null;
+  if (body === null || body.length <= WATCHED_BODY_BYTES) return { headers: req.headers, sent: body, watch: undefined };
+  const watch: WriteWatch = { abort: undefined, sent: undefined };
+  // undici writes any async iterable chunk by chunk (client-h1 writeIterable), though its types list only
+  // streams; a Readable here would read ahead of the socket and blind the watchdog.
+  const sent = watchedBody(body, timeouts.writeMs, watch) as unknown as Dispatcher.DispatchOptions['body'];
+  // A generator has no length: without Content-Length undici would switch to chunked encoding.
+  const headers = hasHeader(req.headers, 'content-length') ? req.headers : { ...req.headers, 'content-length': String(body.length) };
+  return { headers, sent, watch };
+}
+
+export const openUpstreamStream: UpstreamStreamOpener = async (req, timeouts) => {
+  const url = new URL(req.url);
+  const { headers, sent, watch } = prepareBody(req, timeouts);
+  try {
+    const response = await dispatchStream(
+      agentFor(timeouts.connectMs),
+      { origin: url.origin, path: url.pathname + url.search, method: req.method as Dispatcher.HttpMethod, headers, body: sent, headersTimeout: 0, bodyTimeout: 0 },
       timeouts.readMs,
       watch,
     );

@@ -10,6 +10,7 @@
 import type { ProviderName, RouteType, TargetConfig } from '../../../../schemas/config';
 import { ConfigError, UnsupportedFeatureError } from '../../errors';
 import type { ClientErrorResponse, ProviderDriver, TranslateContext, TranslatedResponse, UpstreamRequest } from '../provider';
+import { createOpenAiSseTranslator } from '../streams/openai-sse';
 import { fromOpenAiBody, toOpenAiBody } from './format';
 
 export interface OpenAiStyleSpec {
@@ -89,5 +90,7 @@ export function makeOpenAiStyleDriver(spec: OpenAiStyleSpec): ProviderDriver {
       if (ct !== undefined) h['content-type'] = ct;
       return { status, headers: h, body };
     },
+    // OpenAI's own SSE: frames pass through, usage and text are collected on the way.
+    createStreamTranslator: createOpenAiSseTranslator,
   };
 }

@@ -1,0 +1,199 @@
+/**
+ * Streamed delivery (design.md "Why the plugin owns the upstream call"): `kong.response.exit` cannot stream, so
+ * for a streaming request the access phase leaves a ticket here and points Kong's upstream at this loopback
+ * HTTP endpoint, served by the plugin server process itself; Kong then proxies the stream to the client
+ * natively. The endpoint runs the same attempt loop as the buffered path (failover until the provider's first
+ * byte), translates the provider's stream to OpenAI SSE frames as they arrive, and reports latency and usage to
+ * the balancer when the stream ends.
+ *
+ * Only Kong should reach it: it listens on 127.0.0.1 only, and every request must name a ticket that access
+ * issued moments before (128 random bits, used once, forgotten after TICKET_TTL_MS).
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { StreamTranslator } from '../providers/provider';
+import { runAttempts, type AttemptDeps, type AttemptsResult, type PluginRuntime } from './attempts';
+import type { ParsedBody } from './parse-request';
+import type { ClientRequest } from './pdk';
+import { errorResponse, type ClientResponse } from './responses';
+
+/** Path prefix Kong is pointed at; the ticket follows. */
+export const STREAM_PATH = '/ai-proxy-advanced/stream/';
+/** Kong connects within milliseconds of access; a ticket older than this is dropped unused. */
+export const TICKET_TTL_MS = 60_000;
+
+export interface StreamJob {
+  rt: PluginRuntime;
+  client: ClientRequest;
+  parsed: ParsedBody;
+  deps: AttemptDeps;
+  /** Turns a non-stream outcome (all attempts failed, a provider error status) into the client's response. */
+  respond(result: AttemptsResult): ClientResponse;
+  /** Failures the operator should see (the buffered path logs them through kong.log.err). */
+  log(message: string): void;
+}
+
+interface Ticket {
+  job: StreamJob;
+  issuedAt: number;
+}
+
+export interface StreamEndpoint {
+  readonly port: number;
+  /** Registers a job; returns the path Kong must request. */
+  issue(job: StreamJob): string;
+  close(): Promise<void>;
+}
+
+function send(res: http.ServerResponse, r: ClientResponse): void {
+  const body = Buffer.isBuffer(r.body) || typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+  res.writeHead(r.status, { ...r.headers, 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+/** Pipes a provider stream through its translator to the response, with backpressure; resolves when done. */
+function relay(body: Readable, translator: StreamTranslator, res: http.ServerResponse): Promise<'ended' | 'broken' | 'client-gone'> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (how: 'ended' | 'broken' | 'client-gone'): void => {
+      if (done) return;
+      done = true;
+      resolve(how);
+    };
+    const write = (frames: string[]): void => {
+      let ok = true;
+      for (const f of frames) ok = res.write(f) && ok;
+      if (!ok) {
+        body.pause();
+        res.once('drain', () => body.resume());
+      }
+    };
+    body.on('data', (chunk: Buffer) => write(translator.push(chunk)));
+    body.on('end', () => {
+      write(translator.end());
+      res.end();
+      finish('ended');
+    });
+    body.on('error', () => {
+      // Mid-stream the status is sent: cutting the connection is the only honest signal left for the client.
+      res.destroy();
+      finish('broken');
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        body.destroy();
+        finish('client-gone');
+      }
+    });
+  });
+}
+
+async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
+  let result: AttemptsResult;
+  try {
+    result = await runAttempts(job.rt, job.client, job.parsed, job.deps, true);
+  } catch (err) {
+    send(res, errorResponse(err));
+    return;
+  }
+  if (result.kind !== 'stream') {
+    if (result.kind === 'failure') {
+      job.log(`ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`);
+    }
+    send(res, job.respond(result));
+    return;
+  }
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(result.headers)) {
+    if (k !== 'content-type' && k !== 'content-encoding') headers[k] = v;
+  }
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  const config = job.rt.config;
+  if ((config.model_name_header !== false || job.client.headers.has('kong-debug')) && result.model !== '') {
+    headers['x-kong-llm-model'] = `${result.target.model.provider}/${result.model}`;
+  }
+  res.writeHead(200, headers);
+  const how = await relay(result.body, result.translator, res);
+  if (how === 'ended') result.finish({ ok: true, usage: result.translator.usage() });
+  else if (how === 'broken') {
+    result.finish({ ok: false });
+    job.log(`ai-proxy-advanced: the ${result.target.model.provider} stream broke after it started; the client got a cut stream`);
+  } else result.finish({ ok: true, usage: result.translator.usage() });
+}
+
+export function createStreamEndpoint(now: () => number = Date.now): Promise<StreamEndpoint> {
+  const tickets = new Map<string, Ticket>();
+  const server = http.createServer((req, res) => {
+    // Kong forwards the client's body; the job already holds the parsed copy.
+    req.resume();
+    const url = req.url ?? '';
+    const id = url.startsWith(STREAM_PATH) ? url.slice(STREAM_PATH.length).split('?')[0] : undefined;
+    const ticket = id === undefined ? undefined : tickets.get(id);
+    if (!ticket || id === undefined) {
+      send(res, { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: { error: { message: 'unknown or already used stream ticket', type: 'invalid_request_error' } } });
+      return;
+    }
+    tickets.delete(id);
+    serve(ticket.job, res).catch((err: unknown) => {
+      ticket.job.log(`ai-proxy-advanced: unexpected error while streaming: ${(err as Error)?.stack ?? String(err)}`);
+      if (!res.headersSent) send(res, errorResponse(err));
+      else res.destroy();
+    });
+  });
+  // Streams last as long as the provider talks; Kong's own proxy timeouts bound them.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 60_000;
+  const sweeper = setInterval(() => {
+    const limit = now() - TICKET_TTL_MS;
+    for (const [id, t] of tickets) if (t.issuedAt < limit) tickets.delete(id);
+  }, 10_000);
+  sweeper.unref();
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      // The endpoint must not keep a process alive on its own (tests, dump mode).
+      server.unref();
+      const port = (server.address() as AddressInfo).port;
+      resolve({
+        port,
+        issue(job) {
+          const id = randomBytes(16).toString('hex');
+          tickets.set(id, { job, issuedAt: now() });
+          return `${STREAM_PATH}${id}`;
+        },
+        close: () =>
+          new Promise<void>((done) => {
+            clearInterval(sweeper);
+            tickets.clear();
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+let shared: Promise<StreamEndpoint> | undefined;
+
+/** The process's endpoint, started on first use. */
+export function streamEndpoint(): Promise<StreamEndpoint> {
+  if (!shared) {
+    shared = createStreamEndpoint();
+    shared.catch(() => {
+      shared = undefined;
+    });
+  }
+  return shared;
+}
+
+/** Stops the process's endpoint (tests, graceful shutdown). */
+export async function closeStreamEndpoint(): Promise<void> {
+  const s = shared;
+  shared = undefined;
+  if (s) await (await s).close();
+}
