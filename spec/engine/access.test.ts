@@ -4,6 +4,7 @@
  * round-robin from spec/helpers/engine-balancer until the real balancers are merged.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { FailoverCriterion, PluginConfig, TargetConfig } from '../../schemas/config';
@@ -15,6 +16,7 @@ import { balancerStateFor } from '../../plugins/ai-proxy-advanced/balancer';
 import { validateConfig } from '../../schemas';
 import { EngineUpstream, refusedUrl, chatCompletion, openAiChatStream } from '../helpers/engine-upstream';
 import { closeStreamEndpoint } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
+import { readFixture } from '../helpers/providers-fixtures';
 
 const SECRET = 'sk-test-SECRET-never-logged';
 const chatBody = { messages: [{ role: 'user', content: 'What is 1 + 1?' }] };
@@ -518,5 +520,52 @@ describe('streamed delivery (stream: true)', () => {
     b.requests.length = 0;
     for (let i = 0; i < 4; i++) await stream(p);
     assert.ok(b.requests.length > a.requests.length, `b (few tokens) is preferred: a ${a.requests.length}, b ${b.requests.length}`);
+  });
+
+  test("a translated provider's stream reaches the client as OpenAI chunks (Anthropic fixture, split across writes)", async () => {
+    const input = readFixture('streams/anthropic-chat/input.txt').toString('utf8');
+    const expected = readFixture('streams/anthropic-chat/expected.txt').toString('utf8');
+    // Three writes cutting through events, as a provider's TCP segments may.
+    const cuts = [0, Math.floor(input.length / 3), Math.floor((2 * input.length) / 3), input.length];
+    a.set({ kind: 'stream', frames: cuts.slice(1).map((end, i) => input.slice(cuts[i], end)), gapMs: 2 });
+    const anthropic: TargetConfig = {
+      route_type: 'llm/v1/chat',
+      model: { provider: 'anthropic', name: 'claude-3-5-sonnet-20241022', options: { anthropic_version: '2023-06-01', upstream_url: `${a.url}/v1/messages` } },
+      auth: { header_name: 'x-api-key', header_value: SECRET },
+    };
+    const { res, text } = await stream(plugin({ targets: [anthropic] }).p, { ...chatBody, stream: true, stream_options: { include_usage: true } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-kong-llm-model'), 'anthropic/claude-3-5-sonnet-20241022');
+    assert.equal(text, expected);
+    assert.equal(a.requests[0]?.json?.stream, true);
+    assert.equal(a.requests[0]?.headers['x-api-key'], SECRET);
+  });
+
+  test('a client that goes away mid-stream makes the plugin hang up on the provider', { timeout: 10_000 }, async () => {
+    // A provider that sends one chunk and then keeps the stream open, reporting when its client disconnects.
+    let providerSawClose!: () => void;
+    const closed = new Promise<void>((r) => (providerSawClose = r));
+    const slow = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(openAiChatStream('gpt-3.5-turbo', ['first'])[1]);
+      res.on('close', () => providerSawClose());
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(slow.address() as { port: number }).port}`;
+      const kong = new FakePdk({ body: { ...chatBody, stream: true } });
+      await plugin({ targets: [target(url)] }).p.access(kong);
+      const abort = new AbortController();
+      const res = await fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}', signal: abort.signal });
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      assert.match(Buffer.from(first.value ?? []).toString(), /first/);
+      abort.abort();
+      await closed;
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
   });
 });

@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import type { TargetConfig } from '../../schemas/config';
 import { eventually } from '../helpers/gateway-harness';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
-import { chatCompletion, defaultBehaviour, EngineUpstream, refusedUrl } from '../helpers/engine-upstream';
+import { chatCompletion, defaultBehaviour, EngineUpstream, openAiChatStream, refusedUrl } from '../helpers/engine-upstream';
 
 const SECRET = 'sk-gateway-SECRET';
 let a: EngineUpstream;
@@ -215,5 +215,27 @@ describe('ai-proxy-advanced through the local gateway and the plugin server', ()
       client.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }),
       (e: unknown) => e instanceof OpenAI.BadRequestError && /cannot use own model/.test(e.message),
     );
+  });
+
+  test('stream: true through Kong: the openai SDK iterates the chunks the plugin relays from the provider', async () => {
+    a.set((r) => (r.json?.stream === true ? { kind: 'stream', frames: openAiChatStream('gpt-4o-mini', ['1 ', '+ 1 ', 'is 2.']), gapMs: 5 } : defaultBehaviour(r)));
+    const client = new OpenAI({ apiKey: 'sk-client', baseURL: `${gw.proxy}/v1`, maxRetries: 0 });
+    const { data: stream, response } = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What is 1 + 1?' }], stream: true, stream_options: { include_usage: true } })
+      .withResponse();
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('x-kong-llm-model'), 'openai/gpt-4o-mini');
+    assert.match(response.headers.get('via') ?? '', /kong/, 'Kong proxied the stream itself');
+    let text = '';
+    let usage: unknown;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.equal(text, '1 + 1 is 2.');
+    assert.deepEqual(usage, { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 });
+    const seen = a.requests.at(-1);
+    assert.equal(seen?.json?.stream, true);
+    assert.equal(seen?.headers.authorization, `Bearer ${SECRET}`, 'the plugin, not Kong, called the provider with the key');
   });
 });
