@@ -21,7 +21,7 @@ export type Behaviour =
   | { kind: 'json'; status?: number; body?: unknown; headers?: Record<string, string>; delayMs?: number; gzip?: boolean }
   | { kind: 'raw'; status: number; body: string; headers?: Record<string, string>; delayMs?: number }
   /** A provider stream: `frames` written as given (SSE `data: ...\n\n`, NDJSON lines, ...), `gapMs` apart. */
-  | { kind: 'stream'; frames: string[]; contentType?: string; gapMs?: number; status?: number }
+  | { kind: 'stream'; frames: (string | Buffer)[]; contentType?: string; gapMs?: number; status?: number }
   | { kind: 'hang' }
   | { kind: 'reset' }
   | { kind: 'garbage' };
