@@ -474,6 +474,7 @@ describe('streamed delivery (stream: true)', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     assert.equal(res.headers.get('x-kong-llm-model'), 'openai/gpt-3.5-turbo');
+    assert.equal(res.headers.get('x-accel-buffering'), 'no', "so nginx relays each chunk instead of buffering");
     const data = text.split('\n\n').filter((f) => f !== '').map((f) => f.replace(/^data: /, ''));
     assert.equal(data.at(-1), '[DONE]');
     const words = data.slice(0, -1).map((d) => JSON.parse(d) as { choices: { delta?: { content?: string } }[] }).flatMap((c) => c.choices.map((x) => x.delta?.content ?? ''));

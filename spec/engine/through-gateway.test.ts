@@ -226,6 +226,7 @@ describe('ai-proxy-advanced through the local gateway and the plugin server', ()
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('x-kong-llm-model'), 'openai/gpt-4o-mini');
     assert.match(response.headers.get('via') ?? '', /kong/, 'Kong proxied the stream itself');
+    assert.equal(response.headers.get('x-accel-buffering'), null, "nginx's proxy_hide_header keeps X-Accel-* from the client");
     let text = '';
     let usage: unknown;
     for await (const chunk of stream) {

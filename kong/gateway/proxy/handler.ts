@@ -23,6 +23,7 @@ import { callUpstream, UpstreamFailure } from './upstream';
 export const KONG_VERSION = '3.9.1';
 export const SERVER_HEADER = `kong/${KONG_VERSION}`;
 
+const NGINX_HIDDEN = ['x-accel-expires', 'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset'];
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
 
 export interface ProxyHost {
@@ -205,6 +206,8 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
   const upstreamVia = upHeaders.first('via');
   upHeaders.delete('via');
   for (const name of HOP_BY_HOP) upHeaders.delete(name);
+  // nginx's default proxy_hide_header list: the X-Accel-* controls are for the proxy, not the client.
+  for (const name of NGINX_HIDDEN) upHeaders.delete(name);
 
   if (ctx.bufferedProxying) {
     const chunks: Buffer[] = [];

@@ -111,6 +111,9 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
   }
   headers['content-type'] = 'text/event-stream; charset=utf-8';
   headers['cache-control'] = 'no-cache';
+  // nginx buffers proxied responses by default (Kong's route response_buffering); this header turns that off for
+  // this response, so each chunk reaches the client as it comes. nginx hides it from the client.
+  headers['x-accel-buffering'] = 'no';
   const config = job.rt.config;
   if ((config.model_name_header !== false || job.client.headers.has('kong-debug')) && result.model !== '') {
     headers['x-kong-llm-model'] = `${result.target.model.provider}/${result.model}`;
