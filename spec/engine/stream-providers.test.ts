@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
@@ -91,4 +92,54 @@ describe('streamed delivery per provider stream fixture', () => {
       assert.equal(up.requests.length, 1, 'one provider call');
     });
   }
+});
+
+describe('streams that break after they started', () => {
+  const openai = (extra: Partial<TargetConfig> = {}): TargetConfig => ({
+    route_type: 'llm/v1/chat',
+    model: { provider: 'openai', name: 'gpt-4o', options: { upstream_url: `${up.url}/v1/chat/completions` } },
+    auth: { header_name: 'Authorization', header_value: 'Bearer sk-test' },
+    ...extra,
+  });
+
+  async function streamThrough(targets: TargetConfig[], balancer: Record<string, unknown> = {}): Promise<Response> {
+    const p = new AiProxyAdvanced({ __plugin_id: randomUUID(), targets, balancer });
+    const kong = new FakePdk({ body: { messages: [{ role: 'user', content: 'hi' }], stream: true } });
+    await p.access(kong);
+    return fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}' });
+  }
+
+  test('a provider stream the translator cannot read cuts the client stream and leaves the server running', async () => {
+    const c = readJsonFixture<StreamCase>('streams/bedrock-chat/case.json');
+    const input = Buffer.from(streamInput(c));
+    input.writeUInt8(input.readUInt8(input.length - 10) ^ 0xff, input.length - 10); // breaks the last message's CRC
+    up.set({ kind: 'stream', contentType: 'application/vnd.amazon.eventstream', frames: [input] });
+    const target: TargetConfig = {
+      ...c.target,
+      model: { ...c.target.model, options: { ...c.target.model.options, upstream_url: `${up.url}/bedrock` } },
+      auth: AUTH.bedrock,
+    };
+    const res = await streamThrough([target]);
+    assert.equal(res.status, 200);
+    await assert.rejects(res.text(), 'the client sees the stream cut, not a clean end');
+    // The endpoint still serves the next request.
+    up.set({ kind: 'stream', frames: ['data: {"choices":[{"delta":{"content":"fine"}}]}\n\n', 'data: [DONE]\n\n'] });
+    assert.match(await (await streamThrough([openai()])).text(), /fine/);
+  });
+
+  test('read_timeout bounds the wait between chunks: a provider that goes silent gets the stream cut', { timeout: 10_000 }, async () => {
+    up.set({ kind: 'stream', frames: ['data: {"choices":[{"delta":{"content":"one"}}]}\n\n'], hangAfter: true });
+    const res = await streamThrough([openai()], { read_timeout: 300 });
+    assert.equal(res.status, 200);
+    await assert.rejects(res.text());
+  });
+
+  test('a gzip-compressed provider stream is inflated before translation', async () => {
+    const frames = 'data: {"choices":[{"delta":{"content":"zip"}}]}\n\ndata: [DONE]\n\n';
+    const gz = gzipSync(frames);
+    up.set({ kind: 'stream', headers: { 'content-encoding': 'gzip' }, frames: [gz.subarray(0, 10), gz.subarray(10)] });
+    const res = await streamThrough([openai()]);
+    assert.equal(res.headers.get('content-encoding'), null);
+    assert.equal(await res.text(), frames);
+  });
 });

@@ -21,7 +21,7 @@ export type Behaviour =
   | { kind: 'json'; status?: number; body?: unknown; headers?: Record<string, string>; delayMs?: number; gzip?: boolean }
   | { kind: 'raw'; status: number; body: string; headers?: Record<string, string>; delayMs?: number }
   /** A provider stream: `frames` written as given (SSE `data: ...\n\n`, NDJSON lines, ...), `gapMs` apart. */
-  | { kind: 'stream'; frames: (string | Buffer)[]; contentType?: string; gapMs?: number; status?: number }
+  | { kind: 'stream'; frames: (string | Buffer)[]; contentType?: string; gapMs?: number; status?: number; headers?: Record<string, string>; hangAfter?: boolean }
   | { kind: 'hang' }
   | { kind: 'reset' }
   | { kind: 'garbage' };
@@ -132,12 +132,13 @@ export class EngineUpstream {
         return;
       }
       if (b.kind === 'stream') {
-        res.writeHead(b.status ?? 200, { 'content-type': b.contentType ?? 'text/event-stream' });
+        res.writeHead(b.status ?? 200, { 'content-type': b.contentType ?? 'text/event-stream', ...b.headers });
         const frames = [...b.frames];
         const next = (): void => {
           const f = frames.shift();
           if (f === undefined) {
-            res.end();
+            // hangAfter: the provider goes silent with the stream still open.
+            if (!b.hangAfter) res.end();
             return;
           }
           res.write(f);

@@ -53,14 +53,25 @@ function send(res: http.ServerResponse, r: ClientResponse): void {
   res.end(body);
 }
 
-/** Pipes a provider stream through its translator to the response, with backpressure; resolves when done. */
-function relay(body: Readable, translator: StreamTranslator, res: http.ServerResponse): Promise<'ended' | 'broken' | 'client-gone'> {
+type RelayEnd = 'ended' | { broken: string } | 'client-gone';
+
+/**
+ * Pipes a provider stream through its translator to the response, with backpressure; resolves when done.
+ * Mid-stream the status is already sent, so a provider that breaks off, or sends what its translator cannot
+ * read, gets the client connection cut: the only honest signal left for the client.
+ */
+function relay(body: Readable, translator: StreamTranslator, res: http.ServerResponse): Promise<RelayEnd> {
   return new Promise((resolve) => {
     let done = false;
-    const finish = (how: 'ended' | 'broken' | 'client-gone'): void => {
+    const finish = (how: RelayEnd): void => {
       if (done) return;
       done = true;
       resolve(how);
+    };
+    const broken = (why: string): void => {
+      body.destroy();
+      res.destroy();
+      finish({ broken: why });
     };
     const write = (frames: string[]): void => {
       let ok = true;
@@ -70,19 +81,28 @@ function relay(body: Readable, translator: StreamTranslator, res: http.ServerRes
         res.once('drain', () => body.resume());
       }
     };
-    body.on('data', (chunk: Buffer) => write(translator.push(chunk)));
+    body.on('data', (chunk: Buffer) => {
+      if (done) return;
+      try {
+        write(translator.push(chunk));
+      } catch (err) {
+        broken(`its stream could not be translated: ${(err as Error).message}`);
+      }
+    });
     body.on('end', () => {
-      write(translator.end());
+      if (done) return;
+      try {
+        write(translator.end());
+      } catch (err) {
+        broken(`its stream could not be translated: ${(err as Error).message}`);
+        return;
+      }
       res.end();
       finish('ended');
     });
-    body.on('error', () => {
-      // Mid-stream the status is sent: cutting the connection is the only honest signal left for the client.
-      res.destroy();
-      finish('broken');
-    });
+    body.on('error', (err) => broken(`its stream broke off: ${err.message}`));
     res.on('close', () => {
-      if (!res.writableFinished) {
+      if (!res.writableFinished && !done) {
         body.destroy();
         finish('client-gone');
       }
@@ -119,12 +139,17 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     headers['x-kong-llm-model'] = `${result.target.model.provider}/${result.model}`;
   }
   res.writeHead(200, headers);
+  // The head goes out now, as nginx sends a proxied head: the client learns the stream started before the first
+  // token, and anything that fails later ends the same way (a cut stream), whether or not a frame was written.
+  res.flushHeaders();
   const how = await relay(result.body, result.translator, res);
-  if (how === 'ended') result.finish({ ok: true, usage: result.translator.usage() });
-  else if (how === 'broken') {
+  if (typeof how === 'object') {
     result.finish({ ok: false });
-    job.log(`ai-proxy-advanced: the ${result.target.model.provider} stream broke after it started; the client got a cut stream`);
-  } else result.finish({ ok: true, usage: result.translator.usage() });
+    job.log(`ai-proxy-advanced: ${result.target.model.provider}/${result.model} failed mid-stream, ${how.broken}; the client got a cut stream`);
+  } else {
+    // A client that went away is not the provider's fault: what it streamed until then counts as a success.
+    result.finish({ ok: true, usage: result.translator.usage() });
+  }
 }
 
 export function createStreamEndpoint(now: () => number = Date.now): Promise<StreamEndpoint> {

@@ -297,7 +297,11 @@ function dispatchStream(agent: Agent, opts: Dispatcher.DispatchOptions, readMs: 
         const inflate = inflater(headers['content-encoding']);
         if (inflate) delete headers['content-encoding'];
         body = inflate ? source.pipe(inflate) : source;
-        if (inflate) inflate.on('close', () => source?.destroy());
+        if (inflate) {
+          // pipe() does not pass errors on: a read timeout on the source must end the inflated stream too.
+          source.on('error', (err) => inflate.destroy(err));
+          inflate.on('close', () => source?.destroy());
+        }
         settled = true;
         resolve({ status, headers, stream: body });
       },
