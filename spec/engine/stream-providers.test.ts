@@ -15,19 +15,7 @@ import { closeStreamEndpoint } from '../../plugins/ai-proxy-advanced/engine/stre
 import { closeUpstreamAgents } from '../../plugins/ai-proxy-advanced/engine/upstream';
 import { FakePdk } from '../helpers/engine-pdk';
 import { EngineUpstream } from '../helpers/engine-upstream';
-import { caseDirs, readFixture, readJsonFixture } from '../helpers/providers-fixtures';
-
-interface StreamCase {
-  target: TargetConfig;
-  stream_input: string | string[];
-  input_encoding?: 'base64';
-  include_usage?: boolean;
-}
-
-function streamInput(c: StreamCase): Buffer {
-  const files = Array.isArray(c.stream_input) ? c.stream_input : [c.stream_input];
-  return Buffer.concat(files.map((f) => (c.input_encoding === 'base64' ? Buffer.from(readFixture(f).toString('ascii'), 'base64') : readFixture(f))));
-}
+import { caseDirs, readFixture, readJsonFixture, streamInput, type StreamCase } from '../helpers/providers-fixtures';
 
 /** Credentials each provider's driver needs to build its request (never real). */
 const AUTH: Partial<Record<TargetConfig['model']['provider'], TargetConfig['auth']>> = {

@@ -81,3 +81,19 @@ export function pick(obj: unknown, dotted: string): unknown {
   }
   return v;
 }
+
+/** A provider stream fixture's case.json (spec/fixtures/providers/streams/<case>). */
+export interface StreamCase {
+  target: TargetConfig;
+  /** One file, or several concatenated (Kong's Bedrock chunks). */
+  stream_input: string | string[];
+  /** `base64` when the files hold base64 text of the bytes. */
+  input_encoding?: 'base64';
+  include_usage?: boolean;
+}
+
+/** The provider's stream bytes of a stream case. */
+export function streamInput(c: StreamCase): Buffer {
+  const files = Array.isArray(c.stream_input) ? c.stream_input : [c.stream_input];
+  return Buffer.concat(files.map((f) => (c.input_encoding === 'base64' ? Buffer.from(readFixture(f).toString('ascii'), 'base64') : readFixture(f))));
+}

@@ -8,21 +8,7 @@ import { describe, it } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
 import { TRANSLATED_DRIVERS } from '../../plugins/ai-proxy-advanced/providers/translated';
-import { bytewise, caseDirs, makeCtx, readFixture, readJsonFixture, runStream, splitAt } from '../helpers/providers-fixtures';
-
-interface StreamCase {
-  target: TargetConfig;
-  /** One file, or several concatenated (Kong's Bedrock chunks). */
-  stream_input: string | string[];
-  /** `base64` when the files hold base64 text of the bytes. */
-  input_encoding?: 'base64';
-  include_usage?: boolean;
-}
-
-function streamInput(c: StreamCase): Buffer {
-  const files = Array.isArray(c.stream_input) ? c.stream_input : [c.stream_input];
-  return Buffer.concat(files.map((f) => (c.input_encoding === 'base64' ? Buffer.from(readFixture(f).toString('ascii'), 'base64') : readFixture(f))));
-}
+import { bytewise, caseDirs, makeCtx, readFixture, readJsonFixture, runStream, splitAt, streamInput, type StreamCase } from '../helpers/providers-fixtures';
 
 function frames(out: string): unknown[] {
   return out
