@@ -11,7 +11,8 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
-import { closeStreamEndpoint } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
+import { closeStreamEndpoint, createStreamEndpoint, streamListenAddress } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
+import { ConfigError } from '../../plugins/ai-proxy-advanced/errors';
 import { closeUpstreamAgents } from '../../plugins/ai-proxy-advanced/engine/upstream';
 import { FakePdk } from '../helpers/engine-pdk';
 import { EngineUpstream } from '../helpers/engine-upstream';
@@ -129,5 +130,21 @@ describe('streams that break after they started', () => {
     const res = await streamThrough([openai()]);
     assert.equal(res.headers.get('content-encoding'), null);
     assert.equal(await res.text(), frames);
+  });
+});
+
+describe('the stream endpoint address', () => {
+  test('loopback and a free port by default; AI_PROXY_ADVANCED_STREAM_HOST/PORT move it; a bad port is named', async () => {
+    assert.deepEqual(streamListenAddress({}), { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(streamListenAddress({ AI_PROXY_ADVANCED_STREAM_HOST: '::1', AI_PROXY_ADVANCED_STREAM_PORT: '8123' }), { host: '::1', port: 8123 });
+    assert.throws(() => streamListenAddress({ AI_PROXY_ADVANCED_STREAM_PORT: 'http' }), (e: unknown) => e instanceof ConfigError && /AI_PROXY_ADVANCED_STREAM_PORT/.test((e as Error).message));
+    const ep = await createStreamEndpoint(Date.now, { host: '127.0.0.1', port: 0 });
+    try {
+      assert.equal(ep.host, '127.0.0.1');
+      assert.ok(ep.port > 0);
+      assert.match(ep.issue({} as never), /^\/ai-proxy-advanced\/stream\/[0-9a-f]{32}$/);
+    } finally {
+      await ep.close();
+    }
   });
 });

@@ -88,7 +88,7 @@ export class Engine {
           // The access phase is over by then: the plugin server's stderr is Kong's error log.
           log: (message) => process.stderr.write(`[ai-proxy-advanced] ${message}\n`),
         });
-        await kong.service.setTarget('127.0.0.1', ep.port);
+        await kong.service.setTarget(ep.host, ep.port);
         await kong.service.request.setScheme('http');
         await kong.service.request.setPath(path);
         return;

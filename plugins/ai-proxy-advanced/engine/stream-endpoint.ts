@@ -6,8 +6,8 @@
  * byte), translates the provider's stream to OpenAI SSE frames as they arrive, and reports latency and usage to
  * the balancer when the stream ends.
  *
- * Only Kong should reach it: it listens on 127.0.0.1 only, and every request must name a ticket that access
- * issued moments before (128 random bits, used once, forgotten after TICKET_TTL_MS).
+ * Only Kong should reach it: it listens on 127.0.0.1 (streamListenAddress), and every request must name a ticket
+ * that access issued moments before (128 random bits, used once, forgotten after TICKET_TTL_MS).
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -17,7 +17,21 @@ import type { StreamTranslator } from '../providers/provider';
 import { runAttempts, type AttemptDeps, type AttemptsResult, type PluginRuntime } from './attempts';
 import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
+import { ConfigError } from '../errors';
 import { errorResponse, type ClientResponse } from './responses';
+
+/**
+ * Where the endpoint listens and where Kong is sent: AI_PROXY_ADVANCED_STREAM_HOST (default 127.0.0.1) and
+ * AI_PROXY_ADVANCED_STREAM_PORT (default 0: any free port). Kong starts its plugin servers next to itself, so
+ * loopback is right; a plugin server run outside Kong's network namespace needs an address Kong can reach.
+ */
+export function streamListenAddress(env: NodeJS.ProcessEnv = process.env): { host: string; port: number } {
+  const host = env.AI_PROXY_ADVANCED_STREAM_HOST?.trim() || '127.0.0.1';
+  const rawPort = env.AI_PROXY_ADVANCED_STREAM_PORT?.trim() || '0';
+  const port = Number(rawPort);
+  if (!/^\d+$/.test(rawPort) || port > 65535) throw new ConfigError(`AI_PROXY_ADVANCED_STREAM_PORT must be a port number (0 for any free port), got '${rawPort}'`);
+  return { host, port };
+}
 
 /** Path prefix Kong is pointed at; the ticket follows. */
 export const STREAM_PATH = '/ai-proxy-advanced/stream/';
@@ -41,6 +55,8 @@ interface Ticket {
 }
 
 export interface StreamEndpoint {
+  /** The address Kong must be pointed at (kong.service.set_target). */
+  readonly host: string;
   readonly port: number;
   /** Registers a job; returns the path Kong must request. */
   issue(job: StreamJob): string;
@@ -152,7 +168,7 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
   }
 }
 
-export function createStreamEndpoint(now: () => number = Date.now): Promise<StreamEndpoint> {
+export function createStreamEndpoint(now: () => number = Date.now, address = streamListenAddress()): Promise<StreamEndpoint> {
   const tickets = new Map<string, Ticket>();
   const server = http.createServer((req, res) => {
     // Kong forwards the client's body; the job already holds the parsed copy.
@@ -182,12 +198,13 @@ export function createStreamEndpoint(now: () => number = Date.now): Promise<Stre
   sweeper.unref();
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(address.port, address.host, () => {
       server.off('error', reject);
       // The endpoint must not keep a process alive on its own (tests, dump mode).
       server.unref();
       const port = (server.address() as AddressInfo).port;
       resolve({
+        host: address.host,
         port,
         issue(job) {
           const id = randomBytes(16).toString('hex');
