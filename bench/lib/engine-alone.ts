@@ -33,6 +33,7 @@ export async function engineCpuPerRequest(config: object, opts: EngineAloneOptio
       },
     },
     log: { setSerializeValue: async () => undefined, err: async () => undefined },
+    router: { getService: async () => ({}) },
     service: { setTarget: async () => undefined, request: { setScheme: async () => undefined, setPath: async () => undefined } },
   });
   const run = async (count: number): Promise<void> => {

@@ -458,13 +458,14 @@ describe('streamed delivery (stream: true)', () => {
     return { kong, res, text: await res.text() };
   }
 
-  test('points Kong at the loopback endpoint with three PDK calls, which relays the provider stream as SSE', async () => {
+  test('points Kong at the loopback endpoint with four PDK calls, which relays the provider stream as SSE', async () => {
     a.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['The ', 'sum ', 'is 2.']) }));
     const { kong, res, text } = await stream(plugin({ targets: [target(a.url)] }).p);
     assert.deepEqual(kong.calls, [
       'kong.request.get_raw_body',
       'kong.request.get_headers',
       'kong.request.get_path_with_query',
+      'kong.router.get_service',
       'kong.service.set_target',
       'kong.service.request.set_scheme',
       'kong.service.request.set_path',
@@ -504,6 +505,13 @@ describe('streamed delivery (stream: true)', () => {
     const dead = await stream(plugin({ targets: ordered(refused), balancer: failover('error') }).p);
     assert.equal(dead.res.status, 502);
     assert.deepEqual(JSON.parse(dead.text), { message: 'An invalid response was received from the upstream server' });
+  });
+
+  test('a route without a service gets an error naming that, not Kong\'s bare 503', async () => {
+    const kong = await run(plugin({ targets: [target(a.url)] }).p, { body: { ...chatBody, stream: true }, service: null });
+    assert.equal(kong.exited?.status, 500);
+    assert.match((kong.json.error as { message: string }).message, /streaming needs the route to belong to a service/);
+    assert.equal(a.requests.length, 0);
   });
 
   test('response_streaming: deny answers 400 from access, as Kong', async () => {

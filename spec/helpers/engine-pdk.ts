@@ -11,6 +11,8 @@ export interface FakeClientRequest {
   path?: string;
   method?: string;
   uriCaptures?: Record<string, string>;
+  /** What kong.router.get_service returns (default: a service). */
+  service?: Record<string, unknown> | null;
 }
 
 export interface ExitCall {
@@ -70,6 +72,13 @@ export class FakePdk implements EnginePdk {
     getUriCaptures: async (...args) => {
       this.record('kong.request.get_uri_captures', args);
       return { unnamed: [], named: this.req.uriCaptures ?? [] };
+    },
+  };
+
+  router: EnginePdk['router'] = {
+    getService: async () => {
+      this.record('kong.router.get_service', []);
+      return this.req.service === undefined ? { name: 'llm', host: '127.0.0.1', port: 9 } : this.req.service;
     },
   };
 

@@ -4,7 +4,8 @@
  *   it), and no argument before the last is ever null/undefined (kong-plugin-protocol.md §2.8: a hole drops the
  *   headers).
  * - Streamed (`stream: true` or `response_streaming: always`): a ticket for the loopback stream endpoint
- *   (stream-endpoint.ts) and three PDK calls pointing Kong's upstream at it; the endpoint runs the attempts.
+ *   (stream-endpoint.ts), a check that the route has a service, and three PDK calls pointing Kong's upstream at
+ *   it; the endpoint runs the attempts.
  */
 import type { PluginConfig } from '../../../schemas/config';
 import { buildAnalytics, type SerializeEntry } from './analytics';
@@ -16,7 +17,7 @@ import { errorResponse, upstreamFailureResponse, type ClientResponse } from './r
 import { streamEndpoint } from './stream-endpoint';
 import { isStreamRequest } from './target-context';
 import { usesUriCaptures } from './templating';
-import { InvalidRequestError } from '../errors';
+import { ConfigError, InvalidRequestError } from '../errors';
 
 export function readNeedsOf(config: PluginConfig): ReadNeeds {
   return {
@@ -78,6 +79,14 @@ export class Engine {
       const parsed: ParsedBody = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
       if (isStreamRequest(parsed.json, rt.config)) {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
+        // Kong answers 503 "no Service found with those values" after access for a route without a service
+        // (kong/init.lua access phase), whatever set_target said: name the cause instead.
+        const service = await kong.router.getService();
+        if (service === null || service === undefined || Array.isArray(service)) {
+          throw new ConfigError(
+            'streaming needs the route to belong to a service (any URL: the plugin points it at its stream endpoint); this route has none',
+          );
+        }
         const ep = await streamEndpoint();
         const path = ep.issue({
           rt,

@@ -21,6 +21,10 @@ export interface EnginePdk {
   response: {
     exit(status: number, body: unknown, headers: Record<string, string>): Promise<void>;
   };
+  /** Streamed delivery only: Kong proxies only routes that belong to a service. */
+  router: {
+    getService(): Promise<Record<string, unknown> | unknown[] | null | undefined>;
+  };
   /** Streamed delivery only: points Kong's upstream at the plugin server's loopback endpoint. */
   service: {
     setTarget(host: string, port: number): Promise<void>;
