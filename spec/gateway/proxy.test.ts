@@ -7,7 +7,18 @@ describe('plain proxying', () => {
   let h: Harness;
   let up: Upstream;
   before(async () => {
-    up = await startUpstream();
+    up = await startUpstream((r, res) => {
+      // /base/hang: the service never answers; /base/stall: it sends the head and one chunk, then goes silent.
+      if (r.url.startsWith('/base/hang')) return;
+      if (r.url.startsWith('/base/stall')) {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.write('first');
+        return;
+      }
+      const body = JSON.stringify({ echo: r.url, method: r.method });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'X-Upstream': 'yes', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    });
     h = await startHarness({
       config: {
         _format_version: '3.0',
@@ -24,6 +35,7 @@ describe('plain proxying', () => {
             ],
           },
           { name: 'dead', url: 'http://127.0.0.1:1/', retries: 1, routes: [{ name: 'dead', paths: ['/dead'] }] },
+          { name: 'slow', url: `${up.url}/base`, read_timeout: 150, routes: [{ name: 'slow', paths: ['/slow'] }] },
         ],
       },
     });
@@ -74,6 +86,17 @@ describe('plain proxying', () => {
     assert.equal(r.json().request_id, r.headers['x-kong-request-id']);
     assert.match(String(r.headers.server), /^kong\//);
     assert.match(String(r.headers['x-kong-response-latency']), /^\d+$/);
+  });
+
+  test("the service's read_timeout gives Kong's 504 on time, and cuts a body that stalls", { timeout: 10_000 }, async () => {
+    const t0 = performance.now();
+    const r = await send(`${h.proxy}/slow/hang`);
+    const elapsed = performance.now() - t0;
+    assert.equal(r.status, 504);
+    assert.equal(r.json().message, 'The upstream server is timing out');
+    // undici's own timers fired a 150 ms timeout after about a second; the bound is loose for loaded machines.
+    assert.ok(elapsed < 900, `answered after ${elapsed.toFixed(0)} ms`);
+    await assert.rejects(send(`${h.proxy}/slow/stall`), 'the client sees the stalled body cut');
   });
 
   test('gives 502 when the service cannot be reached, after the retries', async () => {

@@ -69,8 +69,21 @@ function isConnectFailure(err: unknown): boolean {
   return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ECONNRESET' && (err as { connectFailure?: boolean }).connectFailure === true || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
 }
 
+/**
+ * The service's read_timeout (nginx proxy_read_timeout: the wait for the response head, then between two body
+ * chunks) on a native timer: undici's headersTimeout/bodyTimeout tick every 499 ms, so a 200 ms timeout fired
+ * after about a second.
+ */
+class ReadTimeout extends Error {
+  constructor(ms: number) {
+    super(`upstream timed out (${ms} ms) while reading response header from upstream`);
+    this.name = 'ReadTimeout';
+  }
+}
+
 function classify(err: unknown): 502 | 503 | 504 {
   const code = (err as { code?: string }).code;
+  if (err instanceof ReadTimeout) return 504;
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) return 504;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 503;
   return 502;
@@ -83,19 +96,27 @@ export async function callUpstream(req: UpstreamRequest): Promise<UpstreamRespon
   for (let attempt = 0; attempt <= req.retries; attempt++) {
     const sentAt = Date.now();
     tries.push({ ip: req.host, port: req.port, balancer_latency: 0 });
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new ReadTimeout(req.readTimeout)), req.readTimeout);
     try {
       const r = await request(`${origin}${req.path}`, {
         dispatcher: agentFor(req.connectTimeout, req.tlsVerify),
         method: req.method as 'GET',
         headers: req.headers,
         body: req.body.length > 0 || !['GET', 'HEAD'].includes(req.method) ? req.body : null,
-        headersTimeout: req.readTimeout,
-        bodyTimeout: req.readTimeout,
+        signal: abort.signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
       });
+      // From here the same timer bounds each wait for the next body chunk; aborting errors the body stream.
+      timer.refresh();
+      r.body.on('data', () => timer.refresh());
+      r.body.once('close', () => clearTimeout(timer));
       return { status: r.statusCode, headers: r.headers, body: r.body, headersAt: Date.now(), sentAt, tries };
     } catch (err) {
-      lastErr = err;
-      if (!isConnectFailure(err)) break;
+      clearTimeout(timer);
+      lastErr = abort.signal.aborted && abort.signal.reason instanceof ReadTimeout ? abort.signal.reason : err;
+      if (!isConnectFailure(lastErr)) break;
     }
   }
   const status = classify(lastErr);
