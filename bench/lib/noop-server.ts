@@ -18,16 +18,16 @@ const { DEFAULT_BUSY_POLL_US } = require(${JSON.stringify(path.join(repoRoot, 'd
 const poll = new BusyPoll(DEFAULT_BUSY_POLL_US);
 const isFinal = (c) => c === 'ret' || c.Method === 'kong.response.exit' || c.Method === 'kong.response.error';
 const calls = ${JSON.stringify(calls)};
-const steps = new Map(); let eid = 0;
+const steps = new Map(); const tokens = new Map(); let eid = 0;
 net.createServer((s) => {
   const d = createStreamDecoder((m) => {
     const [, id, method, params] = m;
     let res;
     if (method === 'plugin.StartInstance') res = { Name: 'noop', Id: 0, Config: {}, StartTime: Date.now() / 1000 };
     else if (method === 'plugin.HandleEvent') { steps.set(eid, 0); res = { Data: calls[0], EventId: eid++ }; }
-    else { poll.settle(); const e = params[0].EventId; const n = steps.get(e) + 1; if (n === 3) steps.delete(e); else steps.set(e, n); res = { Data: calls[n], EventId: e }; }
+    else { const e = params[0].EventId; poll.settle(tokens.get(e)); const n = steps.get(e) + 1; if (n === 3) steps.delete(e); else steps.set(e, n); res = { Data: calls[n], EventId: e }; }
     s.write(encodeJs([1, id, undefined, res]));
-    if (res.Data !== undefined && !isFinal(res.Data)) poll.arm();
+    if (res.Data !== undefined && !isFinal(res.Data)) tokens.set(res.EventId, poll.arm()); else tokens.delete(res.EventId);
   });
   s.on('data', (c) => d.push(c));
   s.on('error', () => {});

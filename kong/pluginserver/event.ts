@@ -35,6 +35,8 @@ export class PluginEvent {
   releasedBecause: string | undefined;
   /** Sweep tick at which the last PDK call was sent to Kong (0: Kong is not holding the ball). */
   awaitingKongSince = 0;
+  /** The busy-poll token of the PDK call Kong holds (kong/rpc/busy-poll.ts). */
+  pollToken = 0;
   private readonly outbox: PdkMessage[] = [];
   private serverWaiter: ((m: PdkMessage) => void) | undefined;
   private readonly inbox: Result[] = [];

@@ -217,7 +217,7 @@ export class PluginServer {
     if (!ev) throw new PluginServerError(`event id ${String(eid)} not found`);
     // Kong steps an event one PDK call at a time; a concurrent second Step would strand the first reply.
     if (ev.busy) throw new PluginServerError(`event id ${String(eid)} is still running; Step it once per PDK call`);
-    if (ev.awaitingKongSince !== 0) this.busyPoll.settle();
+    if (ev.awaitingKongSince !== 0) this.busyPoll.settle(ev.pollToken);
     ev.awaitingKongSince = 0;
     ev.deliver(isError ? [undefined, data?.Data] : [data?.Data, undefined]);
     return this.forward(ev, await ev.next());
@@ -234,7 +234,7 @@ export class PluginServer {
     } else {
       ev.awaitingKongSince = this.tick;
       // Kong runs the PDK call and answers with a Step within microseconds: poll for it rather than sleep.
-      this.busyPoll.arm();
+      ev.pollToken = this.busyPoll.arm();
     }
     return { Data: msg, EventId: ev.id };
   }

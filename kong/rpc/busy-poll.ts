@@ -11,12 +11,15 @@
  * net.core.busy_poll make: spend a few microseconds of CPU polling instead of paying for a sleep and a wake.
  *
  * Bounds: polling starts only when `arm()` says a reply is due, stops as soon as nothing is due
- * (`settle()` for every `arm()`), and never lasts longer than `windowUs` after the last `arm()`; so an idle
- * process never polls, and a slow peer costs at most one window per request. `windowUs <= 0` disables it.
+ * (`settle(token)` for every `arm()`), and never lasts longer than `windowUs` after the last `arm()`; so an idle
+ * process never polls, and a slow peer costs at most one window per reply it is slow with (per PDK call in the
+ * plugin server). `windowUs <= 0` disables it.
  * Each poll is one event-loop turn (setImmediate makes libuv poll with a zero timeout), so I/O, timers and
- * other work run normally while it lasts. On a machine with one CPU it is always off: there the peer cannot run while
- * this process polls, so polling only delays the reply it waits for (measured: 0.83x the events/s).
+ * other work run normally while it lasts. With one CPU (or a cgroup CPU quota of one or less) it is always off:
+ * there the peer cannot run while this process polls, so polling only delays the reply it waits for (measured:
+ * 0.83x the events/s) and burns the quota.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 /**
@@ -25,8 +28,28 @@ import os from 'node:os';
  */
 export const DEFAULT_BUSY_POLL_US = 100;
 
+/**
+ * CPUs this process may use in time: the machine's, capped by a cgroup v2 CPU quota (`docker --cpus`,
+ * Kubernetes limits), which os.cpus() does not see. Not the process's affinity: a process pinned to one CPU may
+ * well be waiting for a peer on another.
+ */
+export function effectiveCpus(cpuMax: () => string = () => readFileSync('/sys/fs/cgroup/cpu.max', 'utf8')): number {
+  const cpus = os.cpus().length;
+  try {
+    const [quota, period] = cpuMax().trim().split(/\s+/);
+    const q = Number(quota);
+    const p = Number(period);
+    if (quota !== 'max' && q > 0 && p > 0) return Math.min(cpus, q / p);
+  } catch {
+    // no cgroup v2 CPU controller here: the machine's CPUs
+  }
+  return cpus;
+}
+
 export class BusyPoll {
   private due = 0;
+  /** Bumped whenever the window lapses with replies still due: their late settle() must not cancel newer arms. */
+  private generation = 0;
   private until = 0;
   private running = false;
   private readonly windowMs: number;
@@ -34,9 +57,7 @@ export class BusyPoll {
   constructor(
     windowUs: number,
     private readonly now: () => number = performance.now.bind(performance),
-    // The machine's CPUs, not this process's affinity: a process pinned to one CPU may well be waiting for a
-    // peer on another.
-    cpus: number = os.cpus().length,
+    cpus: number = effectiveCpus(),
   ) {
     this.windowMs = windowUs > 0 && cpus > 1 ? windowUs / 1000 : 0;
   }
@@ -45,26 +66,28 @@ export class BusyPoll {
     return this.windowMs > 0;
   }
 
-  /** A reply is due: keep polling for up to the window from now. */
-  arm(): void {
-    if (this.windowMs === 0) return;
+  /** A reply is due: keep polling for up to the window from now. Returns the token to settle it with. */
+  arm(): number {
+    if (this.windowMs === 0) return this.generation;
     this.due++;
     this.until = this.now() + this.windowMs;
     if (!this.running) {
       this.running = true;
       setImmediate(this.tick);
     }
+    return this.generation;
   }
 
-  /** A reply that `arm()` announced arrived (or will never come). */
-  settle(): void {
-    if (this.due > 0) this.due--;
+  /** The reply `arm()` announced (and returned `token` for) arrived, or will never come. */
+  settle(token: number): void {
+    if (token === this.generation && this.due > 0) this.due--;
   }
 
   /** Stops polling at once (shutdown). */
   stop(): void {
     this.due = 0;
     this.until = 0;
+    this.generation++;
   }
 
   /** True while the loop is being kept polling (for tests). */
@@ -76,8 +99,11 @@ export class BusyPoll {
     if (this.due > 0 && this.now() < this.until) setImmediate(this.tick);
     else {
       this.running = false;
-      // Nothing is due any more, or the peer is slower than a window: forget stale arms (a Step Kong never sends).
-      if (this.due > 0) this.due = 0;
+      // The peer is slower than a window (or never answers, like a Step Kong never sends): forget those arms.
+      if (this.due > 0) {
+        this.due = 0;
+        this.generation++;
+      }
     }
   };
 }

@@ -48,6 +48,8 @@ export interface PluginServerClientOptions {
 
 interface Pending {
   msgId: number;
+  /** busy-poll token of this call */
+  poll: number;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -93,7 +95,7 @@ class Connection {
     }
     clearTimeout(p.timer);
     this.pending = undefined;
-    this.owner.busyPoll.settle();
+    this.owner.busyPoll.settle(p.poll);
     this.owner.release(this);
     const err = msg[2];
     if (err !== undefined && err !== null) p.reject(new RpcError(String(err)));
@@ -103,9 +105,9 @@ class Connection {
   send(msgId: number, frame: Buffer, timeoutMs: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.fail(new Error('no data')), timeoutMs);
-      this.pending = { msgId, resolve, reject, timer };
+      this.pending = { msgId, poll: 0, resolve, reject, timer };
       this.socket.write(frame);
-      this.owner.busyPoll.arm();
+      this.pending.poll = this.owner.busyPoll.arm();
     });
   }
 
@@ -119,7 +121,7 @@ class Connection {
     if (p) {
       this.pending = undefined;
       clearTimeout(p.timer);
-      this.owner.busyPoll.settle();
+      this.owner.busyPoll.settle(p.poll);
       p.reject(err);
     }
   }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { describe, test } from 'node:test';
-import { BusyPoll } from '../../kong/rpc/busy-poll';
+import { BusyPoll, effectiveCpus } from '../../kong/rpc/busy-poll';
 import { PluginServerClient } from '../../kong/rpc/client';
 import { createLogger } from '../../kong/pluginserver/log';
 import { PluginServer } from '../../kong/pluginserver/server';
@@ -31,15 +31,15 @@ describe('BusyPoll', () => {
 
   test('polls from arm() until every armed reply has settled', async () => {
     const p = new BusyPoll(1_000_000, () => 0, 2);
-    p.arm();
-    p.arm();
+    const t1 = p.arm();
+    const t2 = p.arm();
     assert.equal(p.polling, true);
     await turns(5);
     assert.equal(p.polling, true, 'still polling while replies are due');
-    p.settle();
+    p.settle(t1);
     await turns(5);
     assert.equal(p.polling, true, 'one reply is still due');
-    p.settle();
+    p.settle(t2);
     await turns(2);
     assert.equal(p.polling, false);
   });
@@ -55,11 +55,41 @@ describe('BusyPoll', () => {
     await turns(2);
     assert.equal(p.polling, false, 'the peer is slower than the window: sleep instead');
     // The stale arm is forgotten: a later arm/settle pair stops polling as soon as it settles.
-    p.arm();
+    const t = p.arm();
     assert.equal(p.polling, true);
-    p.settle();
+    p.settle(t);
     await turns(2);
     assert.equal(p.polling, false);
+  });
+
+  test('a late settle of a lapsed arm does not cancel a newer one', async () => {
+    let now = 0;
+    const p = new BusyPoll(50, () => now, 2);
+    const slow = p.arm();
+    now = 1; // the window lapses with `slow` still due
+    await turns(2);
+    assert.equal(p.polling, false);
+    const fresh = p.arm();
+    p.settle(slow); // the slow reply finally arrives
+    await turns(3);
+    assert.equal(p.polling, true, 'the fresh reply is still due');
+    p.settle(fresh);
+    await turns(2);
+    assert.equal(p.polling, false);
+  });
+
+  test('effective CPUs: the machine, capped by a cgroup v2 quota', () => {
+    const cpus = os.cpus().length;
+    assert.equal(effectiveCpus(() => 'max 100000\n'), cpus);
+    assert.equal(effectiveCpus(() => '100000 100000\n'), Math.min(cpus, 1));
+    assert.equal(effectiveCpus(() => '150000 100000'), Math.min(cpus, 1.5));
+    assert.equal(
+      effectiveCpus(() => {
+        throw new Error('ENOENT');
+      }),
+      cpus,
+    );
+    assert.equal(new BusyPoll(100, () => 0, effectiveCpus(() => '100000 100000')).enabled, false, 'a one-CPU quota turns polling off');
   });
 
   test('timers and I/O still run while it polls', async () => {
@@ -86,7 +116,7 @@ describe('busy polling in the plugin server and the Kong-side client', () => {
       let r = (await ps.call('HandleEvent', [{ InstanceId: Id, EventName: 'access' }])) as { Data: unknown; EventId: number };
       assert.notEqual(r.Data, 'ret');
       // (BusyPoll is always off on a single CPU.)
-      assert.equal(polling(), os.cpus().length > 1, 'a PDK call went to Kong: its Step is due');
+      assert.equal(polling(), effectiveCpus() > 1, 'a PDK call went to Kong: its Step is due');
       const answers = ['api.example.com', '/v1/chat', null];
       for (const a of answers) r = (await ps.call('Step', [{ EventId: r.EventId, Data: a }])) as typeof r;
       assert.equal(r.Data, 'ret');
