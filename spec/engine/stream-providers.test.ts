@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
@@ -145,6 +147,117 @@ describe('the stream endpoint address', () => {
       assert.match(ep.issue({} as never), /^\/ai-proxy-advanced\/stream\/[0-9a-f]{32}$/);
     } finally {
       await ep.close();
+    }
+  });
+});
+
+describe('stream endpoint edge cases', () => {
+  /** A provider whose behaviour the test scripts; reports when the plugin's connection to it closes. */
+  async function provider(onRequest: (res: http.ServerResponse) => void): Promise<{ url: string; closed: Promise<void>; close(): void }> {
+    let closedResolve!: () => void;
+    const closed = new Promise<void>((r) => (closedResolve = r));
+    const server = http.createServer((req, res) => {
+      req.resume();
+      res.on('close', () => closedResolve());
+      onRequest(res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+      closed,
+      close: () => {
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  }
+
+  function openaiAt(url: string, name?: string): TargetConfig {
+    return {
+      route_type: 'llm/v1/chat',
+      model: { provider: 'openai', ...(name ? { name } : {}), options: { upstream_url: `${url}/v1/chat/completions` } },
+      auth: { header_name: 'Authorization', header_value: 'Bearer sk-test' },
+    };
+  }
+
+  async function access(targets: TargetConfig[], body: Record<string, unknown>, balancer: Record<string, unknown> = {}): Promise<FakePdk> {
+    const kong = new FakePdk({ body });
+    await new AiProxyAdvanced({ __plugin_id: randomUUID(), targets, balancer }).access(kong);
+    return kong;
+  }
+
+  const chunk = (t: string): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: t } }] })}\n\n`;
+
+  test('a model name that cannot be a header value is left out of X-Kong-LLM-Model, not a crash', { timeout: 10_000 }, async () => {
+    const p = await provider((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`${chunk('ok')}data: [DONE]\n\n`);
+    });
+    try {
+      const kong = await access([openaiAt(p.url)], { model: 'gpt-\u4e00', messages: [{ role: 'user', content: 'hi' }], stream: true });
+      const res = await fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}' });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-kong-llm-model'), null);
+      assert.match(await res.text(), /"ok"/);
+    } finally {
+      p.close();
+    }
+  });
+
+  test('a client that leaves before the provider answered aborts the provider call, and the target is not blamed', { timeout: 10_000 }, async () => {
+    let headSent = false;
+    const p = await provider((res) => {
+      setTimeout(() => {
+        if (res.destroyed) return;
+        headSent = true;
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunk('late'));
+      }, 1500);
+    });
+    try {
+      const kong = await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true }, { read_timeout: 5000, max_fails: 1 });
+      const abort = new AbortController();
+      const pending = fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}', signal: abort.signal });
+      await new Promise((r) => setTimeout(r, 200));
+      abort.abort();
+      await assert.rejects(pending);
+      await p.closed;
+      assert.equal(headSent, false, 'the provider call was aborted before the provider answered');
+    } finally {
+      p.close();
+    }
+  });
+
+  test('a slow reader holds the provider back without read_timeout cutting the stream', { timeout: 15_000 }, async () => {
+    // The provider sends 24 MB of frames at once, more than the socket buffers on the way hold, so the plugin must
+    // pause reading it; the client reads nothing for three read_timeouts, then everything.
+    const frames = Array.from({ length: 48_000 }, (_, i) => chunk(`${i} ${'x'.repeat(480)}`)).join('');
+    const p = await provider((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`${frames}data: [DONE]\n\n`);
+    });
+    try {
+      const kong = await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true }, { read_timeout: 300 });
+      const sock = net.connect(kong.upstream.port!, '127.0.0.1');
+      await new Promise<void>((r) => sock.once('connect', () => r()));
+      sock.write(`POST ${kong.upstream.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
+      sock.pause();
+      await new Promise((r) => setTimeout(r, 1000));
+      const received: Buffer[] = [];
+      sock.on('data', (c: Buffer) => received.push(c));
+      sock.resume();
+      await new Promise<void>((r) => {
+        const check = (): void => {
+          if (Buffer.concat(received).includes('data: [DONE]')) r();
+          else setTimeout(check, 20);
+        };
+        check();
+      });
+      sock.destroy();
+      const text = Buffer.concat(received).toString();
+      assert.match(text, /47999 x/, 'every frame arrived: read_timeout did not cut the paused stream');
+    } finally {
+      p.close();
     }
   });
 });

@@ -67,8 +67,11 @@ export type AttemptsResult =
       headers: Record<string, string>;
       body: Readable;
       translator: StreamTranslator;
-      /** Reports the attempt to the balancer and target health, once, when the stream ended or broke. */
-      finish(outcome: { ok: true; usage: TokenUsage } | { ok: false }): void;
+      /**
+       * Reports the attempt to the balancer and target health, once: the provider streamed to the end
+       * (`complete`), the client went away first (usage only: a cut latency says nothing), or the stream broke.
+       */
+      finish(outcome: { ok: true; usage: TokenUsage; complete: boolean } | { ok: false }): void;
     })
   | (Answered & { kind: 'upstream-status'; status: number; headers: Record<string, string>; body: Buffer | string })
   | (Answered & { kind: 'failure'; failure: FailureKind; reason: string })
@@ -139,6 +142,8 @@ async function buildRequest(
  * @param stream deliver as a stream: the provider is called with `stream` in its context and a 2xx answer comes
  *   back unread (kind 'stream'); failover is possible only until then, as nginx's proxy_next_upstream only
  *   applies before anything was sent to the client.
+ * @param clientGone streams only: the client went away; the provider call in flight is aborted, no target is
+ *   blamed for it, and no further target is tried.
  */
 export async function runAttempts(
   rt: PluginRuntime,
@@ -146,6 +151,7 @@ export async function runAttempts(
   parsed: ParsedBody,
   deps: AttemptDeps,
   stream = false,
+  clientGone?: AbortSignal,
 ): Promise<AttemptsResult> {
   const tried = new Set<number>();
   const triedTargets: AttemptRecord[] = [];
@@ -184,8 +190,14 @@ export async function runAttempts(
     triedTargets.push(built.tried);
     const driver = deps.getDriver(built.target.model.provider);
     const started = deps.now();
-    const result = stream ? await deps.openStream(built.req, rt.timeouts) : await deps.call(built.req, rt.timeouts);
+    const result = stream ? await deps.openStream(built.req, rt.timeouts, clientGone) : await deps.call(built.req, rt.timeouts);
     const latencyMs = deps.now() - started;
+    if (clientGone?.aborted) {
+      if (result.ok && 'stream' in result.response) result.response.stream?.destroy();
+      // Neutral for the balancer (no latency, no usage) and not a failure of the target.
+      rt.balancer.report(picked, { ok: true });
+      return { target: built.target, model: built.model, tried: triedTargets, kind: 'failure', failure: 'error', reason: 'the client went away' };
+    }
     const target = built.target;
     const model = built.model;
 
@@ -195,14 +207,22 @@ export async function runAttempts(
       const res = result.response;
       if ('stream' in res && res.stream) {
         const body = res.stream;
-        const translator = (driver.createStreamTranslator as NonNullable<ProviderDriver['createStreamTranslator']>)(built.ctx);
+        let translator: ReturnType<NonNullable<ProviderDriver['createStreamTranslator']>>;
+        try {
+          translator = (driver.createStreamTranslator as NonNullable<ProviderDriver['createStreamTranslator']>)(built.ctx);
+        } catch (err) {
+          body.destroy();
+          rt.balancer.report(picked, { ok: false, latencyMs });
+          throw err;
+        }
         let finished = false;
-        const finish = (outcome: { ok: true; usage: TokenUsage } | { ok: false }): void => {
+        const finish = (outcome: { ok: true; usage: TokenUsage; complete: boolean } | { ok: false }): void => {
           if (finished) return;
           finished = true;
           const e2eMs = deps.now() - started;
           if (outcome.ok) {
-            rt.balancer.report(picked, { ok: true, latencyMs: e2eMs, usage: outcome.usage, cost: costOf(target, outcome.usage) });
+            const cost = costOf(target, outcome.usage);
+            rt.balancer.report(picked, outcome.complete ? { ok: true, latencyMs: e2eMs, usage: outcome.usage, cost } : { ok: true, usage: outcome.usage, cost });
             rt.health.recordSuccess(picked.index);
           } else {
             rt.balancer.report(picked, { ok: false, latencyMs: e2eMs });

@@ -76,7 +76,7 @@ type RelayEnd = 'ended' | { broken: string } | 'client-gone';
  * Mid-stream the status is already sent, so a provider that breaks off, or sends what its translator cannot
  * read, gets the client connection cut: the only honest signal left for the client.
  */
-function relay(body: Readable, translator: StreamTranslator, res: http.ServerResponse): Promise<RelayEnd> {
+function relay(body: Readable, translator: StreamTranslator, res: http.ServerResponse, clientGone: AbortSignal): Promise<RelayEnd> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (how: RelayEnd): void => {
@@ -85,10 +85,18 @@ function relay(body: Readable, translator: StreamTranslator, res: http.ServerRes
       resolve(how);
     };
     const broken = (why: string): void => {
+      if (done) return; // e.g. the 'close' that follows a normal 'end'
       body.destroy();
       res.destroy();
       finish({ broken: why });
     };
+    const gone = (): void => {
+      if (done) return;
+      body.destroy();
+      finish('client-gone');
+    };
+    if (clientGone.aborted) return gone();
+    clientGone.addEventListener('abort', gone, { once: true });
     const write = (frames: string[]): void => {
       let ok = true;
       for (const f of frames) ok = res.write(f) && ok;
@@ -117,54 +125,75 @@ function relay(body: Readable, translator: StreamTranslator, res: http.ServerRes
       finish('ended');
     });
     body.on('error', (err) => broken(`its stream broke off: ${err.message}`));
-    res.on('close', () => {
-      if (!res.writableFinished && !done) {
-        body.destroy();
-        finish('client-gone');
-      }
-    });
+    // A body destroyed without an error or an end (should not happen) must still settle the relay.
+    body.on('close', () => broken('its stream closed before it ended'));
   });
 }
 
+/** `provider/model` when it can be a header value (a model name from the request body may not be). */
+function modelHeader(provider: string, model: string): string | undefined {
+  const v = `${provider}/${model}`;
+  return /^[\t\x20-\x7e]*$/.test(v) ? v : undefined;
+}
+
 async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
+  // Kong's connection may close at any time, even before the provider answers: abort whatever is in flight.
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
   let result: AttemptsResult;
   try {
-    result = await runAttempts(job.rt, job.client, job.parsed, job.deps, true);
+    result = await runAttempts(job.rt, job.client, job.parsed, job.deps, true, gone.signal);
   } catch (err) {
-    send(res, errorResponse(err));
+    if (!gone.signal.aborted) send(res, errorResponse(err));
     return;
   }
   if (result.kind !== 'stream') {
+    if (gone.signal.aborted) return;
     if (result.kind === 'failure') {
       job.log(`ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`);
     }
     send(res, job.respond(result));
     return;
   }
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(result.headers)) {
-    if (k !== 'content-type' && k !== 'content-encoding') headers[k] = v;
+  // From here the pick must be reported exactly once and the provider stream consumed or destroyed, whatever
+  // throws (least-connections counts picks in flight).
+  let how: RelayEnd | undefined;
+  try {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(result.headers)) {
+      if (k !== 'content-type' && k !== 'content-encoding') headers[k] = v;
+    }
+    headers['content-type'] = 'text/event-stream; charset=utf-8';
+    headers['cache-control'] = 'no-cache';
+    // nginx buffers proxied responses by default (Kong's route response_buffering); this header turns that off for
+    // this response, so each chunk reaches the client as it comes. nginx hides it from the client.
+    headers['x-accel-buffering'] = 'no';
+    const config = job.rt.config;
+    const model = modelHeader(result.target.model.provider, result.model);
+    if ((config.model_name_header !== false || job.client.headers.has('kong-debug')) && result.model !== '' && model !== undefined) {
+      headers['x-kong-llm-model'] = model;
+    }
+    res.writeHead(result.status, headers);
+    // The head goes out now, as nginx sends a proxied head: the client learns the stream started before the first
+    // token, and anything that fails later ends the same way (a cut stream), whether or not a frame was written.
+    res.flushHeaders();
+    how = await relay(result.body, result.translator, res, gone.signal);
+  } finally {
+    if (how === undefined) {
+      result.body.destroy();
+      result.finish({ ok: false });
+      if (!res.headersSent) send(res, errorResponse(new Error('stream relay failed')));
+      else res.destroy();
+    }
   }
-  headers['content-type'] = 'text/event-stream; charset=utf-8';
-  headers['cache-control'] = 'no-cache';
-  // nginx buffers proxied responses by default (Kong's route response_buffering); this header turns that off for
-  // this response, so each chunk reaches the client as it comes. nginx hides it from the client.
-  headers['x-accel-buffering'] = 'no';
-  const config = job.rt.config;
-  if ((config.model_name_header !== false || job.client.headers.has('kong-debug')) && result.model !== '') {
-    headers['x-kong-llm-model'] = `${result.target.model.provider}/${result.model}`;
-  }
-  res.writeHead(200, headers);
-  // The head goes out now, as nginx sends a proxied head: the client learns the stream started before the first
-  // token, and anything that fails later ends the same way (a cut stream), whether or not a frame was written.
-  res.flushHeaders();
-  const how = await relay(result.body, result.translator, res);
   if (typeof how === 'object') {
     result.finish({ ok: false });
     job.log(`ai-proxy-advanced: ${result.target.model.provider}/${result.model} failed mid-stream, ${how.broken}; the client got a cut stream`);
   } else {
-    // A client that went away is not the provider's fault: what it streamed until then counts as a success.
-    result.finish({ ok: true, usage: result.translator.usage() });
+    // A client that went away is not the provider's fault: the tokens it streamed until then still count.
+    result.finish({ ok: true, usage: result.translator.usage(), complete: how === 'ended' });
   }
 }
 
@@ -190,7 +219,9 @@ export function createStreamEndpoint(now: () => number = Date.now, address = str
   // Streams last as long as the provider talks; Kong's own proxy timeouts bound them.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
-  server.keepAliveTimeout = 60_000;
+  // Longer than nginx's upstream keepalive idle timeout (60 s): Kong must never reuse a connection this side is
+  // closing, since a POST that fails that way is not retried.
+  server.keepAliveTimeout = 75_000;
   const sweeper = setInterval(() => {
     const limit = now() - TICKET_TTL_MS;
     for (const [id, t] of tickets) if (t.issuedAt < limit) tickets.delete(id);

@@ -172,7 +172,8 @@ export interface UpstreamStream {
 
 export type UpstreamStreamResult = { ok: true; response: UpstreamStream } | { ok: false; failure: AttemptFailure; message: string };
 
-export type UpstreamStreamOpener = (req: SerializedRequest, timeouts: UpstreamTimeouts) => Promise<UpstreamStreamResult>;
+/** `signal`: the client went away; the provider request is aborted. */
+export type UpstreamStreamOpener = (req: SerializedRequest, timeouts: UpstreamTimeouts, signal?: AbortSignal) => Promise<UpstreamStreamResult>;
 
 function inflater(enc: string | undefined): Transform | undefined {
   const e = enc?.trim().toLowerCase();
@@ -189,7 +190,14 @@ function inflater(enc: string | undefined): Transform | undefined {
  * parser is paused while the reader is behind); destroying that Readable aborts the provider request (the
  * client went away). Either way read_timeout bounds every wait for the next read.
  */
-function dispatch(agent: Agent, opts: Dispatcher.DispatchOptions, readMs: number, watch: WriteWatch | undefined, streamed: boolean): Promise<UpstreamStream> {
+function dispatch(
+  agent: Agent,
+  opts: Dispatcher.DispatchOptions,
+  readMs: number,
+  watch: WriteWatch | undefined,
+  streamed: boolean,
+  signal?: AbortSignal,
+): Promise<UpstreamStream> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let status = 0;
@@ -209,6 +217,11 @@ function dispatch(agent: Agent, opts: Dispatcher.DispatchOptions, readMs: number
     agent.dispatch(opts, {
       onRequestStart(c) {
         controller = c;
+        if (signal) {
+          const gone = (): void => c.abort(new Error('the client went away'));
+          if (signal.aborted) gone();
+          else signal.addEventListener('abort', gone, { once: true });
+        }
         if (watch) {
           watch.abort = (err) => c.abort(err);
           watch.sent = read;
@@ -220,7 +233,13 @@ function dispatch(agent: Agent, opts: Dispatcher.DispatchOptions, readMs: number
         headers = flattenHeaders(h);
         if (!streamed || status < 200 || status >= 300) return;
         const src = new Readable({
-          read: () => controller?.resume(),
+          // The reader wants more: resume the parser, and wait for the provider again (the timer is off while
+          // we, not the provider, hold things up: nginx times out only reads it is waiting on).
+          read: () => {
+            if (ended) return;
+            read();
+            controller?.resume();
+          },
           destroy: (err, cb) => {
             clearTimeout(timer);
             if (!ended) controller?.abort(err ?? new Error('the client went away'));
@@ -236,13 +255,20 @@ function dispatch(agent: Agent, opts: Dispatcher.DispatchOptions, readMs: number
           inflate.on('close', () => src.destroy());
         }
         body = inflate ? src.pipe(inflate) : src;
+        // A stream error (read timeout, reset) with nobody listening any more must not become an uncaught
+        // 'error' event in the plugin server: readers that care add their own listener.
+        body.on('error', () => {});
         settled = true;
         resolve({ status, headers, stream: body });
       },
       onResponseData(c, chunk) {
         read();
         if (!source) chunks.push(chunk);
-        else if (!source.push(chunk)) c.pause();
+        else if (!source.push(chunk)) {
+          c.pause();
+          clearTimeout(timer);
+          timer = undefined;
+        }
       },
       onResponseEnd() {
         clearTimeout(timer);
@@ -270,7 +296,7 @@ function dispatch(agent: Agent, opts: Dispatcher.DispatchOptions, readMs: number
   });
 }
 
-async function run(req: SerializedRequest, timeouts: UpstreamTimeouts, streamed: boolean): Promise<UpstreamStreamResult> {
+async function run(req: SerializedRequest, timeouts: UpstreamTimeouts, streamed: boolean, signal?: AbortSignal): Promise<UpstreamStreamResult> {
   const url = new URL(req.url);
   const { headers, sent, watch } = prepareBody(req, timeouts);
   try {
@@ -289,6 +315,7 @@ async function run(req: SerializedRequest, timeouts: UpstreamTimeouts, streamed:
       timeouts.readMs,
       watch,
       streamed,
+      signal,
     );
     return { ok: true, response };
   } catch (err) {
@@ -302,4 +329,4 @@ export const callUpstream: UpstreamCaller = async (req, timeouts) => {
 };
 
 /** The provider call for streamed delivery: resolves at the response head. */
-export const openUpstreamStream: UpstreamStreamOpener = (req, timeouts) => run(req, timeouts, true);
+export const openUpstreamStream: UpstreamStreamOpener = (req, timeouts, signal) => run(req, timeouts, true, signal);
