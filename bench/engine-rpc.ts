@@ -11,7 +11,6 @@
  * Knobs: BENCH_SECONDS (default 5, split over BENCH_ROUNDS rounds, default 5), BENCH_CPU_PROF=<dir> (run our server under node --cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PluginServerClient } from '../kong/rpc/client';
 import { EXIT, runEvent } from '../kong/rpc/event';
@@ -19,6 +18,7 @@ import { engineCpuPerRequest } from './lib/engine-alone';
 import { canConnect, REPO_ROOT, startServer, type RunningServer } from '../spec/helpers/pluginserver-process';
 import { makeTmpDir } from '../spec/helpers/pluginserver-tmp';
 import { noopServerSource } from './lib/noop-server';
+import { cpuSeconds } from './lib/proc';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -40,12 +40,6 @@ const NOOP_SERVER = noopServerSource(REPO_ROOT, [
   { Method: 'kong.request.get_path_with_query', Args: [] },
   { Method: 'kong.response.exit', Args: [200, '{"choices":[]}', { 'content-type': 'application/json' }] },
 ]);
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 const answers: Record<string, unknown> = {
   'kong.request.get_raw_body': CHAT,

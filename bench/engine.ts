@@ -18,8 +18,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Pool } from 'undici';
 import { engineCpuPerRequest } from './lib/engine-alone';
+import { load, merge, type LoadResult as Result } from './lib/load';
+import { cpuSeconds } from './lib/proc';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -76,63 +77,6 @@ function ensurePortkey(): string {
   });
   if (r.status !== 0 || !existsSync(entry)) throw new Error('could not install @portkey-ai/gateway');
   return entry;
-}
-
-interface Result {
-  /** Every request's latency in ms, sorted. */
-  lat: number[];
-  secs: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  requests: number;
-}
-
-async function load(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<Result> {
-  const u = new URL(url);
-  const pool = new Pool(u.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
-  const lat: number[] = [];
-  let errors = 0;
-  const end = performance.now() + seconds * 1000;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        const r = await pool.request({ path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: CHAT });
-        await r.body.arrayBuffer();
-        if (r.statusCode !== 200) errors++;
-      } catch {
-        errors++;
-      }
-      lat.push(performance.now() - t0);
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: connections }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  await pool.close();
-  return summarize(lat, elapsed, errors);
-}
-
-function summarize(lat: number[], secs: number, errors: number): Result {
-  lat.sort((a, b) => a - b);
-  const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-  return { lat, secs, rps: lat.length / secs, p50: q(0.5), p99: q(0.99), errors, requests: lat.length };
-}
-
-/** Rounds of one path merged into one result: all latencies, total time, total errors. */
-function merge(rounds: Result[]): Result {
-  const lat = rounds.flatMap((r) => r.lat);
-  return summarize(lat, rounds.reduce((a, r) => a + r.secs, 0), rounds.reduce((a, r) => a + r.errors, 0));
-}
-
-/** utime+stime of a process in seconds (/proc/<pid>/stat fields 14 and 15). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return ticks / 100; // USER_HZ is 100 on Linux
 }
 
 function findPluginServerPid(prefix: string): number | undefined {
@@ -229,7 +173,7 @@ services:
 
     // Sanity: every path answers the chat completion.
     for (const [name, t] of Object.entries(targets)) {
-      const r = await load(t.url, t.headers, 1, 0.2);
+      const r = await load({ ...t, body: CHAT }, 1, 0.2);
       if (r.errors > 0) throw new Error(`${name} answered errors during the sanity check`);
     }
 
@@ -238,7 +182,7 @@ services:
     // CPU µs per request of the plugin server and of the gateway process, per connection count.
     const cpuUs: Record<number, { ps: number; gw: number }> = {};
     for (const conns of [1, 20]) {
-      for (const t of Object.values(targets)) await load(t.url, t.headers, conns, Math.min(1, SECONDS / 3)); // warm-up
+      for (const t of Object.values(targets)) await load({ ...t, body: CHAT }, conns, Math.min(1, SECONDS / 3)); // warm-up
       // Alternating rounds, so that drift in the machine's load (it is shared) hits every path alike.
       const rounds: Record<string, Result[]> = {};
       const cpu = { ps: 0, gw: 0 };
@@ -247,7 +191,7 @@ services:
           const measure = name === 'gateway' && psPid !== undefined;
           const ps0 = measure ? cpuSeconds(psPid) : 0;
           const gw0 = measure ? cpuSeconds(gw.proc.pid!) : 0;
-          const r = await load(t.url, t.headers, conns, SECONDS / ROUNDS);
+          const r = await load({ ...t, body: CHAT }, conns, SECONDS / ROUNDS);
           if (measure) {
             cpu.ps += cpuSeconds(psPid) - ps0;
             cpu.gw += cpuSeconds(gw.proc.pid!) - gw0;

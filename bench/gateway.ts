@@ -8,10 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Pool } from 'undici';
+import { load, type LoadResult as Result } from './lib/load';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const WARMUP_MS = 1000;
+const BODY = '{"messages":[{"role":"user","content":"hi"}]}';
 
 const UPSTREAM_SRC = `
 const http = require('http');
@@ -34,40 +35,6 @@ function startChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, pattern
     child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
     child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${String(code)}: ${err}${out}`)));
   });
-}
-
-interface Result {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-async function load(origin: string, path_: string, connections: number, durationMs: number): Promise<Result> {
-  const pool = new Pool(origin, { connections, pipelining: 1 });
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + durationMs;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        const r = await pool.request({ path: path_, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages":[{"role":"user","content":"hi"}]}' });
-        await r.body.dump();
-        if (r.statusCode !== 200) errors++;
-      } catch {
-        errors++;
-      }
-      latencies.push(performance.now() - t0);
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: connections }, worker));
-  const elapsed = performance.now() - started;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { rps: (latencies.length / elapsed) * 1000, p50: q(0.5), p99: q(0.99), errors };
 }
 
 const fmt = (r: Result): string => `${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(3)} ms   p99 ${r.p99.toFixed(3)} ms${r.errors ? `   errors ${r.errors}` : ''}`;
@@ -100,10 +67,12 @@ async function main(): Promise<void> {
     const direct = `http://127.0.0.1:${upPort}`;
     console.log(`plain proxying, POST with a small JSON body, ${DURATION_MS} ms per run after ${WARMUP_MS} ms warm-up; node ${process.version}, ${os.cpus().length} CPUs`);
     for (const connections of [1, 20]) {
-      await load(direct, '/v1/chat', connections, WARMUP_MS);
-      const d = await load(direct, '/v1/chat', connections, DURATION_MS);
-      await load(gwOrigin, '/v1/chat', connections, WARMUP_MS);
-      const g = await load(gwOrigin, '/v1/chat', connections, DURATION_MS);
+      const viaDirect = { url: `${direct}/v1/chat`, body: BODY };
+      const viaGateway = { url: `${gwOrigin}/v1/chat`, body: BODY };
+      await load(viaDirect, connections, WARMUP_MS / 1000);
+      const d = await load(viaDirect, connections, DURATION_MS / 1000);
+      await load(viaGateway, connections, WARMUP_MS / 1000);
+      const g = await load(viaGateway, connections, DURATION_MS / 1000);
       console.log(`\n${connections} connection${connections > 1 ? 's' : ''}`);
       console.log(`  direct   ${fmt(d)}`);
       console.log(`  gateway  ${fmt(g)}`);

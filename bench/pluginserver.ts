@@ -24,7 +24,6 @@
  * Knobs: BENCH_ROUNDS (5), BENCH_ROUND_SECONDS (1), BENCH_EXIT_OURS (1000000), BENCH_EXIT_STOCK (200000), BENCH_PIN.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PluginServerClient } from '../kong/rpc/client';
 import { EXIT, runEvent } from '../kong/rpc/event';
@@ -33,6 +32,7 @@ import { canConnect, REPO_ROOT, startServer, type RunningServer, type ServerKind
 import { makeTmpDir } from '../spec/helpers/pluginserver-tmp';
 import { noopServerSource } from './lib/noop-server';
 import { pinForBench, type Pinning } from './lib/pin';
+import { cpuSeconds, rssMb } from './lib/proc';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 1);
@@ -67,17 +67,6 @@ interface Target {
   conc: { events: number; secs: number; cpuMs: number };
 }
 
-function cpuMs(pid: number): number {
-  // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (USER_HZ = 100 on Linux).
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 async function startNoop(dir: string, pin: Pinning): Promise<{ socketPath: string; pid: number; stop(): Promise<unknown> }> {
   const socketPath = path.join(dir, 'noop.sock');
   const proc = spawn(process.execPath, ['-e', NOOP_SERVER, socketPath], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -89,7 +78,7 @@ async function startNoop(dir: string, pin: Pinning): Promise<{ socketPath: strin
 
 async function drive(t: Target, loops: number, seconds: number, into: Target['seq']): Promise<void> {
   let events = 0;
-  const cpu0 = cpuMs(t.pid);
+  const cpu0 = cpuSeconds(t.pid);
   const start = performance.now();
   const until = start + seconds * 1000;
   await Promise.all(
@@ -101,7 +90,7 @@ async function drive(t: Target, loops: number, seconds: number, into: Target['se
     }),
   );
   into.secs += (performance.now() - start) / 1000;
-  into.cpuMs += cpuMs(t.pid) - cpu0;
+  into.cpuMs += (cpuSeconds(t.pid) - cpu0) * 1000;
   into.events += events;
 }
 
