@@ -13,7 +13,7 @@ import { assignOwn } from './assign-own';
 import { runAttempts, type AttemptDeps, type AttemptsResult, type PluginRuntime } from './attempts';
 import { parseRequestBody, type ParsedBody } from './parse-request';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
-import { errorResponse, upstreamFailureResponse, type ClientResponse } from './responses';
+import { errorResponse, upstreamFailureResponse, wireBody, type ClientResponse } from './responses';
 import { streamEndpoint } from './stream-endpoint';
 import { isStreamRequest } from './target-context';
 import { usesUriCaptures } from './templating';
@@ -26,16 +26,11 @@ export function readNeedsOf(config: PluginConfig): ReadNeeds {
   };
 }
 
-function toWire(r: ClientResponse): { status: number; body: Buffer | string; headers: Record<string, string> } {
-  const body = Buffer.isBuffer(r.body) || typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
-  return { status: r.status, body, headers: r.headers };
-}
-
 export function responseOf(result: AttemptsResult, config: PluginConfig, client: ClientRequest): ClientResponse {
   switch (result.kind) {
     case 'success': {
       const headers = assignOwn({}, result.headers);
-      const body = Buffer.isBuffer(result.body) || typeof result.body === 'string' ? result.body : JSON.stringify(result.body);
+      const body = wireBody(result.body);
       if (!Buffer.isBuffer(result.body)) headers['content-type'] = 'application/json';
       else if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
       // Kong: only for a 200 from the service, when model_name_header (default true) or the client sent Kong-Debug.
@@ -129,7 +124,6 @@ export class Engine {
     }
     if (failureNote !== undefined) await kong.log.err(failureNote);
     for (const e of analytics) await kong.log.setSerializeValue(e.key, e.value);
-    const wire = toWire(response);
-    await kong.response.exit(wire.status, wire.body, wire.headers);
+    await kong.response.exit(response.status, wireBody(response.body), response.headers);
   }
 }

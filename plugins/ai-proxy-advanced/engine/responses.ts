@@ -14,6 +14,11 @@ export interface ClientResponse {
   headers: Record<string, string>;
 }
 
+/** The bytes a response body goes out as: bytes and text as they are, anything else as JSON. */
+export function wireBody(body: unknown): Buffer | string {
+  return Buffer.isBuffer(body) || typeof body === 'string' ? body : JSON.stringify(body);
+}
+
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
 
 const TYPES: Record<ErrorCode, string> = {

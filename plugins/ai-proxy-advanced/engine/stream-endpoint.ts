@@ -18,7 +18,7 @@ import { runAttempts, type AttemptDeps, type AttemptsResult, type PluginRuntime 
 import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
 import { ConfigError } from '../errors';
-import { errorResponse, type ClientResponse } from './responses';
+import { errorResponse, wireBody, type ClientResponse } from './responses';
 
 /**
  * Where the endpoint listens and where Kong is sent: AI_PROXY_ADVANCED_STREAM_HOST (default 127.0.0.1) and
@@ -64,7 +64,7 @@ export interface StreamEndpoint {
 }
 
 function send(res: http.ServerResponse, r: ClientResponse): void {
-  const body = Buffer.isBuffer(r.body) || typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+  const body = wireBody(r.body);
   res.writeHead(r.status, { ...r.headers, 'content-length': String(Buffer.byteLength(body)) });
   res.end(body);
 }

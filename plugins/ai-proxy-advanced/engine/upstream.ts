@@ -102,18 +102,27 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
   return out;
 }
 
+/** The Content-Encodings we can undo, whole (buffered answers) or as a stream (streamed answers). */
+const ENCODINGS: Record<string, { whole(b: Buffer): Buffer; stream(): Transform }> = {
+  gzip: { whole: (b) => zlib.gunzipSync(b), stream: () => zlib.createGunzip() },
+  'x-gzip': { whole: (b) => zlib.gunzipSync(b), stream: () => zlib.createGunzip() },
+  deflate: { whole: (b) => zlib.inflateSync(b), stream: () => zlib.createInflate() },
+  br: { whole: (b) => zlib.brotliDecompressSync(b), stream: () => zlib.createBrotliDecompress() },
+};
+
+function encodingOf(headers: Record<string, string>): (typeof ENCODINGS)[string] | undefined {
+  const enc = headers['content-encoding']?.trim().toLowerCase();
+  return enc === undefined ? undefined : ENCODINGS[enc];
+}
+
 /**
  * We ask for identity, but a provider may compress anyway (Kong's 08-encoding spec sends gzip): inflate so
  * the driver can read it, and drop Content-Encoding since the bytes we pass on are plain.
  */
 function decode(body: Buffer, headers: Record<string, string>): Buffer {
-  const enc = headers['content-encoding']?.trim().toLowerCase();
-  if (enc === undefined || enc === '' || enc === 'identity' || body.length === 0) return body;
-  let out: Buffer;
-  if (enc === 'gzip' || enc === 'x-gzip') out = zlib.gunzipSync(body);
-  else if (enc === 'deflate') out = zlib.inflateSync(body);
-  else if (enc === 'br') out = zlib.brotliDecompressSync(body);
-  else return body;
+  const e = encodingOf(headers);
+  if (e === undefined || body.length === 0) return body;
+  const out = e.whole(body);
   delete headers['content-encoding'];
   return out;
 }
@@ -175,13 +184,6 @@ export type UpstreamStreamResult = { ok: true; response: UpstreamStream } | { ok
 /** `signal`: the client went away; the provider request is aborted. */
 export type UpstreamStreamOpener = (req: SerializedRequest, timeouts: UpstreamTimeouts, signal?: AbortSignal) => Promise<UpstreamStreamResult>;
 
-function inflater(enc: string | undefined): Transform | undefined {
-  const e = enc?.trim().toLowerCase();
-  if (e === 'gzip' || e === 'x-gzip') return zlib.createGunzip();
-  if (e === 'deflate') return zlib.createInflate();
-  if (e === 'br') return zlib.createBrotliDecompress();
-  return undefined;
-}
 
 /**
  * One request through undici's dispatch API. Buffered, the answer is collected straight from the parser's
@@ -247,7 +249,7 @@ function dispatch(
           },
         });
         source = src;
-        const inflate = inflater(headers['content-encoding']);
+        const inflate = encodingOf(headers)?.stream();
         if (inflate) {
           delete headers['content-encoding'];
           // pipe() does not pass errors on: a read timeout on the source must end the inflated stream too.
