@@ -23,6 +23,7 @@ export function readNeedsOf(config: PluginConfig): ReadNeeds {
   return {
     method: config.targets.some((t) => t.route_type === 'preserve'),
     uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)),
+    maxBody: config.max_request_body_size,
   };
 }
 

@@ -72,7 +72,12 @@ export function buildAttemptContext(
 
   let name = model.name ?? undefined;
   const requested = typeof body.model === 'string' ? body.model : undefined;
-  if (name === undefined && requested !== undefined) name = requested;
+  if (name === undefined && requested !== undefined) {
+    // The name goes into X-Kong-LLM-Model with the answer: a control character there failed the response only
+    // after the provider had been called (and paid). Template values are checked in templating.ts.
+    if (/[\x00-\x1f\x7f]/.test(requested)) throw new InvalidRequestError('model may not contain control characters');
+    name = requested;
+  }
   if (requested !== undefined && requested !== '' && requested !== name) {
     throw new InvalidRequestError(`cannot use own model - must be: ${name ?? ''}`);
   }
