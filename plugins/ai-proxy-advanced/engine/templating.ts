@@ -114,7 +114,7 @@ function urlComponent(s: string, at: number): UrlComponent {
   if (rel < lastAt) return 'userinfo';
   // The mark ends the authority after a port (`http://host:1234$(headers.p)`): the value makes the whole start
   // of the path, and must be one, since any other text would become part of the authority.
-  if (rel + MARK.length === authority.length && authority.slice(0, rel).includes(':')) return 'path-start';
+  if (rel + MARK.length === authority.length && /(?::\d+|\])$/.test(authority.slice(lastAt + 1, rel))) return 'path-start';
   const hostPort = authority.slice(lastAt + 1);
   const hostRel = rel - (lastAt + 1);
   if (hostPort.startsWith('[')) return 'port';
