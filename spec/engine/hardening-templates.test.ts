@@ -206,6 +206,12 @@ describe('through the local gateway and the real plugin server', () => {
     assert.equal(own.status, 400);
     assert.equal(messageOf(own.json), 'model may not contain control characters');
     assert.equal(api.requests.length, 0);
+    // Found by spec/fuzz: a request model outside Latin-1 answered 500 after the provider was called (header).
+    const unicode = await post('/own', {}, JSON.stringify({ ...chat, model: 'Ā-modèle' }));
+    assert.equal(unicode.status, 200);
+    assert.equal(unicode.headers.get('x-kong-llm-model'), null);
+    assert.equal(api.requests.length, 1);
+    api.requests.length = 0;
     const fine = await post('/model?model=gpt-4o');
     assert.equal(fine.status, 200);
     assert.equal(fine.headers.get('x-kong-llm-model'), 'openai/gpt-4o');

@@ -53,6 +53,17 @@ function checkFormat(body: Record<string, unknown>, routeType: RouteType): void 
   }
 }
 
+/**
+ * `provider/model` for X-Kong-LLM-Model when it can be a header value everywhere (printable ASCII): a model name
+ * from the request body may be any Unicode, which Kong would send as raw UTF-8 bytes and Node refuses (a 500
+ * after the provider answered, found by spec/fuzz/requests.test.ts). Otherwise the header is left out, as the
+ * stream endpoint does.
+ */
+export function modelHeaderValue(provider: string, model: string): string | undefined {
+  const v = `${provider}/${model}`;
+  return /^[\t\x20-\x7e]*$/.test(v) ? v : undefined;
+}
+
 export function isStreamRequest(body: Record<string, unknown>, config: PluginConfig): boolean {
   return body.stream === true || config.response_streaming === 'always';
 }
