@@ -135,16 +135,20 @@ describe('fuzzed plugin configs: refused naming a field, or served', () => {
   });
 
   const junk = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(-1), fc.array(fc.string(), { maxLength: 2 }));
-  const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(fc.oneof({ weight: 5, arbitrary: a as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: junk }), { nil: undefined });
+  // Half the configs carry junk in some fields (refusals), half only well-typed values (mostly accepted).
+  const orJunk = <T>(junky: boolean, a: fc.Arbitrary<T>, weight = 5): fc.Arbitrary<unknown> =>
+    junky ? fc.oneof({ weight, arbitrary: a as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: junk }) : a;
+  let junkyNow = false;
+  const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(orJunk(junkyNow, a), { nil: undefined });
 
-  const target = (url: string) =>
+  const target = (url: string, junky: boolean) =>
     fc.record(
       {
-        route_type: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...ROUTE_TYPES) }, { weight: 1, arbitrary: junk }),
+        route_type: orJunk(junky, fc.constantFrom(...ROUTE_TYPES)),
         weight: maybe(fc.integer({ min: -5, max: 70000 })),
         model: fc.record(
           {
-            provider: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...PROVIDERS) }, { weight: 1, arbitrary: junk }),
+            provider: orJunk(junky, fc.constantFrom(...PROVIDERS), 8),
             name: maybe(fc.constantFrom('gpt-4o-mini', '$(headers.x-model)', '$(query_params.m)', '', 'a/b')),
             options: fc.record(
               {
@@ -173,10 +177,19 @@ describe('fuzzed plugin configs: refused naming a field, or served', () => {
       { requiredKeys: ['route_type', 'model'] },
     );
 
-  const config = (url: string) =>
+  /** `maybe` reads `junkyNow` while the arbitraries are built (eagerly, here), not while values are drawn. */
+  const config = (url: string, junky: boolean) => {
+    junkyNow = junky;
+    try {
+      return configOf(url, junky);
+    } finally {
+      junkyNow = false;
+    }
+  };
+  const configOf = (url: string, junky: boolean) =>
     fc.record(
       {
-        targets: fc.oneof({ weight: 6, arbitrary: fc.array(target(url), { minLength: 1, maxLength: 3 }) }, { weight: 1, arbitrary: junk }),
+        targets: orJunk(junky, fc.array(target(url, junky), { minLength: 1, maxLength: 3 }), 6),
         balancer: maybe(
           fc.record(
             {
@@ -201,7 +214,7 @@ describe('fuzzed plugin configs: refused naming a field, or served', () => {
   test('validateConfig names a field for every refusal; an accepted config answers without an unexpected 500', async () => {
     let accepted = 0;
     await fc.assert(
-      fc.asyncProperty(config(api.url), async (raw) => {
+      fc.asyncProperty(fc.oneof(config(api.url, false), config(api.url, true)), async (raw) => {
         const r = validateConfig(raw);
         if (!r.ok) {
           assert.ok(r.errors.length > 0);
