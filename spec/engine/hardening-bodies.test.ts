@@ -14,6 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import type { PluginConfig, TargetConfig } from '../../schemas/config';
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import { callUpstream, closeUpstreamAgents, MAX_RESPONSE_BYTES } from '../../plugins/ai-proxy-advanced/engine/upstream';
+import { MAX_PENDING_LINE, SseFramer } from '../../plugins/ai-proxy-advanced/providers/streams/sse';
+import { NdjsonFramer } from '../../plugins/ai-proxy-advanced/providers/streams/ndjson';
 import { FakePdk } from '../helpers/engine-pdk';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { chatCompletion, EngineUpstream, openAiChatStream } from '../helpers/engine-upstream';
@@ -200,5 +202,29 @@ describe('through the gateway: bodies over max_request_body_size', () => {
     assert.equal(r.status, 413);
     assert.match(String(((await r.json()) as { error?: { message?: string } }).error?.message), /max_request_body_size \(1024\)/);
     assert.equal(api.requests.length, 0);
+  });
+});
+
+describe('stream framers hold a bounded partial line', () => {
+  test('SSE and NDJSON: a line without an end is refused past MAX_PENDING_LINE; split lines still frame whole', () => {
+    const chunk = Buffer.alloc(1 << 20, 0x61); // 1 MiB of 'a', no line end
+    for (const framer of [new SseFramer(), new NdjsonFramer()]) {
+      let fed = 0;
+      assert.throws(() => {
+        while (fed <= MAX_PENDING_LINE + chunk.length) {
+          framer.push(chunk);
+          fed += chunk.length;
+        }
+      }, /longer than/);
+      assert.ok(fed <= MAX_PENDING_LINE + chunk.length);
+    }
+    // A line split over many pushes is one event, as before.
+    const sse = new SseFramer();
+    const text = 'data: {"a":"' + 'x'.repeat(100) + '"}\n\n';
+    const events = [...text].flatMap((c) => sse.push(Buffer.from(c)));
+    assert.deepEqual(events.map((e) => e.data), ['{"a":"' + 'x'.repeat(100) + '"}']);
+    const nd = new NdjsonFramer();
+    const lines = ['{"a":1}\n{"b"', ':2}\n', '{"c":3}'].flatMap((c) => nd.push(Buffer.from(c)));
+    assert.deepEqual([...lines, ...nd.end()].map((e) => e.data), ['{"a":1}', '{"b":2}', '{"c":3}']);
   });
 });
