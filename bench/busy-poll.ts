@@ -26,6 +26,7 @@ const NEIGHBOUR = `
 const { createHash } = require('crypto');
 let n = 0;
 process.on('SIGUSR2', () => { process.stdout.write(n + '\\n'); n = 0; });
+process.stdout.write('ready\\n');
 const buf = Buffer.alloc(1024, 7);
 (function spin() { const end = Date.now() + 5; while (Date.now() < end) { createHash('sha256').update(buf).digest(); n++; } setImmediate(spin); })();
 process.on('SIGTERM', () => process.exit(0));
@@ -105,7 +106,12 @@ async function main(): Promise<void> {
       buf = parts.pop() ?? '';
       nbLines.push(...parts);
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // SIGUSR2 kills a node process that has not installed its handler yet: wait for the neighbour's 'ready'.
+    const readyBy = Date.now() + 30_000;
+    while (!nbLines.includes('ready')) {
+      if (Date.now() > readyBy || nb.proc.exitCode !== null) throw new Error(`the neighbour did not start: ${nb.logs()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const idleT0 = performance.now();
     await neighbourCount(nb, nbLines);
     await new Promise((r) => setTimeout(r, 1000 * Math.min(1, SECONDS / ROUNDS)));
