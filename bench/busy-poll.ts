@@ -154,7 +154,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: Error) => {
-  stopAll('SIGKILL');
+  stopAll();
   console.error(e.stack ?? e.message);
   process.exitCode = 1;
 });

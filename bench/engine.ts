@@ -157,7 +157,7 @@ services:
 }
 
 main().catch((e: Error) => {
-  stopAll('SIGKILL');
+  stopAll();
   console.error(e.stack ?? e.message);
   process.exitCode = 1;
 });

@@ -56,8 +56,12 @@ export async function waitForPort(port: number, what: string, child: Child, time
   }
 }
 
+/**
+ * Signals every child still running that was not signalled yet. SIGTERM by default: a gateway killed with SIGKILL
+ * leaves its plugin server running.
+ */
 export function stopAll(signal: NodeJS.Signals = 'SIGTERM'): void {
-  for (const c of children) if (c.exitCode === null) c.kill(signal);
+  for (const c of children) if (c.exitCode === null && c.signalCode === null && !c.killed) c.kill(signal);
 }
 
 /** Portkey's open-source gateway (npm @portkey-ai/gateway), installed once into a scratch folder; its entry file. */
