@@ -229,7 +229,9 @@ export class SemanticRouter {
 
   private async nearest(prompt: Float32Array): Promise<{ entry: Entry; distance: number } | undefined> {
     const store = this.deps.store;
-    if (store?.nearest && store.up) {
+    // Asked even while down: the pgvector store fails fast then, except for one probe per RETRY_AFTER_MS, which
+    // is how its return is noticed (pg has no reconnecting client of its own).
+    if (store?.nearest) {
       try {
         const hits = await store.nearest(prompt, this.entries.map((e) => e.sha));
         const first = hits[0];
