@@ -21,7 +21,7 @@ import { AiProxyError, EmbeddingsError, NoHealthyTargetError } from '../errors';
 import type { Embedder } from './embeddings/embedder';
 import type { SemanticLog } from './log';
 import type { VectorStore } from './store/store';
-import { distanceFor, sha256hex, type DistanceFn, type Metric } from './vector';
+import { distanceFor, dot, norm, sha256hex, type DistanceFn, type Metric } from './vector';
 
 export const CATCHALL = 'CATCHALL';
 /** `vectordb.threshold` is optional from 3.13; Kong's docs give 0.2 as the default. */
@@ -43,6 +43,8 @@ interface Entry {
   readonly cacheKey: string;
   readonly group: number[];
   vector: Float32Array | undefined;
+  /** |vector|, for cosine: computed once so a pick is one dot product per description. */
+  norm: number;
 }
 
 const descriptionVectors = new Map<string, Float32Array>();
@@ -76,6 +78,7 @@ export class SemanticRouter {
   readonly threshold: number;
   readonly distance: DistanceFn;
   readonly dimensions: number;
+  private readonly cosine: boolean;
   private readonly settled: Promise<void>;
   private lastError: unknown;
   private failures = 0;
@@ -90,6 +93,7 @@ export class SemanticRouter {
     if (!vdb || !config.embeddings) throw new EmbeddingsError('balancer.algorithm semantic needs config.embeddings and config.vectordb');
     this.threshold = vdb.threshold ?? DEFAULT_THRESHOLD;
     this.dimensions = vdb.dimensions;
+    this.cosine = vdb.distance_metric === 'cosine';
     this.distance = distanceFor(vdb.distance_metric as Metric, vdb.strategy as 'redis' | 'pgvector');
     const embeddingsKey = canonicalJson({ embeddings: config.embeddings, dimensions: vdb.dimensions });
     const byDescription = new Map<string, Entry>();
@@ -103,7 +107,8 @@ export class SemanticRouter {
       let e = byDescription.get(d);
       if (!e) {
         const cacheKey = sha256hex(`${namespace}\n${embeddingsKey}\n${d}`);
-        e = { description: d, sha: sha256hex(d), cacheKey, group: [], vector: descriptionVectors.get(cacheKey) };
+        const vector = descriptionVectors.get(cacheKey);
+        e = { description: d, sha: sha256hex(d), cacheKey, group: [], vector, norm: vector ? norm(vector) : 0 };
         byDescription.set(d, e);
       }
       e.group.push(i);
@@ -132,10 +137,7 @@ export class SemanticRouter {
         const stored = await store.loadDescriptions(missing.map((e) => e.sha));
         for (const e of missing) {
           const v = stored.get(e.sha);
-          if (v) {
-            e.vector = v;
-            remember(e.cacheKey, v);
-          }
+          if (v) this.setVector(e, v);
         }
       } catch {
         // The store's outage is logged by its state listener; the embeddings call still works.
@@ -149,8 +151,7 @@ export class SemanticRouter {
       missing.map(async (e) => {
         try {
           const v = await this.deps.embedder.embed(e.description);
-          e.vector = v;
-          remember(e.cacheKey, v);
+          this.setVector(e, v);
           fresh.set(e.sha, v);
         } catch (err) {
           firstError ??= err;
@@ -175,6 +176,12 @@ export class SemanticRouter {
       if (!this.closed) void this.resolve();
     }, delay);
     timer.unref?.();
+  }
+
+  private setVector(e: Entry, v: Float32Array): void {
+    e.vector = v;
+    e.norm = norm(v);
+    remember(e.cacheKey, v);
   }
 
   private async saveKnown(): Promise<void> {
@@ -216,9 +223,11 @@ export class SemanticRouter {
   nearestInMemory(prompt: Float32Array): { entry: Entry; distance: number } | undefined {
     let best: Entry | undefined;
     let bestD = Infinity;
+    const pn = this.cosine ? norm(prompt) : 0;
     for (const e of this.entries) {
       if (!e.vector) continue;
-      const d = this.distance(prompt, e.vector);
+      // cosine: 1 − a·b / (|a||b|) with |b| precomputed (a zero vector is at distance 1, as cosineDistance says)
+      const d = this.cosine ? (pn === 0 || e.norm === 0 ? 1 : 1 - dot(prompt, e.vector) / (pn * e.norm)) : this.distance(prompt, e.vector);
       if (d < bestD) {
         bestD = d;
         best = e;
