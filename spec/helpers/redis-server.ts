@@ -25,23 +25,28 @@ function ping(port: number): Promise<boolean> {
     sock.setTimeout(500, () => done(false));
     sock.on('error', () => done(false));
     sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => done(d.toString().startsWith('+PONG')));
+    // A password-protected server answers NOAUTH: it is up all the same.
+    sock.on('data', (d) => done(d.toString().startsWith('+PONG') || d.toString().startsWith('-NOAUTH')));
   });
 }
 
 export class RedisServer {
   private proc: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[],
+  ) {}
 
-  static async start(): Promise<RedisServer> {
-    const r = new RedisServer(await freePort());
+  /** @param extraArgs more redis-server flags, e.g. ['--requirepass', 'pw'] */
+  static async start(extraArgs: string[] = []): Promise<RedisServer> {
+    const r = new RedisServer(await freePort(), extraArgs);
     await r.startProcess();
     return r;
   }
 
   async startProcess(): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs], {
       stdio: 'ignore',
     });
     const deadline = Date.now() + 10_000;

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { PluginConfig, TargetConfig } from '../../schemas/config';
 import { startEngineGateway, type EngineGateway, type EngineRoute } from '../helpers/engine-gateway';
-import { chatCompletion, EngineUpstream } from '../helpers/engine-upstream';
+import { chatCompletion, EngineUpstream, openAiChatStream } from '../helpers/engine-upstream';
 import { lexicalEmbeddings } from '../helpers/lexical-embeddings';
 import { RedisServer } from '../helpers/redis-server';
 import { loadDocsExamples } from '../helpers/schema-fixtures';
@@ -90,6 +90,7 @@ before(async () => {
   [emb, chat, redis] = await Promise.all([EngineUpstream.start(lexicalEmbeddings()), EngineUpstream.start(), RedisServer.start()]);
   chat.set((req) => {
     if (failing.has(req.url.replace(/\/v1\/chat\/completions$/, ''))) return { kind: 'json', status: 503, body: { error: { message: 'overloaded' } } };
+    if (req.json?.['stream'] === true) return { kind: 'stream', frames: openAiChatStream(String(req.json['model']), ['Hello', ' there']), contentType: 'text/event-stream' };
     return { kind: 'json', body: chatCompletion(String(req.json?.['model'] ?? 'x')) };
   });
   gw = await startEngineGateway(routes());
@@ -139,6 +140,23 @@ describe('semantic routing through the gateway and the plugin server', () => {
     } finally {
       failing.delete('/fallback/t1');
     }
+  });
+
+  test('streamed requests are routed the same way', async () => {
+    const n = chat.requests.length;
+    const r = await fetch(`${gw.proxy}/semantic`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'I need IT support with my account' }] }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await r.text();
+    assert.equal(r.status, 200, text);
+    assert.match(text, /Hello/);
+    assert.equal(chat.requests.slice(n).at(-1)?.url, '/semantic/t1/v1/chat/completions');
+    const bad = await fetch(`${gw.proxy}/semantic`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream: true, messages: [{ role: 'assistant', content: 'x' }] }) });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /no user message found in the request/);
   });
 
   test('failover walks the matched group, then CATCHALL', async () => {
