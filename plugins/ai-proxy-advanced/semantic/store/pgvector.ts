@@ -21,6 +21,8 @@ import type { NearestHit, VectorStore } from './store';
 
 type PgvectorConfig = NonNullable<VectordbConfig['pgvector']>;
 
+export const HNSW_MAX_DIMENSIONS = 2000;
+
 /** While down, operations fail fast for this long instead of each waiting for `timeout`. */
 export const RETRY_AFTER_MS = 1000;
 
@@ -128,7 +130,11 @@ export class PgvectorStore implements VectorStore {
     const t = `"${this.table}"`;
     await this.pool.query('CREATE EXTENSION IF NOT EXISTS vector');
     await this.pool.query(`CREATE TABLE IF NOT EXISTS ${t} (id text PRIMARY KEY, vector vector(${this.dimensions}) NOT NULL)`);
-    await this.pool.query(`CREATE INDEX IF NOT EXISTS "${this.table}_${this.opsClass}" ON ${t} USING hnsw (vector ${this.opsClass})`);
+    // pgvector's hnsw indexes `vector` columns of at most 2000 dimensions; larger ones (text-embedding-3-large's
+    // 3072) are searched by a scan, exact and cheap for a table holding one row per target description.
+    if (this.dimensions <= HNSW_MAX_DIMENSIONS) {
+      await this.pool.query(`CREATE INDEX IF NOT EXISTS "${this.table}_${this.opsClass}" ON ${t} USING hnsw (vector ${this.opsClass})`);
+    }
   }
 
   loadDescriptions(shas: readonly string[]): Promise<Map<string, Float32Array>> {
