@@ -4,6 +4,9 @@
  * euclidean with the redis strategy is RediSearch's squared L2.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Redis from 'ioredis';
 import type { PluginConfig, RedisConfig, TargetConfig } from '../../schemas/config';
@@ -67,6 +70,31 @@ test('euclidean with redis is the squared L2 distance (RediSearch)', async () =>
   const c = config('euclid-redis', { host: '127.0.0.1', port: redis.port, password: 'pw-SECRET' }, 'euclidean', 1.5);
   assert.deepEqual((await prepareSemanticPick(c, ask('code completions helper'), defaultAttemptDeps.signDeps))?.groups, [[1]]);
   assert.deepEqual((await prepareSemanticPick(c, ask('code completions'), defaultAttemptDeps.signDeps))?.groups, [[0], [1]]);
+});
+
+test('cluster_nodes: a real one-node Redis Cluster (all 16384 slots) through ioredis Cluster', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'redis-cluster-'));
+  // A lone node announces an empty address in CLUSTER SLOTS unless told its own.
+  const node = await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1']);
+  const admin = new Redis({ port: node.port });
+  try {
+    await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    for (let i = 0; i < 200; i++) {
+      const info = String(await admin.call('CLUSTER', 'INFO'));
+      if (info.includes('cluster_state:ok')) break;
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    const c = config('cluster-plugin', { cluster_nodes: [{ ip: '127.0.0.1', port: node.port }], cluster_max_redirections: 3 } as RedisConfig);
+    assert.deepEqual((await prepareSemanticPick(c, ask('code completions'), defaultAttemptDeps.signDeps))?.groups, [[0], [1]]);
+    const key = `ai_proxy_advanced_semantic:cluster-plugin:${sha256hex('Specialist in code completions')}`;
+    for (let i = 0; i < 100 && (await admin.exists(key)) === 0; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(await admin.exists(key), 1);
+  } finally {
+    await closeSemanticRouters();
+    admin.disconnect();
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('Sentinel, TLS, ACL user and timeouts map to ioredis options; cloud_authentication is refused', () => {

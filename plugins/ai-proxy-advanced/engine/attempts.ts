@@ -161,7 +161,7 @@ export async function runAttempts(
   const maxAttempts = rt.retries + 1;
   let last: AttemptsResult | undefined;
   // semantic: the prompt's candidate groups, resolved once (one embeddings call) for every attempt.
-  const semantic = await prepareSemanticPick(rt.config, parsed.json, deps.signDeps);
+  const semantic = rt.config.balancer?.algorithm === 'semantic' ? await prepareSemanticPick(rt.config, parsed.json, deps.signDeps) : undefined;
 
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const exclude = rt.health.exclusions(tried);
