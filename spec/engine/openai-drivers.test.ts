@@ -65,6 +65,22 @@ describe('configured options take precedence over request values (Kong merge_con
     assert.equal(body.stream, false);
     assert.equal(body.model, 'gpt-4');
   });
+
+  test('the provider is asked for a stream exactly when the engine delivers one (response_streaming: always)', () => {
+    // ctx.stream is true for `stream: true` and for `response_streaming: always` with a client that sent no
+    // `stream`; a provider asked for JSON would answer JSON into the SSE translator (issue 10).
+    const chatMessages = { messages: [{ role: 'user', content: 'x' }] };
+    for (const provider of ['openai', 'azure', 'mistral', 'llama2', 'vllm', 'deepseek', 'xai', 'cerebras', 'dashscope', 'databricks'] as const) {
+      const target = t(provider, 'llm/v1/chat', {
+        name: 'm',
+        options: { upstream_url: 'http://127.0.0.1:1/v1/chat/completions', azure_instance: 'i', azure_deployment_id: 'd', mistral_format: 'openai', llama2_format: 'openai', databricks: { workspace_instance_id: 'w' } },
+      });
+      const streamed = getDriver(provider).toRequest(chatMessages, ctx(target, { stream: true })).body as Record<string, unknown>;
+      assert.equal(streamed.stream, true, `${provider}: stream asked for`);
+      const buffered = getDriver(provider).toRequest({ ...chatMessages, stream: false }, ctx(target, { stream: false })).body as Record<string, unknown>;
+      assert.equal(buffered.stream, false, `${provider}: no stream asked for`);
+    }
+  });
 });
 
 describe('upstream URLs per provider (spec §2.8)', () => {

@@ -26,7 +26,9 @@ export function toOpenAiBody(body: Record<string, unknown>, ctx: TranslateContex
       if (o.max_tokens != null) out.max_tokens = o.max_tokens;
       if (o.top_p != null) out.top_p = o.top_p;
     }
-    out.stream = body.stream ?? false;
+    // The engine delivers a stream whenever ctx.stream (client `stream: true` or `response_streaming: always`):
+    // the provider must be asked for one then, whatever the client sent (issue 10).
+    out.stream = ctx.stream;
   }
   out.model = ctx.model;
   return out;
