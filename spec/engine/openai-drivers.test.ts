@@ -6,7 +6,6 @@ import type { ModelConfig, RouteType, TargetConfig } from '../../schemas/config'
 import { ConfigError, TranslationError, UnsupportedFeatureError } from '../../plugins/ai-proxy-advanced/errors';
 import { getDriver } from '../../plugins/ai-proxy-advanced/providers';
 import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
-import { OPENAI_STYLE_DRIVERS } from '../../plugins/ai-proxy-advanced/providers/openai/providers';
 
 // Fixtures are read from the source tree (tsc does not copy JSON into dist).
 const FIX = path.resolve(__dirname, '../../../spec/fixtures/engine-openai');
@@ -130,8 +129,8 @@ describe('upstream URLs per provider (spec §2.8)', () => {
 
   test('unsupported route types and formats are refused by name', () => {
     assert.throws(() => url(t('deepseek', 'llm/v1/embeddings')), (e: unknown) => e instanceof UnsupportedFeatureError && /llm\/v1\/embeddings/.test((e as Error).message));
-    // mistral/llama2 in their own formats are the translated drivers'; this one refuses them by name.
-    assert.throws(() => OPENAI_STYLE_DRIVERS.mistral?.toRequest({}, ctx(t('mistral', 'llm/v1/chat', { name: 'm', options: { mistral_format: 'ollama' } }))), (e: unknown) => e instanceof UnsupportedFeatureError && /mistral_format 'ollama'/.test((e as Error).message));
+    // mistral's openai format has no completions route (mistral.lua operation_map); named with the format.
+    assert.throws(() => url(t('mistral', 'llm/v1/completions', { name: 'm', options: { mistral_format: 'openai' } })), (e: unknown) => e instanceof UnsupportedFeatureError && /mistral_format openai/.test((e as Error).message));
   });
 });
 

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
-import { TRANSLATED_DRIVERS } from '../../plugins/ai-proxy-advanced/providers/translated';
+import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
 import { caseDirs, makeCtx, pick, readFixture, readJsonFixture } from '../helpers/providers-fixtures';
 
 interface GoldenCase {
@@ -27,7 +27,7 @@ interface GoldenCase {
 
 for (const name of caseDirs('golden')) {
   const c = readJsonFixture<GoldenCase>(`golden/${name}/case.json`);
-  const driver = TRANSLATED_DRIVERS[c.target.model.provider];
+  const driver = DRIVERS[c.target.model.provider];
   describe(`golden ${name}`, () => {
     it('has a translated driver for its provider', () => {
       assert.ok(driver, `no driver for ${c.target.model.provider}`);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
-import { TRANSLATED_DRIVERS } from '../../plugins/ai-proxy-advanced/providers/translated';
+import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
 import { bytewise, caseDirs, makeCtx, readFixture, readJsonFixture, runStream, splitAt, streamInput, type StreamCase } from '../helpers/providers-fixtures';
 
 function frames(out: string): unknown[] {
@@ -19,7 +19,7 @@ function frames(out: string): unknown[] {
 
 for (const name of caseDirs('streams')) {
   const c = readJsonFixture<StreamCase>(`streams/${name}/case.json`);
-  const driver = TRANSLATED_DRIVERS[c.target.model.provider];
+  const driver = DRIVERS[c.target.model.provider];
   const ctx: TranslateContext = makeCtx(c.target, { stream: true, includeUsage: c.include_usage ?? false });
   const input = streamInput(c);
   const expected = readFixture(`streams/${name}/expected.txt`).toString('utf8');

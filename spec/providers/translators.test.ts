@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, InvalidRequestError, TranslationError, UnsupportedFeatureError } from '../../plugins/ai-proxy-advanced/errors';
 import type { ProviderDriver } from '../../plugins/ai-proxy-advanced/providers/provider';
-import { TRANSLATED_DRIVERS } from '../../plugins/ai-proxy-advanced/providers/translated';
+import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
 import { makeCtx, readFixture, readJsonFixture, target } from '../helpers/providers-fixtures';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const d = (p: keyof typeof TRANSLATED_DRIVERS): ProviderDriver => TRANSLATED_DRIVERS[p]!;
+const d = (p: keyof typeof DRIVERS): ProviderDriver => DRIVERS[p]!;
 const REQ = 'kong-oss/openai/llm-v1-chat/requests';
 const body = (req: { body: unknown }): Json => JSON.parse(JSON.stringify(req.body)) as Json;
 const json = (o: unknown): Buffer => Buffer.from(JSON.stringify(o));

@@ -6,7 +6,8 @@
 import type { ProviderDriver, TranslateContext } from '../provider';
 import { createEventStreamTranslator } from '../streams/translator';
 import { SseFramer } from '../streams/sse';
-import { jsonHeaders, modelOptions, upstreamUrl } from '../translator-kit/request';
+import { jsonHeaders, modelOptions } from '../translator-kit/request';
+import { upstreamUrl } from '../translator-kit/url';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
 import { toAnthropicChat, toAnthropicCompletion } from './request';

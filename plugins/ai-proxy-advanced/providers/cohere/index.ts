@@ -2,7 +2,8 @@
 import type { ProviderDriver } from '../provider';
 import { SseFramer } from '../streams/sse';
 import { createEventStreamTranslator, kindOf } from '../streams/translator';
-import { jsonHeaders, upstreamUrl } from '../translator-kit/request';
+import { jsonHeaders } from '../translator-kit/request';
+import { upstreamUrl } from '../translator-kit/url';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
 import { fromCohere, fromCohereEmbeddings, handleCohereEvent, toCohere, toCohereEmbeddings } from './format';
