@@ -35,7 +35,7 @@ export function upstreamUrl(ctx: TranslateContext, base: string | (() => string)
     try {
       url = new URL(o.upstream_url);
     } catch {
-      throw new ConfigError(`model.options.upstream_url '${o.upstream_url}' is not a valid URL`);
+      throw new ConfigError('model.options.upstream_url is not a valid URL');
     }
     if (preserveClientPath) url.pathname = normalisePath(ctx.clientPath);
     else if (opts.urlIsBase && (url.pathname === '' || url.pathname === '/')) url.pathname = normalisePath(path);
