@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { ModelConfig, RouteType, TargetConfig } from '../../schemas/config';
 import { ConfigError, TranslationError, UnsupportedFeatureError } from '../../plugins/ai-proxy-advanced/errors';
 import { getDriver } from '../../plugins/ai-proxy-advanced/providers';
 import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
-
-// Fixtures are read from the source tree (tsc does not copy JSON into dist).
-const FIX = path.resolve(__dirname, '../../../spec/fixtures/engine-openai');
-const readJson = (p: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(FIX, p), 'utf8')) as Record<string, unknown>;
+import { readFixture, readJsonFixture } from '../helpers/providers-fixtures';
 
 function ctx(target: TargetConfig, over: Partial<TranslateContext> = {}): TranslateContext {
   return {
@@ -30,27 +25,19 @@ const t = (provider: TargetConfig['model']['provider'], route_type: RouteType, m
   model: { provider, ...model },
 });
 
-describe("request bodies match Kong's unit fixtures (01-unit_spec.lua FORMATS)", () => {
-  const cases = JSON.parse(readFileSync(path.join(FIX, 'cases.json'), 'utf8')) as Array<{ dir: string; route_type: RouteType; model: ModelConfig }>;
-  for (const c of cases) {
-    const file = c.route_type === 'llm/v1/chat' ? 'llm-v1-chat.json' : 'llm-v1-completions.json';
-    test(`${c.dir} ${c.route_type}`, () => {
-      const target: TargetConfig = { route_type: c.route_type, model: c.model };
-      const input = readJson(`unit/requests/${file}`);
-      const req = getDriver(c.model.provider).toRequest(input, ctx(target));
-      assert.deepEqual(req.body, readJson(`unit/expected-requests/${c.dir}/${file}`));
-      assert.equal(req.method, 'POST');
-      assert.equal(input.model, undefined, 'the client body is not mutated');
-    });
-    test(`${c.dir} ${c.route_type} response passes through byte for byte with its usage`, () => {
-      const target: TargetConfig = { route_type: c.route_type, model: c.model };
-      const raw = readFileSync(path.join(FIX, `unit/real-responses/${c.dir}/${file}`));
-      const out = getDriver(c.model.provider).fromResponse(200, {}, raw, ctx(target));
-      assert.deepEqual(out.body, readJson(`unit/expected-responses/${c.dir}/${file}`));
-      assert.equal(out.raw, raw, 'the provider bytes are kept for pass-through');
-      assert.ok(out.usage.total_tokens >= out.usage.prompt_tokens);
-    });
-  }
+// Request and response bodies against Kong's unit fixtures (01-unit_spec.lua FORMATS) are golden cases:
+// spec/fixtures/providers/golden/{openai,azure,mistral-openai}-* (spec/providers/golden.test.ts).
+describe('OpenAI-format answers pass through', () => {
+  test('the provider bytes are kept for pass-through, with their usage; the client body is not mutated', () => {
+    const target: TargetConfig = { route_type: 'llm/v1/chat', model: { provider: 'openai', name: 'gpt-4', options: { max_tokens: 512, temperature: 0.5 } } };
+    const input = readJsonFixture<Record<string, unknown>>('kong-oss/unit/requests/llm-v1-chat.json');
+    getDriver('openai').toRequest(input, ctx(target));
+    assert.equal(input.model, undefined, 'the client body is not mutated');
+    const raw = readFixture('kong-oss/unit/real-responses/openai/llm-v1-chat.json');
+    const out = getDriver('openai').fromResponse(200, {}, raw, ctx(target));
+    assert.equal(out.raw, raw, 'the provider bytes are kept for pass-through');
+    assert.deepEqual(out.usage, (JSON.parse(raw.toString('utf8')) as { usage: unknown }).usage);
+  });
 });
 
 describe('configured options take precedence over request values (Kong merge_config_defaults)', () => {
@@ -138,7 +125,7 @@ describe('responses', () => {
   const chat = t('openai', 'llm/v1/chat', { name: 'gpt-3.5-turbo' });
 
   test("a 200 without choices is Kong's transformation error", () => {
-    const raw = readFileSync(path.join(FIX, 'openai/llm-v1-chat/responses/bad_upstream_response.json'));
+    const raw = readFixture('kong-oss/openai/llm-v1-chat/responses/bad_upstream_response.json');
     assert.throws(
       () => getDriver('openai').fromResponse(200, {}, raw, ctx(chat)),
       (e: unknown) => e instanceof TranslationError && (e as Error).message === "transformation failed from type openai://llm/v1/chat: 'choices' not in llm/v1/chat response",
@@ -147,14 +134,14 @@ describe('responses', () => {
   });
 
   test('embeddings keep data and report prompt tokens', () => {
-    const raw = readFileSync(path.join(FIX, 'openai/llm-v1-embeddings/responses/good.json'));
+    const raw = readFixture('kong-oss/openai/llm-v1-embeddings/responses/good.json');
     const out = getDriver('openai').fromResponse(200, {}, raw, ctx(t('openai', 'llm/v1/embeddings', { name: 'text-embedding-3-small' })));
     assert.ok(out.usage.prompt_tokens > 0);
     assert.equal(out.usage.completion_tokens, 0);
   });
 
   test('provider errors pass through with their status and content type', () => {
-    const raw = readFileSync(path.join(FIX, 'openai/llm-v1-chat/responses/unauthorized.json'));
+    const raw = readFixture('kong-oss/openai/llm-v1-chat/responses/unauthorized.json');
     const out = getDriver('openai').fromError(401, { 'content-type': 'application/json', 'x-other': '1' }, raw, ctx(chat));
     assert.equal(out.status, 401);
     assert.equal(out.body, raw);
