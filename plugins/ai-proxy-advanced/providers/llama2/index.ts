@@ -1,14 +1,15 @@
 /**
  * `llama2` driver: self-hosted, model.options.upstream_url required (Kong OSS llama2.lua configure_request),
- * body format from model.options.llama2_format: raw (raw.ts), ollama (../ollama/format.ts) or openai (the one
+ * body format from model.options.llama2_format: raw (raw.ts), ollama (../ollama/) or openai (the one
  * OpenAI driver, providers/openai/).
  */
 import { ConfigError } from '../../errors';
 import type { ProviderDriver, TranslateContext } from '../provider';
-import { NdjsonFramer } from '../streams/ndjson';
 import { SseFramer } from '../streams/sse';
 import { createEventStreamTranslator, kindOf } from '../streams/translator';
-import { fromOllama, handleOllamaEvent, toOllama } from '../ollama/format';
+import { toOllama } from '../ollama/request';
+import { fromOllama } from '../ollama/response';
+import { createOllamaStreamTranslator } from '../ollama/stream';
 import { makeOpenAiStyleDriver, upstreamUrlOnly } from '../openai';
 import { jsonHeaders, modelOptions } from '../translator-kit/request';
 import { passThroughError } from '../translator-kit/response';
@@ -67,7 +68,7 @@ export const llama2Driver: ProviderDriver = {
       case 'raw':
         return createEventStreamTranslator(ctx, kindOf(ctx), new SseFramer(), handleTgiEvent);
       case 'ollama':
-        return createEventStreamTranslator(ctx, kindOf(ctx), new NdjsonFramer(), handleOllamaEvent);
+        return createOllamaStreamTranslator(ctx);
       case 'openai':
         return openaiFormat.createStreamTranslator!(ctx);
     }

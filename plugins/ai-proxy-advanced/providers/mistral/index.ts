@@ -5,10 +5,10 @@
  */
 import { ConfigError } from '../../errors';
 import type { ProviderDriver, TranslateContext } from '../provider';
-import { fromOllama, handleOllamaEvent, toOllama } from '../ollama/format';
+import { toOllama } from '../ollama/request';
+import { fromOllama } from '../ollama/response';
+import { createOllamaStreamTranslator } from '../ollama/stream';
 import { makeOpenAiStyleDriver } from '../openai';
-import { NdjsonFramer } from '../streams/ndjson';
-import { createEventStreamTranslator, kindOf } from '../streams/translator';
 import { jsonHeaders, modelOptions } from '../translator-kit/request';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
@@ -45,6 +45,6 @@ export const mistralDriver: ProviderDriver = {
   createStreamTranslator(ctx) {
     return mistralFormat(ctx) === 'openai'
       ? openaiFormat.createStreamTranslator!(ctx)
-      : createEventStreamTranslator(ctx, kindOf(ctx), new NdjsonFramer(), handleOllamaEvent);
+      : createOllamaStreamTranslator(ctx);
   },
 };
