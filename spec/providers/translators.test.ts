@@ -332,3 +332,16 @@ describe('self-hosted formats', () => {
     assert.equal((out.body as Json)['choices'][0]['finish_reason'], 'length');
   });
 });
+
+describe('provider strings are never read as prototype keys', () => {
+  it('maps a Bedrock stopReason or a Cohere finish_reason named like an Object method as an unknown reason', () => {
+    const bedrock = makeCtx(target('bedrock', 'llm/v1/chat', 'anthropic.claude-3-sonnet-20240229-v1:0', { bedrock: { aws_region: 'us-east-1' } }));
+    const answer = { output: { message: { role: 'assistant', content: [{ text: 'hi' }] } }, stopReason: 'constructor' };
+    const b = d('bedrock').fromResponse(200, {}, Buffer.from(JSON.stringify(answer)), bedrock).body as { choices: Array<{ finish_reason: unknown }> };
+    assert.equal(b.choices[0]!.finish_reason, 'stop');
+    const cohere = makeCtx(target('cohere', 'llm/v1/chat', 'command-r'));
+    const v2 = { id: 'x', message: { role: 'assistant', content: [{ type: 'text', text: 'hi' }] }, finish_reason: 'toString' };
+    const c = d('cohere').fromResponse(200, {}, Buffer.from(JSON.stringify(v2)), cohere).body as { choices: Array<{ finish_reason: unknown }> };
+    assert.equal(c.choices[0]!.finish_reason, 'tostring');
+  });
+});

@@ -8,7 +8,12 @@ import { compact, type Json } from '../translator-kit/request';
 import { estimatedUsage, parseJsonObject, usage } from '../translator-kit/response';
 import { answerOf, cohereUsage, embeddingsOf } from './types';
 
-export const FINISH: Record<string, string> = { COMPLETE: 'stop', MAX_TOKENS: 'length', TOOL_CALL: 'tool_calls', STOP_SEQUENCE: 'stop', ERROR_TOXIC: 'content_filter' };
+const FINISH: Record<string, string> = { COMPLETE: 'stop', MAX_TOKENS: 'length', TOOL_CALL: 'tool_calls', STOP_SEQUENCE: 'stop', ERROR_TOXIC: 'content_filter' };
+
+/** OpenAI finish_reason of a Cohere one: mapped, else lower-cased; own keys only, a provider string is no prototype key. */
+export function finishReason(reason: string): string {
+  return Object.hasOwn(FINISH, reason) ? FINISH[reason]! : reason.toLowerCase();
+}
 
 export function fromCohere(body: Buffer, ctx: TranslateContext): TranslatedResponse {
   const r = parseJsonObject(body, 'cohere');
@@ -29,7 +34,7 @@ export function fromCohere(body: Buffer, ctx: TranslateContext): TranslatedRespo
       text = a.text;
       const message: Json = { role: 'assistant', content: text };
       if (a.tool_calls) message['tool_calls'] = a.tool_calls;
-      const fr = a.finish_reason !== undefined ? (FINISH[a.finish_reason] ?? a.finish_reason.toLowerCase()) : 'stop';
+      const fr = a.finish_reason !== undefined ? finishReason(a.finish_reason) : 'stop';
       out = { id: a.id, object: 'chat.completion', model: ctx.model, choices: [{ index: 0, message, finish_reason: fr }] };
       break;
     }

@@ -4,7 +4,7 @@ import type { StreamEvent } from '../streams/framer';
 import { SseFramer } from '../streams/sse';
 import { createEventStreamTranslator, kindOf, type StreamSink } from '../streams/translator';
 import { jsonObject } from '../translator-kit/response';
-import { FINISH } from './response';
+import { finishReason } from './response';
 import { streamEventOf } from './types';
 
 export function handleCohereEvent(ev: StreamEvent, sink: StreamSink): void {
@@ -24,7 +24,7 @@ export function handleCohereEvent(ev: StreamEvent, sink: StreamSink): void {
     case 'end':
       if (e.usage) sink.usage(e.usage);
       if (e.finish_reason) {
-        const fr = FINISH[e.finish_reason] ?? e.finish_reason.toLowerCase();
+        const fr = finishReason(e.finish_reason);
         if (sink.kind === 'chat') sink.choice({ delta: {}, index: 0, finish_reason: fr });
         else sink.choice({ text: '', index: 0, finish_reason: fr });
       }

@@ -1,5 +1,5 @@
 /**
- * OpenAI ↔ Bedrock Converse (Kong OSS kong/llm/drivers/bedrock.lua to_bedrock_chat_openai /
+ * OpenAI → Bedrock Converse requests (Kong OSS kong/llm/drivers/bedrock.lua to_bedrock_chat_openai /
  * from_bedrock_chat_openai). Differences from Kong OSS, on purpose:
  *  - every tool call of an assistant message is kept (Kong keeps only the last one) and its text too;
  *  - a tool result that is not JSON is sent as `{text}` (Kong refuses it);
@@ -7,19 +7,10 @@
  *  - all text blocks of the answer are joined (Kong reads the first block only);
  *  - `tool_choice` maps to `toolConfig.toolChoice`, `stop` to `stopSequences`.
  */
-import { InvalidRequestError, TranslationError } from '../../errors';
-import type { TranslateContext, TranslatedResponse } from '../provider';
+import { InvalidRequestError } from '../../errors';
+import type { TranslateContext } from '../provider';
 import { type ChatMessage, compact, type Json, mergeTuning, messagesOf, modelOptions, parseToolArguments } from '../translator-kit/request';
-import { arr, estimatedUsage, obj, parseJsonObject, usage } from '../translator-kit/response';
-
-export const STOP_REASON: Record<string, string> = {
-  max_tokens: 'length',
-  end_turn: 'stop',
-  stop_sequence: 'stop',
-  tool_use: 'tool_calls',
-  guardrail_intervened: 'guardrail_intervened',
-  content_filtered: 'content_filter',
-};
+import { arr, obj } from '../translator-kit/response';
 
 /** Models that refuse a system prompt (bedrock.lua bedrock_unsupported_system_role_patterns, as regexes). */
 export const NO_SYSTEM_ROLE = [/amazon.titan/, /cohere.command.*text/, /cohere.command.*light.*text/, /mistral.mistral.*7b.*instruct/, /mistral.mixtral.*8x7b.*instruct/];
@@ -119,37 +110,3 @@ export function toConverse(body: Json, ctx: TranslateContext): Json {
   });
 }
 
-export function fromConverse(body: Buffer, ctx: TranslateContext): TranslatedResponse {
-  const r = parseJsonObject(body, 'bedrock');
-  const content = arr(obj(obj(r['output'])?.['message'])?.['content']);
-  if (!content || content.length === 0) throw new TranslationError('no generation candidates received from Bedrock, or max_tokens too short');
-  const texts: string[] = [];
-  const toolCalls: Json[] = [];
-  for (const b of content) {
-    const block = obj(b);
-    if (typeof block?.['text'] === 'string') texts.push(block['text']);
-    const tu = obj(block?.['toolUse']);
-    if (tu) {
-      const input = obj(tu['input']);
-      toolCalls.push({
-        id: tu['toolUseId'],
-        type: 'function',
-        function: { name: tu['name'], arguments: input && Object.keys(input).length > 0 ? JSON.stringify(input) : '{}' },
-      });
-    }
-  }
-  const text = texts.length > 0 ? texts.join('\n') : null;
-  const message: Json = { role: 'assistant', content: text };
-  if (toolCalls.length > 0) message['tool_calls'] = toolCalls;
-  const stop = typeof r['stopReason'] === 'string' ? r['stopReason'] : '';
-  const u = obj(r['usage']);
-  const tokens = u && typeof u['inputTokens'] === 'number' ? usage(u['inputTokens'], u['outputTokens'], u['totalTokens']) : estimatedUsage(text ?? '');
-  const out: Json = {
-    object: 'chat.completion',
-    model: ctx.model,
-    choices: [{ index: 0, message, finish_reason: STOP_REASON[stop] ?? 'stop' }],
-    usage: tokens,
-  };
-  if (r['trace'] !== undefined) out['trace'] = r['trace'];
-  return { body: out, usage: tokens, model: ctx.model };
-}
