@@ -7,14 +7,12 @@ import type { ProviderDriver, TranslateContext } from '../provider';
 import { openAiRequest } from '../openai/request';
 import { fromOpenAiBody } from '../openai/response';
 import { createOpenAiSseTranslator } from '../openai/stream';
-import { SseFramer } from '../streams/sse';
-import { createEventStreamTranslator } from '../streams/translator';
-import { handleTgiEvent } from '../llama2/raw';
 import { jsonHeaders, modelOptions } from '../translator-kit/request';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
-import { fromHfCompletions, toHfCompletions } from './completions';
-import { fromHfEmbeddings, toHfEmbeddings } from './embeddings';
+import { toHfCompletions, toHfEmbeddings } from './request';
+import { fromHfCompletions, fromHfEmbeddings } from './response';
+import { createTgiStreamTranslator } from './stream';
 
 export function hfBase(ctx: TranslateContext): string {
   return modelOptions(ctx).upstream_url ?? `https://api-inference.huggingface.co/models/${ctx.model}`;
@@ -44,7 +42,7 @@ export const huggingfaceDriver: ProviderDriver = {
   fromError: (status, headers, body) => passThroughError(status, headers, body),
   createStreamTranslator(ctx) {
     return ctx.routeType === 'llm/v1/completions'
-      ? createEventStreamTranslator(ctx, 'completions', new SseFramer(), handleTgiEvent)
+      ? createTgiStreamTranslator(ctx)
       : createOpenAiSseTranslator(ctx);
   },
 };

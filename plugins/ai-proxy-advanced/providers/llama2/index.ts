@@ -5,8 +5,6 @@
  */
 import { ConfigError } from '../../errors';
 import type { ProviderDriver, TranslateContext } from '../provider';
-import { SseFramer } from '../streams/sse';
-import { createEventStreamTranslator, kindOf } from '../streams/translator';
 import { toOllama } from '../ollama/request';
 import { fromOllama } from '../ollama/response';
 import { createOllamaStreamTranslator } from '../ollama/stream';
@@ -15,7 +13,8 @@ import { jsonHeaders, modelOptions } from '../translator-kit/request';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
 import { requireUpstreamUrl } from '../translator-kit/url';
-import { fromLlama2Raw, handleTgiEvent, toLlama2Raw } from './raw';
+import { fromLlama2Raw, toLlama2Raw } from './raw';
+import { createTgiStreamTranslator } from '../huggingface/stream';
 
 function format(ctx: TranslateContext): 'raw' | 'ollama' | 'openai' {
   const f = modelOptions(ctx).llama2_format;
@@ -66,7 +65,7 @@ export const llama2Driver: ProviderDriver = {
   createStreamTranslator(ctx) {
     switch (format(ctx)) {
       case 'raw':
-        return createEventStreamTranslator(ctx, kindOf(ctx), new SseFramer(), handleTgiEvent);
+        return createTgiStreamTranslator(ctx);
       case 'ollama':
         return createOllamaStreamTranslator(ctx);
       case 'openai':

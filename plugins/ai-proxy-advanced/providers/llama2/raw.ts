@@ -7,10 +7,8 @@
  */
 import { InvalidRequestError, TranslationError } from '../../errors';
 import type { TranslateContext, TranslatedResponse } from '../provider';
-import type { StreamEvent } from '../streams/framer';
-import type { StreamSink } from '../streams/translator';
 import { compact, type Json, mergeTuning, messagesOf, promptOf, textOf } from '../translator-kit/request';
-import { arr, estimatedUsage, obj, parseJson, usage, jsonObject } from '../translator-kit/response';
+import { arr, estimatedUsage, obj, parseJson, usage } from '../translator-kit/response';
 
 export function messagesToInst(body: Json): string {
   const parts: string[] = [];
@@ -60,22 +58,3 @@ export function fromLlama2Raw(body: Buffer, ctx: TranslateContext): TranslatedRe
   };
 }
 
-/** TGI text-generation stream: `data: {token: {text, special}, generated_text, details}`. */
-export function handleTgiEvent(ev: StreamEvent, sink: StreamSink): void {
-  const e = jsonObject(ev.data);
-  if (!e) return;
-  if (typeof e['error'] === 'string') {
-    sink.error(e['error'], String(e['error_type'] ?? 'generation_error'));
-    sink.done();
-    return;
-  }
-  const token = obj(e['token']);
-  const t = token && token['special'] !== true && typeof token['text'] === 'string' ? token['text'] : '';
-  const details = obj(e['details']);
-  const finished = typeof e['generated_text'] === 'string' || details !== undefined;
-  const reason = details?.['finish_reason'] === 'length' ? 'length' : 'stop';
-  sink.text(t);
-  if (sink.kind === 'chat') sink.choice({ delta: { content: t }, index: 0, finish_reason: finished ? reason : null });
-  else sink.choice({ text: t, index: 0, finish_reason: finished ? reason : null });
-  if (details && typeof details['generated_tokens'] === 'number') sink.usage({ completion_tokens: details['generated_tokens'] });
-}
