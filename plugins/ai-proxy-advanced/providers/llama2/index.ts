@@ -1,20 +1,20 @@
 /**
  * `llama2` driver: self-hosted, model.options.upstream_url required (Kong OSS llama2.lua configure_request),
- * body format from model.options.llama2_format: raw (raw.ts), ollama (../ollama/) or openai (the one
+ * body format from model.options.llama2_format: raw (request.ts, response.ts, types.ts), ollama (../ollama/) or openai (the one
  * OpenAI driver, providers/openai/).
  */
 import { ConfigError } from '../../errors';
 import type { ProviderDriver, TranslateContext } from '../provider';
 import { toOllama } from '../ollama/request';
 import { fromOllama } from '../ollama/response';
-import { createOllamaStreamTranslator } from '../ollama/stream';
 import { makeOpenAiStyleDriver, upstreamUrlOnly } from '../openai';
 import { jsonHeaders, modelOptions } from '../translator-kit/request';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
 import { requireUpstreamUrl } from '../translator-kit/url';
-import { fromLlama2Raw, toLlama2Raw } from './raw';
-import { createTgiStreamTranslator } from '../huggingface/stream';
+import { toLlama2Raw } from './request';
+import { fromLlama2Raw } from './response';
+import { createLlama2StreamTranslator } from './stream';
 
 function format(ctx: TranslateContext): 'raw' | 'ollama' | 'openai' {
   const f = modelOptions(ctx).llama2_format;
@@ -63,11 +63,11 @@ export const llama2Driver: ProviderDriver = {
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
   createStreamTranslator(ctx) {
-    switch (format(ctx)) {
+    const f = format(ctx);
+    switch (f) {
       case 'raw':
-        return createTgiStreamTranslator(ctx);
       case 'ollama':
-        return createOllamaStreamTranslator(ctx);
+        return createLlama2StreamTranslator(ctx, f);
       case 'openai':
         return openaiFormat.createStreamTranslator!(ctx);
     }
