@@ -3,7 +3,7 @@
  * translators read them: only the fields used are typed. Provider JSON is checked once by the guards below, then
  * read as typed objects; a field of the wrong type reads as absent.
  */
-import { isObject } from '../openai/types';
+import { counts, isObject, num, str } from '../translator-kit/guards';
 
 export interface AnthropicUsage {
   input_tokens?: number;
@@ -39,17 +39,9 @@ export interface AnthropicError {
   type: string;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 export function usageOf(v: unknown): AnthropicUsage | undefined {
-  if (!isObject(v)) return undefined;
-  const u: AnthropicUsage = {};
-  const i = num(v['input_tokens']);
-  const o = num(v['output_tokens']);
-  if (i !== undefined) u.input_tokens = i;
-  if (o !== undefined) u.output_tokens = o;
-  return u;
+  return counts(v, ['input_tokens', 'output_tokens'] as const);
 }
 
 export function blockOf(v: unknown): AnthropicBlock {

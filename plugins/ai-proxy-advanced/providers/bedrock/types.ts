@@ -4,7 +4,7 @@
  * typed. Provider JSON is checked once by the guards below, then read as typed objects; a field of the wrong type
  * reads as absent.
  */
-import { isObject } from '../openai/types';
+import { counts, isObject, num, str } from '../translator-kit/guards';
 
 export interface ConverseToolUse {
   toolUseId?: unknown;
@@ -26,19 +26,9 @@ export interface ConverseAnswer {
   trace?: unknown;
 }
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export function usageOf(v: unknown): ConverseUsage | undefined {
-  if (!isObject(v)) return undefined;
-  const u: ConverseUsage = {};
-  const i = num(v['inputTokens']);
-  const o = num(v['outputTokens']);
-  const t = num(v['totalTokens']);
-  if (i !== undefined) u.inputTokens = i;
-  if (o !== undefined) u.outputTokens = o;
-  if (t !== undefined) u.totalTokens = t;
-  return u;
+  return counts(v, ['inputTokens', 'outputTokens', 'totalTokens'] as const);
 }
 
 function toolUseOf(v: unknown): ConverseToolUse | undefined {

@@ -3,13 +3,10 @@
  * translators read them: only the fields used are typed. Provider JSON is checked once by the guards below, then
  * read as typed objects; a field of the wrong type reads as absent.
  */
-import { isObject } from '../openai/types';
+import { isObject, type Json, str } from '../translator-kit/guards';
 import type { TokenUsage } from '../provider';
 import { usage } from '../translator-kit/response';
 
-type Json = Record<string, unknown>;
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const obj = (v: unknown): Json | undefined => (isObject(v) ? v : undefined);
 
 /** One answer, whichever API produced it. */

@@ -4,7 +4,7 @@
  * Provider JSON is checked once by the guard below, then read as a typed object; a field of the wrong type reads as
  * absent.
  */
-import { isObject } from '../openai/types';
+import { counts, isObject, str } from '../translator-kit/guards';
 
 export interface GeminiFunctionCall {
   name?: string;
@@ -31,8 +31,6 @@ export interface GeminiAnswer {
   error?: { message: string; status: string };
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 function candidateOf(v: unknown): GeminiCandidate | undefined {
   if (!isObject(v)) return undefined;
@@ -61,17 +59,8 @@ export function answerOf(r: Record<string, unknown>): GeminiAnswer {
   const a: GeminiAnswer = {};
   const candidate = candidateOf(Array.isArray(r['candidates']) ? r['candidates'][0] : undefined);
   if (candidate) a.candidate = candidate;
-  const u = r['usageMetadata'];
-  if (isObject(u)) {
-    const m: GeminiUsageMetadata = {};
-    const p = num(u['promptTokenCount']);
-    const c = num(u['candidatesTokenCount']);
-    const t = num(u['totalTokenCount']);
-    if (p !== undefined) m.promptTokenCount = p;
-    if (c !== undefined) m.candidatesTokenCount = c;
-    if (t !== undefined) m.totalTokenCount = t;
-    a.usageMetadata = m;
-  }
+  const u = counts(r['usageMetadata'], ['promptTokenCount', 'candidatesTokenCount', 'totalTokenCount'] as const);
+  if (u) a.usageMetadata = u;
   const version = str(r['modelVersion']);
   if (version !== undefined) a.modelVersion = version;
   const e = r['error'];

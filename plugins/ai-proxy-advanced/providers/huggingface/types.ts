@@ -4,7 +4,7 @@
  * extraction (vectors) and the API's `{error}` answers. Only the fields used are typed; provider JSON is checked
  * once by the guards below, then read as typed objects.
  */
-import { isObject } from '../openai/types';
+import { isObject } from '../translator-kit/guards';
 
 /** A 200 carrying `{error}` or `{message}` (model loading, timeout): the API's error text. */
 export function apiErrorOf(r: unknown): string | undefined {

@@ -4,7 +4,8 @@
  * `[{generated_text}]` (TGI). Provider JSON is checked once by the guard below, then read as a typed object.
  * Streams are TGI's (huggingface/types.ts).
  */
-import { isObject, type OpenAiUsage, usageOf } from '../openai/types';
+import { type OpenAiUsage, usageOf } from '../openai/types';
+import { isObject } from '../translator-kit/guards';
 
 export interface Llama2RawRequest {
   inputs: string;

@@ -3,7 +3,7 @@
  * /api/embed) as the translators read it: only the fields used are typed. Provider JSON is checked once by the
  * guard below, then read as a typed object; a field of the wrong type reads as absent.
  */
-import { isObject } from '../openai/types';
+import { isObject, num, str } from '../translator-kit/guards';
 
 export interface OllamaToolCall {
   function: { name?: string; arguments?: unknown };
@@ -27,8 +27,6 @@ export interface OllamaAnswer {
   embeddings?: unknown[];
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 function toolCallOf(v: unknown): OllamaToolCall {
   const fn = isObject(v) && isObject(v['function']) ? v['function'] : {};

@@ -4,7 +4,9 @@
  * boundary by the guards below, then used as typed objects.
  */
 
-export type Json = Record<string, unknown>;
+import { counts, isObject, type Json } from '../translator-kit/guards';
+
+export { isObject, type Json };
 
 /** `usage` of a chat/completions/embeddings answer or of a stream chunk. */
 export interface OpenAiUsage {
@@ -34,26 +36,14 @@ export interface OpenAiResponse {
   usage?: unknown;
 }
 
-export function isObject(v: unknown): v is Json {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function isCountMap(v: unknown): v is Record<string, number> {
   return isObject(v) && Object.values(v).every((n) => typeof n === 'number');
 }
 
-const count = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-
 /** The usage fields a provider sent, numbers only; undefined when there is no usage object. */
 export function usageOf(v: unknown): OpenAiUsage | undefined {
-  if (!isObject(v)) return undefined;
-  const u: OpenAiUsage = {};
-  const p = count(v['prompt_tokens']);
-  const c = count(v['completion_tokens']);
-  const t = count(v['total_tokens']);
-  if (p !== undefined) u.prompt_tokens = p;
-  if (c !== undefined) u.completion_tokens = c;
-  if (t !== undefined) u.total_tokens = t;
+  const u: OpenAiUsage | undefined = counts(v, ['prompt_tokens', 'completion_tokens', 'total_tokens'] as const);
+  if (!u || !isObject(v)) return u;
   if (isCountMap(v['prompt_tokens_details'])) u.prompt_tokens_details = v['prompt_tokens_details'];
   if (isCountMap(v['completion_tokens_details'])) u.completion_tokens_details = v['completion_tokens_details'];
   return u;
