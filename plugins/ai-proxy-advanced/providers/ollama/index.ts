@@ -7,7 +7,7 @@ import { embeddingInputs } from '../gemini/embeddings';
 import { jsonHeaders } from '../translator-kit/request';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
-import { requireUpstreamUrl } from '../translator-kit/url';
+import { requireUpstreamUrl, upstreamUrl } from '../translator-kit/url';
 import { toOllama } from './request';
 import { fromOllama, fromOllamaEmbeddings } from './response';
 import { createOllamaStreamTranslator } from './stream';
@@ -15,9 +15,8 @@ import { createOllamaStreamTranslator } from './stream';
 const API_PATH: Record<string, string> = { 'llm/v1/chat': '/api/chat', 'llm/v1/completions': '/api/generate', 'llm/v1/embeddings': '/api/embed' };
 
 export function ollamaUrl(ctx: TranslateContext, provider: string): string {
-  const u = new URL(requireUpstreamUrl(ctx, provider));
-  if (u.pathname === '/' || u.pathname === '') u.pathname = API_PATH[ctx.routeType] ?? '/';
-  return u.toString();
+  requireUpstreamUrl(ctx, provider);
+  return upstreamUrl(ctx, '', API_PATH[ctx.routeType] ?? '/', { urlIsBase: true });
 }
 
 export const ollamaDriver: ProviderDriver = {

@@ -5,7 +5,9 @@ import type { ModelOptions } from '../../../../schemas/config';
 import { InvalidRequestError } from '../../errors';
 import type { TranslateContext } from '../provider';
 
-export type Json = Record<string, unknown>;
+import type { Json } from './guards';
+
+export type { Json };
 
 export function modelOptions(ctx: TranslateContext): ModelOptions {
   return ctx.target.model.options ?? {};
