@@ -8,6 +8,7 @@
  *  - `tool_choice` maps to `toolConfig.toolChoice`, `stop` to `stopSequences`.
  */
 import { InvalidRequestError } from '../../errors';
+import { contentPartOf } from '../openai/types';
 import type { TranslateContext } from '../provider';
 import { type ChatMessage, compact, type Json, mergeTuning, messagesOf, modelOptions, parseToolArguments } from '../translator-kit/request';
 import { arr, obj } from '../translator-kit/response';
@@ -21,18 +22,17 @@ function contentBlocks(content: unknown, i: number): Json[] {
   if (typeof content === 'string') return [{ text: content }];
   if (!Array.isArray(content)) return [{ text: '' }];
   return content.map((part: unknown, j) => {
-    const p = part as Json | null;
-    if (p?.['type'] === 'text' && typeof p['text'] === 'string') return { text: p['text'] };
-    if (p?.['type'] === 'image_url') {
-      const url = String((p['image_url'] as Json | undefined)?.['url'] ?? '');
-      const m = /^data:image\/([a-z]+);base64,(.*)$/s.exec(url);
+    const p = contentPartOf(part);
+    if (p.type === 'text' && p.text !== undefined) return { text: p.text };
+    if (p.type === 'image_url') {
+      const m = /^data:image\/([a-z]+);base64,(.*)$/s.exec(p.url ?? '');
       const format = m?.[1] === 'jpg' ? 'jpeg' : m?.[1];
       if (!m || !format || !IMAGE_FORMATS.has(format)) {
         throw new InvalidRequestError(`message ${i + 1} part ${j + 1}: Bedrock takes images only as base64 data URLs (png, jpeg, gif, webp)`);
       }
       return { image: { format, source: { bytes: m[2] } } };
     }
-    throw new InvalidRequestError(`message ${i + 1} part ${j + 1}: part type '${String(p?.['type'])}' is not supported by Bedrock`);
+    throw new InvalidRequestError(`message ${i + 1} part ${j + 1}: part type '${p.type === 'other' ? p.name : p.type}' is not supported by Bedrock`);
   });
 }
 

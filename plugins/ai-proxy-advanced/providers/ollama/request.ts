@@ -5,6 +5,7 @@
  * parts become Ollama's `images` (base64) and tool calls carry parsed arguments.
  */
 import { InvalidRequestError } from '../../errors';
+import { contentPartOf } from '../openai/types';
 import type { TranslateContext } from '../provider';
 import { type ChatMessage, compact, type Json, mergeTuning } from '../translator-kit/request';
 
@@ -15,14 +16,13 @@ function toOllamaMessage(m: ChatMessage): Json {
     const texts: string[] = [];
     const images: string[] = [];
     for (const part of m.content) {
-      const p = part as Json;
-      if (p?.['type'] === 'text') texts.push(String(p['text'] ?? ''));
-      else if (p?.['type'] === 'image_url') {
-        const url = String((p['image_url'] as Json | undefined)?.['url'] ?? '');
-        const b64 = /^data:[^;,]*;base64,(.*)$/s.exec(url)?.[1];
+      const p = contentPartOf(part);
+      if (p.type === 'text') texts.push(p.text ?? '');
+      else if (p.type === 'image_url') {
+        const b64 = /^data:[^;,]*;base64,(.*)$/s.exec(p.url ?? '')?.[1];
         if (!b64) throw new InvalidRequestError('Ollama takes images only as base64 data URLs');
         images.push(b64);
-      } else throw new InvalidRequestError(`message part type '${String(p?.['type'])}' is not supported by Ollama`);
+      } else throw new InvalidRequestError(`message part type '${p.name}' is not supported by Ollama`);
     }
     out['content'] = texts.join('');
     if (images.length > 0) out['images'] = images;

@@ -4,7 +4,7 @@
  * boundary by the guards below, then used as typed objects.
  */
 
-import { counts, isObject, type Json } from '../translator-kit/guards';
+import { counts, isObject, type Json, str } from '../translator-kit/guards';
 
 export { isObject, type Json };
 
@@ -59,4 +59,21 @@ export function choiceText(c: OpenAiChoice): string | undefined {
   const content = c.delta?.content ?? c.message?.content;
   if (typeof content === 'string') return content;
   return typeof c.text === 'string' ? c.text : undefined;
+}
+
+/** One part of an OpenAI message `content` array, as the translators tell them apart. */
+export type OpenAiContentPart =
+  | { type: 'text'; text: string | undefined }
+  | { type: 'image_url'; url: string | undefined }
+  /** Any other part: `name` is its `type` as text (for error messages), `part` the part untouched. */
+  | { type: 'other'; name: string; part: unknown };
+
+export function contentPartOf(v: unknown): OpenAiContentPart {
+  const p = isObject(v) ? v : undefined;
+  if (p?.['type'] === 'text') return { type: 'text', text: str(p['text']) };
+  if (p?.['type'] === 'image_url') {
+    const image = p['image_url'];
+    return { type: 'image_url', url: isObject(image) ? str(image['url']) : undefined };
+  }
+  return { type: 'other', name: String(p?.['type']), part: v };
 }

@@ -3,6 +3,7 @@
  */
 import type { ModelOptions } from '../../../../schemas/config';
 import { InvalidRequestError } from '../../errors';
+import { contentPartOf } from '../openai/types';
 import type { TranslateContext } from '../provider';
 
 import type { Json } from './guards';
@@ -84,9 +85,9 @@ export function textOf(content: unknown, provider: string): string {
   if (Array.isArray(content)) {
     return content
       .map((part: unknown) => {
-        const p = part as Json;
-        if (p && p['type'] === 'text' && typeof p['text'] === 'string') return p['text'];
-        throw new InvalidRequestError(`message part of type '${String(p?.['type'])}' is not supported by ${provider}`);
+        const p = contentPartOf(part);
+        if (p.type === 'text' && p.text !== undefined) return p.text;
+        throw new InvalidRequestError(`message part of type '${p.type === 'other' ? p.name : p.type}' is not supported by ${provider}`);
       })
       .join('');
   }
