@@ -1,6 +1,6 @@
 /**
  * The one place errors become client responses.
- *  - Our own request/config errors: OpenAI-style `{"error":{"message","type"}}` with Kong's message texts.
+ *  - Our own request/config errors: OpenAI-style `{"error":{"message","type","code"}}` with Kong's message texts.
  *  - All attempts failed without any upstream answer: what Kong's nginx error page would send
  *    (OSS kong/error_handlers.lua BODIES): 502 for error/invalid_header, 504 for timeout.
  *  - Anything unexpected: Kong's `{"message":"An unexpected error occurred"}` 500; detail goes to the log only.
