@@ -33,8 +33,8 @@ export function responseOf(result: BufferedResult, config: FilledConfig, client:
       const body = wireBody(result.body);
       if (!Buffer.isBuffer(result.body)) headers['content-type'] = 'application/json';
       else if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
-      // Kong: only for a 200 from the service, when model_name_header (default true) or the client sent Kong-Debug.
-      const wantHeader = config.model_name_header !== false || client.headers.has('kong-debug');
+      // Kong: only for a 200 from the service, when model_name_header (filled: default true) or the client sent Kong-Debug.
+      const wantHeader = config.model_name_header || client.headers.has('kong-debug');
       if (wantHeader && result.model !== '') headers['x-kong-llm-model'] = `${result.target.model.provider}/${result.model}`;
       return { status: 200, body, headers };
     }

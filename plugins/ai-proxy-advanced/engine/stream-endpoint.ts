@@ -195,7 +195,7 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     headers['x-accel-buffering'] = 'no';
     const config = job.rt.config;
     const model = modelHeader(result.target.model.provider, result.model);
-    if ((config.model_name_header !== false || job.client.headers.has('kong-debug')) && result.model !== '' && model !== undefined) {
+    if ((config.model_name_header || job.client.headers.has('kong-debug')) && result.model !== '' && model !== undefined) {
       headers['x-kong-llm-model'] = model;
     }
     // The head goes out with the first event: until that event was read and translated the attempt could still
