@@ -17,7 +17,7 @@ import { PluginServerProcess, queryPluginServer } from './plugin-servers/process
 import { Worker } from './plugin-servers/worker';
 import { PluginsIterator } from './plugins-iterator';
 import { handleProxyRequest } from './proxy/handler';
-import { closeUpstreamAgents } from './proxy/upstream';
+import { closeUpstreamAgents, type ReadTimerFactory } from './proxy/upstream';
 import { Router } from './router';
 import type { ListenAddress, Settings } from './settings';
 import { Store } from './store';
@@ -35,6 +35,8 @@ export interface GatewayOptions {
   /** Overrides for the Kong-side RPC clients (tests shorten the 60 s read timeout). */
   rpcReadTimeoutMs?: number;
   respawnIntervalMs?: number;
+  /** The timer behind services' read_timeout (tests fire it themselves instead of waiting). */
+  readTimer?: ReadTimerFactory;
 }
 
 async function listen(server: http.Server, addr: ListenAddress, what: string): Promise<AddressInfo> {
@@ -155,6 +157,7 @@ export class Gateway {
       router: () => this.router,
       iterator: () => this.iterator,
       workerFor: (req: http.IncomingMessage) => this.socketWorker.get(req.socket) ?? (this.workers[0] as Worker),
+      ...(this.opts.readTimer ? { readTimer: this.opts.readTimer } : {}),
     };
     for (const addr of s.proxyListen) {
       const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => {

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'AIPA_ERR_TRANSLATION'
   | 'AIPA_ERR_CONFIG'
   | 'AIPA_ERR_AUTH'
+  | 'AIPA_ERR_EMBEDDINGS'
   | 'AIPA_ERR_STREAM_TICKET'
   | 'AIPA_ERR_INTERNAL';
 
@@ -163,5 +164,15 @@ export class StreamTicketError extends AiProxyError {
 export class InternalError extends AiProxyError {
   constructor(message = 'An unexpected error occurred', options: AiProxyErrorOptions = {}) {
     super('AIPA_ERR_INTERNAL', message, 500, true, options, 'kong');
+  }
+}
+
+/**
+ * The semantic balancer's embeddings call failed (connect error, timeout, non-2xx, no vector) and no CATCHALL
+ * target can take the request: Kong answers 500. The message names the embeddings call, never its auth.
+ */
+export class EmbeddingsError extends AiProxyError {
+  constructor(message: string, options: AiProxyErrorOptions = {}) {
+    super('AIPA_ERR_EMBEDDINGS', message, 500, true, options);
   }
 }

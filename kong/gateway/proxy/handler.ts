@@ -18,7 +18,7 @@ import type { ConfiguredPlugin, PluginsIterator } from '../plugins-iterator';
 import { normalizePath, type Router, upstreamUri } from '../router';
 import { headerEnabled, type Settings } from '../settings';
 import { HeaderMap, type Phase, type RequestContext } from './context';
-import { callUpstream, UpstreamFailure } from './upstream';
+import { callUpstream, UpstreamFailure, type ReadTimerFactory } from './upstream';
 
 export const KONG_VERSION = '3.9.1';
 export const SERVER_HEADER = `kong/${KONG_VERSION}`;
@@ -32,6 +32,8 @@ export interface ProxyHost {
   router(): Router;
   iterator(): PluginsIterator;
   workerFor(req: IncomingMessage): Worker;
+  /** The service read_timeout's timer (tests inject one; default native). */
+  readTimer?: ReadTimerFactory;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -189,6 +191,7 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
       writeTimeout: Number(svc.write_timeout ?? 60000),
       retries: Number(svc.retries ?? 5),
       tlsVerify: svc.tls_verify === true,
+      ...(host.readTimer ? { readTimer: host.readTimer } : {}),
     });
   } catch (err) {
     if (!(err instanceof UpstreamFailure)) throw err;

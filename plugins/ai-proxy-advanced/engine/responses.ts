@@ -44,6 +44,7 @@ const TYPES: Record<ErrorCode, string> = {
   AIPA_ERR_AUTH: 'api_error',
   AIPA_ERR_STREAM_TICKET: 'invalid_request_error',
   AIPA_ERR_INTERNAL: 'api_error',
+  AIPA_ERR_EMBEDDINGS: 'api_error',
 };
 
 /** The client's response for any error: our own (userFacing) as documented, anything else as InternalError. */
