@@ -11,6 +11,7 @@ import type { BalancerTarget, PickRequest } from '../plugins/ai-proxy-advanced/b
 import { balancerStateFor, buildTargets, clearBalancerRegistry, createBalancer } from '../plugins/ai-proxy-advanced/balancer';
 import type { Algorithm, BalancerConfig, PluginConfig, TargetConfig } from '../schemas/config';
 import { seededRandom } from '../spec/helpers/seeded-random';
+import { filledBalancer, filledConfig, filledTarget } from '../spec/helpers/filled-config';
 
 const TARGETS = 100;
 const ITERATIONS = 200_000;
@@ -61,8 +62,8 @@ interface Case {
 }
 
 function balancerCase(name: string, config: BalancerConfig, configs: TargetConfig[], opts: { report?: boolean; exclude?: ReadonlySet<number>; key?: boolean } = {}): Case {
-  const targets = buildTargets(configs);
-  const b = createBalancer(config, targets, deps);
+  const targets = buildTargets(configs.map(filledTarget));
+  const b = createBalancer(filledBalancer(config), targets, deps);
   // Give the EWMA balancers data so scores differ (otherwise every pick is a tie at −∞).
   for (let i = 0; i < 2000; i++) {
     const t = b.pick({ exclude: NONE })!;
@@ -99,12 +100,13 @@ function stateCase(): Case {
     targets: variedWeights,
     balancer: { algorithm: 'lowest-latency', max_fails: 3, failover_criteria: ['error', 'timeout', 'http_500'] },
   };
+  const filled = filledConfig(config);
   const tried = new Set<number>();
   const outcome = { ok: true, latencyMs: 120, usage: { prompt_tokens: 10, completion_tokens: 30, total_tokens: 40 } };
   return {
     name: 'lowest-latency via registry: lookup + exclusions + pick + settle',
     run: () => {
-      const s = balancerStateFor(config, deps);
+      const s = balancerStateFor(filled, deps);
       const t = s.pick({ exclude: s.exclusions(tried) });
       if (t !== undefined) s.settle(t, outcome);
       return t;
@@ -112,7 +114,7 @@ function stateCase(): Case {
   };
 }
 
-const plain = buildTargets(variedWeights);
+const plain = buildTargets(variedWeights.map(filledTarget));
 const cases: Case[] = [
   { name: 'baseline: call + array index', run: (i) => plain[i % TARGETS] },
 ];

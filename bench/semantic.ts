@@ -25,6 +25,7 @@ import type { PluginConfig, TargetConfig } from '../schemas/config';
 import { lexicalVector } from '../spec/helpers/lexical-embeddings';
 import { RedisServer } from '../spec/helpers/redis-server';
 import { seededRandom } from '../spec/helpers/seeded-random';
+import { filledBalancer, filledTarget } from '../spec/helpers/filled-config';
 
 const DIMS = 1536;
 const TARGETS = 10;
@@ -63,9 +64,9 @@ async function pickCost(): Promise<void> {
   } as unknown as PluginConfig;
   const router = new SemanticRouter('bench', config, { embedder, store: undefined, log: () => undefined, waitMs: 1000 });
   await router.route('warm');
-  const built = buildTargets(config.targets);
-  const semantic = createBalancer({ algorithm: 'semantic' }, built, { now: () => 0, random });
-  const rr = createBalancer({ algorithm: 'round-robin' }, built, { now: () => 0, random });
+  const built = buildTargets(config.targets.map(filledTarget));
+  const semantic = createBalancer(filledBalancer({ algorithm: 'semantic' }), built, { now: () => 0, random });
+  const rr = createBalancer(filledBalancer({ algorithm: 'round-robin' }), built, { now: () => 0, random });
   const prompts = Array.from({ length: 64 }, randomVector);
   const none = new Set<number>();
   const ITER = 20_000;

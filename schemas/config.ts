@@ -8,7 +8,7 @@
  * `?: T | null` (Kong sends null for unset fields, hand-written configs omit them). After validateConfig,
  * fields with a default and the records balancer, targets[].logging, vectordb.redis/pgvector are always set.
  */
-import type { InferField, InferRecord } from './dsl';
+import type { InferField, InferFilledRecord, InferRecord } from './dsl';
 import type {
   ACL_RULE,
   AUTH,
@@ -94,3 +94,14 @@ export const KONG_INSTANCE_KEYS: ReadonlyArray<keyof KongInstanceKeys> = [
 ];
 
 export type PluginConfig = AiProxyAdvancedConfig & KongInstanceKeys;
+
+/**
+ * The config as validateConfig returns it (the only producer): every field with a schema default, every
+ * autofill record (balancer, auth, logging, vectordb.redis/pgvector) and every required field is present and
+ * non-null, recursively. Read these fields as they are: the defaults were applied once, in schemas/defaults.ts;
+ * the engine and balancers keep no copies of them.
+ */
+export interface FilledBalancerConfig extends InferFilledRecord<(typeof BALANCER)['fields']> {}
+export interface FilledTargetConfig extends InferFilledRecord<(typeof TARGET)['fields']> {}
+export interface FilledAiProxyAdvancedConfig extends InferFilledRecord<(typeof PLUGIN_CONFIG)['fields']> {}
+export type FilledConfig = FilledAiProxyAdvancedConfig & KongInstanceKeys;

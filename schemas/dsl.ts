@@ -159,3 +159,31 @@ export type InferRecord<Fs> = Flatten<
     -readonly [K in OptionalKeys<Fs>]?: InferField<Fs[K]> | null;
   }
 >;
+
+// ---------------------------------------------------------------------------------------------------------
+// Type-level derivation of the FILLED config: what validateConfig returns (defaults.ts fillRecord, then
+// validation). A field with a `default`, an `autofill` record and a `required` field are always present and
+// non-null there, recursively (records in records and in arrays are filled too), so the engine reads them
+// without re-applying defaults. Every other field is `?: T | null` as in InferRecord.
+
+type IsFilled<F> = F extends { readonly required: true }
+  ? true
+  : F extends { readonly default: unknown }
+    ? true
+    : F extends { readonly autofill: true }
+      ? true
+      : false;
+
+export type InferFilledField<F> = F extends { readonly type: 'record'; readonly fields: infer Fs }
+  ? InferFilledRecord<Fs>
+  : F extends { readonly type: 'array'; readonly elements: infer El }
+    ? InferFilledField<El>[]
+    : InferField<F>;
+
+type FilledKeys<Fs> = { [K in keyof Fs]: IsFilled<Fs[K]> extends true ? K : never }[keyof Fs];
+
+export type InferFilledRecord<Fs> = Flatten<
+  Mutable<{ [K in FilledKeys<Fs>]: InferFilledField<Fs[K]> }> & {
+    -readonly [K in Exclude<keyof Fs, FilledKeys<Fs>>]?: InferFilledField<Fs[K]> | null;
+  }
+>;

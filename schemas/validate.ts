@@ -9,7 +9,7 @@
  * set aside before validation and returned untouched, so the config Kong sends in StartInstance validates.
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import type { PluginConfig } from './config';
+import type { FilledConfig } from './config';
 import { KONG_INSTANCE_KEYS } from './config';
 import { PLUGIN_CONFIG } from './definition';
 import { fillRecord, isPlainObject } from './defaults';
@@ -23,7 +23,7 @@ export interface ConfigError {
   message: string;
 }
 
-export type ValidationResult = { ok: true; config: PluginConfig } | { ok: false; errors: ConfigError[] };
+export type ValidationResult = { ok: true; config: FilledConfig } | { ok: false; errors: ConfigError[] };
 
 export const CONFIG_JSON_SCHEMA = toJsonSchema(PLUGIN_CONFIG);
 
@@ -74,7 +74,7 @@ export function validateConfig(raw: unknown): ValidationResult {
   return r.ok ? r : { ok: false, errors: r.errors.map((e) => ({ path: formatPath(e.segments), message: e.message })) };
 }
 
-export type DetailedResult = { ok: true; config: PluginConfig } | { ok: false; errors: PathError[] };
+export type DetailedResult = { ok: true; config: FilledConfig } | { ok: false; errors: PathError[] };
 
 /** validateConfig with error paths as segments (the CLI needs them to look values up). */
 export function validateDetailed(raw: unknown): DetailedResult {
@@ -97,7 +97,9 @@ export function validateDetailed(raw: unknown): DetailedResult {
   }
   errors.push(...runEntityChecks(PLUGIN_CONFIG, filled));
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, config: { ...filled, ...kongKeys } as unknown as PluginConfig };
+  // fillRecord filled every default and autofill record, and validation refused nulls in required fields:
+  // that is exactly FilledConfig.
+  return { ok: true, config: { ...filled, ...kongKeys } as unknown as FilledConfig };
 }
 
 function pointerSegments(pointer: string): Array<string | number> {

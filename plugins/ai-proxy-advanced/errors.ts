@@ -14,10 +14,22 @@ export type ErrorCode =
   | 'AIPA_ERR_NO_HEALTHY_TARGET'
   | 'AIPA_ERR_RATE_LIMITED'
   | 'AIPA_ERR_UPSTREAM'
+  | 'AIPA_ERR_UPSTREAM_CONNECT'
+  | 'AIPA_ERR_UPSTREAM_TIMEOUT'
   | 'AIPA_ERR_TRANSLATION'
   | 'AIPA_ERR_CONFIG'
   | 'AIPA_ERR_AUTH'
-  | 'AIPA_ERR_EMBEDDINGS';
+  | 'AIPA_ERR_EMBEDDINGS'
+  | 'AIPA_ERR_STREAM_TICKET'
+  | 'AIPA_ERR_INTERNAL';
+
+/**
+ * The body a client gets: 'openai' is `{"error":{"message","type","code"}}` (Kong's ai-proxy error shape plus our
+ * code); 'kong' is the body Kong's own error pages send, `{"message"}` (kong/error_handlers.lua BODIES), kept
+ * as Kong sends it so clients written against Kong read the same thing. The code is also in the
+ * X-AI-Proxy-Error-Code header of every error response, whatever the shape.
+ */
+export type ErrorBodyShape = 'openai' | 'kong';
 
 export interface AiProxyErrorOptions {
   cause?: unknown;
@@ -28,13 +40,15 @@ export class AiProxyError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly userFacing: boolean;
+  readonly shape: ErrorBodyShape;
 
-  constructor(code: ErrorCode, message: string, status: number, userFacing: boolean, options: AiProxyErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, status: number, userFacing: boolean, options: AiProxyErrorOptions = {}, shape: ErrorBodyShape = 'openai') {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.status = options.status ?? status;
     this.userFacing = userFacing;
+    this.shape = shape;
   }
 }
 
@@ -79,25 +93,39 @@ export class RateLimitedError extends AiProxyError {
   }
 }
 
-export type UpstreamFailureKind = 'error' | 'timeout' | 'invalid_header' | 'http';
+/**
+ * Every attempt failed (or failover stopped) and the last one got no usable answer from its provider. The three
+ * classes are the three bodies nginx's error page would give for the same failure (Kong's proxy_next_upstream
+ * exhausted): a connect failure and a broken or invalid answer are 502, a timeout 504. The message is Kong's
+ * fixed text (what the client sees); `detail` says what happened, for the log only.
+ */
+abstract class UpstreamFailureError extends AiProxyError {
+  readonly detail: string;
 
-/** One failed upstream attempt. `status` is the provider's HTTP status for kind 'http'. */
-export class UpstreamError extends AiProxyError {
-  readonly kind: UpstreamFailureKind;
-  readonly provider: string;
-  readonly upstreamStatus: number | undefined;
-  readonly retryAfterMs: number | undefined;
+  constructor(code: ErrorCode, kongMessage: string, status: number, detail: string, options: AiProxyErrorOptions = {}) {
+    super(code, kongMessage, status, true, options, 'kong');
+    this.detail = detail;
+  }
+}
 
-  constructor(
-    message: string,
-    details: { kind: UpstreamFailureKind; provider: string; upstreamStatus?: number; retryAfterMs?: number },
-    options: AiProxyErrorOptions = {},
-  ) {
-    super('AIPA_ERR_UPSTREAM', message, 502, false, options);
-    this.kind = details.kind;
-    this.provider = details.provider;
-    this.upstreamStatus = details.upstreamStatus;
-    this.retryAfterMs = details.retryAfterMs;
+/** The provider's connection broke after the request was (maybe) sent, or it answered something not HTTP: 502. */
+export class UpstreamError extends UpstreamFailureError {
+  constructor(detail: string, options: AiProxyErrorOptions = {}) {
+    super('AIPA_ERR_UPSTREAM', 'An invalid response was received from the upstream server', 502, detail, options);
+  }
+}
+
+/** No connection to the provider could be made (refused, unresolvable, unreachable): nothing was sent. 502. */
+export class UpstreamConnectError extends UpstreamFailureError {
+  constructor(detail: string, options: AiProxyErrorOptions = {}) {
+    super('AIPA_ERR_UPSTREAM_CONNECT', 'An invalid response was received from the upstream server', 502, detail, options);
+  }
+}
+
+/** connect_timeout, write_timeout or read_timeout ran out: 504. */
+export class UpstreamTimeoutError extends UpstreamFailureError {
+  constructor(detail: string, options: AiProxyErrorOptions = {}) {
+    super('AIPA_ERR_UPSTREAM_TIMEOUT', 'The upstream server is timing out', 504, detail, options);
   }
 }
 
@@ -119,6 +147,23 @@ export class ConfigError extends AiProxyError {
 export class AuthError extends AiProxyError {
   constructor(message: string, options: AiProxyErrorOptions = {}) {
     super('AIPA_ERR_AUTH', message, 500, true, options);
+  }
+}
+
+/** The stream endpoint was asked for a ticket it never issued, or one already used or expired: 404. */
+export class StreamTicketError extends AiProxyError {
+  constructor(message = 'unknown or already used stream ticket', options: AiProxyErrorOptions = {}) {
+    super('AIPA_ERR_STREAM_TICKET', message, 404, true, options);
+  }
+}
+
+/**
+ * Anything that is not one of the errors above (a bug, an unexpected exception): Kong's generic 500 body; the
+ * cause goes to the log only, never to the client.
+ */
+export class InternalError extends AiProxyError {
+  constructor(message = 'An unexpected error occurred', options: AiProxyErrorOptions = {}) {
+    super('AIPA_ERR_INTERNAL', message, 500, true, options, 'kong');
   }
 }
 

@@ -4,7 +4,7 @@
  * (engine/runtime.ts). `access` does the whole non-streaming request (design.md "Why the plugin owns the
  * upstream call").
  */
-import type { PluginConfig } from '../../schemas/config';
+import type { FilledConfig, PluginConfig } from '../../schemas/config';
 import type { AttemptDeps } from './engine/attempts';
 import { Engine } from './engine/engine';
 import type { EnginePdk } from './engine/pdk';
@@ -19,7 +19,7 @@ import { validateConfig } from '../../schemas';
 export type KongPdk = EnginePdk;
 
 /** The config as the schema fills it (defaults), or a ConfigError naming every invalid field. */
-function validatedConfig(config: PluginConfig): PluginConfig {
+function validatedConfig(config: PluginConfig): FilledConfig {
   const r = validateConfig(config);
   if (r.ok) return r.config;
   const detail = r.errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');

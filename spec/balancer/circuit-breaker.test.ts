@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MAX_RETRY_AFTER_MS, TargetHealth, type AttemptFailure } from '../../plugins/ai-proxy-advanced/balancer/circuit-breaker';
 import { RoundRobinBalancer } from '../../plugins/ai-proxy-advanced/balancer/round-robin';
-import { UpstreamError } from '../../plugins/ai-proxy-advanced/errors';
 import type { BalancerConfig, FailoverCriterion } from '../../schemas/config';
+import { filledBalancer } from '../helpers/filled-config';
 import { fakeClock, fakeDeps, nameOf, NONE, tally, targets } from '../helpers/balancer-random';
 
 const ERROR: AttemptFailure = { kind: 'error' };
@@ -11,7 +11,7 @@ const http = (status: number, retryAfterMs?: number): AttemptFailure => ({ kind:
 
 function health(config: BalancerConfig, names: Record<string, number> = { a: 100, b: 100 }) {
   const clock = fakeClock();
-  return { clock, h: new TargetHealth(config, targets(names), clock.now) };
+  return { clock, h: new TargetHealth(filledBalancer(config), targets(names), clock.now) };
 }
 
 describe('circuit breaker', () => {
@@ -100,10 +100,10 @@ describe('circuit breaker', () => {
     assert.equal(h.status(0).fails, 1);
   });
 
-  test('recordUpstreamError reads kind, status and Retry-After from the engine\'s UpstreamError', () => {
+  test('recordFailure takes the engine\'s AttemptFailure as the attempt loop reports it', () => {
     const { h } = health({ max_fails: 1, failover_criteria: ['http_502'] });
-    const err = new UpstreamError('bad gateway', { kind: 'http', provider: 'openai', upstreamStatus: 502 });
-    assert.equal(h.recordUpstreamError(1, err), true);
+    const failure: AttemptFailure = { kind: 'http', status: 502, sent: true, retryAfterMs: undefined };
+    assert.equal(h.recordFailure(1, failure), true);
     assert.deepEqual([...h.excluded()], [1]);
   });
 });

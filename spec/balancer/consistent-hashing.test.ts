@@ -5,11 +5,12 @@ import { ConsistentHashingBalancer, pointsPerTarget } from '../../plugins/ai-pro
 import { buildTargets } from '../../plugins/ai-proxy-advanced/balancer/targets';
 import { ConfigError } from '../../plugins/ai-proxy-advanced/errors';
 import { fakeDeps, nameOf, NONE, tally, targetConfig, targets } from '../helpers/balancer-random';
+import { filledBalancer } from '../helpers/filled-config';
 
 const KEYS = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
 
 function ring(ts: BalancerTarget[], seed = 1, slots?: number): ConsistentHashingBalancer {
-  return new ConsistentHashingBalancer(slots === undefined ? {} : { slots }, ts, fakeDeps(seed));
+  return new ConsistentHashingBalancer(filledBalancer(slots === undefined ? {} : { slots }), ts, fakeDeps(seed));
 }
 
 function mapping(b: ConsistentHashingBalancer): Map<string, string | undefined> {

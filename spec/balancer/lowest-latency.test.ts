@@ -5,6 +5,7 @@ import { DECAY_TIME_MS, EwmaScoreboard } from '../../plugins/ai-proxy-advanced/b
 import { LowestLatencyBalancer, latencyDataPoint } from '../../plugins/ai-proxy-advanced/balancer/lowest-latency';
 import type { LatencyStrategy } from '../../schemas/config';
 import { fakeDeps, nameOf, NONE, targets } from '../helpers/balancer-random';
+import { filledBalancer } from '../helpers/filled-config';
 
 const usage = (completion: number) => ({ prompt_tokens: 10, completion_tokens: completion, total_tokens: 10 + completion });
 
@@ -99,7 +100,7 @@ describe('lowest-latency', () => {
   });
 
   test('targets with no data yet take turns before any feedback arrives', () => {
-    const b = new LowestLatencyBalancer({}, targets({ a: 100, b: 100, c: 100 }), fakeDeps(1));
+    const b = new LowestLatencyBalancer(filledBalancer(), targets({ a: 100, b: 100, c: 100 }), fakeDeps(1));
     const firstRound = [1, 2, 3].map(() => nameOf(b.pick({ exclude: NONE })));
     assert.deepEqual(firstRound.sort(), ['a', 'b', 'c']);
   });
@@ -112,7 +113,7 @@ describe('lowest-latency', () => {
   });
 
   test('excluded targets are skipped and all excluded means no peer', () => {
-    const b = new LowestLatencyBalancer({}, targets({ a: 100, b: 100 }), fakeDeps(1));
+    const b = new LowestLatencyBalancer(filledBalancer(), targets({ a: 100, b: 100 }), fakeDeps(1));
     for (let i = 0; i < 5; i++) assert.equal(nameOf(b.pick({ exclude: new Set([0]) })), 'b');
     assert.equal(b.pick({ exclude: new Set([0, 1]) }), undefined);
   });

@@ -4,7 +4,7 @@ import {
   ALGORITHMS,
   type AiProxyAdvancedConfig,
   type BalancerConfig,
-  type PluginConfig,
+  type FilledConfig,
   type TargetConfig,
 } from '../../schemas/config';
 import {
@@ -18,13 +18,14 @@ import { LowestLatencyBalancer } from '../../plugins/ai-proxy-advanced/balancer/
 import { MAX_STATES } from '../../plugins/ai-proxy-advanced/balancer/registry';
 import { ConfigError, UnsupportedFeatureError } from '../../plugins/ai-proxy-advanced/errors';
 import { fakeDeps, nameOf, NONE, targetConfig, targets } from '../helpers/balancer-random';
+import { filledBalancer, filledConfig, filledTarget } from '../helpers/filled-config';
 
 afterEach(() => clearBalancerRegistry());
 
-function plugin(id: string | undefined, ts: TargetConfig[], balancer: BalancerConfig = {}): PluginConfig {
+function plugin(id: string | undefined, ts: TargetConfig[], balancer: BalancerConfig = {}): FilledConfig {
   const c: AiProxyAdvancedConfig & { __plugin_id?: string } = { targets: ts, balancer };
   if (id !== undefined) c.__plugin_id = id;
-  return c;
+  return filledConfig(c);
 }
 
 describe('target ids', () => {
@@ -44,7 +45,7 @@ describe('target ids', () => {
       { route_type: 'llm/v1/chat', model: { options: { max_tokens: 512 }, name: 'gpt-4o', provider: 'openai' } },
     ];
     const id = buildTargets([base])[0]!.id;
-    for (const v of variants) assert.equal(buildTargets([v])[0]!.id, id, JSON.stringify(v));
+    for (const v of variants) assert.equal(buildTargets([filledTarget(v)])[0]!.id, id, JSON.stringify(v));
   });
 
   test('provider, model, route type, upstream_url and other options make different ids', () => {
@@ -56,7 +57,7 @@ describe('target ids', () => {
       { ...base, model: { ...base.model, options: { max_tokens: 512, upstream_url: 'http://127.0.0.1:9999/v1/chat/completions' } } },
       { ...base, model: { ...base.model, options: { max_tokens: 256 } } },
     ];
-    const ids = new Set(buildTargets([base, ...variants]).map((t) => t.id.replace(/#\d+$/, '')));
+    const ids = new Set(buildTargets([base, ...variants.map(filledTarget)]).map((t) => t.id.replace(/#\d+$/, '')));
     assert.equal(ids.size, variants.length + 1);
   });
 
@@ -80,7 +81,7 @@ describe('createBalancer', () => {
   test('builds every algorithm of the config enum except semantic', () => {
     for (const algorithm of ALGORITHMS) {
       if (algorithm === 'semantic') continue;
-      const b = createBalancer({ algorithm }, targets({ a: 1, b: 2 }), fakeDeps());
+      const b = createBalancer(filledBalancer({ algorithm }), targets({ a: 1, b: 2 }), fakeDeps());
       assert.ok(b.pick({ hashKey: 'k', exclude: NONE }) !== undefined, algorithm);
     }
   });
@@ -90,7 +91,7 @@ describe('createBalancer', () => {
     for (const algorithm of ALGORITHMS) {
       if (algorithm === 'semantic') continue;
       const ts = targets({ only: 100 });
-      const b = createBalancer({ algorithm }, ts, fakeDeps());
+      const b = createBalancer(filledBalancer({ algorithm }), ts, fakeDeps());
       for (let i = 0; i < 3; i++) {
         const t = b.pick({ hashKey: `k${i}`, exclude: NONE });
         assert.equal(nameOf(t), 'only', algorithm);
@@ -103,20 +104,20 @@ describe('createBalancer', () => {
   test('no targets means no peer rather than an exception, for every algorithm', () => {
     for (const algorithm of ALGORITHMS) {
       if (algorithm === 'semantic') continue;
-      const b = createBalancer({ algorithm }, [], fakeDeps());
+      const b = createBalancer(filledBalancer({ algorithm }), [], fakeDeps());
       assert.equal(b.pick({ hashKey: 'k', exclude: NONE }), undefined, algorithm);
       assert.equal(b.pick({ exclude: NONE }), undefined, algorithm);
     }
   });
 
   test('defaults to round-robin', () => {
-    const b = createBalancer({}, targets({ a: 3, b: 1 }), fakeDeps());
+    const b = createBalancer(filledBalancer({}), targets({ a: 3, b: 1 }), fakeDeps());
     const names = Array.from({ length: 8 }, () => nameOf(b.pick({ exclude: NONE })));
     assert.deepEqual(names.filter((n) => n === 'a').length, 6);
   });
 
   test('semantic picks only inside the candidate groups the engine passes, and without them has no peer', () => {
-    const b = createBalancer({ algorithm: 'semantic' }, targets({ a: 1, b: 1, c: 1 }), fakeDeps());
+    const b = createBalancer(filledBalancer({ algorithm: 'semantic' }), targets({ a: 1, b: 1, c: 1 }), fakeDeps());
     assert.equal(b.pick({ exclude: NONE }), undefined);
     assert.equal(nameOf(b.pick({ exclude: NONE, semantic: { groups: [[2], [0]] } })), 'c');
     assert.equal(nameOf(b.pick({ exclude: new Set([2]), semantic: { groups: [[2], [0]] } })), 'a');
@@ -125,11 +126,11 @@ describe('createBalancer', () => {
 
   test('an unknown algorithm or an invalid weight is a ConfigError naming the field', () => {
     assert.throws(
-      () => createBalancer({ algorithm: 'random' as never }, targets({ a: 1 }), fakeDeps()),
+      () => createBalancer(filledBalancer({ algorithm: 'random' as never }), targets({ a: 1 }), fakeDeps()),
       (e: unknown) => e instanceof ConfigError && /balancer\.algorithm 'random'/.test(e.message),
     );
     const bad = buildTargets([targetConfig('a', 0)]);
-    assert.throws(() => createBalancer({}, bad, fakeDeps()), (e: unknown) => e instanceof ConfigError && /targets\[0\]\.weight/.test(e.message));
+    assert.throws(() => createBalancer(filledBalancer({}), bad, fakeDeps()), (e: unknown) => e instanceof ConfigError && /targets\[0\]\.weight/.test(e.message));
   });
 });
 

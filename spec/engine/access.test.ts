@@ -17,6 +17,8 @@ import { validateConfig } from '../../schemas';
 import { EngineUpstream, refusedUrl, chatCompletion, openAiChatStream } from '../helpers/engine-upstream';
 import { closeStreamEndpoint } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
 import { readFixture } from '../helpers/providers-fixtures';
+import type { BalancerSource } from '../../plugins/ai-proxy-advanced/engine/runtime';
+import { fakeClock } from '../helpers/balancer-random';
 
 const SECRET = 'sk-test-SECRET-never-logged';
 const chatBody = { messages: [{ role: 'user', content: 'What is 1 + 1?' }] };
@@ -110,7 +112,7 @@ describe('a successful chat request', () => {
     assert.equal(ok.exited?.headers['x-kong-llm-model'], 'openai/gpt-4o');
     const missing = await run(p, { body: chatBody });
     assert.equal(missing.exited?.status, 400);
-    assert.deepEqual(missing.json, { error: { message: 'headers key x-model was not provided', type: 'invalid_request_error' } });
+    assert.deepEqual(missing.json, { error: { message: 'headers key x-model was not provided', type: 'invalid_request_error', code: 'AIPA_ERR_INVALID_REQUEST' } });
   });
 
   test('preserve forwards the client method, path and exact body bytes', async () => {
@@ -378,7 +380,7 @@ describe('bad requests and configs', () => {
     for (const [body, message] of cases) {
       const kong = await run(p, { body });
       assert.equal(kong.exited?.status, 400);
-      assert.deepEqual(kong.json, { error: { message, type: 'invalid_request_error' } });
+      assert.deepEqual(kong.json, { error: { message, type: 'invalid_request_error', code: 'AIPA_ERR_INVALID_REQUEST' } });
     }
     assert.equal(a.requests.length, 0);
   });
@@ -415,7 +417,14 @@ describe('plugin state and circuit breaker', () => {
     a.set({ kind: 'json', status: 500, body: { error: 'down' } });
     const balancer = { failover_criteria: ['http_500', 'non_idempotent'] as FailoverCriterion[], max_fails: 1, fail_timeout: 300 };
     const targets = [target(a.url), target(b.url)];
-    const { p, id } = plugin({ targets, balancer });
+    // Target health runs on an injected clock: fail_timeout passes when the test says so, not after a sleep.
+    const clock = fakeClock();
+    const balancers: BalancerSource = (config) => {
+      const s = balancerStateFor(config, { now: clock.now, random: Math.random });
+      return { balancer: s, health: s.health };
+    };
+    const id = randomUUID();
+    const p = new AiProxyAdvanced({ targets, balancer, __plugin_id: id }, { balancers });
     for (let i = 0; i < 6; i++) assert.equal((await run(p)).exited?.status, 200);
     assert.equal(a.requests.length, 1, 'a was excluded after its first failure');
     // The plugin serves the schema-filled config; look its state up the same way.
@@ -424,7 +433,10 @@ describe('plugin state and circuit breaker', () => {
     const health = balancerStateFor(filled.config).health;
     assert.equal(health.status(0).state, 'open');
     a.set({ kind: 'json', body: chatCompletion('gpt-3.5-turbo') });
-    await new Promise((r) => setTimeout(r, 350));
+    clock.advance(299);
+    for (let i = 0; i < 4; i++) await run(p);
+    assert.equal(a.requests.length, 1, 'still excluded 1 ms before fail_timeout');
+    clock.advance(51);
     for (let i = 0; i < 4; i++) await run(p);
     assert.ok(a.requests.length >= 2, 'a is back in rotation after fail_timeout');
     assert.equal(health.status(0).state, 'closed');
@@ -517,7 +529,7 @@ describe('streamed delivery (stream: true)', () => {
   test('response_streaming: deny answers 400 from access, as Kong', async () => {
     const kong = await run(plugin({ targets: [target(a.url)], response_streaming: 'deny' }).p, { body: { ...chatBody, stream: true } });
     assert.equal(kong.exited?.status, 400);
-    assert.deepEqual(kong.json, { error: { message: 'response streaming is not enabled for this LLM', type: 'invalid_request_error' } });
+    assert.deepEqual(kong.json, { error: { message: 'response streaming is not enabled for this LLM', type: 'invalid_request_error', code: 'AIPA_ERR_INVALID_REQUEST' } });
   });
 
   test('the usage of a finished stream feeds lowest-usage balancing', async () => {

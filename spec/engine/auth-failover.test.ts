@@ -7,6 +7,7 @@ import { parseRetryAfter } from '../../plugins/ai-proxy-advanced/engine/health';
 import type { ClientRequest } from '../../plugins/ai-proxy-advanced/engine/pdk';
 import type { UpstreamRequest } from '../../plugins/ai-proxy-advanced/providers/provider';
 import { classifyUndiciError } from '../../plugins/ai-proxy-advanced/engine/upstream';
+import { validConfig } from '../helpers/filled-config';
 
 function client(headers: Record<string, string> = {}, query: Record<string, string> = {}): ClientRequest {
   return {
@@ -83,7 +84,10 @@ describe('failover_criteria with nginx proxy_next_upstream meaning', () => {
   const p = (...c: FailoverCriterion[]) => new FailoverPolicy(c);
 
   test('defaults to error and timeout: only failures before sending fail over for POST', () => {
-    const d = new FailoverPolicy(undefined);
+    // The schema's default criteria, as validateConfig fills them (the engine keeps no copy).
+    const criteria = validConfig({ targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai', name: 'm' } }] }).balancer.failover_criteria;
+    assert.deepEqual(criteria, ['error', 'timeout']);
+    const d = new FailoverPolicy(criteria);
     assert.equal(d.shouldFailover(connectRefused, 'POST'), true);
     assert.equal(d.shouldFailover({ kind: 'timeout', sent: false }, 'POST'), true);
     assert.equal(d.shouldFailover(resetAfterSend, 'POST'), false);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { PluginConfig, TargetConfig } from '../../schemas/config';
+import type { FilledConfig, TargetConfig } from '../../schemas/config';
 import { BodyTooLargeError, InvalidRequestError, UnsupportedFeatureError } from '../../plugins/ai-proxy-advanced/errors';
 import { BAD_JSON_MESSAGE, parseRequestBody } from '../../plugins/ai-proxy-advanced/engine/parse-request';
 import { normalizeHeaders, parseQuery, type ClientRequest } from '../../plugins/ai-proxy-advanced/engine/pdk';
 import { buildAttemptContext } from '../../plugins/ai-proxy-advanced/engine/target-context';
 import { hasTemplates, resolveModelTemplates } from '../../plugins/ai-proxy-advanced/engine/templating';
+import { validConfig } from '../helpers/filled-config';
 
 function client(over: Partial<ClientRequest> = {}): ClientRequest {
   return {
@@ -21,9 +22,9 @@ function client(over: Partial<ClientRequest> = {}): ClientRequest {
 }
 
 const chatTarget: TargetConfig = { route_type: 'llm/v1/chat', model: { provider: 'openai', name: 'gpt-4o' } };
-const config: PluginConfig = { targets: [chatTarget] };
+const config: FilledConfig = validConfig({ targets: [chatTarget] });
 
-function ctxOf(body: Record<string, unknown>, target: TargetConfig = chatTarget, cfg: PluginConfig = config, c = client()) {
+function ctxOf(body: Record<string, unknown>, target: TargetConfig = chatTarget, cfg: FilledConfig = config, c = client()) {
   return buildAttemptContext({ config: target, templated: hasTemplates(target.model) }, body, c, cfg);
 }
 
@@ -134,11 +135,11 @@ describe('per-target request checks (Kong normalize-request order and texts)', (
 
   test('stream requests: deny answers 400 as Kong; otherwise the context says stream, and include_usage', () => {
     const body = { stream: true, messages: [{ role: 'user', content: 'x' }] };
-    rejects(() => ctxOf(body, chatTarget, { targets: [chatTarget], response_streaming: 'deny' }), InvalidRequestError, 'response streaming is not enabled for this LLM');
+    rejects(() => ctxOf(body, chatTarget, validConfig({ targets: [chatTarget], response_streaming: 'deny' })), InvalidRequestError, 'response streaming is not enabled for this LLM');
     assert.equal(ctxOf(body).ctx.stream, true);
     assert.equal(ctxOf(body).ctx.includeUsage, false);
     assert.equal(ctxOf({ ...body, stream_options: { include_usage: true } }).ctx.includeUsage, true);
-    assert.equal(ctxOf({ messages: [{ role: 'user', content: 'x' }] }, chatTarget, { targets: [chatTarget], response_streaming: 'always' }).ctx.stream, true);
+    assert.equal(ctxOf({ messages: [{ role: 'user', content: 'x' }] }, chatTarget, validConfig({ targets: [chatTarget], response_streaming: 'always' })).ctx.stream, true);
     assert.equal(ctxOf({ messages: [{ role: 'user', content: 'x' }] }).ctx.stream, false);
   });
 

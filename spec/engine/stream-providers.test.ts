@@ -104,7 +104,10 @@ describe('streams that break after they started', () => {
     const c = readJsonFixture<StreamCase>('streams/bedrock-chat/case.json');
     const input = Buffer.from(streamInput(c));
     input.writeUInt8(input.readUInt8(input.length - 10) ^ 0xff, input.length - 10); // breaks the last message's CRC
-    up.set({ kind: 'stream', contentType: 'application/vnd.amazon.eventstream', frames: [input] });
+    // The first message (its length is the prelude's first 4 bytes) arrives on its own, so the stream has started
+    // when the broken one comes; a stream broken before its first event fails over instead (next describe).
+    const first = input.readUInt32BE(0);
+    up.set({ kind: 'stream', contentType: 'application/vnd.amazon.eventstream', frames: [input.subarray(0, first), input.subarray(first)], gapMs: 50 });
     const target: TargetConfig = {
       ...c.target,
       model: { ...c.target.model, options: { ...c.target.model.options, upstream_url: `${up.url}/bedrock` } },
@@ -246,12 +249,26 @@ describe('stream endpoint edge cases', () => {
       const received: Buffer[] = [];
       sock.on('data', (c: Buffer) => received.push(c));
       sock.resume();
-      await new Promise<void>((r) => {
-        const check = (): void => {
-          if (Buffer.concat(received).includes('data: [DONE]')) r();
-          else setTimeout(check, 20);
+      // Settles on the last frame, on the connection ending, or at a deadline: never a wait without an end.
+      await new Promise<void>((resolve, reject) => {
+        const deadline = setTimeout(() => done(new Error('no [DONE] frame within 10 s')), 10_000);
+        const done = (err?: Error): void => {
+          clearTimeout(deadline);
+          sock.off('data', onData);
+          sock.off('close', onClose);
+          if (err) reject(err);
+          else resolve();
         };
-        check();
+        // Only the newest bytes can complete the frame: looking at all 24 MB on every chunk would starve the
+        // provider in this same process past read_timeout.
+        let tail = '';
+        const onData = (chunk: Buffer): void => {
+          tail = (tail + chunk.toString('latin1')).slice(-64);
+          if (tail.includes('data: [DONE]')) done();
+        };
+        const onClose = (): void => done(new Error('the connection closed before the [DONE] frame'));
+        sock.on('data', onData);
+        sock.on('close', onClose);
       });
       sock.destroy();
       const text = Buffer.concat(received).toString();

@@ -52,6 +52,10 @@ before(async () => {
     { path: '/latency', config: { targets: [target(a.url, 100), target(b.url, 100)], balancer: { algorithm: 'lowest-latency', latency_strategy: 'e2e' } } },
     { path: '/failover', config: { targets: [target(dead, 100, stats), target(b.url, 50, stats)], balancer: { algorithm: 'priority' } } },
     { path: '/strict', config: { targets: [target(a.url, 100), target(b.url, 50)], balancer: { algorithm: 'priority' } } },
+    {
+      path: '/stream-failover',
+      config: { targets: [target(a.url, 100), target(b.url, 50)], balancer: { algorithm: 'priority', failover_criteria: ['error', 'timeout', 'non_idempotent'] } },
+    },
     { path: '/circuit', config: { targets: [target(a.url, 100), target(b.url, 100)], balancer: { failover_criteria: ['http_500', 'non_idempotent'], max_fails: 1, fail_timeout: 400 } } },
     { path: '/v1', config: { targets: [target(a.url, 100)] } },
     {
@@ -174,9 +178,9 @@ describe('ai-proxy-advanced through the local gateway and the plugin server', ()
   test('bad bodies get OpenAI-style 400 errors', async () => {
     const bad = await post('/basic', {}, '{"messages": [}');
     assert.equal(bad.status, 400);
-    assert.deepEqual(bad.json, { error: { message: 'content-type header does not match request body, or bad JSON formatting', type: 'invalid_request_error' } });
+    assert.deepEqual(bad.json, { error: { message: 'content-type header does not match request body, or bad JSON formatting', type: 'invalid_request_error', code: 'AIPA_ERR_INVALID_REQUEST' } });
     const own = await post('/basic', {}, JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }));
-    assert.deepEqual(own.json, { error: { message: 'cannot use own model - must be: gpt-4o-mini', type: 'invalid_request_error' } });
+    assert.deepEqual(own.json, { error: { message: 'cannot use own model - must be: gpt-4o-mini', type: 'invalid_request_error', code: 'AIPA_ERR_INVALID_REQUEST' } });
     const empty = await post('/basic', {}, JSON.stringify({ messages: [] }));
     assert.equal((empty.json.error as { message: string }).message, "request body doesn't contain valid prompts");
     assert.equal(a.requests.length, 0);
@@ -238,5 +242,60 @@ describe('ai-proxy-advanced through the local gateway and the plugin server', ()
     const seen = a.requests.at(-1);
     assert.equal(seen?.json?.stream, true);
     assert.equal(seen?.headers.authorization, `Bearer ${SECRET}`, 'the plugin, not Kong, called the provider with the key');
+  });
+});
+
+/**
+ * Issue 11: a stream fails over until the provider's first event has been read and translated. Kong's client
+ * must never see a head (or a cut connection) for an attempt that produced nothing.
+ */
+describe('streams fail over until the first event, through the gateway and the plugin server', () => {
+  const streamBody = JSON.stringify({ messages: [{ role: 'user', content: 'What is 1 + 1?' }], stream: true });
+  const works = (r: Parameters<typeof defaultBehaviour>[0]) =>
+    r.json?.stream === true ? ({ kind: 'stream', frames: openAiChatStream('gpt-4o-mini', ['from ', 'b']) } as const) : defaultBehaviour(r);
+
+  async function stream(path: string): Promise<{ status: number; text: string; headers: Headers }> {
+    const r = await fetch(`${gw.proxy}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody });
+    return { status: r.status, text: await r.text(), headers: r.headers };
+  }
+
+  test('a provider that resets right after its head is failed over; the client gets the next target\'s whole stream', async () => {
+    a.set({ kind: 'stream', frames: [], resetAfter: true });
+    b.set(works);
+    const r = await stream('/stream-failover');
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.match(r.text, /"content":"from "/);
+    assert.match(r.text, /data: \[DONE\]\n\n$/);
+    assert.equal(a.requests.length, 1);
+    assert.equal(b.requests.length, 1);
+  });
+
+  test('a provider that sends bytes that are no event and then resets is failed over too', async () => {
+    a.set({ kind: 'stream', frames: [': keep-alive comment, not an event\n\n', 'event: ping\n'], resetAfter: true });
+    b.set(works);
+    const r = await stream('/stream-failover');
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /"content":"b"/);
+    assert.equal(b.requests.length, 1);
+  });
+
+  test('without non_idempotent the POST is not retried, and the client gets a clean 502 with its code, not a cut stream', async () => {
+    a.set({ kind: 'stream', frames: [], resetAfter: true });
+    b.set(works);
+    const r = await stream('/strict');
+    assert.equal(r.status, 502);
+    assert.deepEqual(JSON.parse(r.text), { message: 'An invalid response was received from the upstream server' });
+    assert.equal(r.headers.get('x-ai-proxy-error-code'), 'AIPA_ERR_UPSTREAM');
+    assert.equal(b.requests.length, 0);
+  });
+
+  test('a stream that breaks after its first event still reaches the client as a cut stream (nothing to fail over to)', async () => {
+    a.set({ kind: 'stream', frames: openAiChatStream('gpt-4o-mini', ['half']).slice(0, 1), resetAfter: true });
+    b.set(works);
+    const r = await fetch(`${gw.proxy}/stream-failover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody });
+    assert.equal(r.status, 200);
+    await assert.rejects(r.text());
+    assert.equal(b.requests.length, 0);
   });
 });

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
-import { callUpstream, closeUpstreamAgents, WATCHED_BODY_BYTES } from '../../plugins/ai-proxy-advanced/engine/upstream';
+import { callUpstream, closeUpstreamAgents, WATCHED_BODY_BYTES, type UpstreamTimers } from '../../plugins/ai-proxy-advanced/engine/upstream';
 import { FakePdk } from '../helpers/engine-pdk';
 import { EngineUpstream } from '../helpers/engine-upstream';
 
@@ -112,22 +112,50 @@ describe('write_timeout', () => {
 });
 
 describe('read_timeout', () => {
-  test('fires at its own resolution, not undici\'s 1-second fast-timer ticks', async () => {
-    // undici's headersTimeout fired a 150 ms timeout after about 1000 ms; a native timer fires it at ~150 ms.
-    // The bound is loose (a loaded machine may add a few hundred ms) but far below undici's first tick pair.
-    const hang = net.createServer((s) => s.on('error', () => {}));
+  test('runs on its own timer armed with exactly read_timeout (not undici\'s 1-second fast-timer ticks), and firing it is a timeout', async () => {
+    // undici's headersTimeout fired a 150 ms timeout after about 1000 ms; ours is a plain timer of readMs, which the
+    // injected timers show without waiting on the wall clock.
+    const armed: number[] = [];
+    let fire: (() => void) | undefined;
+    const timers: UpstreamTimers = {
+      setTimeout(fn, ms) {
+        armed.push(ms);
+        fire = fn;
+        return { refresh: () => undefined };
+      },
+      clearTimeout: () => undefined,
+    };
+    let gotRequest: () => void = () => undefined;
+    const received = new Promise<void>((resolve) => {
+      gotRequest = resolve;
+    });
+    const hang = net.createServer((sock) => {
+      sock.on('error', () => {});
+      sock.once('data', () => gotRequest());
+    });
     await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(hang.address() as net.AddressInfo).port}/v1/chat/completions`;
-      const t0 = performance.now();
-      const r = await callUpstream({ method: 'POST', url, headers: {}, body: Buffer.from('{}') }, { connectMs: 2000, readMs: 150, writeMs: 2000 });
-      const elapsed = performance.now() - t0;
+      const pending = callUpstream({ method: 'POST', url, headers: {}, body: Buffer.from('{}') }, { connectMs: 2000, readMs: 150, writeMs: 2000 }, timers);
+      // The provider has the whole request and says nothing: only our timer can end the wait.
+      await withDeadline(received, 10_000, 'the provider never got the request');
+      assert.deepEqual(armed, [150], 'one timer, of read_timeout');
+      fire?.();
+      const r = await withDeadline(pending, 10_000, 'the call did not end when read_timeout fired');
       assert.equal(r.ok, false);
       if (!r.ok) assert.deepEqual(r.failure, { kind: 'timeout', sent: true });
-      assert.ok(elapsed >= 140 && elapsed < 900, `fired after ${elapsed.toFixed(0)} ms`);
     } finally {
       await closeUpstreamAgents();
       hang.close();
     }
   });
 });
+
+/** `p`, or a rejection after `ms` real milliseconds: a test must never wait without an end. */
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(what)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}

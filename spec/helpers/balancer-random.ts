@@ -4,7 +4,8 @@
  */
 import type { BalancerDeps, BalancerTarget } from '../../plugins/ai-proxy-advanced/balancer/balancer';
 import { buildTargets } from '../../plugins/ai-proxy-advanced/balancer/targets';
-import type { TargetConfig } from '../../schemas/config';
+import type { FilledTargetConfig, TargetConfig } from '../../schemas/config';
+import { filledTarget } from './filled-config';
 import { seededRandom } from './seeded-random';
 
 export { seededRandom };
@@ -33,14 +34,14 @@ export function fakeDeps(seed = 1, clock: FakeClock = fakeClock()): BalancerDeps
 }
 
 /** An OpenAI chat target for `model`, with an optional weight. */
-export function targetConfig(model: string, weight?: number, extra: Partial<TargetConfig> = {}): TargetConfig {
-  return {
+export function targetConfig(model: string, weight?: number, extra: Partial<TargetConfig> = {}): FilledTargetConfig {
+  return filledTarget({
     route_type: 'llm/v1/chat',
     model: { provider: 'openai', name: model, options: { max_tokens: 512 } },
     auth: { header_name: 'Authorization', header_value: 'Bearer sk-test-secret' },
     ...(weight === undefined ? {} : { weight }),
     ...extra,
-  };
+  });
 }
 
 /** BalancerTargets named by model: `targets({ a: 70, b: 25, c: 5 })`. */

@@ -20,8 +20,11 @@ export interface RecordedRequest {
 export type Behaviour =
   | { kind: 'json'; status?: number; body?: unknown; headers?: Record<string, string>; delayMs?: number; gzip?: boolean }
   | { kind: 'raw'; status: number; body: string; headers?: Record<string, string>; delayMs?: number }
-  /** A provider stream: `frames` written as given (SSE `data: ...\n\n`, NDJSON lines, ...), `gapMs` apart. */
-  | { kind: 'stream'; frames: (string | Buffer)[]; contentType?: string; gapMs?: number; status?: number; headers?: Record<string, string>; hangAfter?: boolean }
+  /**
+   * A provider stream: `frames` written as given (SSE `data: ...\n\n`, NDJSON lines, ...), `gapMs` apart. `resetAfter`:
+   * the connection is reset (TCP RST) once the head and the frames are out, instead of ending the stream.
+   */
+  | { kind: 'stream'; frames: (string | Buffer)[]; contentType?: string; gapMs?: number; status?: number; headers?: Record<string, string>; hangAfter?: boolean; resetAfter?: boolean }
   | { kind: 'hang' }
   | { kind: 'reset' }
   | { kind: 'garbage' };
@@ -133,10 +136,16 @@ export class EngineUpstream {
       }
       if (b.kind === 'stream') {
         res.writeHead(b.status ?? 200, { 'content-type': b.contentType ?? 'text/event-stream', ...b.headers });
+        res.flushHeaders();
         const frames = [...b.frames];
         const next = (): void => {
           const f = frames.shift();
           if (f === undefined) {
+            // Let what was written reach the socket, then cut it as a crashing provider would.
+            if (b.resetAfter) {
+              setImmediate(() => req.socket.resetAndDestroy());
+              return;
+            }
             // hangAfter: the provider goes silent with the stream still open.
             if (!b.hangAfter) res.end();
             return;

@@ -9,12 +9,16 @@ import type {
   AiProxyAdvancedConfig,
   AuthConfig,
   BalancerConfig,
+  FilledBalancerConfig,
+  FilledConfig,
+  FilledTargetConfig,
   ModelConfig,
   PluginConfig,
   RedisConfig,
   TargetConfig,
   VectordbConfig,
 } from '../../schemas/config';
+import { validateConfig } from '../../schemas/validate';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<T extends true>(): T | undefined {
@@ -52,6 +56,39 @@ test('required properties are exactly the fields a user must always supply', () 
     __plugin_id: 'c0ffee',
     __seq__: 1,
   };
-  assert.equal(minimal.targets.length, 1);
-  assert.equal(fromKong.targets.length, 1);
+  // Both shapes are configs validateConfig accepts (a type that admitted invalid configs would be no guide).
+  assert.equal(validateConfig(minimal).ok, true);
+  assert.equal(validateConfig(fromKong).ok, true);
+});
+
+test('the filled config type has every defaulted field non-optional, and validateConfig fills exactly those values', () => {
+  expectType<Equal<FilledBalancerConfig['algorithm'], import('../../schemas/config').Algorithm>>();
+  expectType<Equal<FilledBalancerConfig['retries'], number>>();
+  expectType<Equal<FilledBalancerConfig['failover_criteria'], import('../../schemas/config').FailoverCriterion[]>>();
+  expectType<Equal<FilledConfig['balancer'], FilledBalancerConfig>>();
+  expectType<Equal<FilledTargetConfig['weight'], number>>();
+  expectType<Equal<null extends FilledTargetConfig['logging'] ? true : false, false>>();
+  // A field without a default stays optional and nullable.
+  expectType<Equal<FilledBalancerConfig['fail_timeout'], number>>();
+  expectType<Equal<FilledTargetConfig['description'], string | null | undefined>>();
+
+  const r = validateConfig({ targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai' } }] });
+  assert.ok(r.ok);
+  const filled: FilledConfig = r.config;
+  assert.deepEqual(filled.balancer, {
+    algorithm: 'round-robin',
+    connect_timeout: 60000,
+    fail_timeout: 10000,
+    failover_criteria: ['error', 'timeout'],
+    hash_on_header: 'X-Kong-LLM-Request-ID',
+    latency_strategy: 'tpot',
+    max_fails: 0,
+    read_timeout: 60000,
+    retries: 5,
+    slots: 10000,
+    tokens_count_strategy: 'total-tokens',
+    write_timeout: 60000,
+  });
+  assert.equal(filled.targets[0]?.weight, 100);
+  assert.deepEqual(filled.targets[0]?.logging, { log_statistics: false, log_payloads: false });
 });

@@ -8,7 +8,7 @@
  *   ... call the provider ...
  *   balancer.report(t, outcome)                      // exactly once per successful pick, success or failure
  */
-import type { BalancerConfig, TargetConfig } from '../../../schemas/config';
+import type { FilledBalancerConfig, FilledTargetConfig } from '../../../schemas/config';
 import type { TokenUsage } from '../providers/provider';
 
 export interface BalancerTarget {
@@ -20,7 +20,7 @@ export interface BalancerTarget {
    */
   readonly id: string;
   readonly weight: number;
-  readonly config: TargetConfig;
+  readonly config: FilledTargetConfig;
 }
 
 export interface PickRequest {
@@ -55,4 +55,4 @@ export interface BalancerDeps {
   random(): number;
 }
 
-export type BalancerFactory = (config: BalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps) => Balancer;
+export type BalancerFactory = (config: FilledBalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps) => Balancer;

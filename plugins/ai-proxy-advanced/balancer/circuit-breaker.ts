@@ -20,22 +20,14 @@
  *
  * The engine excludes `excluded()` ∪ targets tried in this request from every pick (see `exclusions`).
  */
-import type { BalancerConfig, FailoverCriterion } from '../../../schemas/config';
-import type { UpstreamError, UpstreamFailureKind } from '../errors';
+import type { FilledBalancerConfig } from '../../../schemas/config';
+import type { AttemptFailure } from '../engine/failover';
 import type { BalancerTarget } from './balancer';
 
-export const DEFAULT_FAIL_TIMEOUT_MS = 10_000;
-export const DEFAULT_FAILOVER_CRITERIA: readonly FailoverCriterion[] = ['error', 'timeout'];
+export type { AttemptFailure };
+
 export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
 
-/** One failed attempt, as the engine saw it (the fields of UpstreamError). */
-export interface AttemptFailure {
-  readonly kind: UpstreamFailureKind;
-  /** HTTP status for kind 'http'. */
-  readonly status?: number | undefined;
-  /** Parsed Retry-After of the upstream response, in ms from now. */
-  readonly retryAfterMs?: number | undefined;
-}
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -71,13 +63,13 @@ export class TargetHealth {
   private cached: ReadonlySet<number> = EMPTY;
   private validUntil = -Infinity;
 
-  constructor(config: BalancerConfig, targets: readonly BalancerTarget[], now: () => number, previous?: HealthSnapshot) {
-    this.maxFails = config.max_fails ?? 0;
-    this.failTimeoutMs = config.fail_timeout ?? DEFAULT_FAIL_TIMEOUT_MS;
+  constructor(config: Pick<FilledBalancerConfig, 'max_fails' | 'fail_timeout' | 'failover_criteria'>, targets: readonly BalancerTarget[], now: () => number, previous?: HealthSnapshot) {
+    this.maxFails = config.max_fails;
+    this.failTimeoutMs = config.fail_timeout;
     this.targets = targets;
     this.now = now;
     const statuses = new Set<number>();
-    for (const c of config.failover_criteria ?? DEFAULT_FAILOVER_CRITERIA) {
+    for (const c of config.failover_criteria) {
       const m = /^http_(\d{3})$/.exec(c);
       if (m !== null && c !== 'http_403' && c !== 'http_404') statuses.add(Number(m[1]));
     }
@@ -118,11 +110,6 @@ export class TargetHealth {
     this.lastFailureAt[index] = now;
     this.validUntil = -Infinity;
     return true;
-  }
-
-  /** Record an UpstreamError from the engine's attempt on target `index`. */
-  recordUpstreamError(index: number, err: UpstreamError): boolean {
-    return this.recordFailure(index, { kind: err.kind, status: err.upstreamStatus, retryAfterMs: err.retryAfterMs });
   }
 
   /** Record a successful attempt on target `index`. */

@@ -17,13 +17,12 @@
  *   nothing useful. Here such a request falls back to weighted round-robin over the available targets, so
  *   traffic still flows and keeps the configured shares; it is simply not sticky.
  */
-import type { BalancerConfig } from '../../../schemas/config';
+import type { FilledBalancerConfig } from '../../../schemas/config';
 import { ConfigError } from '../errors';
 import type { Balancer, BalancerDeps, BalancerTarget, Outcome, PickRequest } from './balancer';
 import { RoundRobinBalancer } from './round-robin';
 import { xxhash32 } from './xxhash32';
 
-export const DEFAULT_SLOTS = 10000;
 /** Kong's SERVER_POINTS: points per target when all weights are equal. */
 export const POINTS_PER_TARGET = 160;
 
@@ -48,8 +47,8 @@ export class ConsistentHashingBalancer implements Balancer {
   private readonly slotToPoint: Int32Array;
   private readonly fallback: RoundRobinBalancer;
 
-  constructor(config: BalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps) {
-    const slots = config.slots ?? DEFAULT_SLOTS;
+  constructor(config: Pick<FilledBalancerConfig, 'slots'>, targets: readonly BalancerTarget[], deps: BalancerDeps) {
+    const slots = config.slots;
     if (targets.length > slots) {
       throw new ConfigError(
         `balancer.slots (${slots}) must be at least the number of targets (${targets.length}) for consistent-hashing`,
@@ -134,7 +133,7 @@ function allExcluded(targets: readonly BalancerTarget[], exclude: ReadonlySet<nu
 }
 
 export function createConsistentHashing(
-  config: BalancerConfig,
+  config: FilledBalancerConfig,
   targets: readonly BalancerTarget[],
   deps: BalancerDeps,
 ): ConsistentHashingBalancer {

@@ -3,7 +3,7 @@
  * each, named after the value). Re-exported by index.ts; kept apart so registry.ts can use it without an
  * import cycle.
  */
-import type { Algorithm, BalancerConfig } from '../../../schemas/config';
+import type { FilledBalancerConfig } from '../../../schemas/config';
 import { ConfigError } from '../errors';
 import type { Balancer, BalancerDeps, BalancerTarget } from './balancer';
 import { createConsistentHashing } from './consistent-hashing';
@@ -14,8 +14,6 @@ import { createLowestUsage } from './lowest-usage';
 import { createPriority } from './priority';
 import { createRoundRobin } from './round-robin';
 import { createSemantic } from './semantic';
-
-export const DEFAULT_ALGORITHM: Algorithm = 'round-robin';
 
 /** Carried-over learned state for a rebuild (registry.ts); only EWMA balancers use it. */
 export interface PreviousState {
@@ -28,7 +26,7 @@ export interface PreviousState {
  * definitions no balancer can serve.
  */
 export function createBalancer(
-  config: BalancerConfig,
+  config: FilledBalancerConfig,
   targets: readonly BalancerTarget[],
   deps: BalancerDeps,
   previous: PreviousState = {},
@@ -39,7 +37,7 @@ export function createBalancer(
       throw new ConfigError(`targets[${i}].weight must be between 1 and 65535, got ${String(t.weight)}`);
     }
   });
-  const algorithm = config.algorithm ?? DEFAULT_ALGORITHM;
+  const algorithm = config.algorithm;
   switch (algorithm) {
     case 'round-robin':
       return createRoundRobin(config, targets, deps);

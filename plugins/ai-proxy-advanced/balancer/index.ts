@@ -4,7 +4,7 @@
  * `balancerStateFor` keeps per-plugin state at module scope (registry.ts).
  */
 export type { Balancer, BalancerDeps, BalancerFactory, BalancerTarget, Outcome, PickRequest } from './balancer';
-export { createBalancer, DEFAULT_ALGORITHM, type PreviousState } from './create-balancer';
+export { createBalancer, type PreviousState } from './create-balancer';
 export { buildTargets, targetBaseId } from './targets';
 export { TargetHealth, type AttemptFailure, type TargetHealthStatus } from './circuit-breaker';
 export { BalancerState, balancerStateFor, clearBalancerRegistry, forgetBalancerState, DEFAULT_DEPS } from './registry';

@@ -7,7 +7,7 @@
  * equal scores the least recently picked target wins, so equal targets take turns instead of the first one
  * in config order taking every burst.
  */
-import type { BalancerConfig } from '../../../schemas/config';
+import type { FilledBalancerConfig } from '../../../schemas/config';
 import type { Balancer, BalancerDeps, BalancerTarget, Outcome, PickRequest } from './balancer';
 import { ScoreHeap } from './score-heap';
 
@@ -48,7 +48,7 @@ export class LeastConnectionsBalancer implements Balancer {
 }
 
 export function createLeastConnections(
-  _config: BalancerConfig,
+  _config: FilledBalancerConfig,
   targets: readonly BalancerTarget[],
   _deps: BalancerDeps,
 ): LeastConnectionsBalancer {

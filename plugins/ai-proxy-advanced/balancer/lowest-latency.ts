@@ -12,7 +12,7 @@
  * Idle targets decay towards 0 and are re-probed, so the best target takes most but never all of the traffic
  * (DOCS FAQ: "Kong never sends 100% to a single target unless it's the only one available").
  */
-import type { BalancerConfig, LatencyStrategy } from '../../../schemas/config';
+import type { FilledBalancerConfig, LatencyStrategy } from '../../../schemas/config';
 import type { BalancerDeps, BalancerTarget, Outcome } from './balancer';
 import type { EwmaSnapshot } from './ewma';
 import { EwmaBalancer } from './ewma-balancer';
@@ -20,9 +20,9 @@ import { EwmaBalancer } from './ewma-balancer';
 export class LowestLatencyBalancer extends EwmaBalancer {
   readonly strategy: LatencyStrategy;
 
-  constructor(config: BalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps, previous?: EwmaSnapshot) {
+  constructor(config: Pick<FilledBalancerConfig, 'latency_strategy'>, targets: readonly BalancerTarget[], deps: BalancerDeps, previous?: EwmaSnapshot) {
     super(targets, deps, previous);
-    this.strategy = config.latency_strategy ?? 'tpot';
+    this.strategy = config.latency_strategy;
   }
 
   protected dataPoint(outcome: Outcome): number | undefined {
@@ -44,7 +44,7 @@ export function latencyDataPoint(strategy: LatencyStrategy, outcome: Outcome): n
 }
 
 export function createLowestLatency(
-  config: BalancerConfig,
+  config: FilledBalancerConfig,
   targets: readonly BalancerTarget[],
   deps: BalancerDeps,
   previous?: EwmaSnapshot,

@@ -11,7 +11,7 @@
  *   balancer refuses to build with an UnsupportedFeatureError naming the setting.
  * A success without usage records nothing; a failure records a penalty (ewma.ts).
  */
-import type { BalancerConfig, TokensCountStrategy } from '../../../schemas/config';
+import type { FilledBalancerConfig, TokensCountStrategy } from '../../../schemas/config';
 import { UnsupportedFeatureError } from '../errors';
 import type { BalancerDeps, BalancerTarget, Outcome } from './balancer';
 import type { EwmaSnapshot } from './ewma';
@@ -22,9 +22,9 @@ export type SupportedTokensCountStrategy = Exclude<TokensCountStrategy, 'llm-acc
 export class LowestUsageBalancer extends EwmaBalancer {
   readonly strategy: SupportedTokensCountStrategy;
 
-  constructor(config: BalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps, previous?: EwmaSnapshot) {
+  constructor(config: Pick<FilledBalancerConfig, 'tokens_count_strategy'>, targets: readonly BalancerTarget[], deps: BalancerDeps, previous?: EwmaSnapshot) {
     super(targets, deps, previous);
-    const strategy = config.tokens_count_strategy ?? 'total-tokens';
+    const strategy = config.tokens_count_strategy;
     if (strategy === 'llm-accuracy') {
       throw new UnsupportedFeatureError(
         "balancer.tokens_count_strategy 'llm-accuracy' is not supported: it needs scores from the ai-llm-as-judge plugin, which is not available here",
@@ -54,7 +54,7 @@ export function usageDataPoint(strategy: SupportedTokensCountStrategy, outcome: 
 }
 
 export function createLowestUsage(
-  config: BalancerConfig,
+  config: FilledBalancerConfig,
   targets: readonly BalancerTarget[],
   deps: BalancerDeps,
   previous?: EwmaSnapshot,

@@ -9,7 +9,7 @@
  * group, started at a random member (injected random) and advanced per pick, skipping excluded members.
  * When every target is excluded there is no peer; the engine never re-uses a tried target (3.14.0.8 fix).
  */
-import type { BalancerConfig } from '../../../schemas/config';
+import type { FilledBalancerConfig } from '../../../schemas/config';
 import type { Balancer, BalancerDeps, BalancerTarget, Outcome, PickRequest } from './balancer';
 
 interface Group {
@@ -69,6 +69,6 @@ export class PriorityBalancer implements Balancer {
   }
 }
 
-export function createPriority(_config: BalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps): PriorityBalancer {
+export function createPriority(_config: FilledBalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps): PriorityBalancer {
   return new PriorityBalancer(targets, deps);
 }

@@ -12,12 +12,11 @@
  *   over by target id when the algorithm and strategy are unchanged (new targets start at the mean).
  * Configs without `__plugin_id` (hand-made configs in tests and tools) share state by fingerprint.
  */
-import type { BalancerConfig, PluginConfig } from '../../../schemas/config';
+import type { FilledBalancerConfig, FilledConfig } from '../../../schemas/config';
 import type { Balancer, BalancerDeps, BalancerTarget, Outcome, PickRequest } from './balancer';
-import { type AttemptFailure, DEFAULT_FAILOVER_CRITERIA, DEFAULT_FAIL_TIMEOUT_MS, TargetHealth } from './circuit-breaker';
-import { createBalancer, DEFAULT_ALGORITHM } from './create-balancer';
+import { type AttemptFailure, TargetHealth } from './circuit-breaker';
+import { createBalancer } from './create-balancer';
 import type { EwmaSnapshot } from './ewma';
-import { DEFAULT_SLOTS } from './consistent-hashing';
 import { buildTargets, canonicalJson } from './targets';
 
 /** Wall-clock ms with monotonic steps (timeOrigin + performance.now()), and Math.random. */
@@ -38,28 +37,28 @@ function hasEwma(b: Balancer): b is Balancer & EwmaCapable {
 }
 
 /** The balancer fields that shape balancing state, defaults filled in. */
-function stateShapingFields(b: BalancerConfig) {
+function stateShapingFields(b: FilledBalancerConfig) {
   return {
-    algorithm: b.algorithm ?? DEFAULT_ALGORITHM,
-    tokens_count_strategy: b.tokens_count_strategy ?? 'total-tokens',
-    latency_strategy: b.latency_strategy ?? 'tpot',
-    slots: b.slots ?? DEFAULT_SLOTS,
-    max_fails: b.max_fails ?? 0,
-    fail_timeout: b.fail_timeout ?? DEFAULT_FAIL_TIMEOUT_MS,
-    failover_criteria: [...(b.failover_criteria ?? DEFAULT_FAILOVER_CRITERIA)].sort(),
+    algorithm: b.algorithm,
+    tokens_count_strategy: b.tokens_count_strategy,
+    latency_strategy: b.latency_strategy,
+    slots: b.slots,
+    max_fails: b.max_fails,
+    fail_timeout: b.fail_timeout,
+    failover_criteria: [...b.failover_criteria].sort(),
   };
 }
 
 /** What an EWMA score means: only carried over when this is unchanged. */
-function ewmaKind(b: BalancerConfig): string {
+function ewmaKind(b: FilledBalancerConfig): string {
   const f = stateShapingFields(b);
   return `${f.algorithm}:${f.algorithm === 'lowest-usage' ? f.tokens_count_strategy : f.latency_strategy}`;
 }
 
-export function fingerprintOf(config: PluginConfig, targets: readonly BalancerTarget[]): string {
+export function fingerprintOf(config: FilledConfig, targets: readonly BalancerTarget[]): string {
   return canonicalJson({
     targets: targets.map((t) => [t.id, t.weight]),
-    balancer: stateShapingFields(config.balancer ?? {}),
+    balancer: stateShapingFields(config.balancer),
   });
 }
 
@@ -70,7 +69,7 @@ export function fingerprintOf(config: PluginConfig, targets: readonly BalancerTa
 export class BalancerState implements Balancer {
   readonly key: string;
   readonly fingerprint: string;
-  readonly balancerConfig: BalancerConfig;
+  readonly balancerConfig: FilledBalancerConfig;
   readonly health: TargetHealth;
   private readonly balancer: Balancer;
   private readonly builtTargets: readonly BalancerTarget[];
@@ -78,10 +77,10 @@ export class BalancerState implements Balancer {
   /** Set when the state was dropped from the registry (forgetBalancerState, clearBalancerRegistry). */
   retired = false;
 
-  constructor(key: string, fingerprint: string, config: PluginConfig, targets: readonly BalancerTarget[], deps: BalancerDeps, previous?: BalancerState) {
+  constructor(key: string, fingerprint: string, config: FilledConfig, targets: readonly BalancerTarget[], deps: BalancerDeps, previous?: BalancerState) {
     this.key = key;
     this.fingerprint = fingerprint;
-    this.balancerConfig = config.balancer ?? {};
+    this.balancerConfig = config.balancer;
     const carryEwma = previous !== undefined && ewmaKind(previous.balancerConfig) === ewmaKind(this.balancerConfig);
     this.balancer = createBalancer(this.balancerConfig, targets, deps, {
       ewma: carryEwma ? previous.ewmaSnapshot() : undefined,
@@ -144,7 +143,7 @@ const byConfig = new WeakMap<object, BalancerState>();
  * (UnsupportedFeatureError for `semantic` / `llm-accuracy`, ConfigError); the engine turns that into a
  * request-time error.
  */
-export function balancerStateFor(config: PluginConfig, deps: BalancerDeps = DEFAULT_DEPS): BalancerState {
+export function balancerStateFor(config: FilledConfig, deps: BalancerDeps = DEFAULT_DEPS): BalancerState {
   const cached = byConfig.get(config);
   // A forgotten state must not be served from the config-object cache. A replaced one still is: an
   // instance of the previous config finishing its requests keeps its own state instead of thrashing.

@@ -8,7 +8,7 @@
  * MAX_WHEEL_SIZE slots the weights are scaled down proportionally (each keeps at least one slot); the share
  * error that introduces is below 1/MAX_WHEEL_SIZE per target, far under what traffic can measure.
  */
-import type { BalancerConfig } from '../../../schemas/config';
+import type { FilledBalancerConfig } from '../../../schemas/config';
 import type { Balancer, BalancerDeps, BalancerTarget, Outcome, PickRequest } from './balancer';
 
 export const MAX_WHEEL_SIZE = 1 << 16;
@@ -91,6 +91,6 @@ export class RoundRobinBalancer implements Balancer {
   }
 }
 
-export function createRoundRobin(_config: BalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps): RoundRobinBalancer {
+export function createRoundRobin(_config: FilledBalancerConfig, targets: readonly BalancerTarget[], deps: BalancerDeps): RoundRobinBalancer {
   return new RoundRobinBalancer(targets, deps);
 }

@@ -17,10 +17,8 @@
  * in logs, and the digest reveals nothing of the options.
  */
 import { createHash } from 'node:crypto';
-import type { TargetConfig } from '../../../schemas/config';
+import type { FilledTargetConfig, TargetConfig } from '../../../schemas/config';
 import type { BalancerTarget } from './balancer';
-
-export const DEFAULT_WEIGHT = 100;
 
 const PRICING_OPTIONS: ReadonlySet<string> = new Set([
   'input_cost',
@@ -69,7 +67,7 @@ export function targetBaseId(t: TargetConfig): string {
 }
 
 /** BalancerTargets for `config.targets`, in config order, with stable ids. */
-export function buildTargets(targets: readonly TargetConfig[]): BalancerTarget[] {
+export function buildTargets(targets: readonly FilledTargetConfig[]): BalancerTarget[] {
   const seen = new Map<string, number>();
   return targets.map((config, index) => {
     const base = targetBaseId(config);
@@ -78,7 +76,7 @@ export function buildTargets(targets: readonly TargetConfig[]): BalancerTarget[]
     return {
       index,
       id: n === 0 ? base : `${base}#${n}`,
-      weight: config.weight ?? DEFAULT_WEIGHT,
+      weight: config.weight,
       config,
     };
   });

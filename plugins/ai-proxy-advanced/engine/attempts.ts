@@ -4,21 +4,21 @@
  * Every pick is reported to the balancer exactly once; every outcome to target health.
  * Returns what the client should get; request errors (bad body, own model, ...) are thrown as typed errors.
  */
-import type { PluginConfig, TargetConfig } from '../../../schemas/config';
+import type { FilledConfig, TargetConfig } from '../../../schemas/config';
 import type { Balancer, BalancerTarget } from '../balancer/balancer';
 import { AiProxyError, NoHealthyTargetError, RateLimitedError, TranslationError, UnsupportedFeatureError } from '../errors';
-import type { Readable } from 'node:stream';
 import type { ProviderDriver, SerializedRequest, SignDeps, StreamTranslator, TokenUsage } from '../providers/provider';
 import { costOf, type AttemptRecord } from './analytics';
 import { applyAuth } from './auth';
-import { FailoverPolicy, type AttemptFailure, type FailureKind } from './failover';
+import { FailoverPolicy, type AttemptFailure } from './failover';
 import { parseRetryAfter, type EngineHealth } from './health';
 import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
 import { assignOwn } from './assign-own';
+import { readFirstEvent, type StreamLease, type StreamOutcome } from './stream-lease';
 import { buildAttemptContext, type PreparedTarget } from './target-context';
 import { prepareSemanticPick } from '../semantic';
-import type { UpstreamCaller, UpstreamStreamOpener, UpstreamTimeouts } from './upstream';
+import { classifyUndiciError, type UpstreamCaller, type UpstreamStreamOpener, type UpstreamTimeouts } from './upstream';
 
 export interface AttemptDeps {
   /** Monotonic milliseconds (latency, EWMA, circuit timing). */
@@ -33,7 +33,7 @@ export interface AttemptDeps {
 }
 
 export interface PluginRuntime {
-  readonly config: PluginConfig;
+  readonly config: FilledConfig;
   readonly balancer: Balancer;
   readonly health: EngineHealth;
   /** Indexed like config.targets. */
@@ -51,7 +51,8 @@ interface Answered {
   tried: AttemptRecord[];
 }
 
-export type AttemptsResult =
+/** What a buffered delivery gets: everything but a stream. */
+export type BufferedResult =
   | (Answered & {
       kind: 'success';
       status: number;
@@ -61,22 +62,62 @@ export type AttemptsResult =
       responseModel: string | undefined;
       rawResponse: Buffer;
     })
-  | (Answered & {
-      /** A 2xx provider stream, not read yet: the caller pipes it through `translator` and then calls `finish`. */
-      kind: 'stream';
-      status: number;
-      headers: Record<string, string>;
-      body: Readable;
-      translator: StreamTranslator;
-      /**
-       * Reports the attempt to the balancer and target health, once: the provider streamed to the end
-       * (`complete`), the client went away first (usage only: a cut latency says nothing), or the stream broke.
-       */
-      finish(outcome: { ok: true; usage: TokenUsage; complete: boolean } | { ok: false }): void;
-    })
   | (Answered & { kind: 'upstream-status'; status: number; headers: Record<string, string>; body: Buffer | string })
-  | (Answered & { kind: 'failure'; failure: FailureKind; reason: string })
+  /** No usable answer from the last attempt (`failure`); `reason` is for the log only. */
+  | (Answered & { kind: 'failure'; failure: AttemptFailure; reason: string })
   | (Answered & { kind: 'translation-error'; error: TranslationError });
+
+/** A 2xx provider stream whose first event has been read and translated (stream-lease.ts). */
+export type StreamResult = Answered & { kind: 'stream'; lease: StreamLease };
+
+export type AttemptsResult = BufferedResult | StreamResult;
+
+export interface AttemptOptions {
+  /**
+   * Deliver as a stream: the provider is called with `stream` in its context and a 2xx answer comes back as a
+   * lease once its first event was translated; failover is possible until then (stream-lease.ts), as nginx's
+   * proxy_next_upstream applies until anything was sent to the client.
+   */
+  stream?: boolean;
+  /**
+   * Streams: the client went away; the provider call in flight is aborted, no target is blamed for it, and no
+   * further target is tried.
+   */
+  clientGone?: AbortSignal;
+}
+
+/**
+ * How one attempt ended, for the balancer and target health. The only place either hears about attempts is
+ * `settle`, so every pick is reported exactly once and both always agree.
+ */
+type Settlement =
+  /** The provider answered: a latency data point (when the answer is whole), usage and cost. */
+  | { ok: true; latencyMs?: number; usage?: TokenUsage; cost?: number }
+  /**
+   * The attempt failed. Without `failure` only the balancer hears of it (the request, not the target, was at
+   * fault, or the answer was untranslatable: neither counts towards max_fails).
+   */
+  | { ok: false; latencyMs?: number; failure?: AttemptFailure }
+  /** The client went away: balancer bookkeeping (in-flight counts) only, no latency, nobody blamed. */
+  | { ok: 'neutral' };
+
+function settle(rt: PluginRuntime, picked: BalancerTarget, s: Settlement): void {
+  if (s.ok === 'neutral') {
+    rt.balancer.report(picked, { ok: true });
+  } else if (s.ok) {
+    const outcome: { ok: true; latencyMs?: number; usage?: TokenUsage; cost?: number } = { ok: true };
+    if (s.latencyMs !== undefined) outcome.latencyMs = s.latencyMs;
+    if (s.usage !== undefined) {
+      outcome.usage = s.usage;
+      outcome.cost = s.cost;
+    }
+    rt.balancer.report(picked, outcome);
+    rt.health.recordSuccess(picked.index);
+  } else {
+    rt.balancer.report(picked, s.latencyMs === undefined ? { ok: false } : { ok: false, latencyMs: s.latencyMs });
+    if (s.failure !== undefined) rt.health.recordFailure(picked.index, s.failure);
+  }
+}
 
 /** Request headers never forwarded upstream (hop-by-hop, or recomputed). */
 const DROP_REQUEST_HEADERS = new Set([
@@ -140,28 +181,28 @@ async function buildRequest(
 }
 
 /**
- * @param stream deliver as a stream: the provider is called with `stream` in its context and a 2xx answer comes
- *   back unread (kind 'stream'); failover is possible only until then, as nginx's proxy_next_upstream only
- *   applies before anything was sent to the client.
- * @param clientGone streams only: the client went away; the provider call in flight is aborted, no target is
- *   blamed for it, and no further target is tried.
+ * The attempt loop. Buffered (the default) never yields a stream; with `{ stream: true }` a 2xx becomes a
+ * StreamResult once its first event was read.
  */
+export function runAttempts(rt: PluginRuntime, client: ClientRequest, parsed: ParsedBody, deps: AttemptDeps, options?: AttemptOptions & { stream?: false }): Promise<BufferedResult>;
+export function runAttempts(rt: PluginRuntime, client: ClientRequest, parsed: ParsedBody, deps: AttemptDeps, options: AttemptOptions): Promise<AttemptsResult>;
 export async function runAttempts(
   rt: PluginRuntime,
   client: ClientRequest,
   parsed: ParsedBody,
   deps: AttemptDeps,
-  stream = false,
-  clientGone?: AbortSignal,
+  options: AttemptOptions = {},
 ): Promise<AttemptsResult> {
+  const stream = options.stream === true;
+  const clientGone = options.clientGone;
   const tried = new Set<number>();
   const triedTargets: AttemptRecord[] = [];
   const hashKey = client.headers.get(rt.hashHeader)?.[0];
   const baseHeaders = forwardedRequestHeaders(client);
   const maxAttempts = rt.retries + 1;
-  let last: AttemptsResult | undefined;
+  let last: BufferedResult | undefined;
   // semantic: the prompt's candidate groups, resolved once (one embeddings call) for every attempt.
-  const semantic = rt.config.balancer?.algorithm === 'semantic' ? await prepareSemanticPick(rt.config, parsed.json, deps.signDeps) : undefined;
+  const semantic = rt.config.balancer.algorithm === 'semantic' ? await prepareSemanticPick(rt.config, parsed.json, deps.signDeps) : undefined;
 
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const exclude = rt.health.exclusions(tried);
@@ -177,79 +218,101 @@ export async function runAttempts(
     tried.add(picked.index);
     const prepared = rt.prepared[picked.index];
     let built: Awaited<ReturnType<typeof buildRequest>>;
+    let driver: ProviderDriver;
     try {
       if (!prepared) throw new NoHealthyTargetError('failed to get peer');
-      const driver = deps.getDriver(prepared.config.model.provider);
+      driver = deps.getDriver(prepared.config.model.provider);
       if (stream && !driver.createStreamTranslator) {
         throw new UnsupportedFeatureError(`provider ${driver.name} cannot stream responses yet; send stream: false`);
       }
       built = await buildRequest(driver, prepared, parsed, client, rt, deps, baseHeaders);
     } catch (err) {
-      rt.balancer.report(picked, { ok: false });
+      settle(rt, picked, { ok: false });
       // A failover target that cannot take this request ends failover with the previous upstream answer.
       if (last && err instanceof AiProxyError) return last;
       throw err;
     }
     triedTargets.push(built.tried);
-    const driver = deps.getDriver(built.target.model.provider);
+    const { target, model } = built;
+    const answered = { target, model, tried: triedTargets };
     const started = deps.now();
     const result = stream ? await deps.openStream(built.req, rt.timeouts, clientGone) : await deps.call(built.req, rt.timeouts);
-    const latencyMs = deps.now() - started;
+    let latencyMs = deps.now() - started;
+    const gone = (): BufferedResult => {
+      settle(rt, picked, { ok: 'neutral' });
+      return { ...answered, kind: 'failure', failure: { kind: 'error' }, reason: 'the client went away' };
+    };
     if (clientGone?.aborted) {
       if (result.ok && 'stream' in result.response) result.response.stream?.destroy();
-      // Neutral for the balancer (no latency, no usage) and not a failure of the target.
-      rt.balancer.report(picked, { ok: true });
-      return { target: built.target, model: built.model, tried: triedTargets, kind: 'failure', failure: 'error', reason: 'the client went away' };
+      return gone();
     }
-    const target = built.target;
-    const model = built.model;
 
     let failure: AttemptFailure;
-    let retryAfterMs: number | undefined;
-    if (result.ok) {
+    let reason: string;
+    if (!result.ok) {
+      failure = result.failure;
+      reason = result.message;
+    } else if ('stream' in result.response && result.response.stream) {
       const res = result.response;
-      if ('stream' in res && res.stream) {
-        const body = res.stream;
-        let translator: ReturnType<NonNullable<ProviderDriver['createStreamTranslator']>>;
-        try {
-          translator = (driver.createStreamTranslator as NonNullable<ProviderDriver['createStreamTranslator']>)(built.ctx);
-        } catch (err) {
-          body.destroy();
-          rt.balancer.report(picked, { ok: false, latencyMs });
-          throw err;
-        }
+      const body = res.stream as NonNullable<typeof res.stream>;
+      let translator: StreamTranslator;
+      try {
+        translator = (driver.createStreamTranslator as NonNullable<ProviderDriver['createStreamTranslator']>)(built.ctx);
+      } catch (err) {
+        body.destroy();
+        settle(rt, picked, { ok: false, latencyMs });
+        throw err;
+      }
+      const first = await readFirstEvent(body, translator, clientGone);
+      if (first.kind === 'event') {
         let finished = false;
-        const finish = (outcome: { ok: true; usage: TokenUsage; complete: boolean } | { ok: false }): void => {
+        const finish = (outcome: StreamOutcome): void => {
           if (finished) return;
           finished = true;
           const e2eMs = deps.now() - started;
-          if (outcome.ok) {
-            const cost = costOf(target, outcome.usage);
-            rt.balancer.report(picked, outcome.complete ? { ok: true, latencyMs: e2eMs, usage: outcome.usage, cost } : { ok: true, usage: outcome.usage, cost });
-            rt.health.recordSuccess(picked.index);
-          } else {
-            rt.balancer.report(picked, { ok: false, latencyMs: e2eMs });
-            rt.health.recordFailure(picked.index, { kind: 'error', status: undefined, retryAfterMs: undefined });
-          }
+          if (!outcome.ok) settle(rt, picked, { ok: false, latencyMs: e2eMs, failure: { kind: 'error' } });
+          else if (outcome.complete) settle(rt, picked, { ok: true, latencyMs: e2eMs, usage: outcome.usage, cost: costOf(target, outcome.usage) });
+          else settle(rt, picked, { ok: true, usage: outcome.usage, cost: costOf(target, outcome.usage) });
         };
-        return { target, model, tried: triedTargets, kind: 'stream', status: res.status, headers: passedResponseHeaders(res.headers), body, translator, finish };
+        const lease: StreamLease = {
+          status: res.status,
+          headers: passedResponseHeaders(res.headers),
+          first: first.frames,
+          ended: first.ended,
+          body,
+          translator,
+          finish,
+        };
+        return { ...answered, kind: 'stream', lease };
       }
+      body.destroy();
+      if (first.kind === 'client-gone') return gone();
+      latencyMs = deps.now() - started;
+      if (first.kind === 'untranslatable') {
+        // As a buffered 2xx that cannot be translated: the balancer hears of it, max_fails does not, no failover.
+        settle(rt, picked, { ok: false, latencyMs });
+        const message = first.error instanceof Error ? first.error.message : String(first.error);
+        const error = first.error instanceof TranslationError ? first.error : new TranslationError(`${driver.name} stream: ${message}`, { cause: first.error });
+        return { ...answered, kind: 'translation-error', error };
+      }
+      // Broke before its first event: nothing reached the client, so this is an attempt failure like any other.
+      const c = classifyUndiciError(first.error);
+      failure = c.failure;
+      reason = `${c.message}, before its first stream event`;
+    } else {
+      const res = result.response;
       const resBody = res.body ?? Buffer.alloc(0);
       if (res.status >= 200 && res.status < 300) {
         const headers = passedResponseHeaders(res.headers);
         if (res.status !== 200) {
-          rt.balancer.report(picked, { ok: true, latencyMs });
-          rt.health.recordSuccess(picked.index);
-          return { target, model, tried: triedTargets, kind: 'upstream-status', status: res.status, headers, body: resBody };
+          settle(rt, picked, { ok: true, latencyMs });
+          return { ...answered, kind: 'upstream-status', status: res.status, headers, body: resBody };
         }
         try {
           const tr = driver.fromResponse(res.status, res.headers, resBody, built.ctx);
-          rt.balancer.report(picked, { ok: true, latencyMs, usage: tr.usage, cost: costOf(built.target, tr.usage) });
-          rt.health.recordSuccess(picked.index);
+          settle(rt, picked, { ok: true, latencyMs, usage: tr.usage, cost: costOf(target, tr.usage) });
           return {
-            target,
-            model,
-            tried: triedTargets,
+            ...answered,
             kind: 'success',
             status: 200,
             headers,
@@ -259,31 +322,29 @@ export async function runAttempts(
             rawResponse: resBody,
           };
         } catch (err) {
-          rt.balancer.report(picked, { ok: false, latencyMs });
-          if (err instanceof TranslationError) return { target, model, tried: triedTargets, kind: 'translation-error', error: err };
+          settle(rt, picked, { ok: false, latencyMs });
+          if (err instanceof TranslationError) return { ...answered, kind: 'translation-error', error: err };
           throw err;
         }
       }
-      failure = { kind: 'http', status: res.status, sent: true };
-      if (res.status === 429 || res.status === 503) retryAfterMs = parseRetryAfter(res.headers['retry-after'], deps.epochNow());
+      const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers['retry-after'], deps.epochNow()) : undefined;
+      failure = { kind: 'http', status: res.status, sent: true, retryAfterMs };
       const out = driver.fromError(res.status, res.headers, resBody, built.ctx);
       last = {
-        target,
-        model,
-        tried: triedTargets,
+        ...answered,
         kind: 'upstream-status',
         status: out.status,
         headers: assignOwn(passedResponseHeaders(res.headers), out.headers),
         body: out.body,
       };
-    } else {
-      failure = result.failure;
-      last = { target, model, tried: triedTargets, kind: 'failure', failure: failure.kind, reason: result.message };
+      settle(rt, picked, { ok: false, latencyMs, failure });
+      if (!rt.policy.shouldFailover(failure, built.req.method)) return last;
+      continue;
     }
-    rt.balancer.report(picked, { ok: false, latencyMs });
-    rt.health.recordFailure(picked.index, { kind: failure.kind, status: failure.status, retryAfterMs });
+    last = { ...answered, kind: 'failure', failure, reason };
+    settle(rt, picked, { ok: false, latencyMs, failure });
     if (!rt.policy.shouldFailover(failure, built.req.method)) return last;
   }
   // retries exhausted: `last` is always set here because every loop iteration either returns or sets it.
-  return last as AttemptsResult;
+  return last as BufferedResult;
 }

@@ -2,12 +2,12 @@
  * Checks the engine needs before serving with a config: anything the schema accepts but this version cannot
  * do is refused by name at instance start (and answered on every request), never silently ignored.
  */
-import type { PluginConfig } from '../../../schemas/config';
+import type { FilledConfig } from '../../../schemas/config';
 import { ConfigError, UnsupportedFeatureError } from '../errors';
 import { getDriver } from '../providers';
 import { misplacedTemplates } from './templating';
 
-export function checkEngineConfig(config: PluginConfig): void {
+export function checkEngineConfig(config: FilledConfig): void {
   if (!config || !Array.isArray(config.targets)) throw new ConfigError('config.targets must be an array of targets');
   if (config.llm_format != null && config.llm_format !== 'openai') {
     throw new UnsupportedFeatureError(`llm_format '${config.llm_format}' is not supported by this version of ai-proxy-advanced`);

@@ -7,19 +7,19 @@
  *   (stream-endpoint.ts), a check that the route has a service, and three PDK calls pointing Kong's upstream at
  *   it; the endpoint runs the attempts.
  */
-import type { PluginConfig } from '../../../schemas/config';
+import type { FilledConfig } from '../../../schemas/config';
 import { buildAnalytics, type SerializeEntry } from './analytics';
 import { assignOwn } from './assign-own';
-import { runAttempts, type AttemptDeps, type AttemptsResult, type PluginRuntime } from './attempts';
+import { runAttempts, type AttemptDeps, type BufferedResult, type PluginRuntime } from './attempts';
 import { parseRequestBody, type ParsedBody } from './parse-request';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
-import { errorResponse, upstreamFailureResponse, wireBody, type ClientResponse } from './responses';
+import { errorResponse, upstreamFailureError, wireBody, type ClientResponse } from './responses';
 import { streamEndpoint } from './stream-endpoint';
 import { isStreamRequest, modelHeaderValue } from './target-context';
 import { usesUriCaptures } from './templating';
 import { ConfigError, InvalidRequestError } from '../errors';
 
-export function readNeedsOf(config: PluginConfig): ReadNeeds {
+export function readNeedsOf(config: FilledConfig): ReadNeeds {
   return {
     method: config.targets.some((t) => t.route_type === 'preserve'),
     uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)),
@@ -27,15 +27,15 @@ export function readNeedsOf(config: PluginConfig): ReadNeeds {
   };
 }
 
-export function responseOf(result: AttemptsResult, config: PluginConfig, client: ClientRequest): ClientResponse {
+export function responseOf(result: BufferedResult, config: FilledConfig, client: ClientRequest): ClientResponse {
   switch (result.kind) {
     case 'success': {
       const headers = assignOwn({}, result.headers);
       const body = wireBody(result.body);
       if (!Buffer.isBuffer(result.body)) headers['content-type'] = 'application/json';
       else if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
-      // Kong: only for a 200 from the service, when model_name_header (default true) or the client sent Kong-Debug.
-      const wantHeader = config.model_name_header !== false || client.headers.has('kong-debug');
+      // Kong: only for a 200 from the service, when model_name_header (filled: default true) or the client sent Kong-Debug.
+      const wantHeader = config.model_name_header || client.headers.has('kong-debug');
       const modelHeader = modelHeaderValue(result.target.model.provider, result.model);
       if (wantHeader && result.model !== '' && modelHeader !== undefined) headers['x-kong-llm-model'] = modelHeader;
       return { status: 200, body, headers };
@@ -43,14 +43,9 @@ export function responseOf(result: AttemptsResult, config: PluginConfig, client:
     case 'upstream-status':
       return { status: result.status, body: result.body, headers: result.headers };
     case 'failure':
-      return upstreamFailureResponse(result.failure);
+      return errorResponse(upstreamFailureError(result.failure, result.reason));
     case 'translation-error':
       return errorResponse(result.error);
-    case 'stream':
-      // Only runAttempts(..., stream = true) returns a stream, and the stream endpoint relays it itself.
-      result.body.destroy();
-      result.finish({ ok: false });
-      throw new Error('a provider stream reached the buffered response path');
   }
 }
 

@@ -11,15 +11,19 @@ import type { FailoverCriterion } from '../../../schemas/config';
 
 export type FailureKind = 'error' | 'timeout' | 'invalid_header' | 'http';
 
+/**
+ * One failed attempt, as the engine saw it: the one type failover (here), target health
+ * (balancer/circuit-breaker.ts) and the client's error (responses.ts upstreamFailureError) read.
+ */
 export interface AttemptFailure {
   readonly kind: FailureKind;
   /** HTTP status when kind is 'http'. */
-  readonly status?: number;
-  /** Whether request bytes may have reached the upstream (false only for connect failures). */
-  readonly sent: boolean;
+  readonly status?: number | undefined;
+  /** Whether request bytes may have reached the upstream: false only for connect failures; absent means it may have. */
+  readonly sent?: boolean | undefined;
+  /** The provider's Retry-After on a 429/503, in ms from now. */
+  readonly retryAfterMs?: number | undefined;
 }
-
-export const DEFAULT_FAILOVER_CRITERIA: readonly FailoverCriterion[] = ['error', 'timeout'];
 
 const NON_IDEMPOTENT = new Set(['POST', 'LOCK', 'PATCH']);
 const HTTP_CRITERIA = new Set([500, 502, 503, 504, 403, 404, 429]);
@@ -27,8 +31,9 @@ const HTTP_CRITERIA = new Set([500, 502, 503, 504, 403, 404, 429]);
 export class FailoverPolicy {
   private readonly criteria: ReadonlySet<FailoverCriterion>;
 
-  constructor(criteria: readonly FailoverCriterion[] | null | undefined) {
-    this.criteria = new Set(criteria ?? DEFAULT_FAILOVER_CRITERIA);
+  /** `criteria`: the filled `balancer.failover_criteria` (its schema default is ['error', 'timeout']). */
+  constructor(criteria: readonly FailoverCriterion[]) {
+    this.criteria = new Set(criteria);
   }
 
   /** The criterion that describes this failure, or undefined when no criterion can (e.g. a 400 or 401). */
@@ -41,7 +46,7 @@ export class FailoverPolicy {
   shouldFailover(f: AttemptFailure, method: string): boolean {
     const c = FailoverPolicy.criterionOf(f);
     if (c === undefined || !this.criteria.has(c)) return false;
-    if (f.sent && NON_IDEMPOTENT.has(method) && !this.criteria.has('non_idempotent')) return false;
+    if (f.sent !== false && NON_IDEMPOTENT.has(method) && !this.criteria.has('non_idempotent')) return false;
     return true;
   }
 

@@ -3,12 +3,12 @@
  * beyond Kong, Retry-After on 429/503. Implemented by the balancer work (balancer/circuit-breaker.ts
  * TargetHealth, which decides what counts towards max_fails); the engine only reports attempts.
  */
-import type { FailureKind } from './failover';
+import type { AttemptFailure } from './failover';
 
 export interface EngineHealth {
   /** Circuit-open and Retry-After targets ∪ `tried`: what a pick must skip. */
   exclusions(tried: ReadonlySet<number>): ReadonlySet<number>;
-  recordFailure(index: number, failure: { kind: FailureKind; status?: number | undefined; retryAfterMs?: number | undefined }): boolean;
+  recordFailure(index: number, failure: AttemptFailure): boolean;
   recordSuccess(index: number): void;
   /** Every untried target excluded, some by Retry-After: ms until the first returns (else undefined). */
   rateLimitedForMs?(tried: ReadonlySet<number>): number | undefined;

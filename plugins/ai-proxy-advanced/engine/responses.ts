@@ -1,12 +1,20 @@
 /**
  * The one place errors become client responses.
- *  - Our own request/config errors: OpenAI-style `{"error":{"message","type"}}` with Kong's message texts.
+ *  - Our own request/config errors: OpenAI-style `{"error":{"message","type","code"}}` with Kong's message texts.
  *  - All attempts failed without any upstream answer: what Kong's nginx error page would send
  *    (OSS kong/error_handlers.lua BODIES): 502 for error/invalid_header, 504 for timeout.
  *  - Anything unexpected: Kong's `{"message":"An unexpected error occurred"}` 500; detail goes to the log only.
  */
-import { AiProxyError, RateLimitedError, type ErrorCode } from '../errors';
-import type { FailureKind } from './failover';
+import {
+  AiProxyError,
+  InternalError,
+  RateLimitedError,
+  UpstreamConnectError,
+  UpstreamError,
+  UpstreamTimeoutError,
+  type ErrorCode,
+} from '../errors';
+import type { AttemptFailure } from './failover';
 
 export interface ClientResponse {
   status: number;
@@ -19,7 +27,8 @@ export function wireBody(body: unknown): Buffer | string {
   return Buffer.isBuffer(body) || typeof body === 'string' ? body : JSON.stringify(body);
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+/** Every error response names its code here too, whatever its body shape (docs/errors.md). */
+export const ERROR_CODE_HEADER = 'x-ai-proxy-error-code';
 
 const TYPES: Record<ErrorCode, string> = {
   AIPA_ERR_INVALID_REQUEST: 'invalid_request_error',
@@ -28,22 +37,28 @@ const TYPES: Record<ErrorCode, string> = {
   AIPA_ERR_NO_HEALTHY_TARGET: 'api_error',
   AIPA_ERR_RATE_LIMITED: 'rate_limit_error',
   AIPA_ERR_UPSTREAM: 'api_error',
+  AIPA_ERR_UPSTREAM_CONNECT: 'api_error',
+  AIPA_ERR_UPSTREAM_TIMEOUT: 'api_error',
   AIPA_ERR_TRANSLATION: 'api_error',
   AIPA_ERR_CONFIG: 'configuration_error',
   AIPA_ERR_AUTH: 'api_error',
+  AIPA_ERR_STREAM_TICKET: 'invalid_request_error',
+  AIPA_ERR_INTERNAL: 'api_error',
   AIPA_ERR_EMBEDDINGS: 'api_error',
 };
 
+/** The client's response for any error: our own (userFacing) as documented, anything else as InternalError. */
 export function errorResponse(err: unknown): ClientResponse {
-  if (err instanceof AiProxyError && err.userFacing) {
-    const headers: Record<string, string> = { ...JSON_HEADERS };
-    if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfterSeconds);
-    return { status: err.status, body: { error: { message: err.message, type: TYPES[err.code] } }, headers };
-  }
-  return { status: 500, body: { message: 'An unexpected error occurred' }, headers: { ...JSON_HEADERS } };
+  const e = err instanceof AiProxyError && err.userFacing ? err : new InternalError(undefined, { cause: err });
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', [ERROR_CODE_HEADER]: e.code };
+  if (e instanceof RateLimitedError) headers['retry-after'] = String(e.retryAfterSeconds);
+  const body = e.shape === 'kong' ? { message: e.message } : { error: { message: e.message, type: TYPES[e.code], code: e.code } };
+  return { status: e.status, body, headers };
 }
 
-export function upstreamFailureResponse(kind: FailureKind): ClientResponse {
-  if (kind === 'timeout') return { status: 504, body: { message: 'The upstream server is timing out' }, headers: { ...JSON_HEADERS } };
-  return { status: 502, body: { message: 'An invalid response was received from the upstream server' }, headers: { ...JSON_HEADERS } };
+/** The error for an attempt that got no usable answer: what nginx's error page says for the same failure. */
+export function upstreamFailureError(failure: AttemptFailure, detail: string): AiProxyError {
+  if (failure.kind === 'timeout') return new UpstreamTimeoutError(detail);
+  if (failure.kind === 'error' && failure.sent === false) return new UpstreamConnectError(detail);
+  return new UpstreamError(detail);
 }

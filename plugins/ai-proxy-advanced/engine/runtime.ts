@@ -4,7 +4,7 @@
  * config change with no close hook, so that state lives at module scope keyed by `config.__plugin_id`
  * (balancer/registry.ts), and the BalancerSource hands it out.
  */
-import type { PluginConfig } from '../../../schemas/config';
+import type { FilledConfig } from '../../../schemas/config';
 import type { Balancer } from '../balancer/balancer';
 import type { PluginRuntime } from './attempts';
 import { FailoverPolicy } from './failover';
@@ -13,18 +13,14 @@ import type { PreparedTarget } from './target-context';
 import { hasTemplates } from './templating';
 
 /** The balancer and target health for a config (balancer/registry.ts balancerStateFor in production). */
-export type BalancerSource = (config: PluginConfig) => { balancer: Balancer; health: EngineHealth };
+export type BalancerSource = (config: FilledConfig) => { balancer: Balancer; health: EngineHealth };
 
-const DEFAULT_TIMEOUT_MS = 60_000;
-const DEFAULT_RETRIES = 5;
-const DEFAULT_HASH_HEADER = 'X-Kong-LLM-Request-ID';
-
-export function prepareTargets(config: PluginConfig): PreparedTarget[] {
+export function prepareTargets(config: FilledConfig): PreparedTarget[] {
   return config.targets.map((t) => ({ config: t, templated: hasTemplates(t.model) }));
 }
 
-export function buildRuntime(config: PluginConfig, source: BalancerSource): PluginRuntime {
-  const b = config.balancer ?? {};
+export function buildRuntime(config: FilledConfig, source: BalancerSource): PluginRuntime {
+  const b = config.balancer;
   const { balancer, health } = source(config);
   return {
     config,
@@ -33,11 +29,11 @@ export function buildRuntime(config: PluginConfig, source: BalancerSource): Plug
     prepared: prepareTargets(config),
     policy: new FailoverPolicy(b.failover_criteria),
     timeouts: {
-      connectMs: b.connect_timeout ?? DEFAULT_TIMEOUT_MS,
-      readMs: b.read_timeout ?? DEFAULT_TIMEOUT_MS,
-      writeMs: b.write_timeout ?? DEFAULT_TIMEOUT_MS,
+      connectMs: b.connect_timeout,
+      readMs: b.read_timeout,
+      writeMs: b.write_timeout,
     },
-    retries: b.retries ?? DEFAULT_RETRIES,
-    hashHeader: (b.hash_on_header ?? DEFAULT_HASH_HEADER).toLowerCase(),
+    retries: b.retries,
+    hashHeader: b.hash_on_header.toLowerCase(),
   };
 }

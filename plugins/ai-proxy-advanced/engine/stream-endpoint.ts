@@ -3,7 +3,7 @@
  * for a streaming request the access phase leaves a ticket here and points Kong's upstream at this loopback
  * HTTP endpoint, served by the plugin server process itself; Kong then proxies the stream to the client
  * natively. The endpoint runs the same attempt loop as the buffered path (failover until the provider's first
- * byte), translates the provider's stream to OpenAI SSE frames as they arrive, and reports latency and usage to
+ * event was read and translated, stream-lease.ts), translates the provider's stream to OpenAI SSE frames as they arrive, and reports latency and usage to
  * the balancer when the stream ends.
  *
  * Only Kong should reach it: it listens on 127.0.0.1 (streamListenAddress), and every request must name a ticket
@@ -12,12 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
-import type { StreamTranslator } from '../providers/provider';
-import { runAttempts, type AttemptDeps, type AttemptsResult, type PluginRuntime } from './attempts';
+import { runAttempts, type AttemptDeps, type AttemptsResult, type BufferedResult, type PluginRuntime } from './attempts';
 import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
-import { ConfigError } from '../errors';
+import { ConfigError, InternalError, StreamTicketError } from '../errors';
+import type { StreamLease } from './stream-lease';
 import { errorResponse, wireBody, type ClientResponse } from './responses';
 
 /**
@@ -44,7 +43,7 @@ export interface StreamJob {
   parsed: ParsedBody;
   deps: AttemptDeps;
   /** Turns a non-stream outcome (all attempts failed, a provider error status) into the client's response. */
-  respond(result: AttemptsResult): ClientResponse;
+  respond(result: BufferedResult): ClientResponse;
   /** Failures the operator should see (the buffered path logs them through kong.log.err). */
   log(message: string): void;
 }
@@ -76,7 +75,8 @@ type RelayEnd = 'ended' | { broken: string } | 'client-gone';
  * Mid-stream the status is already sent, so a provider that breaks off, or sends what its translator cannot
  * read, gets the client connection cut: the only honest signal left for the client.
  */
-function relay(body: Readable, translator: StreamTranslator, res: http.ServerResponse, clientGone: AbortSignal): Promise<RelayEnd> {
+function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSignal): Promise<RelayEnd> {
+  const { body, translator } = lease;
   return new Promise((resolve) => {
     let done = false;
     const finish = (how: RelayEnd): void => {
@@ -97,14 +97,33 @@ function relay(body: Readable, translator: StreamTranslator, res: http.ServerRes
     };
     if (clientGone.aborted) return gone();
     clientGone.addEventListener('abort', gone, { once: true });
-    const write = (frames: string[]): void => {
+    const write = (frames: readonly string[]): boolean => {
       let ok = true;
       for (const f of frames) ok = res.write(f) && ok;
       if (!ok) {
         body.pause();
         res.once('drain', () => body.resume());
       }
+      return ok;
     };
+    // What was read to decide the attempt (at least its first event) goes first.
+    const firstWritten = write(lease.first);
+    if (lease.ended) {
+      res.end();
+      return finish('ended');
+    }
+    // The provider may have ended (or broken) while the body sat paused after its first event: a paused
+    // Readable still emits 'end' once its buffer is empty, before these listeners existed.
+    if (body.readableEnded) {
+      try {
+        write(translator.end());
+      } catch (err) {
+        return broken(`its stream could not be translated: ${(err as Error).message}`);
+      }
+      res.end();
+      return finish('ended');
+    }
+    if (body.destroyed) return broken('its stream broke off');
     body.on('data', (chunk: Buffer) => {
       if (done) return;
       try {
@@ -127,6 +146,9 @@ function relay(body: Readable, translator: StreamTranslator, res: http.ServerRes
     body.on('error', (err) => broken(`its stream broke off: ${err.message}`));
     // A body destroyed without an error or an end (should not happen) must still settle the relay.
     body.on('close', () => broken('its stream closed before it ended'));
+    // The 'data' listener above started the body flowing; when the first frames already filled the socket, it
+    // waits for 'drain' instead.
+    if (!firstWritten) body.pause();
   });
 }
 
@@ -144,7 +166,7 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
   });
   let result: AttemptsResult;
   try {
-    result = await runAttempts(job.rt, job.client, job.parsed, job.deps, true, gone.signal);
+    result = await runAttempts(job.rt, job.client, job.parsed, job.deps, { stream: true, clientGone: gone.signal });
   } catch (err) {
     if (!gone.signal.aborted) send(res, errorResponse(err));
     return;
@@ -159,10 +181,11 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
   }
   // From here the pick must be reported exactly once and the provider stream consumed or destroyed, whatever
   // throws (least-connections counts picks in flight).
+  const lease = result.lease;
   let how: RelayEnd | undefined;
   try {
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(result.headers)) {
+    for (const [k, v] of Object.entries(lease.headers)) {
       if (k !== 'content-type' && k !== 'content-encoding') headers[k] = v;
     }
     headers['content-type'] = 'text/event-stream; charset=utf-8';
@@ -172,28 +195,27 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     headers['x-accel-buffering'] = 'no';
     const config = job.rt.config;
     const model = modelHeader(result.target.model.provider, result.model);
-    if ((config.model_name_header !== false || job.client.headers.has('kong-debug')) && result.model !== '' && model !== undefined) {
+    if ((config.model_name_header || job.client.headers.has('kong-debug')) && result.model !== '' && model !== undefined) {
       headers['x-kong-llm-model'] = model;
     }
-    res.writeHead(result.status, headers);
-    // The head goes out now, as nginx sends a proxied head: the client learns the stream started before the first
-    // token, and anything that fails later ends the same way (a cut stream), whether or not a frame was written.
-    res.flushHeaders();
-    how = await relay(result.body, result.translator, res, gone.signal);
+    // The head goes out with the first event: until that event was read and translated the attempt could still
+    // fail over (stream-lease.ts); anything that fails later ends as a cut stream.
+    res.writeHead(lease.status, headers);
+    how = await relay(lease, res, gone.signal);
   } finally {
     if (how === undefined) {
-      result.body.destroy();
-      result.finish({ ok: false });
-      if (!res.headersSent) send(res, errorResponse(new Error('stream relay failed')));
+      lease.body.destroy();
+      lease.finish({ ok: false });
+      if (!res.headersSent) send(res, errorResponse(new InternalError(undefined, { cause: new Error('stream relay failed') })));
       else res.destroy();
     }
   }
   if (typeof how === 'object') {
-    result.finish({ ok: false });
+    lease.finish({ ok: false });
     job.log(`ai-proxy-advanced: ${result.target.model.provider}/${result.model} failed mid-stream, ${how.broken}; the client got a cut stream`);
   } else {
     // A client that went away is not the provider's fault: the tokens it streamed until then still count.
-    result.finish({ ok: true, usage: result.translator.usage(), complete: how === 'ended' });
+    lease.finish({ ok: true, usage: lease.translator.usage(), complete: how === 'ended' });
   }
 }
 
@@ -208,7 +230,7 @@ export function createStreamEndpoint(now: () => number = Date.now, address = str
     const id = url.startsWith(STREAM_PATH) ? url.slice(STREAM_PATH.length).split('?')[0] : undefined;
     const ticket = id === undefined ? undefined : tickets.get(id);
     if (!ticket || id === undefined) {
-      send(res, { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: { error: { message: 'unknown or already used stream ticket', type: 'invalid_request_error' } } });
+      send(res, errorResponse(new StreamTicketError()));
       return;
     }
     tickets.delete(id);

@@ -4,7 +4,7 @@
  * is_compatible): templates, prompt validation, model from config or request, own-model enforcement, format vs
  * route type, streaming. Pure: the same body and client request give the same answer for a target.
  */
-import type { ModelConfig, PluginConfig, RouteType, TargetConfig } from '../../../schemas/config';
+import type { FilledConfig, ModelConfig, RouteType, TargetConfig } from '../../../schemas/config';
 import { InvalidRequestError, UnsupportedFeatureError } from '../errors';
 import type { TranslateContext } from '../providers/provider';
 import { firstHeader, firstQueryArg, type ClientRequest } from './pdk';
@@ -64,7 +64,7 @@ export function modelHeaderValue(provider: string, model: string): string | unde
   return /^[\t\x20-\x7e]*$/.test(v) ? v : undefined;
 }
 
-export function isStreamRequest(body: Record<string, unknown>, config: PluginConfig): boolean {
+export function isStreamRequest(body: Record<string, unknown>, config: FilledConfig): boolean {
   return body.stream === true || config.response_streaming === 'always';
 }
 
@@ -72,7 +72,7 @@ export function buildAttemptContext(
   prepared: PreparedTarget,
   body: Record<string, unknown>,
   client: ClientRequest,
-  config: PluginConfig,
+  config: FilledConfig,
 ): AttemptContext {
   const cfg = prepared.config;
   let model: ModelConfig = prepared.templated ? resolveModelTemplates(cfg.model, templateSources(client)) : cfg.model;

@@ -28,6 +28,25 @@ export interface UpstreamTimeouts {
   writeMs: number;
 }
 
+/** A timer read_timeout or write_timeout runs on: Node's Timeout in production. */
+export interface UpstreamTimer {
+  refresh(): unknown;
+}
+
+/**
+ * The timers read_timeout and write_timeout run on. Node's own in production (native resolution, see above);
+ * tests inject theirs to see what was armed and fire it, instead of waiting on the wall clock.
+ */
+export interface UpstreamTimers {
+  setTimeout(fn: () => void, ms: number): UpstreamTimer;
+  clearTimeout(timer: UpstreamTimer | undefined): void;
+}
+
+export const NATIVE_TIMERS: UpstreamTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
+};
+
 /** Bodies larger than this are sent in chunks of this size under the write_timeout watchdog. */
 export const WATCHED_BODY_BYTES = 64 * 1024;
 
@@ -73,7 +92,7 @@ export interface UpstreamResponse {
 
 export type UpstreamResult = { ok: true; response: UpstreamResponse } | { ok: false; failure: AttemptFailure; message: string };
 
-export type UpstreamCaller = (req: SerializedRequest, timeouts: UpstreamTimeouts) => Promise<UpstreamResult>;
+export type UpstreamCaller = (req: SerializedRequest, timeouts: UpstreamTimeouts, timers?: UpstreamTimers) => Promise<UpstreamResult>;
 
 const agents = new Map<number, Agent>();
 
@@ -238,17 +257,17 @@ interface WriteWatch {
  * The body in WATCHED_BODY_BYTES chunks; a chunk undici has not come back from (written, or 'drain' after
  * it) within `writeMs` aborts the request with UpstreamWriteTimeout.
  */
-async function* watchedBody(body: Buffer, writeMs: number, watch: WriteWatch): AsyncGenerator<Buffer> {
-  let timer: NodeJS.Timeout | undefined;
+async function* watchedBody(body: Buffer, writeMs: number, watch: WriteWatch, timers: UpstreamTimers): AsyncGenerator<Buffer> {
+  let timer: UpstreamTimer | undefined;
   try {
     for (let off = 0; off < body.length; off += WATCHED_BODY_BYTES) {
-      timer = setTimeout(() => watch.abort?.(new UpstreamWriteTimeout(writeMs)), writeMs);
+      timer = timers.setTimeout(() => watch.abort?.(new UpstreamWriteTimeout(writeMs)), writeMs);
       yield body.subarray(off, off + WATCHED_BODY_BYTES);
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
     }
     watch.sent?.();
   } finally {
-    clearTimeout(timer);
+    timers.clearTimeout(timer);
   }
 }
 
@@ -257,13 +276,13 @@ function hasHeader(headers: Record<string, string>, name: string): boolean {
   return false;
 }
 
-function prepareBody(req: SerializedRequest, timeouts: UpstreamTimeouts): { headers: Record<string, string>; sent: Dispatcher.DispatchOptions['body']; watch: WriteWatch | undefined } {
+function prepareBody(req: SerializedRequest, timeouts: UpstreamTimeouts, timers: UpstreamTimers): { headers: Record<string, string>; sent: Dispatcher.DispatchOptions['body']; watch: WriteWatch | undefined } {
   const body = req.body ?? null;
   if (body === null || body.length <= WATCHED_BODY_BYTES) return { headers: req.headers, sent: body, watch: undefined };
   const watch: WriteWatch = { abort: undefined, sent: undefined };
   // undici writes any async iterable chunk by chunk (client-h1 writeIterable), though its types list only
   // streams; a Readable here would read ahead of the socket and blind the watchdog.
-  const sent = watchedBody(body, timeouts.writeMs, watch) as unknown as Dispatcher.DispatchOptions['body'];
+  const sent = watchedBody(body, timeouts.writeMs, watch, timers) as unknown as Dispatcher.DispatchOptions['body'];
   // A generator has no length: without Content-Length undici would switch to chunked encoding.
   const headers = hasHeader(req.headers, 'content-length') ? req.headers : { ...req.headers, 'content-length': String(body.length) };
   return { headers, sent, watch };
@@ -282,7 +301,7 @@ export interface UpstreamStream {
 export type UpstreamStreamResult = { ok: true; response: UpstreamStream } | { ok: false; failure: AttemptFailure; message: string };
 
 /** `signal`: the client went away; the provider request is aborted. */
-export type UpstreamStreamOpener = (req: SerializedRequest, timeouts: UpstreamTimeouts, signal?: AbortSignal) => Promise<UpstreamStreamResult>;
+export type UpstreamStreamOpener = (req: SerializedRequest, timeouts: UpstreamTimeouts, signal?: AbortSignal, timers?: UpstreamTimers) => Promise<UpstreamStreamResult>;
 
 
 /**
@@ -298,7 +317,8 @@ function dispatch(
   readMs: number,
   watch: WriteWatch | undefined,
   streamed: boolean,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  timers: UpstreamTimers,
   maxBytes = MAX_RESPONSE_BYTES,
 ): Promise<UpstreamStream> {
   return new Promise((resolve, reject) => {
@@ -306,7 +326,7 @@ function dispatch(
     let status = 0;
     let headers: Record<string, string> = {};
     let controller: Dispatcher.DispatchController | undefined;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: UpstreamTimer | undefined;
     /** The streamed 2xx body as undici delivers it; `body` is what the reader gets (inflated when compressed). */
     let source: Readable | undefined;
     let body: Readable | undefined;
@@ -315,7 +335,7 @@ function dispatch(
     // Armed once the request is sent, refreshed by every read; a native timer keeps read_timeout's resolution.
     const read = (): void => {
       if (timer) timer.refresh();
-      else timer = setTimeout(() => controller?.abort(new UpstreamReadTimeout(readMs)), readMs);
+      else timer = timers.setTimeout(() => controller?.abort(new UpstreamReadTimeout(readMs)), readMs);
     };
     agent.dispatch(opts, {
       onRequestStart(c) {
@@ -353,7 +373,7 @@ function dispatch(
             controller?.resume();
           },
           destroy: (err, cb) => {
-            clearTimeout(timer);
+            timers.clearTimeout(timer);
             if (!ended) controller?.abort(err ?? new Error('the client went away'));
             cb(err);
           },
@@ -374,12 +394,12 @@ function dispatch(
         if (!source) collector?.push(chunk);
         else if (!source.push(chunk)) {
           c.pause();
-          clearTimeout(timer);
+          timers.clearTimeout(timer);
           timer = undefined;
         }
       },
       onResponseEnd() {
-        clearTimeout(timer);
+        timers.clearTimeout(timer);
         ended = true;
         if (source) {
           source.push(null);
@@ -400,7 +420,7 @@ function dispatch(
         );
       },
       onResponseError(_c, err) {
-        clearTimeout(timer);
+        timers.clearTimeout(timer);
         if (!settled) {
           settled = true;
           reject(err);
@@ -410,9 +430,9 @@ function dispatch(
   });
 }
 
-async function run(req: SerializedRequest, timeouts: UpstreamTimeouts, streamed: boolean, signal?: AbortSignal): Promise<UpstreamStreamResult> {
+async function run(req: SerializedRequest, timeouts: UpstreamTimeouts, streamed: boolean, signal: AbortSignal | undefined, timers: UpstreamTimers): Promise<UpstreamStreamResult> {
   const url = new URL(req.url);
-  const { headers, sent, watch } = prepareBody(req, timeouts);
+  const { headers, sent, watch } = prepareBody(req, timeouts, timers);
   try {
     const response = await dispatch(
       agentFor(timeouts.connectMs),
@@ -430,6 +450,7 @@ async function run(req: SerializedRequest, timeouts: UpstreamTimeouts, streamed:
       watch,
       streamed,
       signal,
+      timers,
     );
     return { ok: true, response };
   } catch (err) {
@@ -437,10 +458,10 @@ async function run(req: SerializedRequest, timeouts: UpstreamTimeouts, streamed:
   }
 }
 
-export const callUpstream: UpstreamCaller = async (req, timeouts) => {
-  const r = await run(req, timeouts, false);
+export const callUpstream: UpstreamCaller = async (req, timeouts, timers = NATIVE_TIMERS) => {
+  const r = await run(req, timeouts, false, undefined, timers);
   return r.ok ? { ok: true, response: { status: r.response.status, headers: r.response.headers, body: r.response.body as Buffer } } : r;
 };
 
 /** The provider call for streamed delivery: resolves at the response head. */
-export const openUpstreamStream: UpstreamStreamOpener = (req, timeouts, signal) => run(req, timeouts, true, signal);
+export const openUpstreamStream: UpstreamStreamOpener = (req, timeouts, signal, timers = NATIVE_TIMERS) => run(req, timeouts, true, signal, timers);
