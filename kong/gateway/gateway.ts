@@ -17,6 +17,7 @@ import { PluginServerProcess, queryPluginServer } from './plugin-servers/process
 import { Worker } from './plugin-servers/worker';
 import { PluginsIterator } from './plugins-iterator';
 import { handleProxyRequest } from './proxy/handler';
+import { tempDirFor } from './proxy/request-body';
 import { closeUpstreamAgents } from './proxy/upstream';
 import { Router } from './router';
 import type { ListenAddress, Settings } from './settings';
@@ -151,6 +152,7 @@ export class Gateway {
 
     const proxyHost = {
       settings: s,
+      bodyLimits: { maxSize: s.clientMaxBodySize, bufferSize: s.clientBodyBufferSize, tempDir: tempDirFor(s.prefix) },
       logger: this.logger,
       router: () => this.router,
       iterator: () => this.iterator,
