@@ -36,6 +36,8 @@ export interface GatewayOptions {
   /** Overrides for the Kong-side RPC clients (tests shorten the 60 s read timeout). */
   rpcReadTimeoutMs?: number;
   respawnIntervalMs?: number;
+  /** How long close() (SIGTERM) waits for in-flight proxy and Admin API requests; default 10 s, as `kong quit`. */
+  drainMs?: number;
 }
 
 async function listen(server: http.Server, addr: ListenAddress, what: string): Promise<AddressInfo> {
@@ -73,6 +75,13 @@ export class Gateway {
   private nextWorker = 0;
   private readonly socketWorker = new WeakMap<Socket, Worker>();
   private readonly counters = { accepted: 0, active: 0, total: 0 };
+  /** Requests whose response has not finished (proxy and Admin API), for draining on close. */
+  private inFlight = 0;
+
+  private track(res: http.ServerResponse): void {
+    this.inFlight++;
+    res.once('close', () => this.inFlight--);
+  }
 
   private constructor(readonly settings: Settings, private readonly opts: GatewayOptions) {
     this.env = opts.env ?? process.env;
@@ -161,6 +170,7 @@ export class Gateway {
     for (const addr of s.proxyListen) {
       const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
         this.counters.total++;
+        this.track(res);
         handleProxyRequest(proxyHost, req, res).catch((err: Error) => {
           this.logger.err(`proxy: ${err.stack ?? err.message}`);
           if (!res.headersSent) res.writeHead(500).end();
@@ -190,6 +200,7 @@ export class Gateway {
     };
     for (const addr of s.adminListen) {
       const server = http.createServer((req, res) => {
+        this.track(res);
         handleAdminRequest(adminHost, req, res).catch((err: Error) => {
           this.logger.err(`admin: ${err.stack ?? err.message}`);
           if (!res.headersSent) res.writeHead(500).end();
@@ -205,16 +216,22 @@ export class Gateway {
     this.catalog.extraValidators.set(name, fn);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(
-      this.servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            s.closeAllConnections();
-          }),
-      ),
-    );
+  /**
+   * Stops the gateway: listeners stop accepting at once, requests in flight get up to `drainMs` to finish (idle
+   * keep-alive connections are closed as they become idle), then every connection is closed, the workers and
+   * plugin servers stopped.
+   */
+  async close(drainMs = this.opts.drainMs ?? 10_000): Promise<void> {
+    const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const deadline = Date.now() + drainMs;
+    for (;;) {
+      for (const s of this.servers) s.closeIdleConnections();
+      if (this.inFlight <= 0 || Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (this.inFlight > 0) this.logger.warn(`closing with ${this.inFlight} requests still in flight after ${drainMs} ms`);
+    for (const s of this.servers) s.closeAllConnections();
+    await closed;
     for (const w of this.workers) w.close();
     await Promise.all(this.processes.map((p) => p.stop()));
     await closeUpstreamAgents();

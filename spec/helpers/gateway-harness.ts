@@ -198,6 +198,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     logger: createLogger('debug', (l) => logs.push(l)),
     rpcReadTimeoutMs: 5000,
     respawnIntervalMs: 200,
+    // Teardown after a test that left a request hanging must not wait the production 10 s drain.
+    drainMs: 1000,
     ...opts.gatewayOptions,
   }).catch((e: Error) => {
     rmSync(dir, { recursive: true, force: true });
