@@ -21,7 +21,7 @@ import { tempDirFor } from './proxy/request-body';
 import { closeUpstreamAgents } from './proxy/upstream';
 import { Router } from './router';
 import type { ListenAddress, Settings } from './settings';
-import { Store } from './store';
+import { type Snapshot, Store } from './store';
 
 export class GatewayStartError extends Error {
   override name = 'GatewayStartError';
@@ -75,6 +75,15 @@ export class Gateway {
   private nextWorker = 0;
   private readonly socketWorker = new WeakMap<Socket, Worker>();
   private readonly counters = { accepted: 0, active: 0, total: 0 };
+  /** A router built ahead (in slices) for the snapshot about to be installed. */
+  private prebuilt: { snap: Snapshot; router: Router } | undefined;
+
+  /** Installs a whole new configuration (POST /config) with its router built without holding the loop. */
+  async replaceConfig(snap: Snapshot): Promise<void> {
+    const router = await Router.buildSliced(snap);
+    this.prebuilt = { snap, router };
+    this.store.replaceAll(snap);
+  }
   /** Requests whose response has not finished (proxy and Admin API), for draining on close. */
   private inFlight = 0;
 
@@ -93,7 +102,9 @@ export class Gateway {
     this.router = new Router(this.store.snapshot());
     this.iterator = this.buildIterator();
     this.store.onChange(() => {
-      this.router = new Router(this.store.snapshot());
+      const snap = this.store.snapshot();
+      this.router = this.prebuilt?.snap === snap ? this.prebuilt.router : new Router(snap);
+      this.prebuilt = undefined;
       this.iterator = this.buildIterator();
     });
   }
@@ -197,6 +208,7 @@ export class Gateway {
       nodeId: this.nodeId,
       env: this.env,
       stats: () => ({ ...this.counters }),
+      replaceConfig: (snap: Snapshot) => this.replaceConfig(snap),
     };
     for (const addr of s.adminListen) {
       const server = http.createServer((req, res) => {

@@ -215,18 +215,20 @@ function* buildSteps(doc: Record<string, unknown>, store: Store, source: string)
     });
     setIn(fields, item.path, tree);
   };
-  const collect = (list: unknown, type: EntityType, path: Array<string | number>, parent?: { field: 'service' | 'route'; id: string }): void => {
+  function* collect(list: unknown, type: EntityType, path: Array<string | number>, parent?: { field: 'service' | 'route'; id: string }): Generator<void, void> {
     if (list === undefined || list === null) return;
     if (!Array.isArray(list)) {
       setIn(fields, path, 'expected an array');
       flattened.push({ entity_type: SINGULAR[type], entity_path: describe(path), errors: [{ type: 'field', field: describe(path), message: 'expected an array' }] });
       return;
     }
-    list.forEach((raw, i) => {
+    for (let i = 0; i < list.length; i++) {
+      const raw: unknown = list[i];
+      yield;
       const p = [...path, i];
       if (!isPlainObject(raw)) {
         record({ type, input: {}, path: p }, { '@entity': ['expected a record'] });
-        return;
+        continue;
       }
       const input: Record<string, unknown> = { ...raw };
       const nested: Array<[string, EntityType]> = type === 'services' ? [['routes', 'routes'], ['plugins', 'plugins']] : type === 'routes' ? [['plugins', 'plugins']] : [];
@@ -234,7 +236,7 @@ function* buildSteps(doc: Record<string, unknown>, store: Store, source: string)
       if (parent) {
         if (input[parent.field] !== undefined && input[parent.field] !== null) {
           record({ type, input, path: p }, { [parent.field]: `value must be null (nested under its ${parent.field})` });
-          return;
+          continue;
         }
         input[parent.field] = { id: parent.id };
       }
@@ -250,16 +252,16 @@ function* buildSteps(doc: Record<string, unknown>, store: Store, source: string)
       }
       items.push({ type, input, path: p, givenId });
       for (const [k, childType] of nested) {
-        collect(raw[k], childType, [...p, k], {
+        yield* collect(raw[k], childType, [...p, k], {
           field: type === 'services' ? 'service' : 'route',
           id: input.id as string,
         });
       }
-    });
-  };
-  collect(doc.services, 'services', ['services']);
-  collect(doc.routes, 'routes', ['routes']);
-  collect(doc.plugins, 'plugins', ['plugins']);
+    }
+  }
+  yield* collect(doc.services, 'services', ['services']);
+  yield* collect(doc.routes, 'routes', ['routes']);
+  yield* collect(doc.plugins, 'plugins', ['plugins']);
 
   // Validate parents before children so references resolve within the new config.
   const snap: Snapshot = { services: [], routes: [], plugins: [] };
