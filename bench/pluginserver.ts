@@ -10,10 +10,11 @@
  *    drift in machine load hits all of them alike. Rows:
  *      - stock and ours started with the same flags as the test suite (no -v);
  *      - stock and ours started as Kong's docs configure start_cmd (`-v`): stock then logs every RPC;
- *      - a no-op reference server (decode, canned replies, encode, ours's busy polling; no plugin runtime)
+ *      - a no-op reference server (decode, canned replies, encode, ours's default busy polling: off; no plugin runtime)
  *        showing the floor that the socket round trips alone cost on this machine.
- *    Ours busy-polls for up to 100 µs while Kong owes it a Step (kong/rpc/busy-poll.ts); the bench process,
- *    playing Kong, does not (nginx does not). Unless BENCH_PIN=0, the bench process runs on CPU 0 and every
+ *    Ours runs with busy polling off (its default) except in the `ours poll 100` row, which opts in
+ *    (`--busy-poll-us 100`: polls up to 100 µs while Kong owes it a Step, kong/rpc/busy-poll.ts); the bench
+ *    process, playing Kong, never polls (nginx does not). Unless BENCH_PIN=0, the bench process runs on CPU 0 and every
  *    server on CPU 1 (bench/lib/pin.ts): unpinned, where the scheduler happens to place each process moves
  *    round-trip-bound figures by 30% or more between two runs of the same server.
  * 2. Large request bodies: HandleEvent + Step carrying an N MB raw body (kong.request.get_raw_body travels as
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
       { label: 'ours', kind: 'ours', args: [] },
       { label: 'stock -v', kind: 'stock', args: ['-v'] },
       { label: 'ours -v', kind: 'ours', args: ['-v'] },
+      { label: 'ours poll 100', kind: 'ours', args: ['--busy-poll-us', '100'] },
       { label: 'no-op reference', kind: 'noop', args: [] },
     ];
     for (const [i, s] of specs.entries()) {

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TargetConfig } from '../schemas/config';
 import type { TranslateContext } from '../plugins/ai-proxy-advanced/providers/provider';
-import { TRANSLATED_DRIVERS } from '../plugins/ai-proxy-advanced/providers/translated';
+import { DRIVERS } from '../plugins/ai-proxy-advanced/providers';
 
 const FIX = path.resolve(__dirname, '../../spec/fixtures/providers');
 const read = (rel: string): Buffer => readFileSync(path.join(FIX, rel));
@@ -47,7 +47,7 @@ let sink = 0;
 interface GoldenCase { target: TargetConfig; request: string; response: string }
 for (const name of readdirCases('golden')) {
   const c = readJson<GoldenCase>(`golden/${name}/case.json`);
-  const driver = TRANSLATED_DRIVERS[c.target.model.provider]!;
+  const driver = DRIVERS[c.target.model.provider]!;
   const ctx = ctxOf(c.target);
   const reqText = read(c.request).toString('utf8');
   const resBytes = read(c.response);
@@ -61,7 +61,7 @@ for (const name of readdirCases('golden')) {
 interface StreamCase { target: TargetConfig; stream_input: string | string[]; input_encoding?: 'base64'; include_usage?: boolean }
 for (const name of readdirCases('streams')) {
   const c = readJson<StreamCase>(`streams/${name}/case.json`);
-  const driver = TRANSLATED_DRIVERS[c.target.model.provider]!;
+  const driver = DRIVERS[c.target.model.provider]!;
   const ctx = ctxOf(c.target, { stream: true, includeUsage: c.include_usage ?? false });
   const files = Array.isArray(c.stream_input) ? c.stream_input : [c.stream_input];
   const input = Buffer.concat(files.map((f) => (c.input_encoding === 'base64' ? Buffer.from(read(f).toString('ascii'), 'base64') : read(f))));

@@ -1,7 +1,7 @@
 /**
  * The no-op reference plugin server the benchmarks measure against: the same framing and encoder as ours,
  * canned HandleEvent/Step replies walking `calls` (four PDK calls or three plus "ret"), no plugin, and the same
- * busy polling as ours while a Step is due (kong/rpc/busy-poll.ts, DEFAULT_BUSY_POLL_US). Its CPU per event is
+ * busy polling as ours by default while a Step is due (kong/rpc/busy-poll.ts, DEFAULT_BUSY_POLL_US: off). Its CPU per event is
  * the floor set by socket I/O, which no plugin server can go below. Returned as source for
  * `node -e SOURCE SOCKET_PATH`, so it runs in its own process like the servers it is compared with.
  */

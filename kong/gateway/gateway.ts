@@ -18,7 +18,7 @@ import { Worker } from './plugin-servers/worker';
 import { PluginsIterator } from './plugins-iterator';
 import { handleProxyRequest } from './proxy/handler';
 import { tempDirFor } from './proxy/request-body';
-import { closeUpstreamAgents } from './proxy/upstream';
+import { closeUpstreamAgents, type ReadTimerFactory } from './proxy/upstream';
 import { Router } from './router';
 import type { ListenAddress, Settings } from './settings';
 import { type Snapshot, Store } from './store';
@@ -38,6 +38,8 @@ export interface GatewayOptions {
   respawnIntervalMs?: number;
   /** How long close() (SIGTERM) waits for in-flight proxy and Admin API requests; default 10 s, as `kong quit`. */
   drainMs?: number;
+  /** The timer behind services' read_timeout (tests fire it themselves instead of waiting). */
+  readTimer?: ReadTimerFactory;
 }
 
 async function listen(server: http.Server, addr: ListenAddress, what: string): Promise<AddressInfo> {
@@ -177,6 +179,7 @@ export class Gateway {
       router: () => this.router,
       iterator: () => this.iterator,
       workerFor: (req: http.IncomingMessage) => this.socketWorker.get(req.socket) ?? (this.workers[0] as Worker),
+      ...(this.opts.readTimer ? { readTimer: this.opts.readTimer } : {}),
     };
     for (const addr of s.proxyListen) {
       const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => {

@@ -50,8 +50,8 @@ export interface Settings {
    * origins allowed to write through the Admin API (admin/origin.ts). */
   adminGuiOrigins: string[];
   /**
-   * pluginserver_busy_poll_us (ours, not Kong's; default DEFAULT_BUSY_POLL_US = 100, 0 = off): how long a worker keeps polling for a
-   * plugin server's reply before sleeping until it arrives (kong/rpc/busy-poll.ts).
+   * pluginserver_busy_poll_us (ours, not Kong's; default DEFAULT_BUSY_POLL_US = 0, off): how long a worker keeps polling for a
+   * plugin server's reply before sleeping until it arrives (kong/rpc/busy-poll.ts, opt-in: it costs a core under load).
    */
   pluginServerBusyPollUs: number;
   /** The file the settings came from, for error messages. */

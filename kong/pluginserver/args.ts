@@ -45,7 +45,8 @@ Options:
   --dump-all-plugins              dump all plugins info into stdout (JSON)
   -v, --verbose                   verbose logging (-v info, -vv debug)
   --busy-poll-us <us>             after sending Kong a PDK call, poll up to <us> microseconds for its
-                                  Step before sleeping (default: 100; 0: off; not in kong-js-pluginserver)
+                                  Step before sleeping (default: 0, off; 100 saves ~0.1 ms per request
+                                  on VMs at the cost of a busy core under load; not in kong-js-pluginserver)
   --version                       output the version number
   -h, --help                      display help for command
 `;

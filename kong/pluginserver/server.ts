@@ -61,7 +61,7 @@ export interface PluginServerOptions {
   sweepMs?: number;
   /**
    * Keep the event loop polling for up to this many µs after sending Kong a PDK call, instead of sleeping until
-   * its Step wakes the process (kong/rpc/busy-poll.ts); 0 turns it off. Default DEFAULT_BUSY_POLL_US.
+   * its Step wakes the process (kong/rpc/busy-poll.ts); 0 turns it off. Default DEFAULT_BUSY_POLL_US (0, off).
    */
   busyPollUs?: number;
 }

@@ -23,27 +23,58 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 /**
- * The default window, for the plugin server and the local gateway: a little longer than a peer on another vCPU
- * needs to wake up, run one PDK call or plugin step, and answer (40–80 µs measured on 2-vCPU VMs).
+ * Off by default, in the plugin server (`--busy-poll-us`) and the local gateway (`pluginserver_busy_poll_us`).
+ * It was tuned on one pinned, sequential connection, where it saves 0.1–0.2 ms per request. Under steady
+ * concurrency replies are always due, so the process never sleeps: it keeps a whole core busy, taken from the
+ * nginx workers that share its container (kong/Dockerfile runs both), for a saving that is noise in front of
+ * provider calls that take seconds. bench/busy-poll.ts measures both sides of that trade.
  */
-export const DEFAULT_BUSY_POLL_US = 100;
+export const DEFAULT_BUSY_POLL_US = 0;
 
 /**
- * CPUs this process may use in time: the machine's, capped by a cgroup v2 CPU quota (`docker --cpus`,
+ * The window to opt in with: a little longer than a peer on another vCPU needs to wake up, run one PDK call or
+ * plugin step, and answer (40–80 µs measured on 2-vCPU VMs).
+ */
+export const SUGGESTED_BUSY_POLL_US = 100;
+
+/** Reads a cgroup file; throws when it does not exist. */
+export type CgroupReader = (file: string) => string;
+
+const readCgroup: CgroupReader = (file) => readFileSync(file, 'utf8');
+
+/** The CPU quota of a cgroup, in CPUs, or undefined when there is none (or no cgroup CPU controller). */
+function cgroupQuota(read: CgroupReader): number | undefined {
+  // cgroup v2: "<quota> <period>" or "max <period>".
+  try {
+    const [quota, period] = read('/sys/fs/cgroup/cpu.max').trim().split(/\s+/);
+    const q = Number(quota);
+    const p = Number(period);
+    return quota !== 'max' && q > 0 && p > 0 ? q / p : undefined;
+  } catch {
+    // not cgroup v2: try v1
+  }
+  // cgroup v1 (older Docker hosts, Kubernetes nodes on cgroup v1): cfs_quota_us is -1 without a limit. The
+  // controller is mounted as cpu or as cpu,cpuacct depending on the distribution.
+  for (const dir of ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct']) {
+    try {
+      const q = Number(read(`${dir}/cpu.cfs_quota_us`).trim());
+      const p = Number(read(`${dir}/cpu.cfs_period_us`).trim());
+      return q > 0 && p > 0 ? q / p : undefined;
+    } catch {
+      // not mounted here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * CPUs this process may use in time: the machine's, capped by a cgroup v2 or v1 CPU quota (`docker --cpus`,
  * Kubernetes limits), which os.cpus() does not see. Not the process's affinity: a process pinned to one CPU may
  * well be waiting for a peer on another.
  */
-export function effectiveCpus(cpuMax: () => string = () => readFileSync('/sys/fs/cgroup/cpu.max', 'utf8')): number {
-  const cpus = os.cpus().length;
-  try {
-    const [quota, period] = cpuMax().trim().split(/\s+/);
-    const q = Number(quota);
-    const p = Number(period);
-    if (quota !== 'max' && q > 0 && p > 0) return Math.min(cpus, q / p);
-  } catch {
-    // no cgroup v2 CPU controller here: the machine's CPUs
-  }
-  return cpus;
+export function effectiveCpus(read: CgroupReader = readCgroup, machineCpus: number = os.cpus().length): number {
+  const quota = cgroupQuota(read);
+  return quota === undefined ? machineCpus : Math.min(machineCpus, quota);
 }
 
 export class BusyPoll {

@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'AIPA_ERR_UPSTREAM'
   | 'AIPA_ERR_TRANSLATION'
   | 'AIPA_ERR_CONFIG'
-  | 'AIPA_ERR_AUTH';
+  | 'AIPA_ERR_AUTH'
+  | 'AIPA_ERR_EMBEDDINGS';
 
 export interface AiProxyErrorOptions {
   cause?: unknown;
@@ -118,5 +119,15 @@ export class ConfigError extends AiProxyError {
 export class AuthError extends AiProxyError {
   constructor(message: string, options: AiProxyErrorOptions = {}) {
     super('AIPA_ERR_AUTH', message, 500, true, options);
+  }
+}
+
+/**
+ * The semantic balancer's embeddings call failed (connect error, timeout, non-2xx, no vector) and no CATCHALL
+ * target can take the request: Kong answers 500. The message names the embeddings call, never its auth.
+ */
+export class EmbeddingsError extends AiProxyError {
+  constructor(message: string, options: AiProxyErrorOptions = {}) {
+    super('AIPA_ERR_EMBEDDINGS', message, 500, true, options);
   }
 }

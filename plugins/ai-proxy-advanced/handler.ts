@@ -13,6 +13,7 @@ import { buildRuntime, type BalancerSource } from './engine/runtime';
 import { checkEngineConfig } from './engine/config-check';
 import { defaultAttemptDeps, defaultBalancerSource } from './engine/defaults';
 import { ConfigError } from './errors';
+import { warmSemantic } from './semantic';
 import { validateConfig } from '../../schemas';
 
 export type KongPdk = EnginePdk;
@@ -44,6 +45,7 @@ export class AiProxyAdvanced {
       checkEngineConfig(valid);
       const runtime = buildRuntime(valid, deps.balancers ?? defaultBalancerSource);
       engine = new Engine(runtime, deps.attempt ?? defaultAttemptDeps);
+      warmSemantic(valid, (deps.attempt ?? defaultAttemptDeps).signDeps);
     } catch (err) {
       configError = err;
     }

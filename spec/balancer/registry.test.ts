@@ -115,12 +115,12 @@ describe('createBalancer', () => {
     assert.deepEqual(names.filter((n) => n === 'a').length, 6);
   });
 
-  test('semantic is refused with an error naming the algorithm', () => {
-    assert.throws(
-      () => createBalancer({ algorithm: 'semantic' }, targets({ a: 1 }), fakeDeps()),
-      (e: unknown) =>
-        e instanceof UnsupportedFeatureError && e.message === "balancer.algorithm 'semantic' is not implemented yet" && e.status === 422,
-    );
+  test('semantic picks only inside the candidate groups the engine passes, and without them has no peer', () => {
+    const b = createBalancer({ algorithm: 'semantic' }, targets({ a: 1, b: 1, c: 1 }), fakeDeps());
+    assert.equal(b.pick({ exclude: NONE }), undefined);
+    assert.equal(nameOf(b.pick({ exclude: NONE, semantic: { groups: [[2], [0]] } })), 'c');
+    assert.equal(nameOf(b.pick({ exclude: new Set([2]), semantic: { groups: [[2], [0]] } })), 'a');
+    assert.equal(b.pick({ exclude: new Set([0, 2]), semantic: { groups: [[2], [0]] } }), undefined);
   });
 
   test('an unknown algorithm or an invalid weight is a ConfigError naming the field', () => {
@@ -211,9 +211,9 @@ describe('balancer state registry', () => {
     assert.notEqual(balancerStateFor(c), s1);
   });
 
-  test('semantic configs throw the UnsupportedFeatureError at lookup, every time', () => {
+  test('semantic configs get a balancing state like any other algorithm', () => {
     const c = plugin('p1', [targetConfig('a', undefined, { description: 'x' })], { algorithm: 'semantic' });
-    for (let i = 0; i < 2; i++) assert.throws(() => balancerStateFor(c), UnsupportedFeatureError);
+    assert.equal(balancerStateFor(c), balancerStateFor(c));
   });
 
   test('a request\'s attempts exclude tried and unhealthy targets until none is left', () => {

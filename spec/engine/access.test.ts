@@ -81,7 +81,7 @@ describe('a successful chat request', () => {
     assert.equal(kong.json.id, 'chatcmpl-8T6YwgvjQVVnGbJ2w8hpOA17SeNy2');
     assert.equal(kong.exited?.headers['x-kong-llm-model'], 'openai/gpt-3.5-turbo');
     assert.match(kong.exited?.headers['content-type'] ?? '', /application\/json/);
-    assert.deepEqual(kong.calls, ['kong.request.get_raw_body', 'kong.request.get_headers', 'kong.request.get_path_with_query', 'kong.response.exit']);
+    assert.deepEqual(kong.calls, ['kong.request.get_headers', 'kong.request.get_raw_body', 'kong.request.get_path_with_query', 'kong.response.exit']);
     const got = a.requests[0];
     assert.equal(got?.url, '/v1/chat/completions');
     assert.equal(got?.headers.authorization, `Bearer ${SECRET}`);
@@ -462,8 +462,8 @@ describe('streamed delivery (stream: true)', () => {
     a.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['The ', 'sum ', 'is 2.']) }));
     const { kong, res, text } = await stream(plugin({ targets: [target(a.url)] }).p);
     assert.deepEqual(kong.calls, [
-      'kong.request.get_raw_body',
       'kong.request.get_headers',
+      'kong.request.get_raw_body',
       'kong.request.get_path_with_query',
       'kong.router.get_service',
       'kong.service.set_target',

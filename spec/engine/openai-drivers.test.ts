@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { ModelConfig, RouteType, TargetConfig } from '../../schemas/config';
 import { ConfigError, TranslationError, UnsupportedFeatureError } from '../../plugins/ai-proxy-advanced/errors';
 import { getDriver } from '../../plugins/ai-proxy-advanced/providers';
 import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
-import { OPENAI_STYLE_DRIVERS } from '../../plugins/ai-proxy-advanced/providers/openai/providers';
-
-// Fixtures are read from the source tree (tsc does not copy JSON into dist).
-const FIX = path.resolve(__dirname, '../../../spec/fixtures/engine-openai');
-const readJson = (p: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(FIX, p), 'utf8')) as Record<string, unknown>;
+import { readFixture, readJsonFixture } from '../helpers/providers-fixtures';
 
 function ctx(target: TargetConfig, over: Partial<TranslateContext> = {}): TranslateContext {
   return {
@@ -31,27 +25,19 @@ const t = (provider: TargetConfig['model']['provider'], route_type: RouteType, m
   model: { provider, ...model },
 });
 
-describe("request bodies match Kong's unit fixtures (01-unit_spec.lua FORMATS)", () => {
-  const cases = JSON.parse(readFileSync(path.join(FIX, 'cases.json'), 'utf8')) as Array<{ dir: string; route_type: RouteType; model: ModelConfig }>;
-  for (const c of cases) {
-    const file = c.route_type === 'llm/v1/chat' ? 'llm-v1-chat.json' : 'llm-v1-completions.json';
-    test(`${c.dir} ${c.route_type}`, () => {
-      const target: TargetConfig = { route_type: c.route_type, model: c.model };
-      const input = readJson(`unit/requests/${file}`);
-      const req = getDriver(c.model.provider).toRequest(input, ctx(target));
-      assert.deepEqual(req.body, readJson(`unit/expected-requests/${c.dir}/${file}`));
-      assert.equal(req.method, 'POST');
-      assert.equal(input.model, undefined, 'the client body is not mutated');
-    });
-    test(`${c.dir} ${c.route_type} response passes through byte for byte with its usage`, () => {
-      const target: TargetConfig = { route_type: c.route_type, model: c.model };
-      const raw = readFileSync(path.join(FIX, `unit/real-responses/${c.dir}/${file}`));
-      const out = getDriver(c.model.provider).fromResponse(200, {}, raw, ctx(target));
-      assert.deepEqual(out.body, readJson(`unit/expected-responses/${c.dir}/${file}`));
-      assert.equal(out.raw, raw, 'the provider bytes are kept for pass-through');
-      assert.ok(out.usage.total_tokens >= out.usage.prompt_tokens);
-    });
-  }
+// Request and response bodies against Kong's unit fixtures (01-unit_spec.lua FORMATS) are golden cases:
+// spec/fixtures/providers/golden/{openai,azure,mistral-openai}-* (spec/providers/golden.test.ts).
+describe('OpenAI-format answers pass through', () => {
+  test('the provider bytes are kept for pass-through, with their usage; the client body is not mutated', () => {
+    const target: TargetConfig = { route_type: 'llm/v1/chat', model: { provider: 'openai', name: 'gpt-4', options: { max_tokens: 512, temperature: 0.5 } } };
+    const input = readJsonFixture<Record<string, unknown>>('kong-oss/unit/requests/llm-v1-chat.json');
+    getDriver('openai').toRequest(input, ctx(target));
+    assert.equal(input.model, undefined, 'the client body is not mutated');
+    const raw = readFixture('kong-oss/unit/real-responses/openai/llm-v1-chat.json');
+    const out = getDriver('openai').fromResponse(200, {}, raw, ctx(target));
+    assert.equal(out.raw, raw, 'the provider bytes are kept for pass-through');
+    assert.deepEqual(out.usage, (JSON.parse(raw.toString('utf8')) as { usage: unknown }).usage);
+  });
 });
 
 describe('configured options take precedence over request values (Kong merge_config_defaults)', () => {
@@ -64,6 +50,22 @@ describe('configured options take precedence over request values (Kong merge_con
     assert.equal(body.top_k, undefined);
     assert.equal(body.stream, false);
     assert.equal(body.model, 'gpt-4');
+  });
+
+  test('the provider is asked for a stream exactly when the engine delivers one (response_streaming: always)', () => {
+    // ctx.stream is true for `stream: true` and for `response_streaming: always` with a client that sent no
+    // `stream`; a provider asked for JSON would answer JSON into the SSE translator (issue 10).
+    const chatMessages = { messages: [{ role: 'user', content: 'x' }] };
+    for (const provider of ['openai', 'azure', 'mistral', 'llama2', 'vllm', 'deepseek', 'xai', 'cerebras', 'dashscope', 'databricks'] as const) {
+      const target = t(provider, 'llm/v1/chat', {
+        name: 'm',
+        options: { upstream_url: 'http://127.0.0.1:1/v1/chat/completions', azure_instance: 'i', azure_deployment_id: 'd', mistral_format: 'openai', llama2_format: 'openai', databricks: { workspace_instance_id: 'w' } },
+      });
+      const streamed = getDriver(provider).toRequest(chatMessages, ctx(target, { stream: true })).body as Record<string, unknown>;
+      assert.equal(streamed.stream, true, `${provider}: stream asked for`);
+      const buffered = getDriver(provider).toRequest({ ...chatMessages, stream: false }, ctx(target, { stream: false })).body as Record<string, unknown>;
+      assert.equal(buffered.stream, false, `${provider}: no stream asked for`);
+    }
   });
 });
 
@@ -114,8 +116,8 @@ describe('upstream URLs per provider (spec §2.8)', () => {
 
   test('unsupported route types and formats are refused by name', () => {
     assert.throws(() => url(t('deepseek', 'llm/v1/embeddings')), (e: unknown) => e instanceof UnsupportedFeatureError && /llm\/v1\/embeddings/.test((e as Error).message));
-    // mistral/llama2 in their own formats are the translated drivers'; this one refuses them by name.
-    assert.throws(() => OPENAI_STYLE_DRIVERS.mistral?.toRequest({}, ctx(t('mistral', 'llm/v1/chat', { name: 'm', options: { mistral_format: 'ollama' } }))), (e: unknown) => e instanceof UnsupportedFeatureError && /mistral_format 'ollama'/.test((e as Error).message));
+    // mistral's openai format has no completions route (mistral.lua operation_map); named with the format.
+    assert.throws(() => url(t('mistral', 'llm/v1/completions', { name: 'm', options: { mistral_format: 'openai' } })), (e: unknown) => e instanceof UnsupportedFeatureError && /mistral_format openai/.test((e as Error).message));
   });
 });
 
@@ -123,7 +125,7 @@ describe('responses', () => {
   const chat = t('openai', 'llm/v1/chat', { name: 'gpt-3.5-turbo' });
 
   test("a 200 without choices is Kong's transformation error", () => {
-    const raw = readFileSync(path.join(FIX, 'openai/llm-v1-chat/responses/bad_upstream_response.json'));
+    const raw = readFixture('kong-oss/openai/llm-v1-chat/responses/bad_upstream_response.json');
     assert.throws(
       () => getDriver('openai').fromResponse(200, {}, raw, ctx(chat)),
       (e: unknown) => e instanceof TranslationError && (e as Error).message === "transformation failed from type openai://llm/v1/chat: 'choices' not in llm/v1/chat response",
@@ -132,14 +134,14 @@ describe('responses', () => {
   });
 
   test('embeddings keep data and report prompt tokens', () => {
-    const raw = readFileSync(path.join(FIX, 'openai/llm-v1-embeddings/responses/good.json'));
+    const raw = readFixture('kong-oss/openai/llm-v1-embeddings/responses/good.json');
     const out = getDriver('openai').fromResponse(200, {}, raw, ctx(t('openai', 'llm/v1/embeddings', { name: 'text-embedding-3-small' })));
     assert.ok(out.usage.prompt_tokens > 0);
     assert.equal(out.usage.completion_tokens, 0);
   });
 
   test('provider errors pass through with their status and content type', () => {
-    const raw = readFileSync(path.join(FIX, 'openai/llm-v1-chat/responses/unauthorized.json'));
+    const raw = readFixture('kong-oss/openai/llm-v1-chat/responses/unauthorized.json');
     const out = getDriver('openai').fromError(401, { 'content-type': 'application/json', 'x-other': '1' }, raw, ctx(chat));
     assert.equal(out.status, 401);
     assert.equal(out.body, raw);

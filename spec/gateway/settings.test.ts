@@ -22,8 +22,8 @@ test('defaults serve kong/kong.yml through the project runtime on 8000/8001', ()
   assert.equal(s.pluginServers.length, 1);
   const js = s.pluginServers[0];
   assert.equal(js?.socket, path.join(s.prefix, 'js.socket'));
-  assert.match(js?.startCmd ?? '', /dist\/kong\/pluginserver\/cli\.js -p .* --sock-name js\.socket --busy-poll-us 100 -v$/);
-  assert.equal(s.pluginServerBusyPollUs, 100);
+  assert.match(js?.startCmd ?? '', /dist\/kong\/pluginserver\/cli\.js -p .* --sock-name js\.socket --busy-poll-us 0 -v$/);
+  assert.equal(s.pluginServerBusyPollUs, 0, "busy polling is opt-in");
   assert.match(js?.queryCmd ?? '', /dist\/kong\/pluginserver\/cli\.js --dump-all-plugins$/);
 });
 
@@ -82,9 +82,9 @@ test('nginx sizes are read as nginx does', () => {
 });
 
 test('pluginserver_busy_poll_us sets both sides of the default plugin server and is checked', () => {
-  const s = loadSettings({ env: { KONG_PLUGINSERVER_BUSY_POLL_US: '0' } });
-  assert.equal(s.pluginServerBusyPollUs, 0);
-  assert.match(s.pluginServers[0]?.startCmd ?? '', / --busy-poll-us 0 /);
+  const s = loadSettings({ env: { KONG_PLUGINSERVER_BUSY_POLL_US: '100' } });
+  assert.equal(s.pluginServerBusyPollUs, 100);
+  assert.match(s.pluginServers[0]?.startCmd ?? '', / --busy-poll-us 100 /);
   assert.throws(
     () => loadSettings({ env: { KONG_PLUGINSERVER_BUSY_POLL_US: 'lots' } }),
     (e: unknown) => e instanceof SettingsError && /pluginserver_busy_poll_us: .*'lots'/.test(e.message),

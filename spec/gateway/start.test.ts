@@ -1,7 +1,7 @@
 /** `node dist/kong/start.js` (what `npm start` runs after the build), as a user runs it. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -117,4 +117,25 @@ test('a pluginserver whose query command prints no JSON fails start-up with its 
   });
   assert.equal(r.code, 1);
   assert.match(r.err, /failed decoding plugin info for pluginserver 'broken'/);
+});
+
+test('npm start compiles incrementally: right after a build there is nothing to compile', () => {
+  const scripts = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  // start never cleans (a clean build takes 25–50 s before anything listens); build and test always do.
+  assert.match(scripts.start ?? '', /\btsc -b tsconfig\.json && node dist\/kong\/start\.js$/);
+  assert.doesNotMatch(scripts.start ?? '', /clean|npm run build/);
+  assert.match(scripts.build ?? '', /^npm run clean --silent && tsc -b tsconfig\.json$/);
+  assert.match(scripts.test ?? '', /^npm run build --silent && /);
+  // The build left tsc's build info behind, so start's `tsc -b` finds every output newer than its sources.
+  // (Run after editing sources without rebuilding, this test says so.)
+  const env = { ...process.env };
+  delete env.NODE_V8_COVERAGE; // the compiler's own coverage is not ours to collect
+  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'tsconfig.json', '--dry'], {
+    cwd: PROJECT_ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /is up to date/, `sources changed since the last build:\n${r.stdout}`);
 });

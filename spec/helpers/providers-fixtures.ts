@@ -90,6 +90,8 @@ export interface StreamCase {
   /** `base64` when the files hold base64 text of the bytes. */
   input_encoding?: 'base64';
   include_usage?: boolean;
+  /** The usage the translator reports at the end: the provider's counts, else Kong's word estimate. */
+  expected_usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
 /** The provider's stream bytes of a stream case. */

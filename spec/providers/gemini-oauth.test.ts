@@ -144,8 +144,11 @@ describe('Gemini GCP service-account auth', () => {
     const clock = { now: Date.parse('2026-05-01T00:00:00Z') };
     await assert.rejects(geminiDriver.sign!(REQ, vertexCtx('/deny'), deps(clock)), (e: unknown) => {
       assert.ok(e instanceof AuthError);
-      assert.match(e.message, /status 401/);
+      assert.equal(e.message, 'GCP token request (auth.gcp_oauth_token_url) failed with status 401');
       assert.ok(!e.message.includes('PRIVATE KEY'));
+      // The client sees the message; the token endpoint's URL is kept for the logs only (issue 10).
+      assert.ok(!/https?:\/\//.test(e.message), e.message);
+      assert.match(String((e.cause as Error).message), /\/deny answered status 401$/);
       return true;
     });
   });

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { TRANSLATED_DRIVERS } from '../../plugins/ai-proxy-advanced/providers/translated';
-import { createOpenAiSseTranslator } from '../../plugins/ai-proxy-advanced/providers/streams/openai-sse';
+import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
+import { createOpenAiSseTranslator } from '../../plugins/ai-proxy-advanced/providers/openai/stream';
 import { makeCtx, runStream, target } from '../helpers/providers-fixtures';
 
 const enc = (s: string): Buffer => Buffer.from(s);
@@ -37,14 +37,14 @@ describe('stream edge cases', () => {
   const anthropic = makeCtx(target('anthropic', 'llm/v1/chat', 'claude'), { stream: true });
 
   it('turns an Anthropic error event into one OpenAI error frame followed by [DONE]', () => {
-    const { out } = runStream(() => TRANSLATED_DRIVERS.anthropic!.createStreamTranslator!(anthropic), [
+    const { out } = runStream(() => DRIVERS.anthropic!.createStreamTranslator!(anthropic), [
       enc('event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'),
     ]);
     assert.equal(out, 'data: {"error":{"message":"Overloaded","type":"overloaded_error"}}\n\ndata: [DONE]\n\n');
   });
 
   it('ends a stream cut short with exactly one [DONE] and ignores bytes after the end', () => {
-    const make = () => TRANSLATED_DRIVERS.anthropic!.createStreamTranslator!(anthropic);
+    const make = () => DRIVERS.anthropic!.createStreamTranslator!(anthropic);
     const cut = runStream(make, [enc('event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"Hi"}}\n\n')]);
     assert.ok(cut.out.endsWith('data: [DONE]\n\n'));
     assert.equal(cut.translator.text(), 'Hi');
@@ -56,7 +56,7 @@ describe('stream edge cases', () => {
 
   it('estimates usage from the text when the provider reports none, and puts it in the usage frame', () => {
     const ctx = makeCtx(target('anthropic', 'llm/v1/chat', 'claude'), { stream: true, includeUsage: true });
-    const { out, translator } = runStream(() => TRANSLATED_DRIVERS.anthropic!.createStreamTranslator!(ctx), [
+    const { out, translator } = runStream(() => DRIVERS.anthropic!.createStreamTranslator!(ctx), [
       enc('event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"one two three"}}\n\n'),
     ]);
     assert.deepEqual(translator.usage(), { prompt_tokens: 0, completion_tokens: 3, total_tokens: 3 });
@@ -66,7 +66,7 @@ describe('stream edge cases', () => {
   it('turns a Bedrock exception message into an error frame', () => {
     const ctx = makeCtx(target('bedrock', 'llm/v1/chat', 'm'), { stream: true });
     const msg = awsMessage({ ':message-type': 'exception', ':exception-type': 'throttlingException', ':content-type': 'application/json' }, '{"message":"Too many requests"}');
-    const { out } = runStream(() => TRANSLATED_DRIVERS.bedrock!.createStreamTranslator!(ctx), [msg]);
+    const { out } = runStream(() => DRIVERS.bedrock!.createStreamTranslator!(ctx), [msg]);
     assert.equal(out, 'data: {"error":{"message":"Too many requests","type":"throttlingException"}}\n\ndata: [DONE]\n\n');
   });
 

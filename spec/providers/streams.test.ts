@@ -7,19 +7,33 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
-import { TRANSLATED_DRIVERS } from '../../plugins/ai-proxy-advanced/providers/translated';
+import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
 import { bytewise, caseDirs, makeCtx, readFixture, readJsonFixture, runStream, splitAt, streamInput, type StreamCase } from '../helpers/providers-fixtures';
 
-function frames(out: string): unknown[] {
+interface Frame {
+  usage?: unknown;
+  choices?: Array<{ delta?: { content?: unknown }; text?: unknown }>;
+}
+
+/** The client frames before `[DONE]`, each parsed; throws on a frame that is not JSON. */
+function frames(out: string): Frame[] {
   return out
     .split('\n\n')
     .filter((f) => f.startsWith('data: ') && f !== 'data: [DONE]')
-    .map((f) => JSON.parse(f.slice(6)) as unknown);
+    .map((f) => JSON.parse(f.slice(6)) as Frame);
+}
+
+/** The generated text as the client reads it: chat `delta.content` or completions `text`, in order. */
+function clientText(fs: Frame[]): string {
+  return fs
+    .flatMap((f) => f.choices ?? [])
+    .map((c) => (typeof c.delta?.content === 'string' ? c.delta.content : typeof c.text === 'string' ? c.text : ''))
+    .join('');
 }
 
 for (const name of caseDirs('streams')) {
   const c = readJsonFixture<StreamCase>(`streams/${name}/case.json`);
-  const driver = TRANSLATED_DRIVERS[c.target.model.provider];
+  const driver = DRIVERS[c.target.model.provider];
   const ctx: TranslateContext = makeCtx(c.target, { stream: true, includeUsage: c.include_usage ?? false });
   const input = streamInput(c);
   const expected = readFixture(`streams/${name}/expected.txt`).toString('utf8');
@@ -34,22 +48,24 @@ for (const name of caseDirs('streams')) {
       assert.equal(out, expected);
       assert.ok(out.endsWith('data: [DONE]\n\n'));
       assert.equal(out.split('data: [DONE]').length, 2, 'exactly one [DONE]');
-      frames(out);
+      const all = out.split('\n\n').filter((f) => f !== '');
+      const parsed = frames(out);
+      assert.equal(parsed.length, all.length - 1, 'every frame but [DONE] is a data frame');
+      for (const f of parsed) assert.ok(f !== null && typeof f === 'object' && !Array.isArray(f), 'every frame is a JSON object');
     });
 
     it('writes the usage frame only when the client asked for it', () => {
       const { out } = runStream(make, [input]);
-      const usageFrames = frames(out).filter((f) => (f as { usage?: unknown }).usage !== undefined);
+      const usageFrames = frames(out).filter((f) => f.usage !== undefined);
       assert.equal(usageFrames.length, c.include_usage ? 1 : 0);
     });
 
-    it('reports usage and the generated text consistent with its frames', () => {
+    it("reports the provider's usage (case.json expected_usage), the same in the usage frame, and the text the client got", () => {
       const { out, translator } = runStream(make, [input]);
-      const u = translator.usage();
-      assert.equal(u.total_tokens, u.prompt_tokens + u.completion_tokens);
-      const usageFrame = frames(out).find((f) => (f as { usage?: unknown }).usage !== undefined) as { usage: unknown } | undefined;
-      if (usageFrame && c.target.model.provider !== 'mistral') assert.deepEqual(usageFrame.usage, u);
-      assert.equal(typeof translator.text(), 'string');
+      assert.deepEqual(translator.usage(), c.expected_usage);
+      const usageFrame = frames(out).find((f) => f.usage !== undefined);
+      if (c.include_usage) assert.deepEqual(usageFrame?.usage, c.expected_usage, 'the usage frame carries the same counts');
+      assert.equal(translator.text(), clientText(frames(out)));
     });
 
     it('writes the same bytes when the input is split at any byte boundary', () => {

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, InvalidRequestError, TranslationError, UnsupportedFeatureError } from '../../plugins/ai-proxy-advanced/errors';
 import type { ProviderDriver } from '../../plugins/ai-proxy-advanced/providers/provider';
-import { TRANSLATED_DRIVERS } from '../../plugins/ai-proxy-advanced/providers/translated';
+import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
 import { makeCtx, readFixture, readJsonFixture, target } from '../helpers/providers-fixtures';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const d = (p: keyof typeof TRANSLATED_DRIVERS): ProviderDriver => TRANSLATED_DRIVERS[p]!;
+const d = (p: keyof typeof DRIVERS): ProviderDriver => DRIVERS[p]!;
 const REQ = 'kong-oss/openai/llm-v1-chat/requests';
 const body = (req: { body: unknown }): Json => JSON.parse(JSON.stringify(req.body)) as Json;
 const json = (o: unknown): Buffer => Buffer.from(JSON.stringify(o));
@@ -330,5 +330,18 @@ describe('self-hosted formats', () => {
     const ctx = makeCtx(target('ollama', 'llm/v1/chat', 'l', { upstream_url: 'http://h', max_tokens: 5 }));
     const out = d('ollama').fromResponse(200, {}, json({ model: 'l', message: { role: 'assistant', content: 'a b c d e' }, done: true, eval_count: 5, prompt_eval_count: 2 }), ctx);
     assert.equal((out.body as Json)['choices'][0]['finish_reason'], 'length');
+  });
+});
+
+describe('provider strings are never read as prototype keys', () => {
+  it('maps a Bedrock stopReason or a Cohere finish_reason named like an Object method as an unknown reason', () => {
+    const bedrock = makeCtx(target('bedrock', 'llm/v1/chat', 'anthropic.claude-3-sonnet-20240229-v1:0', { bedrock: { aws_region: 'us-east-1' } }));
+    const answer = { output: { message: { role: 'assistant', content: [{ text: 'hi' }] } }, stopReason: 'constructor' };
+    const b = d('bedrock').fromResponse(200, {}, Buffer.from(JSON.stringify(answer)), bedrock).body as { choices: Array<{ finish_reason: unknown }> };
+    assert.equal(b.choices[0]!.finish_reason, 'stop');
+    const cohere = makeCtx(target('cohere', 'llm/v1/chat', 'command-r'));
+    const v2 = { id: 'x', message: { role: 'assistant', content: [{ type: 'text', text: 'hi' }] }, finish_reason: 'toString' };
+    const c = d('cohere').fromResponse(200, {}, Buffer.from(JSON.stringify(v2)), cohere).body as { choices: Array<{ finish_reason: unknown }> };
+    assert.equal(c.choices[0]!.finish_reason, 'tostring');
   });
 });

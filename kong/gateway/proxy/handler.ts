@@ -20,7 +20,7 @@ import { normalizePath, type Router, upstreamUri } from '../router';
 import { headerEnabled, type Settings } from '../settings';
 import { HeaderMap, type Phase, type RequestContext } from './context';
 import { type BodyLimits, BodyTooLarge, readRequestBody, removeSpooled, type RequestBody } from './request-body';
-import { callUpstream, UpstreamFailure } from './upstream';
+import { callUpstream, UpstreamFailure, type ReadTimerFactory } from './upstream';
 
 export const KONG_VERSION = '3.9.1';
 export const SERVER_HEADER = `kong/${KONG_VERSION}`;
@@ -36,6 +36,8 @@ export interface ProxyHost {
   router(): Router;
   iterator(): PluginsIterator;
   workerFor(req: IncomingMessage): Worker;
+  /** The service read_timeout's timer (tests inject one; default native). */
+  readTimer?: ReadTimerFactory;
 }
 
 export function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
@@ -186,6 +188,7 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
       writeTimeout: Number(svc.write_timeout ?? 60000),
       retries: Number(svc.retries ?? 5),
       tlsVerify: svc.tls_verify === true,
+      ...(host.readTimer ? { readTimer: host.readTimer } : {}),
     });
   } catch (err) {
     if (!(err instanceof UpstreamFailure)) throw err;

@@ -27,6 +27,17 @@ export async function closeUpstreamAgents(): Promise<void> {
   await Promise.all(all.map((a) => a.close().catch(() => undefined)));
 }
 
+/**
+ * The read timer: calls `fire` after `ms` unless refreshed (a body chunk came) or cleared. Native by default;
+ * tests inject one they fire themselves (GatewayOptions.readTimer), so no test waits on the wall clock.
+ */
+export type ReadTimerFactory = (ms: number, fire: () => void) => { refresh(): void; clear(): void };
+
+export const nativeReadTimer: ReadTimerFactory = (ms, fire) => {
+  const t = setTimeout(fire, ms);
+  return { refresh: () => void t.refresh(), clear: () => clearTimeout(t) };
+};
+
 export interface UpstreamRequest {
   scheme: string;
   host: string;
@@ -42,6 +53,7 @@ export interface UpstreamRequest {
   writeTimeout: number;
   retries: number;
   tlsVerify: boolean;
+  readTimer?: ReadTimerFactory;
 }
 
 export interface UpstreamResponse {
@@ -98,7 +110,7 @@ export async function callUpstream(req: UpstreamRequest): Promise<UpstreamRespon
     const sentAt = Date.now();
     tries.push({ ip: req.host, port: req.port, balancer_latency: 0 });
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new ReadTimeout(req.readTimeout)), req.readTimeout);
+    const timer = (req.readTimer ?? nativeReadTimer)(req.readTimeout, () => abort.abort(new ReadTimeout(req.readTimeout)));
     try {
       const r = await request(`${origin}${req.path}`, {
         dispatcher: agentFor(req.connectTimeout, req.tlsVerify),
@@ -112,10 +124,10 @@ export async function callUpstream(req: UpstreamRequest): Promise<UpstreamRespon
       // From here the same timer bounds each wait for the next body chunk; aborting errors the body stream.
       timer.refresh();
       r.body.on('data', () => timer.refresh());
-      r.body.once('close', () => clearTimeout(timer));
+      r.body.once('close', () => timer.clear());
       return { status: r.statusCode, headers: r.headers, body: r.body, headersAt: Date.now(), sentAt, tries };
     } catch (err) {
-      clearTimeout(timer);
+      timer.clear();
       lastErr = abort.signal.aborted && abort.signal.reason instanceof ReadTimeout ? abort.signal.reason : err;
       if (!isConnectFailure(lastErr)) break;
     }

@@ -28,6 +28,8 @@ export interface PickRequest {
   readonly hashKey?: string | undefined;
   /** Target indexes that must not be picked for this attempt. */
   readonly exclude: ReadonlySet<number>;
+  /** semantic: this request's candidate groups (matched description's targets, then CATCHALL), from semantic/. */
+  readonly semantic?: { readonly groups: readonly (readonly number[])[] } | undefined;
 }
 
 export interface Outcome {

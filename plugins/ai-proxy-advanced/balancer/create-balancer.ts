@@ -4,7 +4,7 @@
  * import cycle.
  */
 import type { Algorithm, BalancerConfig } from '../../../schemas/config';
-import { ConfigError, UnsupportedFeatureError } from '../errors';
+import { ConfigError } from '../errors';
 import type { Balancer, BalancerDeps, BalancerTarget } from './balancer';
 import { createConsistentHashing } from './consistent-hashing';
 import type { EwmaSnapshot } from './ewma';
@@ -13,6 +13,7 @@ import { createLowestLatency } from './lowest-latency';
 import { createLowestUsage } from './lowest-usage';
 import { createPriority } from './priority';
 import { createRoundRobin } from './round-robin';
+import { createSemantic } from './semantic';
 
 export const DEFAULT_ALGORITHM: Algorithm = 'round-robin';
 
@@ -53,7 +54,7 @@ export function createBalancer(
     case 'priority':
       return createPriority(config, targets, deps);
     case 'semantic':
-      throw new UnsupportedFeatureError("balancer.algorithm 'semantic' is not implemented yet");
+      return createSemantic(config, targets, deps);
     default: {
       const unknown: never = algorithm;
       throw new ConfigError(`unknown balancer.algorithm '${String(unknown)}'`);

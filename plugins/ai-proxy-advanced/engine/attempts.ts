@@ -17,6 +17,7 @@ import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
 import { assignOwn } from './assign-own';
 import { buildAttemptContext, type PreparedTarget } from './target-context';
+import { prepareSemanticPick } from '../semantic';
 import type { UpstreamCaller, UpstreamStreamOpener, UpstreamTimeouts } from './upstream';
 
 export interface AttemptDeps {
@@ -159,10 +160,12 @@ export async function runAttempts(
   const baseHeaders = forwardedRequestHeaders(client);
   const maxAttempts = rt.retries + 1;
   let last: AttemptsResult | undefined;
+  // semantic: the prompt's candidate groups, resolved once (one embeddings call) for every attempt.
+  const semantic = rt.config.balancer?.algorithm === 'semantic' ? await prepareSemanticPick(rt.config, parsed.json, deps.signDeps) : undefined;
 
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const exclude = rt.health.exclusions(tried);
-    const picked: BalancerTarget | undefined = rt.balancer.pick({ hashKey, exclude });
+    const picked: BalancerTarget | undefined = rt.balancer.pick({ hashKey, exclude, semantic });
     if (!picked) {
       if (last) return last;
       const waitMs = rt.health.rateLimitedForMs?.(tried);

@@ -5,6 +5,7 @@
 import type { PluginConfig } from '../../../schemas/config';
 import { ConfigError, UnsupportedFeatureError } from '../errors';
 import { getDriver } from '../providers';
+import { misplacedTemplates } from './templating';
 
 export function checkEngineConfig(config: PluginConfig): void {
   if (!config || !Array.isArray(config.targets)) throw new ConfigError('config.targets must be an array of targets');
@@ -20,6 +21,8 @@ export function checkEngineConfig(config: PluginConfig): void {
     if (t.model.model_alias != null && t.model.model_alias !== '') {
       throw new UnsupportedFeatureError(`config.targets[${i}].model.model_alias is not supported by this version of ai-proxy-advanced`);
     }
+    const misplaced = misplacedTemplates(t.model);
+    if (misplaced.length > 0) throw new ConfigError(`config.targets[${i}].${misplaced.join('; ')}`);
     const driver = getDriver(t.model.provider);
     if (!driver.routeTypes.includes(t.route_type)) {
       throw new UnsupportedFeatureError(

@@ -15,7 +15,7 @@ import { parseRequestBody, type ParsedBody } from './parse-request';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
 import { errorResponse, upstreamFailureResponse, wireBody, type ClientResponse } from './responses';
 import { streamEndpoint } from './stream-endpoint';
-import { isStreamRequest } from './target-context';
+import { isStreamRequest, modelHeaderValue } from './target-context';
 import { usesUriCaptures } from './templating';
 import { ConfigError, InvalidRequestError } from '../errors';
 
@@ -23,6 +23,7 @@ export function readNeedsOf(config: PluginConfig): ReadNeeds {
   return {
     method: config.targets.some((t) => t.route_type === 'preserve'),
     uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)),
+    maxBody: config.max_request_body_size,
   };
 }
 
@@ -35,7 +36,8 @@ export function responseOf(result: AttemptsResult, config: PluginConfig, client:
       else if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
       // Kong: only for a 200 from the service, when model_name_header (default true) or the client sent Kong-Debug.
       const wantHeader = config.model_name_header !== false || client.headers.has('kong-debug');
-      if (wantHeader && result.model !== '') headers['x-kong-llm-model'] = `${result.target.model.provider}/${result.model}`;
+      const modelHeader = modelHeaderValue(result.target.model.provider, result.model);
+      if (wantHeader && result.model !== '' && modelHeader !== undefined) headers['x-kong-llm-model'] = modelHeader;
       return { status: 200, body, headers };
     }
     case 'upstream-status':

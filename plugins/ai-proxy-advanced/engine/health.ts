@@ -15,10 +15,18 @@ export interface EngineHealth {
 }
 
 /**
- * Retry-After as sent with 429/503: delta-seconds or an HTTP date. Undefined when absent or unreadable;
- * capped so a hostile value cannot take a target out for days.
+ * Longest a provider's Retry-After keeps its target out of rotation (issue 11): one answer with
+ * `Retry-After: 3600` (a misconfigured or hostile provider, or a proxy in front of it) must not close a route for
+ * an hour. A minute covers real rate-limit windows (OpenAI and Anthropic send seconds); after it the target is
+ * tried again and a provider still limiting answers 429 again, which holds it out for another minute at most.
  */
-export function parseRetryAfter(value: string | undefined, nowEpochMs: number, capMs = 3_600_000): number | undefined {
+export const RETRY_AFTER_CAP_MS = 60_000;
+
+/**
+ * Retry-After as sent with 429/503: delta-seconds or an HTTP date. Undefined when absent or unreadable;
+ * capped at RETRY_AFTER_CAP_MS.
+ */
+export function parseRetryAfter(value: string | undefined, nowEpochMs: number, capMs = RETRY_AFTER_CAP_MS): number | undefined {
   if (value === undefined) return undefined;
   const v = value.trim();
   let ms: number;

@@ -8,6 +8,35 @@ import { BodyTooLargeError, InvalidRequestError, UnsupportedFeatureError } from 
 
 export const BAD_JSON_MESSAGE = 'content-type header does not match request body, or bad JSON formatting';
 
+/**
+ * Deepest nesting of arrays and objects taken: lua-cjson's default `decode_max_depth` (1000), past which Kong's
+ * `cjson.decode` fails and the client gets the bad-JSON 400 above. Without a limit a body nested ~4,500 deep
+ * parsed fine and then overflowed the stack in JSON.stringify on the way out: a 500 for a client mistake.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/**
+ * Whether the JSON text opens more than `max` arrays/objects at once, brackets inside strings not counted. One
+ * pass over the bytes without recursion, before JSON.parse builds anything; bodies shorter than `max` bytes
+ * cannot nest that deep and are not scanned.
+ */
+export function nestedDeeperThan(raw: Buffer, max: number): boolean {
+  if (raw.length <= max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i] as number;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte (an escaped quote does not end the string)
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 export interface ParsedBody {
   readonly raw: Buffer;
   readonly json: Record<string, unknown>;
@@ -26,6 +55,7 @@ export function parseRequestBody(raw: Buffer, contentType: string | undefined, m
     throw new UnsupportedFeatureError('multipart/form-data request bodies are not supported by this version of ai-proxy-advanced');
   }
   if (!ct.includes('json')) throw new InvalidRequestError(BAD_JSON_MESSAGE);
+  if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) throw new InvalidRequestError(BAD_JSON_MESSAGE);
   let json: unknown;
   try {
     json = JSON.parse(raw.toString('utf8'));

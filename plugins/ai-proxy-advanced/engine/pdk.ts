@@ -6,12 +6,18 @@
  * Names are kong-pdk's camelCase (its bridge turns them into Kong's snake_case).
  */
 
+import { BodyTooLargeError } from '../errors';
+
 /** Kong's `fix_mmap` turns every header/query value into an array; tests may pass plain strings. */
 export type MultiMap = Record<string, string | string[] | boolean | undefined>;
 
 export interface EnginePdk {
   request: {
-    /** `get_raw_body(0)`: 0 = read a spooled body of any size; reaches JS as a Buffer (msgpack bin). */
+    /**
+     * Kong 3.8+ `get_raw_body(max_allowed_file_size)` (kong/pdk/request.lua): a body still in nginx's buffer
+     * (client_body_buffer_size) comes whatever the size; a spooled one is read only when the argument is given,
+     * 0 meaning any size, and refused (nil) when it is larger. Reaches JS as a Buffer (msgpack bin).
+     */
     getRawBody(maxAllowedFileSize?: number): Promise<Buffer | string | null | undefined>;
     getHeaders(max?: number): Promise<MultiMap | unknown[] | null | undefined>;
     getPathWithQuery(): Promise<string | null | undefined>;
@@ -57,11 +63,33 @@ export interface ReadNeeds {
   method: boolean;
   /** Some template reads `$(uri_captures.x)`. */
   uriCaptures: boolean;
+  /** `max_request_body_size`: the most body bytes asked of Kong; 0 or unset = any size. */
+  maxBody?: number | null | undefined;
+}
+
+/**
+ * Refuses a body the client announced as larger than `max_request_body_size`, before Kong is asked for it: Kong
+ * would otherwise read it (up to nginx's client_max_body_size) and send it over the socket only for it to be
+ * refused here. Announced and too big is the common case; a chunked body has no Content-Length, and Kong's
+ * `get_raw_body(max)` keeps one over the limit from ever reaching the plugin server.
+ */
+export function checkAnnouncedLength(headers: ReadonlyMap<string, string[]>, maxBody: number | null | undefined): void {
+  if (maxBody == null || maxBody <= 0) return;
+  const announced = headers.get('content-length')?.[0];
+  if (announced === undefined || !/^\d{1,15}$/.test(announced.trim())) return;
+  const n = Number(announced.trim());
+  if (n > maxBody) throw new BodyTooLargeError(`request body is ${n} bytes, more than max_request_body_size (${maxBody})`);
 }
 
 export async function readClientRequest(kong: EnginePdk, needs: ReadNeeds): Promise<ClientRequest> {
-  const raw = await kong.request.getRawBody(0);
+  // Headers first: a body announced too large is refused without being read.
   const rawHeaders = await kong.request.getHeaders(1000);
+  const headers = normalizeHeaders(rawHeaders);
+  const maxBody = needs.maxBody != null && needs.maxBody > 0 ? needs.maxBody : 0;
+  checkAnnouncedLength(headers, maxBody);
+  // A spooled body over maxBody is nil in Kong's get_raw_body, which its bridge cannot pack (the request fails
+  // there, kong-plugin-protocol.md §2.6): only a chunked body over the limit can get that far.
+  const raw = await kong.request.getRawBody(maxBody);
   const pathWithQuery = (await kong.request.getPathWithQuery()) ?? '/';
   const method = needs.method ? ((await kong.request.getMethod()) ?? 'POST') : 'POST';
   let uriCaptures: Record<string, string> = {};
@@ -75,7 +103,7 @@ export async function readClientRequest(kong: EnginePdk, needs: ReadNeeds): Prom
   const rawQuery = q < 0 ? '' : pathWithQuery.slice(q + 1);
   return {
     body: raw == null ? Buffer.alloc(0) : typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw,
-    headers: normalizeHeaders(rawHeaders),
+    headers,
     path,
     rawQuery,
     query: parseQuery(rawQuery),

@@ -31,6 +31,7 @@ const TYPES: Record<ErrorCode, string> = {
   AIPA_ERR_TRANSLATION: 'api_error',
   AIPA_ERR_CONFIG: 'configuration_error',
   AIPA_ERR_AUTH: 'api_error',
+  AIPA_ERR_EMBEDDINGS: 'api_error',
 };
 
 export function errorResponse(err: unknown): ClientResponse {

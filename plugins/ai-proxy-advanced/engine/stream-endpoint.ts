@@ -199,7 +199,9 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
 
 export function createStreamEndpoint(now: () => number = Date.now, address = streamListenAddress()): Promise<StreamEndpoint> {
   const tickets = new Map<string, Ticket>();
-  const server = http.createServer((req, res) => {
+  // noDelay: Node's default since v18, explicit because this is where real Kong reads the stream from: small SSE
+  // frames must never wait for an ACK (Nagle's algorithm meeting a delayed ACK costs 40 ms a frame).
+  const server = http.createServer({ noDelay: true }, (req, res) => {
     // Kong forwards the client's body; the job already holds the parsed copy.
     req.resume();
     const url = req.url ?? '';

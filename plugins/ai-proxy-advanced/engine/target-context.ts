@@ -53,6 +53,17 @@ function checkFormat(body: Record<string, unknown>, routeType: RouteType): void 
   }
 }
 
+/**
+ * `provider/model` for X-Kong-LLM-Model when it can be a header value everywhere (printable ASCII): a model name
+ * from the request body may be any Unicode, which Kong would send as raw UTF-8 bytes and Node refuses (a 500
+ * after the provider answered, found by spec/fuzz/requests.test.ts). Otherwise the header is left out, as the
+ * stream endpoint does.
+ */
+export function modelHeaderValue(provider: string, model: string): string | undefined {
+  const v = `${provider}/${model}`;
+  return /^[\t\x20-\x7e]*$/.test(v) ? v : undefined;
+}
+
 export function isStreamRequest(body: Record<string, unknown>, config: PluginConfig): boolean {
   return body.stream === true || config.response_streaming === 'always';
 }
@@ -72,7 +83,12 @@ export function buildAttemptContext(
 
   let name = model.name ?? undefined;
   const requested = typeof body.model === 'string' ? body.model : undefined;
-  if (name === undefined && requested !== undefined) name = requested;
+  if (name === undefined && requested !== undefined) {
+    // The name goes into X-Kong-LLM-Model with the answer: a control character there failed the response only
+    // after the provider had been called (and paid). Template values are checked in templating.ts.
+    if (/[\x00-\x1f\x7f]/.test(requested)) throw new InvalidRequestError('model may not contain control characters');
+    name = requested;
+  }
   if (requested !== undefined && requested !== '' && requested !== name) {
     throw new InvalidRequestError(`cannot use own model - must be: ${name ?? ''}`);
   }

@@ -16,7 +16,7 @@
  * 499 ms, so a 100 ms read_timeout fired after about 1 s and a 1500 ms one after 2 s (measured), which matters
  * for configs that fail over away from slow providers.
  */
-import { Readable, type Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import type { SerializedRequest } from '../providers/provider';
@@ -44,6 +44,24 @@ export class UpstreamWriteTimeout extends Error {
   readonly code = 'AIPA_UPSTREAM_WRITE_TIMEOUT';
   constructor(ms: number) {
     super(`the provider accepted no request data for ${ms} ms (write_timeout)`);
+  }
+}
+
+/**
+ * Most bytes a provider answer may take in the plugin server: a buffered answer as received and once inflated,
+ * and a compressed stream once inflated (issue 11: a 1 MB gzip answer that inflates to 1 GB took the plugin
+ * server to 2.1 GB through gunzipSync). 64 MiB is far above any chat answer and above OpenAI's largest
+ * embeddings answers in JSON; beyond it the attempt fails as a provider error (`error`, failover per
+ * `failover_criteria`) and the connection is dropped. An uncompressed stream is relayed with backpressure and
+ * needs no limit.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** The provider's answer (or its inflated form) is larger than MAX_RESPONSE_BYTES. */
+export class UpstreamResponseTooLarge extends Error {
+  readonly code = 'AIPA_UPSTREAM_RESPONSE_TOO_LARGE';
+  constructor(max: number) {
+    super(`the provider's answer is larger than ${max} bytes`);
   }
 }
 
@@ -89,6 +107,9 @@ export function classifyUndiciError(err: unknown): { failure: AttemptFailure; me
   if (code === 'AIPA_UPSTREAM_READ_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return { failure: { kind: 'timeout', sent: true }, message: 'upstream timed out while reading the response' };
   }
+  if (code === 'AIPA_UPSTREAM_RESPONSE_TOO_LARGE') {
+    return { failure: { kind: 'error', sent: true }, message: `upstream answer too large (more than ${MAX_RESPONSE_BYTES} bytes, inflated)` };
+  }
   if (code.startsWith('HPE_')) return { failure: { kind: 'invalid_header', sent: true }, message: `upstream sent an invalid response (${code})` };
   return { failure: { kind: 'error', sent: true }, message: `upstream connection failed (${code})` };
 }
@@ -102,29 +123,108 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
   return out;
 }
 
-/** The Content-Encodings we can undo, whole (buffered answers) or as a stream (streamed answers). */
-const ENCODINGS: Record<string, { whole(b: Buffer): Buffer; stream(): Transform }> = {
-  gzip: { whole: (b) => zlib.gunzipSync(b), stream: () => zlib.createGunzip() },
-  'x-gzip': { whole: (b) => zlib.gunzipSync(b), stream: () => zlib.createGunzip() },
-  deflate: { whole: (b) => zlib.inflateSync(b), stream: () => zlib.createInflate() },
-  br: { whole: (b) => zlib.brotliDecompressSync(b), stream: () => zlib.createBrotliDecompress() },
+/**
+ * The Content-Encodings we can undo, always as streams (buffered answers too: never the *Sync convenience
+ * functions, which inflate everything at once on the event loop). We ask for identity, but a provider may
+ * compress anyway (Kong's 08-encoding spec sends gzip): the driver reads the inflated bytes, and Content-Encoding
+ * is dropped since the bytes we pass on are plain.
+ */
+const ENCODINGS: Record<string, () => Transform> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
 };
 
-function encodingOf(headers: Record<string, string>): (typeof ENCODINGS)[string] | undefined {
+function inflaterFor(headers: Record<string, string>): Transform | undefined {
   const enc = headers['content-encoding']?.trim().toLowerCase();
-  return enc === undefined ? undefined : ENCODINGS[enc];
+  const make = enc === undefined ? undefined : ENCODINGS[enc];
+  if (make === undefined) return undefined;
+  delete headers['content-encoding'];
+  return make();
+}
+
+/** Passes bytes on until more than `max` went through, then fails with UpstreamResponseTooLarge. */
+function byteLimit(max: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > max) cb(new UpstreamResponseTooLarge(max));
+      else cb(null, chunk);
+    },
+  });
 }
 
 /**
- * We ask for identity, but a provider may compress anyway (Kong's 08-encoding spec sends gzip): inflate so
- * the driver can read it, and drop Content-Encoding since the bytes we pass on are plain.
+ * A buffered answer collected as it arrives: raw bytes, or inflated bytes through a zlib stream; either way no
+ * more than `max` bytes are kept, and `fail` is called (once) when there would be more.
  */
-function decode(body: Buffer, headers: Record<string, string>): Buffer {
-  const e = encodingOf(headers);
-  if (e === undefined || body.length === 0) return body;
-  const out = e.whole(body);
-  delete headers['content-encoding'];
-  return out;
+class BodyCollector {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private readonly inflater: Transform | undefined;
+  private failed = false;
+  /** Compressed bytes went into the inflater (an empty body with a Content-Encoding is just empty). */
+  private wrote = false;
+  private ended: Promise<Buffer> | undefined;
+
+  constructor(
+    headers: Record<string, string>,
+    private readonly max: number,
+    private readonly fail: (err: Error) => void,
+  ) {
+    this.inflater = inflaterFor(headers);
+    if (this.inflater) {
+      this.inflater.on('data', (c: Buffer) => this.keep(c));
+      this.inflater.on('error', (err) => this.failWith(err));
+    }
+  }
+
+  private failWith(err: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.chunks.length = 0;
+    this.inflater?.destroy();
+    this.fail(err);
+  }
+
+  private keep(c: Buffer): void {
+    if (this.failed) return;
+    this.size += c.length;
+    if (this.size > this.max) return this.failWith(new UpstreamResponseTooLarge(this.max));
+    this.chunks.push(c);
+  }
+
+  push(chunk: Buffer): void {
+    if (this.failed) return;
+    if (this.inflater) {
+      this.wrote = true;
+      this.inflater.write(chunk);
+    } else this.keep(chunk);
+  }
+
+  /** The whole (inflated) body once the provider's last byte was read; rejects when it failed. */
+  end(): Promise<Buffer> {
+    if (!this.ended) {
+      this.ended = new Promise<Buffer>((resolve, reject) => {
+        const done = (): void => {
+          if (this.failed) return;
+          resolve(this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks));
+        };
+        const inflater = this.inflater;
+        if (!inflater || !this.wrote) {
+          inflater?.destroy();
+          return done();
+        }
+        inflater.once('end', done);
+        inflater.once('error', reject);
+        if (this.failed) reject(new UpstreamResponseTooLarge(this.max));
+        else inflater.end();
+      });
+    }
+    return this.ended;
+  }
 }
 
 interface WriteWatch {
@@ -199,9 +299,10 @@ function dispatch(
   watch: WriteWatch | undefined,
   streamed: boolean,
   signal?: AbortSignal,
+  maxBytes = MAX_RESPONSE_BYTES,
 ): Promise<UpstreamStream> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let collector: BodyCollector | undefined;
     let status = 0;
     let headers: Record<string, string> = {};
     let controller: Dispatcher.DispatchController | undefined;
@@ -233,7 +334,16 @@ function dispatch(
         read();
         status = statusCode;
         headers = flattenHeaders(h);
-        if (!streamed || status < 200 || status >= 300) return;
+        if (!streamed || status < 200 || status >= 300) {
+          collector = new BodyCollector(headers, maxBytes, (err) => {
+            if (!ended) controller?.abort(err);
+            else if (!settled) {
+              settled = true;
+              reject(err);
+            }
+          });
+          return;
+        }
         const src = new Readable({
           // The reader wants more: resume the parser, and wait for the provider again (the timer is off while
           // we, not the provider, hold things up: nginx times out only reads it is waiting on).
@@ -249,14 +359,10 @@ function dispatch(
           },
         });
         source = src;
-        const inflate = encodingOf(headers)?.stream();
-        if (inflate) {
-          delete headers['content-encoding'];
-          // pipe() does not pass errors on: a read timeout on the source must end the inflated stream too.
-          src.on('error', (err) => inflate.destroy(err));
-          inflate.on('close', () => src.destroy());
-        }
-        body = inflate ? src.pipe(inflate) : src;
+        const inflate = inflaterFor(headers);
+        // pipeline passes an error (read timeout, reset, too large) on to every stage, and destroying the last
+        // stage (the client went away) destroys the source, which aborts the provider request.
+        body = inflate ? pipeline(src, inflate, byteLimit(maxBytes), () => {}) : src;
         // A stream error (read timeout, reset) with nobody listening any more must not become an uncaught
         // 'error' event in the plugin server: readers that care add their own listener.
         body.on('error', () => {});
@@ -265,7 +371,7 @@ function dispatch(
       },
       onResponseData(c, chunk) {
         read();
-        if (!source) chunks.push(chunk);
+        if (!source) collector?.push(chunk);
         else if (!source.push(chunk)) {
           c.pause();
           clearTimeout(timer);
@@ -279,13 +385,19 @@ function dispatch(
           source.push(null);
           return;
         }
-        settled = true;
-        try {
-          const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-          resolve({ status, headers, body: decode(raw, headers) });
-        } catch (err) {
-          reject(err);
-        }
+        const c = collector ?? new BodyCollector(headers, maxBytes, () => {});
+        c.end().then(
+          (body) => {
+            if (settled) return;
+            settled = true;
+            resolve({ status, headers, body });
+          },
+          (err: unknown) => {
+            if (settled) return;
+            settled = true;
+            reject(err);
+          },
+        );
       },
       onResponseError(_c, err) {
         clearTimeout(timer);

@@ -4,13 +4,13 @@
  * The `x-api-key` secret is generic header auth (auth.header_name/header_value), applied by the engine.
  */
 import type { ProviderDriver, TranslateContext } from '../provider';
-import { createEventStreamTranslator } from '../streams/translator';
-import { SseFramer } from '../streams/sse';
-import { jsonHeaders, modelOptions, upstreamUrl } from '../translator-kit/request';
+import { jsonHeaders, modelOptions } from '../translator-kit/request';
+import { upstreamUrl } from '../translator-kit/url';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
 import { toAnthropicChat, toAnthropicCompletion } from './request';
-import { fromAnthropicChat, fromAnthropicCompletion, handleAnthropicChatEvent, handleAnthropicCompletionEvent } from './response';
+import { fromAnthropicChat, fromAnthropicCompletion } from './response';
+import { createAnthropicStreamTranslator } from './stream';
 
 const BASE = 'https://api.anthropic.com:443';
 
@@ -37,9 +37,5 @@ export const anthropicDriver: ProviderDriver = {
     return ctx.routeType === 'llm/v1/completions' ? fromAnthropicCompletion(body, ctx) : fromAnthropicChat(body, ctx);
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
-  createStreamTranslator(ctx) {
-    return ctx.routeType === 'llm/v1/completions'
-      ? createEventStreamTranslator(ctx, 'completions', new SseFramer(), handleAnthropicCompletionEvent)
-      : createEventStreamTranslator(ctx, 'chat', new SseFramer(), handleAnthropicChatEvent);
-  },
+  createStreamTranslator: createAnthropicStreamTranslator,
 };

@@ -5,6 +5,7 @@
  * fixture expected-requests/anthropic/llm-v1-chat.json depends on it), `stream` is always explicit.
  */
 import { InvalidRequestError } from '../../errors';
+import { contentPartOf } from '../openai/types';
 import type { TranslateContext } from '../provider';
 import { type ChatMessage, compact, type Json, mergeTuning, messagesOf, promptOf, parseToolArguments } from '../translator-kit/request';
 
@@ -14,16 +15,16 @@ type Block = Record<string, unknown>;
 function toBlocks(content: unknown): unknown {
   if (!Array.isArray(content)) return content ?? '';
   return content.map((part: unknown, j) => {
-    const p = part as Json;
-    if (p?.['type'] === 'text') return { type: 'text', text: p['text'] };
-    if (p?.['type'] === 'image_url') {
-      const url = (p['image_url'] as Json | undefined)?.['url'];
-      if (typeof url !== 'string') throw new InvalidRequestError(`message part ${j + 1} of type 'image_url' is missing image_url.url`);
+    const p = contentPartOf(part);
+    if (p.type === 'text') return { type: 'text', text: p.text };
+    if (p.type === 'image_url') {
+      const url = p.url;
+      if (url === undefined) throw new InvalidRequestError(`message part ${j + 1} of type 'image_url' is missing image_url.url`);
       const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
       if (m) return { type: 'image', source: { type: 'base64', media_type: m[1], data: m[2] } };
       return { type: 'image', source: { type: 'url', url } };
     }
-    return p;
+    return p.part;
   });
 }
 

@@ -10,15 +10,15 @@
  */
 import { AuthError, ConfigError, UnsupportedFeatureError } from '../../errors';
 import type { ProviderDriver, SignDeps, TranslateContext } from '../provider';
-import { AwsEventStreamFramer } from '../streams/aws-eventstream';
-import { createEventStreamTranslator } from '../streams/translator';
-import { jsonHeaders, modelOptions, upstreamUrl } from '../translator-kit/request';
+import { jsonHeaders, modelOptions } from '../translator-kit/request';
+import { upstreamUrl } from '../translator-kit/url';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
-import { fromConverse, toConverse } from './converse';
+import { toConverse } from './request';
+import { fromConverse } from './response';
 import { fromBedrockEmbeddings, toBedrockEmbeddings } from './embeddings';
 import { type AwsCredentials, signAws } from './sigv4';
-import { handleConverseEvent } from './stream';
+import { createBedrockStreamTranslator } from './stream';
 
 /** Marker host label for "region from the environment", replaced in `sign`. Not a real AWS region name. */
 export const ENV_REGION_MARKER = 'aws-region-from-env';
@@ -66,9 +66,7 @@ export const bedrockDriver: ProviderDriver = {
     return ctx.routeType === 'llm/v1/embeddings' ? fromBedrockEmbeddings(body, ctx) : fromConverse(body, ctx);
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
-  createStreamTranslator(ctx) {
-    return createEventStreamTranslator(ctx, 'chat', new AwsEventStreamFramer(), handleConverseEvent);
-  },
+  createStreamTranslator: createBedrockStreamTranslator,
   async sign(req, ctx, deps) {
     const region = awsRegion(ctx, deps.env);
     const u = new URL(req.url);

@@ -4,69 +4,57 @@
  * deltas, messageStop → finish_reason, metadata → usage and the end of the stream. Exceptions (`:message-type`
  * exception/error) become one error frame.
  */
-import type { AwsEventMessage } from '../streams/aws-eventstream';
-import type { StreamSink } from '../streams/translator';
-import type { Json } from '../translator-kit/request';
-import { obj } from '../translator-kit/response';
-import { STOP_REASON } from './converse';
+import type { StreamTranslator, TranslateContext } from '../provider';
+import { type AwsEventMessage, AwsEventStreamFramer } from '../streams/aws-eventstream';
+import { createEventStreamTranslator, type StreamSink } from '../streams/translator';
+import { jsonObject } from '../translator-kit/response';
+import { finishReason } from './response';
+import { streamEventOf } from './types';
 
 export function handleConverseEvent(msg: AwsEventMessage, sink: StreamSink): void {
   const type = msg.headers[':message-type'];
-  let body: Json | undefined;
-  try {
-    body = obj(JSON.parse(msg.body || '{}'));
-  } catch {
-    body = undefined;
-  }
+  const body = jsonObject(msg.body || '{}');
   if (type === 'exception' || type === 'error') {
     const name = String(msg.headers[':exception-type'] ?? msg.headers[':error-code'] ?? 'BedrockStreamError');
-    sink.error(String(body?.['message'] ?? msg.headers[':error-message'] ?? name), name);
+    const message = typeof body?.['message'] === 'string' ? body['message'] : undefined;
+    sink.error(message ?? String(msg.headers[':error-message'] ?? name), name);
     sink.done();
     return;
   }
   if (!body) return;
-  switch (msg.headers[':event-type']) {
+  const e = streamEventOf(msg.headers[':event-type'] as string | undefined, body);
+  switch (e.type) {
     case 'messageStart':
-      sink.choice({ delta: { content: '', role: body['role'] ?? 'assistant' }, index: 0, logprobs: null });
+      sink.choice({ delta: { content: '', role: e.role ?? 'assistant' }, index: 0, logprobs: null });
       return;
-    case 'contentBlockStart': {
-      const tu = obj(obj(body['start'])?.['toolUse']);
-      if (tu) {
+    case 'contentBlockStart':
+      if (e.toolUse) {
         sink.choice({
-          delta: { tool_calls: [{ index: body['contentBlockIndex'] ?? 0, id: tu['toolUseId'], type: 'function', function: { name: tu['name'], arguments: '' } }] },
+          delta: { tool_calls: [{ index: e.index, id: e.toolUse.toolUseId, type: 'function', function: { name: e.toolUse.name, arguments: '' } }] },
           index: 0, logprobs: null,
         });
       }
       return;
-    }
-    case 'contentBlockDelta': {
-      const d = obj(body['delta']) ?? {};
-      const tu = obj(d['toolUse']);
-      if (tu) {
-        sink.choice({ delta: { tool_calls: [{ index: body['contentBlockIndex'] ?? 0, function: { arguments: tu['input'] ?? '' } }] }, index: 0, logprobs: null });
+    case 'contentBlockDelta':
+      if (e.toolUseInput !== undefined) {
+        sink.choice({ delta: { tool_calls: [{ index: e.index, function: { arguments: e.toolUseInput } }] }, index: 0, logprobs: null });
         return;
       }
-      const t = typeof d['text'] === 'string' ? d['text'] : '';
-      sink.text(t);
-      sink.choice({ delta: { content: t }, index: 0, logprobs: null });
+      sink.text(e.text);
+      sink.choice({ delta: { content: e.text }, index: 0, logprobs: null });
       return;
-    }
-    case 'messageStop': {
-      const stop = typeof body['stopReason'] === 'string' ? body['stopReason'] : '';
-      sink.choice({ delta: {}, index: 0, finish_reason: STOP_REASON[stop] ?? 'stop', logprobs: null });
+    case 'messageStop':
+      sink.choice({ delta: {}, index: 0, finish_reason: finishReason(e.stopReason), logprobs: null });
       return;
-    }
-    case 'metadata': {
-      const u = obj(body['usage']);
-      if (u) sink.usage({ prompt_tokens: num(u['inputTokens']), completion_tokens: num(u['outputTokens']), total_tokens: num(u['totalTokens']) });
+    case 'metadata':
+      if (e.usage) sink.usage({ prompt_tokens: e.usage.inputTokens, completion_tokens: e.usage.outputTokens, total_tokens: e.usage.totalTokens });
       sink.done();
       return;
-    }
-    default:
-      return; // contentBlockStop carries nothing for the client
+    case 'other':
+      return;
   }
 }
 
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' ? v : undefined;
+export function createBedrockStreamTranslator(ctx: TranslateContext): StreamTranslator {
+  return createEventStreamTranslator(ctx, 'chat', new AwsEventStreamFramer(), handleConverseEvent);
 }

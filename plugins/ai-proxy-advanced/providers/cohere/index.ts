@@ -1,11 +1,12 @@
 /** Cohere driver: https://api.cohere.com:443 `/v1/chat`, `/v1/generate`, `/v2/embed` (Kong OSS shared.lua operation_map). */
 import type { ProviderDriver } from '../provider';
-import { SseFramer } from '../streams/sse';
-import { createEventStreamTranslator, kindOf } from '../streams/translator';
-import { jsonHeaders, upstreamUrl } from '../translator-kit/request';
+import { jsonHeaders } from '../translator-kit/request';
+import { upstreamUrl } from '../translator-kit/url';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
-import { fromCohere, fromCohereEmbeddings, handleCohereEvent, toCohere, toCohereEmbeddings } from './format';
+import { toCohere, toCohereEmbeddings } from './request';
+import { fromCohere, fromCohereEmbeddings } from './response';
+import { createCohereStreamTranslator } from './stream';
 
 const BASE = 'https://api.cohere.com:443';
 const PATH: Record<string, string> = { 'llm/v1/chat': '/v1/chat', 'llm/v1/completions': '/v1/generate', 'llm/v1/embeddings': '/v2/embed' };
@@ -23,8 +24,5 @@ export const cohereDriver: ProviderDriver = {
     return ctx.routeType === 'llm/v1/embeddings' ? fromCohereEmbeddings(body, ctx) : fromCohere(body, ctx);
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
-  createStreamTranslator(ctx) {
-    // Cohere v1 streams NDJSON, v2 SSE: the SSE framer takes both (bare JSON lines are whole events).
-    return createEventStreamTranslator(ctx, kindOf(ctx), new SseFramer(), handleCohereEvent);
-  },
+  createStreamTranslator: createCohereStreamTranslator,
 };

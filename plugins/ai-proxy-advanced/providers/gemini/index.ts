@@ -9,15 +9,15 @@
  */
 import { UnsupportedFeatureError } from '../../errors';
 import type { ProviderDriver, TranslateContext } from '../provider';
-import { SniffingFramer } from '../streams/sniff';
-import { createEventStreamTranslator } from '../streams/translator';
-import { jsonHeaders, modelOptions, upstreamUrl } from '../translator-kit/request';
+import { jsonHeaders, modelOptions } from '../translator-kit/request';
+import { upstreamUrl } from '../translator-kit/url';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
 import { fromGeminiEmbeddings, toGeminiEmbeddings } from './embeddings';
 import { GcpTokenSource } from './oauth';
 import { toGeminiChat } from './request';
-import { fromGeminiChat, handleGeminiEvent } from './response';
+import { fromGeminiChat } from './response';
+import { createGeminiStreamTranslator } from './stream';
 
 const PUBLIC_BASE = 'https://generativelanguage.googleapis.com';
 
@@ -60,9 +60,7 @@ export const geminiDriver: ProviderDriver = {
     return ctx.routeType === 'llm/v1/embeddings' ? fromGeminiEmbeddings(body, ctx, undefined) : fromGeminiChat(body, ctx);
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
-  createStreamTranslator(ctx) {
-    return createEventStreamTranslator(ctx, 'chat', new SniffingFramer(), handleGeminiEvent);
-  },
+  createStreamTranslator: createGeminiStreamTranslator,
   async sign(req, ctx, deps) {
     const auth = ctx.target.auth;
     if (!auth?.gcp_use_service_account) return req;

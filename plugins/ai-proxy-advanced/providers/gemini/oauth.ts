@@ -6,7 +6,7 @@
  *  - Without a key: the metadata server (`auth.gcp_metadata_url`, else the GCE default) hands out the token of the
  *    attached service account.
  * Tokens are cached per credential and endpoint until 60 s before they expire; concurrent misses share one fetch.
- * Errors never include the key or the token.
+ * Errors never include the key or the token, and client-facing messages never the token endpoint's URL.
  */
 import { createSign } from 'node:crypto';
 import type { AuthConfig } from '../../../../schemas/config';
@@ -17,6 +17,8 @@ export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const GCE_METADATA_TOKEN_URL = 'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token';
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const SKEW_MS = 60_000;
+const TOKEN = 'GCP token request (auth.gcp_oauth_token_url)';
+const METADATA = 'GCP metadata token request (auth.gcp_metadata_url)';
 
 interface ServiceAccount {
   client_email: string;
@@ -61,11 +63,18 @@ export function signServiceAccountJwt(sa: ServiceAccount, audience: string, nowM
   return `${input}.${b64url(sig)}`;
 }
 
-function readToken(status: number, body: unknown, where: string, nowMs: number): Cached {
+/**
+ * AuthError is shown to the client: it names the setting, never the token endpoint (an operator's internal URL is
+ * not the client's business). The URL rides in `cause`, for the logs.
+ */
+function tokenError(what: string, url: string, status: number | undefined, err?: unknown): AuthError {
+  const detail = new Error(`${what} at ${url} ${status === undefined ? 'failed' : `answered status ${status}`}`, err === undefined ? undefined : { cause: err });
+  return new AuthError(`${what} failed${status === undefined ? '' : ` with status ${status}`}`, { cause: detail });
+}
+
+function readToken(status: number, body: unknown, what: string, url: string, nowMs: number): Cached {
   const b = body as { access_token?: unknown; expires_in?: unknown } | null;
-  if (status < 200 || status > 299 || !b || typeof b.access_token !== 'string') {
-    throw new AuthError(`GCP token request to ${where} failed with status ${status}`);
-  }
+  if (status < 200 || status > 299 || !b || typeof b.access_token !== 'string') throw tokenError(what, url, status);
   const ttl = typeof b.expires_in === 'number' ? b.expires_in : 3600;
   return { token: b.access_token, expiresAt: nowMs + ttl * 1000 - SKEW_MS };
 }
@@ -97,15 +106,15 @@ export class GcpTokenSource {
     const res = await deps
       .fetchJson(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form })
       .catch((err: unknown) => {
-        throw new AuthError(`GCP token request to ${url} failed`, { cause: err });
+        throw tokenError(TOKEN, url, undefined, err);
       });
-    return readToken(res.status, res.body, url, deps.now());
+    return readToken(res.status, res.body, TOKEN, url, deps.now());
   }
 
   private async metadata(url: string, deps: SignDeps): Promise<Cached> {
     const res = await deps.fetchJson(url, { method: 'GET', headers: { 'metadata-flavor': 'Google' } }).catch((err: unknown) => {
-      throw new AuthError(`GCP metadata token request to ${url} failed`, { cause: err });
+      throw tokenError(METADATA, url, undefined, err);
     });
-    return readToken(res.status, res.body, url, deps.now());
+    return readToken(res.status, res.body, METADATA, url, deps.now());
   }
 }

@@ -8,6 +8,7 @@
  *  - OpenAI `tool_choice` is mapped to `toolConfig.functionCallingConfig`.
  */
 import { InvalidRequestError } from '../../errors';
+import { contentPartOf } from '../openai/types';
 import type { TranslateContext } from '../provider';
 import { type ChatMessage, compact, type Json, mergeTuning, messagesOf, parseToolArguments } from '../translator-kit/request';
 
@@ -21,17 +22,16 @@ export function imagePart(url: string): Json {
 }
 
 export function toGeminiPart(part: unknown, i: number, j: number): Json {
-  const p = part as Json | null;
-  if (p?.['type'] === 'text') {
-    if (typeof p['text'] !== 'string') throw new InvalidRequestError("message part type is 'text' but is missing .text block");
-    return { text: p['text'] };
+  const p = contentPartOf(part);
+  if (p.type === 'text') {
+    if (p.text === undefined) throw new InvalidRequestError("message part type is 'text' but is missing .text block");
+    return { text: p.text };
   }
-  if (p?.['type'] === 'image_url') {
-    const url = (p['image_url'] as Json | undefined)?.['url'];
-    if (typeof url !== 'string') throw new InvalidRequestError("message part type is 'image_url' but is missing .image_url.url block");
-    return imagePart(url);
+  if (p.type === 'image_url') {
+    if (p.url === undefined) throw new InvalidRequestError("message part type is 'image_url' but is missing .image_url.url block");
+    return imagePart(p.url);
   }
-  throw new InvalidRequestError(`cannot transform part of type '${String(p?.['type'])}' to Gemini format (message ${i + 1}, part ${j + 1})`);
+  throw new InvalidRequestError(`cannot transform part of type '${p.name}' to Gemini format (message ${i + 1}, part ${j + 1})`);
 }
 
 export function toContents(messages: ChatMessage[], model: string): { contents: Json[]; systemInstruction?: Json } {

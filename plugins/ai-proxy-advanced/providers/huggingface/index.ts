@@ -1,19 +1,18 @@
 /**
  * `huggingface` driver (Kong OSS huggingface.lua huggingface_endpoint): base URL is model.options.upstream_url,
  * else https://api-inference.huggingface.co/models/{model}; chat goes to `{base}/v1/chat/completions` in OpenAI
- * format, completions and embeddings to `{base}`.
+ * format (the one OpenAI format, providers/openai/), completions and embeddings to `{base}`.
  */
 import type { ProviderDriver, TranslateContext } from '../provider';
-import { createOpenAiSseTranslator } from '../streams/openai-sse';
-import { SseFramer } from '../streams/sse';
-import { createEventStreamTranslator } from '../streams/translator';
-import { handleTgiEvent } from '../llama2/raw';
-import { fromOpenAiResponse, openAiRequest } from '../translator-kit/openai-format';
+import { openAiRequest } from '../openai/request';
+import { fromOpenAiBody } from '../openai/response';
+import { createOpenAiSseTranslator } from '../openai/stream';
 import { jsonHeaders, modelOptions } from '../translator-kit/request';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
-import { fromHfCompletions, toHfCompletions } from './completions';
-import { fromHfEmbeddings, toHfEmbeddings } from './embeddings';
+import { toHfCompletions, toHfEmbeddings } from './request';
+import { fromHfCompletions, fromHfEmbeddings } from './response';
+import { createTgiStreamTranslator } from './stream';
 
 export function hfBase(ctx: TranslateContext): string {
   return modelOptions(ctx).upstream_url ?? `https://api-inference.huggingface.co/models/${ctx.model}`;
@@ -38,12 +37,12 @@ export const huggingfaceDriver: ProviderDriver = {
   fromResponse(_s, _h, body, ctx) {
     if (ctx.routeType === 'llm/v1/completions') return fromHfCompletions(body, ctx);
     if (ctx.routeType === 'llm/v1/embeddings') return fromHfEmbeddings(body, ctx);
-    return fromOpenAiResponse(body, ctx, 'huggingface');
+    return fromOpenAiBody(body, ctx);
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
   createStreamTranslator(ctx) {
     return ctx.routeType === 'llm/v1/completions'
-      ? createEventStreamTranslator(ctx, 'completions', new SseFramer(), handleTgiEvent)
+      ? createTgiStreamTranslator(ctx)
       : createOpenAiSseTranslator(ctx);
   },
 };

@@ -1,25 +1,33 @@
 /**
  * `llama2` driver: self-hosted, model.options.upstream_url required (Kong OSS llama2.lua configure_request),
- * body format from model.options.llama2_format: raw (raw.ts), ollama (../ollama/format.ts) or openai.
+ * body format from model.options.llama2_format: raw (request.ts, response.ts, types.ts), ollama (../ollama/) or openai (the one
+ * OpenAI driver, providers/openai/).
  */
 import { ConfigError } from '../../errors';
 import type { ProviderDriver, TranslateContext } from '../provider';
-import { createOpenAiSseTranslator } from '../streams/openai-sse';
-import { NdjsonFramer } from '../streams/ndjson';
-import { SseFramer } from '../streams/sse';
-import { createEventStreamTranslator, kindOf } from '../streams/translator';
-import { fromOllama, handleOllamaEvent, toOllama } from '../ollama/format';
-import { fromOpenAiResponse, openAiRequest } from '../translator-kit/openai-format';
-import { jsonHeaders, modelOptions, requireUpstreamUrl } from '../translator-kit/request';
+import { toOllama } from '../ollama/request';
+import { fromOllama } from '../ollama/response';
+import { makeOpenAiStyleDriver, upstreamUrlOnly } from '../openai';
+import { jsonHeaders, modelOptions } from '../translator-kit/request';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
-import { fromLlama2Raw, handleTgiEvent, toLlama2Raw } from './raw';
+import { requireUpstreamUrl } from '../translator-kit/url';
+import { toLlama2Raw } from './request';
+import { fromLlama2Raw } from './response';
+import { createLlama2StreamTranslator } from './stream';
 
 function format(ctx: TranslateContext): 'raw' | 'ollama' | 'openai' {
   const f = modelOptions(ctx).llama2_format;
   if (f === 'raw' || f === 'ollama' || f === 'openai') return f;
   throw new ConfigError('llama2 targets need model.options.llama2_format (raw, ollama or openai)');
 }
+
+/** `llama2_format: openai`: the one OpenAI driver at `upstream_url` (used as is, as Kong's llama2.lua does). */
+const openaiFormat = makeOpenAiStyleDriver({
+  name: 'llama2',
+  paths: { 'llm/v1/chat': '/v1/chat/completions', 'llm/v1/completions': '/v1/completions', 'llm/v1/embeddings': '/v1/embeddings' },
+  baseUrl: upstreamUrlOnly('llama2'),
+});
 
 function checkRoute(ctx: TranslateContext): void {
   const f = format(ctx);
@@ -40,28 +48,28 @@ export const llama2Driver: ProviderDriver = {
         if (ctx.routeType === 'llm/v1/embeddings') return { method: 'POST', url, headers: jsonHeaders(), body: { model: ctx.model, input: body['input'] } };
         return { method: 'POST', url, headers: jsonHeaders(), body: toOllama(body, ctx) };
       case 'openai':
-        return openAiRequest(body, ctx, url);
+        return openaiFormat.toRequest(body, ctx);
     }
   },
-  fromResponse(_s, _h, body, ctx) {
+  fromResponse(status, headers, body, ctx) {
     switch (format(ctx)) {
       case 'raw':
         return fromLlama2Raw(body, ctx);
       case 'ollama':
         return fromOllama(body, ctx, 'llama2');
       case 'openai':
-        return fromOpenAiResponse(body, ctx, 'llama2');
+        return openaiFormat.fromResponse(status, headers, body, ctx);
     }
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
   createStreamTranslator(ctx) {
-    switch (format(ctx)) {
+    const f = format(ctx);
+    switch (f) {
       case 'raw':
-        return createEventStreamTranslator(ctx, kindOf(ctx), new SseFramer(), handleTgiEvent);
       case 'ollama':
-        return createEventStreamTranslator(ctx, kindOf(ctx), new NdjsonFramer(), handleOllamaEvent);
+        return createLlama2StreamTranslator(ctx, f);
       case 'openai':
-        return createOpenAiSseTranslator(ctx);
+        return openaiFormat.createStreamTranslator!(ctx);
     }
   },
 };

@@ -1,22 +1,18 @@
 /**
  * `mistral` driver (Kong OSS kong/llm/drivers/mistral.lua): model.options.mistral_format `ollama` speaks
  * Ollama's API at upstream_url; `openai` speaks OpenAI's at https://api.mistral.ai:443/v1/chat/completions
- * (or upstream_url), with embeddings at /v1/embeddings. translated.ts hands the openai format to the engine's
- * OpenAI-compatible mistral driver when one is registered.
+ * (or upstream_url), with embeddings at /v1/embeddings, through the one OpenAI driver (providers/openai/).
  */
 import { ConfigError } from '../../errors';
 import type { ProviderDriver, TranslateContext } from '../provider';
-import { fromOllama, handleOllamaEvent, toOllama } from '../ollama/format';
-import { NdjsonFramer } from '../streams/ndjson';
-import { createOpenAiSseTranslator } from '../streams/openai-sse';
-import { createEventStreamTranslator, kindOf } from '../streams/translator';
-import { fromOpenAiResponse, openAiRequest } from '../translator-kit/openai-format';
-import { jsonHeaders, modelOptions, requireUpstreamUrl, upstreamUrl } from '../translator-kit/request';
+import { toOllama } from '../ollama/request';
+import { fromOllama } from '../ollama/response';
+import { createOllamaStreamTranslator } from '../ollama/stream';
+import { makeOpenAiStyleDriver } from '../openai';
+import { jsonHeaders, modelOptions } from '../translator-kit/request';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
-
-const BASE = 'https://api.mistral.ai:443';
-const OPENAI_PATH: Record<string, string> = { 'llm/v1/chat': '/v1/chat/completions', 'llm/v1/embeddings': '/v1/embeddings' };
+import { requireUpstreamUrl } from '../translator-kit/url';
 
 export function mistralFormat(ctx: TranslateContext): 'openai' | 'ollama' {
   const f = modelOptions(ctx).mistral_format;
@@ -24,26 +20,31 @@ export function mistralFormat(ctx: TranslateContext): 'openai' | 'ollama' {
   throw new ConfigError('mistral targets need model.options.mistral_format (openai or ollama)');
 }
 
+const openaiFormat = makeOpenAiStyleDriver({
+  name: 'mistral',
+  paths: { 'llm/v1/chat': '/v1/chat/completions', 'llm/v1/embeddings': '/v1/embeddings' },
+  baseUrl: () => 'https://api.mistral.ai:443',
+});
+
 export const mistralDriver: ProviderDriver = {
   name: 'mistral',
   routeTypes: ['llm/v1/chat', 'llm/v1/completions', 'llm/v1/embeddings'],
   toRequest(body, ctx) {
-    if (mistralFormat(ctx) === 'ollama') {
-      // mistral.lua: "no transformer available to format mistral://<route>/ollama" for anything else
-      if (ctx.routeType !== 'llm/v1/chat' && ctx.routeType !== 'llm/v1/completions') throw unsupportedRoute('mistral', ctx, 'mistral_format ollama');
-      return { method: 'POST', url: requireUpstreamUrl(ctx, 'mistral'), headers: jsonHeaders(), body: toOllama(body, ctx) };
+    if (mistralFormat(ctx) === 'openai') {
+      if (ctx.routeType === 'llm/v1/completions') throw unsupportedRoute('mistral', ctx, 'mistral_format openai');
+      return openaiFormat.toRequest(body, ctx);
     }
-    const path = OPENAI_PATH[ctx.routeType];
-    if (!path) throw unsupportedRoute('mistral', ctx, 'mistral_format openai');
-    return openAiRequest(body, ctx, upstreamUrl(ctx, BASE, path));
+    // mistral.lua: "no transformer available to format mistral://<route>/ollama" for anything else
+    if (ctx.routeType !== 'llm/v1/chat' && ctx.routeType !== 'llm/v1/completions') throw unsupportedRoute('mistral', ctx, 'mistral_format ollama');
+    return { method: 'POST', url: requireUpstreamUrl(ctx, 'mistral'), headers: jsonHeaders(), body: toOllama(body, ctx) };
   },
-  fromResponse(_s, _h, body, ctx) {
-    return mistralFormat(ctx) === 'ollama' ? fromOllama(body, ctx, 'mistral') : fromOpenAiResponse(body, ctx, 'mistral');
+  fromResponse(status, headers, body, ctx) {
+    return mistralFormat(ctx) === 'openai' ? openaiFormat.fromResponse(status, headers, body, ctx) : fromOllama(body, ctx, 'mistral');
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
   createStreamTranslator(ctx) {
-    return mistralFormat(ctx) === 'ollama'
-      ? createEventStreamTranslator(ctx, kindOf(ctx), new NdjsonFramer(), handleOllamaEvent)
-      : createOpenAiSseTranslator(ctx);
+    return mistralFormat(ctx) === 'openai'
+      ? openaiFormat.createStreamTranslator!(ctx)
+      : createOllamaStreamTranslator(ctx);
   },
 };

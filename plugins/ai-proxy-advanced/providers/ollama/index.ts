@@ -3,21 +3,20 @@
  * route's API path: /api/chat, /api/generate, /api/embed.
  */
 import type { ProviderDriver, TranslateContext } from '../provider';
-import { NdjsonFramer } from '../streams/ndjson';
-import { createEventStreamTranslator, kindOf } from '../streams/translator';
 import { embeddingInputs } from '../gemini/embeddings';
-import { jsonHeaders, requireUpstreamUrl } from '../translator-kit/request';
-import { arr, parseJsonObject, passThroughError, usage } from '../translator-kit/response';
-import { TranslationError } from '../../errors';
+import { jsonHeaders } from '../translator-kit/request';
+import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
-import { fromOllama, handleOllamaEvent, toOllama } from './format';
+import { requireUpstreamUrl, upstreamUrl } from '../translator-kit/url';
+import { toOllama } from './request';
+import { fromOllama, fromOllamaEmbeddings } from './response';
+import { createOllamaStreamTranslator } from './stream';
 
 const API_PATH: Record<string, string> = { 'llm/v1/chat': '/api/chat', 'llm/v1/completions': '/api/generate', 'llm/v1/embeddings': '/api/embed' };
 
 export function ollamaUrl(ctx: TranslateContext, provider: string): string {
-  const u = new URL(requireUpstreamUrl(ctx, provider));
-  if (u.pathname === '/' || u.pathname === '') u.pathname = API_PATH[ctx.routeType] ?? '/';
-  return u.toString();
+  requireUpstreamUrl(ctx, provider);
+  return upstreamUrl(ctx, '', API_PATH[ctx.routeType] ?? '/', { urlIsBase: true });
 }
 
 export const ollamaDriver: ProviderDriver = {
@@ -31,17 +30,8 @@ export const ollamaDriver: ProviderDriver = {
     return { method: 'POST', url: ollamaUrl(ctx, 'ollama'), headers: jsonHeaders(), body: toOllama(body, ctx) };
   },
   fromResponse(_s, _h, body, ctx) {
-    if (ctx.routeType !== 'llm/v1/embeddings') return fromOllama(body, ctx, 'ollama');
-    const r = parseJsonObject(body, 'ollama');
-    const vectors = arr(r['embeddings']);
-    if (!vectors) throw new TranslationError("'embeddings' missing from ollama embeddings response");
-    const tokens = usage(r['prompt_eval_count'] ?? 0, 0);
-    const data = vectors.map((embedding, index) => ({ object: 'embedding', index, embedding }));
-    const model = typeof r['model'] === 'string' ? r['model'] : ctx.model;
-    return { body: { object: 'list', model, data, usage: { prompt_tokens: tokens.prompt_tokens, total_tokens: tokens.total_tokens } }, usage: tokens, model };
+    return ctx.routeType === 'llm/v1/embeddings' ? fromOllamaEmbeddings(body, ctx) : fromOllama(body, ctx, 'ollama');
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
-  createStreamTranslator(ctx) {
-    return createEventStreamTranslator(ctx, kindOf(ctx), new NdjsonFramer(), handleOllamaEvent);
-  },
+  createStreamTranslator: createOllamaStreamTranslator,
 };

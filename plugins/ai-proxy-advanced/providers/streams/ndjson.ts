@@ -1,5 +1,6 @@
 /** application/x-ndjson / application/stream+json framing: one JSON document per line, blank lines skipped. */
 import { type Framer, type StreamEvent, Utf8Stream } from './framer';
+import { MAX_PENDING_LINE } from './sse';
 
 export class NdjsonFramer implements Framer {
   private readonly utf8 = new Utf8Stream();
@@ -13,16 +14,18 @@ export class NdjsonFramer implements Framer {
     return this.feed(this.utf8.end(), true);
   }
 
+  // Only the new text is scanned for line ends (the held partial line has none): no quadratic rescans.
   private feed(text: string, final: boolean): StreamEvent[] {
     const out: StreamEvent[] = [];
-    const s = this.buf + text;
     let start = 0;
-    for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', start)) {
-      const line = s.slice(start, i).trim();
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', start)) {
+      const line = (this.buf + text.slice(start, i)).trim();
+      this.buf = '';
       if (line) out.push({ data: line });
       start = i + 1;
     }
-    this.buf = s.slice(start);
+    this.buf += text.slice(start);
+    if (!final && this.buf.length > MAX_PENDING_LINE) throw new Error(`a stream line is longer than ${MAX_PENDING_LINE} characters`);
     if (final) {
       const line = this.buf.trim();
       if (line) out.push({ data: line });

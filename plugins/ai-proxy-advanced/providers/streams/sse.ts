@@ -6,6 +6,9 @@
  */
 import { type Framer, type StreamEvent, Utf8Stream } from './framer';
 
+/** Longest partial line held while waiting for its end: more is a broken stream, not an event. */
+export const MAX_PENDING_LINE = 16 * 1024 * 1024;
+
 export class SseFramer implements Framer {
   private readonly utf8 = new Utf8Stream();
   private buf = '';
@@ -25,17 +28,20 @@ export class SseFramer implements Framer {
     return out;
   }
 
+  // Only the new text is scanned: `buf` (a partial line) has no line end, so rescanning it on every push made a
+  // long line quadratic (issue 11: a 64 MiB line with no newline froze the plugin server).
   private feed(text: string, final: boolean): StreamEvent[] {
     const out: StreamEvent[] = [];
-    let s = this.buf + text;
-    this.buf = '';
+    let s = text;
     if (this.pendingCr && s.startsWith('\n')) s = s.slice(1);
     this.pendingCr = false;
     let start = 0;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c !== 10 && c !== 13) continue;
-      this.line(s.slice(start, i), out);
+      const piece = s.slice(start, i);
+      this.line(this.buf === '' ? piece : this.buf + piece, out);
+      this.buf = '';
       if (c === 13) {
         if (i + 1 < s.length) {
           if (s.charCodeAt(i + 1) === 10) i++;
@@ -45,10 +51,12 @@ export class SseFramer implements Framer {
       }
       start = i + 1;
     }
-    const rest = s.slice(start);
+    const rest = this.buf + s.slice(start);
+    this.buf = '';
     if (final) {
       if (rest.length > 0) this.line(rest, out);
     } else {
+      if (rest.length > MAX_PENDING_LINE) throw new Error(`a stream line is longer than ${MAX_PENDING_LINE} characters`);
       this.buf = rest;
     }
     return out;

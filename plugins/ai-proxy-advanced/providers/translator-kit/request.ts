@@ -2,10 +2,13 @@
  * Request-side helpers shared by the translated drivers (#6). Pure: no I/O, no clock.
  */
 import type { ModelOptions } from '../../../../schemas/config';
-import { ConfigError, InvalidRequestError } from '../../errors';
+import { InvalidRequestError } from '../../errors';
+import { contentPartOf } from '../openai/types';
 import type { TranslateContext } from '../provider';
 
-export type Json = Record<string, unknown>;
+import type { Json } from './guards';
+
+export type { Json };
 
 export function modelOptions(ctx: TranslateContext): ModelOptions {
   return ctx.target.model.options ?? {};
@@ -82,16 +85,15 @@ export function textOf(content: unknown, provider: string): string {
   if (Array.isArray(content)) {
     return content
       .map((part: unknown) => {
-        const p = part as Json;
-        if (p && p['type'] === 'text' && typeof p['text'] === 'string') return p['text'];
-        throw new InvalidRequestError(`message part of type '${String(p?.['type'])}' is not supported by ${provider}`);
+        const p = contentPartOf(part);
+        if (p.type === 'text' && p.text !== undefined) return p.text;
+        throw new InvalidRequestError(`message part of type '${p.type === 'other' ? p.name : p.type}' is not supported by ${provider}`);
       })
       .join('');
   }
   throw new InvalidRequestError(`message content must be a string or an array of parts`);
 }
 
-/** Kong normalises any path to exactly one leading slash (drivers' configure_request). */
 /**
  * An OpenAI tool call's `function.arguments` (a JSON string) as a value: `{}` when absent or blank, else the
  * parsed JSON. Providers that take structured tool input (Anthropic, Bedrock, Gemini) need it parsed; a
@@ -104,40 +106,6 @@ export function parseToolArguments(args: unknown, message: string): unknown {
   } catch (err) {
     throw new InvalidRequestError(message, { cause: err });
   }
-}
-
-export function normalisePath(path: string): string {
-  return '/' + path.replace(/^\/*/, '');
-}
-
-/**
- * The upstream URL: `upstream_url` as is; else base + (upstream_path or the route's path); `preserve` keeps the
- * client path (shared.lua override_upstream_url).
- */
-export function upstreamUrl(ctx: TranslateContext, base: string, path: string): string {
-  const o = modelOptions(ctx);
-  if (o.upstream_url) {
-    const u = new URL(o.upstream_url);
-    if (ctx.routeType === 'preserve' && !o.upstream_path) u.pathname = normalisePath(ctx.clientPath);
-    return u.toString();
-  }
-  let p = o.upstream_path ?? path;
-  if (ctx.routeType === 'preserve' && !o.upstream_path) p = ctx.clientPath;
-  // Plain string work on the common path: URL parsing costs microseconds per request (bench/translators).
-  // Bases are our own constants or `https://{host}`; default ports are dropped as WHATWG URL would.
-  return stripDefaultPort(base).replace(/\/+$/, '') + normalisePath(p);
-}
-
-function stripDefaultPort(base: string): string {
-  if (base.startsWith('https://')) return base.replace(/^(https:\/\/[^/:]+):443(?=\/|$)/, '$1');
-  if (base.startsWith('http://')) return base.replace(/^(http:\/\/[^/:]+):80(?=\/|$)/, '$1');
-  return base;
-}
-
-export function requireUpstreamUrl(ctx: TranslateContext, provider: string): string {
-  const url = modelOptions(ctx).upstream_url;
-  if (!url) throw new ConfigError(`${provider} targets need model.options.upstream_url`);
-  return url;
 }
 
 export function jsonHeaders(): Record<string, string> {

@@ -3,7 +3,7 @@
  */
 import { TranslationError } from '../../errors';
 import type { ClientErrorResponse, TokenUsage } from '../provider';
-import type { Json } from './request';
+import { isObject, type Json } from './guards';
 
 export function parseJson(body: Buffer | string, provider: string): unknown {
   try {
@@ -49,7 +49,7 @@ export function estimatedUsage(completionText: string): TokenUsage {
 }
 
 export function obj(v: unknown): Json | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
+  return isObject(v) ? v : undefined;
 }
 
 /**

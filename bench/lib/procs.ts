@@ -1,0 +1,119 @@
+/**
+ * Child processes for the benchmarks that compare servers: free ports, spawning with captured logs, waiting
+ * for a port (with a deadline), Portkey's npm gateway installed into a scratch folder, and the plugin server's
+ * pid (for /proc CPU figures). Shared by bench/engine.ts, bench/stream.ts and bench/busy-poll.ts.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const PORTKEY_VERSION = '1.15';
+const PORTKEY_DIR = process.env.PORTKEY_DIR ?? path.join(os.tmpdir(), `aipa-bench-portkey-${PORTKEY_VERSION}`);
+
+/** Every process started here, killed by `stopAll()`. */
+const children: ChildProcess[] = [];
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Child {
+  proc: ChildProcess;
+  logs: () => string;
+}
+
+export function startNode(what: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Child {
+  const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(proc);
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  return { proc, logs: () => `${what}: ${out}` };
+}
+
+export async function waitForPort(port: number, what: string, child: Child, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.proc.exitCode !== null) throw new Error(`${what} exited (${child.proc.exitCode}):\n${child.logs()}`);
+    const ok = await new Promise<boolean>((r) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), r(true)));
+      c.once('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port}:\n${child.logs()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Signals every child still running that was not signalled yet. SIGTERM by default: a gateway killed with SIGKILL
+ * leaves its plugin server running.
+ */
+export function stopAll(signal: NodeJS.Signals = 'SIGTERM'): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null && !c.killed) c.kill(signal);
+}
+
+/** Portkey's open-source gateway (npm @portkey-ai/gateway), installed once into a scratch folder; its entry file. */
+export function ensurePortkey(): string {
+  const entry = path.join(PORTKEY_DIR, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
+  if (existsSync(entry)) return entry;
+  mkdirSync(PORTKEY_DIR, { recursive: true });
+  writeFileSync(path.join(PORTKEY_DIR, 'package.json'), '{"private":true}\n');
+  process.stdout.write(`installing @portkey-ai/gateway@${PORTKEY_VERSION} into ${PORTKEY_DIR} ...\n`);
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `@portkey-ai/gateway@${PORTKEY_VERSION}`], {
+    cwd: PORTKEY_DIR,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0 || !existsSync(entry)) throw new Error('could not install @portkey-ai/gateway');
+  return entry;
+}
+
+/** Starts Portkey headless on a free port; resolves once it listens. */
+export async function startPortkey(): Promise<{ port: number; child: Child }> {
+  const entry = ensurePortkey();
+  const port = await freePort();
+  const child = startNode('portkey', [entry, '--headless', `--port=${port}`], { NODE_ENV: 'production' }, path.dirname(entry));
+  await waitForPort(port, 'portkey', child);
+  return { port, child };
+}
+
+/** The pid of the plugin server the gateway spawned with `-p <prefix>`. */
+export function findPluginServerPid(prefix: string): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.includes('pluginserver') && cmd.includes(prefix)) return Number(d);
+    } catch {
+      // process gone
+    }
+  }
+  return undefined;
+}
+
+/** The local gateway (`npm start`'s dist/kong/start.js) on a free port with a declarative config file. */
+export async function startGateway(prefix: string, configFile: string, env: NodeJS.ProcessEnv = {}): Promise<{ port: number; child: Child }> {
+  const port = await freePort();
+  const child = startNode('gateway', [path.join(ROOT, 'dist', 'kong', 'start.js')], {
+    KONG_PREFIX: prefix,
+    KONG_PROXY_LISTEN: `127.0.0.1:${port}`,
+    KONG_ADMIN_LISTEN: 'off',
+    KONG_DECLARATIVE_CONFIG: configFile,
+    KONG_NGINX_WORKER_PROCESSES: '1',
+    KONG_LOG_LEVEL: 'warn',
+    ...env,
+  });
+  await waitForPort(port, 'gateway', child);
+  return { port, child };
+}

@@ -1,0 +1,55 @@
+/**
+ * Bedrock Converse → OpenAI answers (Kong OSS kong/llm/drivers/bedrock.lua from_bedrock_chat_openai): all text
+ * blocks joined (Kong reads the first block only), every tool use kept, stopReason mapped like Kong's
+ * _OPENAI_STOP_REASON_MAPPING, usage from `usage` else Kong's word estimate, `trace` passed on.
+ */
+import { TranslationError } from '../../errors';
+import type { TranslateContext, TranslatedResponse } from '../provider';
+import type { Json } from '../translator-kit/request';
+import { estimatedUsage, parseJsonObject, usage } from '../translator-kit/response';
+import { answerOf } from './types';
+
+export const STOP_REASON: Record<string, string> = {
+  max_tokens: 'length',
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  tool_use: 'tool_calls',
+  guardrail_intervened: 'guardrail_intervened',
+  content_filtered: 'content_filter',
+};
+
+/** OpenAI finish_reason of a Converse stopReason; own keys only, a provider string is no prototype key. */
+export function finishReason(stop: string | undefined): string {
+  return stop !== undefined && Object.hasOwn(STOP_REASON, stop) ? STOP_REASON[stop]! : 'stop';
+}
+
+export function fromConverse(body: Buffer, ctx: TranslateContext): TranslatedResponse {
+  const r = answerOf(parseJsonObject(body, 'bedrock'));
+  if (!r) throw new TranslationError('no generation candidates received from Bedrock, or max_tokens too short');
+  const texts: string[] = [];
+  const toolCalls: Json[] = [];
+  for (const block of r.content) {
+    if ('text' in block) texts.push(block.text);
+    else if ('toolUse' in block) {
+      const tu = block.toolUse;
+      const input = tu.input !== null && typeof tu.input === 'object' && !Array.isArray(tu.input) ? tu.input : undefined;
+      toolCalls.push({
+        id: tu.toolUseId,
+        type: 'function',
+        function: { name: tu.name, arguments: input && Object.keys(input).length > 0 ? JSON.stringify(input) : '{}' },
+      });
+    }
+  }
+  const text = texts.length > 0 ? texts.join('\n') : null;
+  const message: Json = { role: 'assistant', content: text };
+  if (toolCalls.length > 0) message['tool_calls'] = toolCalls;
+  const tokens = r.usage?.inputTokens !== undefined ? usage(r.usage.inputTokens, r.usage.outputTokens, r.usage.totalTokens) : estimatedUsage(text ?? '');
+  const out: Json = {
+    object: 'chat.completion',
+    model: ctx.model,
+    choices: [{ index: 0, message, finish_reason: finishReason(r.stopReason) }],
+    usage: tokens,
+  };
+  if (r.trace !== undefined) out['trace'] = r.trace;
+  return { body: out, usage: tokens, model: ctx.model };
+}
