@@ -57,6 +57,7 @@ function main(argv: string[]): number {
       plugins += r.plugins;
       unchecked.push(...r.unchecked);
       for (const n of r.notes) console.log(`${file}: note: ${n}`);
+      for (const w of r.warnings) console.error(`${file}: warning: ${w}`);
       for (const p of r.problems) console.log(p);
       if (r.problems.length > 0) failed = true;
     }

@@ -24,6 +24,8 @@ export interface DeckReport {
   /** Fields whose value holds a decK env placeholder and was not checked. */
   unchecked: string[];
   notes: string[];
+  /** Not errors (the exit code stays 0): e.g. a service that would forward requests to a provider. */
+  warnings: string[];
 }
 
 /**
@@ -83,7 +85,7 @@ function isUnquotedVaultReference(v: unknown): boolean {
 }
 
 export function checkDeckDocument(doc: unknown, names: readonly string[] = ['ai-proxy-advanced']): DeckReport {
-  const report: DeckReport = { plugins: 0, problems: [], unchecked: [], notes: [] };
+  const report: DeckReport = { plugins: 0, problems: [], unchecked: [], notes: [], warnings: providerServiceWarnings(doc, names) };
   for (const { path, plugin, bare } of findPlugins(doc, names)) {
     report.plugins++;
     const config = plugin.config === undefined || plugin.config === null ? {} : plugin.config;
@@ -115,4 +117,78 @@ export function checkDeckDocument(doc: unknown, names: readonly string[] = ['ai-
     }
   }
   return report;
+}
+
+/**
+ * Provider API hosts: a service pointing at one of them forwards the client's own request, key and body to the
+ * provider whenever Kong proxies instead of the plugin answering (its plugin server down, the plugin removed).
+ */
+const PROVIDER_HOSTS: readonly RegExp[] = [
+  /^api\.openai\.com$/,
+  /^api\.anthropic\.com$/,
+  /^generativelanguage\.googleapis\.com$/,
+  /(^|\.)aiplatform\.googleapis\.com$/,
+  /\.openai\.azure\.com$/,
+  /\.services\.ai\.azure\.com$/,
+  /^bedrock(-runtime)?(-fips)?\.[a-z0-9-]+\.amazonaws\.com$/,
+  /^api\.mistral\.ai$/,
+  /^api\.cohere\.(com|ai)$/,
+  /^api\.groq\.com$/,
+  /^api\.deepseek\.com$/,
+  /^api\.x\.ai$/,
+  /^api\.together\.(xyz|ai)$/,
+  /^api\.fireworks\.ai$/,
+  /^api\.perplexity\.ai$/,
+  /^openrouter\.ai$/,
+  /^api\.cerebras\.ai$/,
+  /^dashscope(-intl)?\.aliyuncs\.com$/,
+  /^(api-inference|router)\.huggingface\.co$/,
+];
+
+export function isProviderHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return PROVIDER_HOSTS.some((re) => re.test(h));
+}
+
+function serviceHost(svc: Record<string, unknown>): string | undefined {
+  if (typeof svc.url === 'string' && !DECK_PLACEHOLDER.test(svc.url)) {
+    try {
+      return new URL(svc.url).hostname;
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof svc.host === 'string' ? svc.host : undefined;
+}
+
+const hasPlugin = (entity: Record<string, unknown>, names: readonly string[]): boolean =>
+  Array.isArray(entity.plugins) && entity.plugins.some((p) => isPlainObject(p) && typeof p.name === 'string' && names.includes(p.name));
+
+/** Services that a route carrying ai-proxy-advanced (or the service itself) sends to a provider host. */
+export function providerServiceWarnings(doc: unknown, names: readonly string[]): string[] {
+  if (!isPlainObject(doc) || !Array.isArray(doc.services)) return [];
+  const services = doc.services.filter(isPlainObject);
+  const refOf = (v: unknown): string | undefined => (typeof v === 'string' ? v : isPlainObject(v) ? ((v.name ?? v.id) as string | undefined) : undefined);
+  const topRoutes = Array.isArray(doc.routes) ? doc.routes.filter(isPlainObject) : [];
+  const topPlugins = Array.isArray(doc.plugins) ? doc.plugins.filter(isPlainObject) : [];
+  const routeByRef = new Map<string, Record<string, unknown>>();
+  for (const r of topRoutes) for (const k of [r.name, r.id]) if (typeof k === 'string') routeByRef.set(k, r);
+  const warnings: string[] = [];
+  services.forEach((svc, i) => {
+    const host = serviceHost(svc);
+    if (host === undefined || !isProviderHost(host)) return;
+    const ids = [svc.name, svc.id].filter((x): x is string => typeof x === 'string');
+    const nestedRoutes = Array.isArray(svc.routes) ? svc.routes.filter(isPlainObject) : [];
+    const ownRoutes = [...nestedRoutes, ...topRoutes.filter((r) => ids.includes(refOf(r.service) ?? ''))];
+    const routeIds = new Set(ownRoutes.flatMap((r) => [r.name, r.id]).filter((x): x is string => typeof x === 'string'));
+    const used =
+      hasPlugin(svc, names) ||
+      ownRoutes.some((r) => hasPlugin(r, names)) ||
+      topPlugins.some((p) => typeof p.name === 'string' && names.includes(p.name) && (ids.includes(refOf(p.service) ?? '') || routeIds.has(refOf(p.route) ?? '') || routeByRef.has(refOf(p.route) ?? '') && ids.includes(refOf(routeByRef.get(refOf(p.route) ?? '')?.service) ?? '')));
+    if (!used) return;
+    warnings.push(
+      `services[${i}]${typeof svc.name === 'string' ? ` (${svc.name})` : ''}: url points at the provider host ${host}; when the plugin server is down Kong proxies the client's request, with its own credentials, there. Use a URL where nothing listens, e.g. http://127.0.0.1:9 (see kong/kong.yml)`,
+    );
+  });
+  return warnings;
 }

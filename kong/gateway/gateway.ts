@@ -17,10 +17,11 @@ import { PluginServerProcess, queryPluginServer } from './plugin-servers/process
 import { Worker } from './plugin-servers/worker';
 import { PluginsIterator } from './plugins-iterator';
 import { handleProxyRequest } from './proxy/handler';
+import { tempDirFor } from './proxy/request-body';
 import { closeUpstreamAgents, type ReadTimerFactory } from './proxy/upstream';
 import { Router } from './router';
 import type { ListenAddress, Settings } from './settings';
-import { Store } from './store';
+import { type Snapshot, Store } from './store';
 
 export class GatewayStartError extends Error {
   override name = 'GatewayStartError';
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   /** Overrides for the Kong-side RPC clients (tests shorten the 60 s read timeout). */
   rpcReadTimeoutMs?: number;
   respawnIntervalMs?: number;
+  /** How long close() (SIGTERM) waits for in-flight proxy and Admin API requests; default 10 s, as `kong quit`. */
+  drainMs?: number;
   /** The timer behind services' read_timeout (tests fire it themselves instead of waiting). */
   readTimer?: ReadTimerFactory;
 }
@@ -74,6 +77,22 @@ export class Gateway {
   private nextWorker = 0;
   private readonly socketWorker = new WeakMap<Socket, Worker>();
   private readonly counters = { accepted: 0, active: 0, total: 0 };
+  /** A router built ahead (in slices) for the snapshot about to be installed. */
+  private prebuilt: { snap: Snapshot; router: Router } | undefined;
+
+  /** Installs a whole new configuration (POST /config) with its router built without holding the loop. */
+  async replaceConfig(snap: Snapshot): Promise<void> {
+    const router = await Router.buildSliced(snap);
+    this.prebuilt = { snap, router };
+    this.store.replaceAll(snap);
+  }
+  /** Requests whose response has not finished (proxy and Admin API), for draining on close. */
+  private inFlight = 0;
+
+  private track(res: http.ServerResponse): void {
+    this.inFlight++;
+    res.once('close', () => this.inFlight--);
+  }
 
   private constructor(readonly settings: Settings, private readonly opts: GatewayOptions) {
     this.env = opts.env ?? process.env;
@@ -85,7 +104,9 @@ export class Gateway {
     this.router = new Router(this.store.snapshot());
     this.iterator = this.buildIterator();
     this.store.onChange(() => {
-      this.router = new Router(this.store.snapshot());
+      const snap = this.store.snapshot();
+      this.router = this.prebuilt?.snap === snap ? this.prebuilt.router : new Router(snap);
+      this.prebuilt = undefined;
       this.iterator = this.buildIterator();
     });
   }
@@ -153,6 +174,7 @@ export class Gateway {
 
     const proxyHost = {
       settings: s,
+      bodyLimits: { maxSize: s.clientMaxBodySize, bufferSize: s.clientBodyBufferSize, tempDir: tempDirFor(s.prefix) },
       logger: this.logger,
       router: () => this.router,
       iterator: () => this.iterator,
@@ -162,6 +184,7 @@ export class Gateway {
     for (const addr of s.proxyListen) {
       const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
         this.counters.total++;
+        this.track(res);
         handleProxyRequest(proxyHost, req, res).catch((err: Error) => {
           this.logger.err(`proxy: ${err.stack ?? err.message}`);
           if (!res.headersSent) res.writeHead(500).end();
@@ -188,9 +211,11 @@ export class Gateway {
       nodeId: this.nodeId,
       env: this.env,
       stats: () => ({ ...this.counters }),
+      replaceConfig: (snap: Snapshot) => this.replaceConfig(snap),
     };
     for (const addr of s.adminListen) {
       const server = http.createServer((req, res) => {
+        this.track(res);
         handleAdminRequest(adminHost, req, res).catch((err: Error) => {
           this.logger.err(`admin: ${err.stack ?? err.message}`);
           if (!res.headersSent) res.writeHead(500).end();
@@ -206,16 +231,22 @@ export class Gateway {
     this.catalog.extraValidators.set(name, fn);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(
-      this.servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            s.closeAllConnections();
-          }),
-      ),
-    );
+  /**
+   * Stops the gateway: listeners stop accepting at once, requests in flight get up to `drainMs` to finish (idle
+   * keep-alive connections are closed as they become idle), then every connection is closed, the workers and
+   * plugin servers stopped.
+   */
+  async close(drainMs = this.opts.drainMs ?? 10_000): Promise<void> {
+    const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const deadline = Date.now() + drainMs;
+    for (;;) {
+      for (const s of this.servers) s.closeIdleConnections();
+      if (this.inFlight <= 0 || Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (this.inFlight > 0) this.logger.warn(`closing with ${this.inFlight} requests still in flight after ${drainMs} ms`);
+    for (const s of this.servers) s.closeAllConnections();
+    await closed;
     for (const w of this.workers) w.close();
     await Promise.all(this.processes.map((p) => p.stop()));
     await closeUpstreamAgents();

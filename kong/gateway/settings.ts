@@ -41,6 +41,14 @@ export interface Settings {
   /** nginx client_body_buffer_size (KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE, default 8k): larger bodies are
    * "spooled to a file", which kong.request.get_raw_body() without a size argument does not read. */
   clientBodyBufferSize: number;
+  /** nginx client_max_body_size of the proxy (KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE, Kong's default 0 = no
+   * limit): a larger request body is refused with 413 before it is read. */
+  clientMaxBodySize: number;
+  /** nginx client_max_body_size of the Admin API (KONG_NGINX_ADMIN_CLIENT_MAX_BODY_SIZE, default 10m). */
+  adminClientMaxBodySize: number;
+  /** conf_loader's admin_gui_origin: scheme://host[:port] of each admin_gui_url, lower-cased; the only web
+   * origins allowed to write through the Admin API (admin/origin.ts). */
+  adminGuiOrigins: string[];
   /**
    * pluginserver_busy_poll_us (ours, not Kong's; default DEFAULT_BUSY_POLL_US = 0, off): how long a worker keeps polling for a
    * plugin server's reply before sleeping until it arrives (kong/rpc/busy-poll.ts, opt-in: it costs a core under load).
@@ -181,9 +189,29 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
   const clientBodyBufferSize = parseSize(bufferRaw);
   if (clientBodyBufferSize === undefined) throw new SettingsError(`nginx_http_client_body_buffer_size: invalid size '${bufferRaw}'`);
 
+  const size = (key: string, dflt: string): number => {
+    const raw = get(key) ?? dflt;
+    const v = parseSize(raw);
+    if (v === undefined) throw new SettingsError(`${key}: invalid size '${raw}'`);
+    return v;
+  };
+  const adminGuiOrigins = list(get('admin_gui_url') ?? '').map((u) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw new SettingsError(`admin_gui_url: invalid URL '${u}'`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new SettingsError(`admin_gui_url: '${u}' must be an http or https URL`);
+    return parsed.origin.toLowerCase();
+  });
+
   return {
     prefix,
     clientBodyBufferSize,
+    clientMaxBodySize: size('nginx_http_client_max_body_size', '0'),
+    adminClientMaxBodySize: size('nginx_admin_client_max_body_size', '10m'),
+    adminGuiOrigins,
     pluginServerBusyPollUs,
     proxyListen: parseListen('proxy_listen', get('proxy_listen') ?? '0.0.0.0:8000', warn),
     adminListen: parseListen('admin_listen', get('admin_listen') ?? '127.0.0.1:8001', warn),

@@ -16,6 +16,9 @@ import { listen, type Listening } from './listener';
 import { createLogger } from './log';
 import { PluginServer } from './server';
 
+/** How long SIGTERM waits for in-flight requests: AI_PROXY_PLUGINSERVER_DRAIN_MS, default 3 s. */
+const DRAIN_MS = Math.min(60_000, Math.max(0, Number(process.env.AI_PROXY_PLUGINSERVER_DRAIN_MS ?? 3000) || 0));
+
 /** The project's own built plugins: dist/plugins next to dist/kong. */
 export const DEFAULT_PLUGINS_DIR = path.resolve(__dirname, '..', '..', 'plugins');
 
@@ -89,10 +92,11 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info(`${signal} received, closing ${socketPath}`);
     ps.close();
-    const closed = listening ? listening.close() : Promise.resolve();
+    // Drain: requests already received are answered (Kong is still proxying them) before the connections
+    // close, bounded so that Kong's SIGKILL (5 s after its SIGTERM) never has to come.
+    const closed = listening ? listening.close(DRAIN_MS) : Promise.resolve();
     void closed.then(() => process.exit(0));
-    // Never hang on a connection that refuses to close.
-    setTimeout(() => process.exit(0), 2000).unref();
+    setTimeout(() => process.exit(0), DRAIN_MS + 1000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -10,8 +10,10 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { createStreamDecoder } from '../rpc/lua-msgpack';
 import { encodeJs } from './js-msgpack';
+import { redactForLog } from './redact';
 import type { Logger } from './log';
 import { RPC_METHODS, type PluginServer } from './server';
 
@@ -43,6 +45,11 @@ class Connection {
   /** Replies in request order; a slot's frame stays undefined while its request is still running. */
   private readonly queue: Slot[] = [];
   private readonly decoder;
+
+  /** Requests on this connection not yet answered. */
+  pending(): number {
+    return this.socket.destroyed ? 0 : this.queue.length;
+  }
 
   constructor(
     private readonly socket: net.Socket,
@@ -89,7 +96,7 @@ class Connection {
     const [ns, cmd = ''] = method.split('.');
     if (ns !== 'plugin') return errorFrame(msgid, `RPC for ${ns} is not supported`);
     if (this.logger.enabled('debug')) {
-      this.logger.debug(`rpc: #${String(msgid)} method: ${method} args: ${safeJson(msg[3])}`);
+      this.logger.debug(`rpc: #${String(msgid)} method: ${method} args: ${redactForLog(msg[3])}`);
     }
     if (!RPC_METHODS.has(cmd)) {
       const err = `method ${cmd} not implemented`;
@@ -115,14 +122,6 @@ class Connection {
   }
 }
 
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v, (_k, val: unknown) => (Buffer.isBuffer(val) ? `<${val.length} bytes>` : val));
-  } catch {
-    return '<unprintable>';
-  }
-}
-
 /**
  * Replaces a stale socket file left by a crashed server (Kong respawns the server and expects it to listen
  * again at the same path), but refuses to delete anything that is not a socket.
@@ -141,37 +140,83 @@ export function removeStaleSocket(socketPath: string): void {
 
 export interface Listening {
   server: net.Server;
-  close(): Promise<void>;
+  /** Requests received and not yet answered, over all connections. */
+  inFlight(): number;
+  /** Stops accepting, waits (up to `drainMs`) for in-flight requests to be answered, then closes. */
+  close(drainMs?: number): Promise<void>;
 }
 
+/**
+ * Listens on `socketPath` so that closing removes only the socket this process created: the server listens on
+ * a private name first and renames it into place (atomic, and it replaces a stale socket), and on close the
+ * path is unlinked only while it is still that socket (same device and inode). Otherwise an orphaned server
+ * being stopped would unlink the socket a newer server is listening on (issue 11), and net.Server's own
+ * unlink-on-close would do so too if it had listened on the shared path.
+ */
 export function listen(ps: PluginServer, socketPath: string, logger: Logger): Promise<Listening> {
   removeStaleSocket(socketPath);
   const sockets = new Set<net.Socket>();
+  const connections = new Set<Connection>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    new Connection(socket, ps, logger);
+    const c = new Connection(socket, ps, logger);
+    connections.add(c);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      connections.delete(c);
+    });
   });
+  const privateName = path.join(path.dirname(socketPath), `.${path.basename(socketPath)}.${process.pid}`);
+  // sun_path holds 107 bytes: if the private name does not fit, listen on the path itself.
+  const viaRename = Buffer.byteLength(privateName) < 104;
+  const inFlight = (): number => {
+    // Replies not yet written, and events between two of Kong's Steps (their next Step must still find us).
+    let n = ps.events.size;
+    for (const c of connections) n += c.pending();
+    return n;
+  };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => {
+    if (viaRename) removeStaleSocket(privateName);
+    server.listen(viaRename ? privateName : socketPath, () => {
       server.off('error', reject);
+      let own: fs.Stats;
+      try {
+        if (viaRename) fs.renameSync(privateName, socketPath);
+        own = fs.lstatSync(socketPath);
+      } catch (e) {
+        server.close();
+        reject(e as Error);
+        return;
+      }
       server.on('error', (e) => logger.error(`listener error: ${e.message}`));
       logger.info(`server started at ${socketPath}`);
+      let closing: Promise<void> | undefined;
       resolve({
         server,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
+        inFlight,
+        close: (drainMs = 0) =>
+          (closing ??= (async () => {
+            // Stop accepting first, and take the socket name away only if it is still ours.
+            const closed = new Promise<void>((done) => server.close(() => done()));
+            unlinkIfOwn(socketPath, own, logger);
+            const deadline = Date.now() + drainMs;
+            while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+            if (inFlight() > 0) logger.warn(`closing with ${inFlight()} requests still in flight after ${drainMs} ms`);
             for (const s of sockets) s.destroy();
-            // net.Server unlinks its unix socket on close; make sure no file stays behind either way.
-            try {
-              fs.unlinkSync(socketPath);
-            } catch {
-              /* already gone */
-            }
-          }),
+            await closed;
+          })()),
       });
     });
   });
+}
+
+function unlinkIfOwn(socketPath: string, own: fs.Stats, logger: Logger): void {
+  try {
+    const now = fs.lstatSync(socketPath);
+    if (now.dev === own.dev && now.ino === own.ino) fs.unlinkSync(socketPath);
+    else logger.info(`${socketPath} now belongs to another server; leaving it in place`);
+  } catch {
+    /* already gone */
+  }
 }

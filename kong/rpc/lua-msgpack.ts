@@ -17,7 +17,7 @@
  * Decoding is msgpack-lite's: str -> string, bin -> Buffer, nil -> null, maps -> plain objects.
  */
 import msgpack from 'msgpack-lite';
-import { msgpackValueEnd } from './msgpack-frame';
+import { msgpackScan, newScan, type ScanState } from './msgpack-frame';
 import { DELEGATE, readMsgpackValue } from './msgpack-reader';
 import { MsgpackWriter as Writer } from './msgpack-writer';
 
@@ -113,58 +113,106 @@ export function decodeMsgpack(buf: Buffer): unknown {
   return msgpack.decode(buf);
 }
 
+/** Work counters of a stream decoder: both stay linear in the bytes received, however they are split. */
+export interface StreamDecoderStats {
+  /** msgpack tokens scanned (each token once). */
+  tokens: number;
+  /** Bytes copied into the pending-message buffer (amortised: capacity doubles). */
+  copied: number;
+}
+
 /**
  * Incremental decoder for a bare msgpack stream (no length prefix): feed it every chunk read from the socket;
  * it calls `onMessage` once for each complete message, in order, keeping a split message's head until its
- * tail arrives. While a message is incomplete, further chunks are only collected until it can be complete
- * (msgpack-frame.ts), so a large message costs one concatenation instead of one per read. Each complete
+ * tail arrives. An incomplete message is kept in one buffer whose capacity doubles (each byte is copied a
+ * bounded number of times) and its scan resumes where the previous read left it (msgpack-frame.ts
+ * `msgpackScan`), so a 16 MB message in 4 KB reads costs work linear in its size, not quadratic. Each complete
  * message is decoded by msgpack-reader.ts, which gives msgpack-lite's results for the types Kong sends and
  * hands anything else (64-bit integers, ext, invalid bytes) to msgpack-lite itself. An undecodable message
  * throws from `push` with msgpack-lite's error text, after the messages before it were delivered.
  */
-export function createStreamDecoder(onMessage: (msg: unknown) => void): { push(chunk: Buffer): void } {
-  /** Chunks holding an incomplete message (the first starts at the message's first byte). */
-  let parts: Buffer[] = [];
-  let partsLen = 0;
-  /** Bytes the incomplete message needs at least before it is worth looking again. */
+export function createStreamDecoder(
+  onMessage: (msg: unknown) => void,
+  stats: StreamDecoderStats = { tokens: 0, copied: 0 },
+): { push(chunk: Buffer): void } {
+  /** The incomplete message's bytes: pending[0, pendingLen). */
+  let pending: Buffer | undefined;
+  let pendingLen = 0;
+  let scan: ScanState = newScan(0);
+  /** Length the pending message must reach before scanning can go on. */
   let wanted = 0;
+
+  const decodeOne = (buf: Buffer, pos: number, end: number): void => {
+    let msg: unknown;
+    if (end === 0) {
+      // An invalid byte: let msgpack-lite raise its own error for it.
+      msgpack.decode(buf.subarray(pos));
+      throw new Error(`Invalid type: 0x${buf[pos]!.toString(16)}`);
+    }
+    try {
+      msg = readMsgpackValue(buf, pos, end);
+    } catch (e) {
+      if (e !== DELEGATE) throw e;
+      msg = msgpack.decode(buf.subarray(pos, end));
+    }
+    onMessage(msg);
+  };
+
+  /** Scans the chunk's messages from `pos`; keeps an incomplete tail as the pending message. */
+  const walk = (buf: Buffer, from: number): void => {
+    let pos = from;
+    while (pos < buf.length) {
+      const st = newScan(pos);
+      const before = st.tokens;
+      const end = msgpackScan(buf, buf.length, st);
+      stats.tokens += st.tokens - before;
+      if (end < 0) {
+        const rest = buf.subarray(pos);
+        pending = Buffer.allocUnsafe(Math.max(4096, rest.length * 2));
+        rest.copy(pending);
+        stats.copied += rest.length;
+        pendingLen = rest.length;
+        scan = { pos: st.pos - pos, remaining: st.remaining, tokens: 0 };
+        wanted = -end - pos;
+        return;
+      }
+      decodeOne(buf, pos, end);
+      pos = end;
+    }
+  };
+
   return {
     push: (chunk: Buffer) => {
-      let buf = chunk;
-      if (partsLen > 0) {
-        parts.push(chunk);
-        partsLen += chunk.length;
-        if (partsLen < wanted) return;
-        buf = Buffer.concat(parts, partsLen);
-        parts = [];
-        partsLen = 0;
-        wanted = 0;
+      if (pending === undefined) {
+        walk(chunk, 0);
+        return;
       }
-      let pos = 0;
-      while (pos < buf.length) {
-        const end = msgpackValueEnd(buf, pos);
-        if (end < 0) {
-          const rest = buf.subarray(pos);
-          parts = [rest];
-          partsLen = rest.length;
-          wanted = -end - pos;
-          return;
-        }
-        let msg: unknown;
-        if (end === 0) {
-          // An invalid byte: let msgpack-lite raise its own error for it.
-          msgpack.decode(buf.subarray(pos));
-          throw new Error(`Invalid type: 0x${buf[pos]!.toString(16)}`);
-        }
-        try {
-          msg = readMsgpackValue(buf, pos, end);
-        } catch (e) {
-          if (e !== DELEGATE) throw e;
-          msg = msgpack.decode(buf.subarray(pos, end));
-        }
-        pos = end;
-        onMessage(msg);
+      if (pendingLen + chunk.length > pending.length) {
+        const grown = Buffer.allocUnsafe(Math.max(pending.length * 2, pendingLen + chunk.length));
+        pending.copy(grown, 0, 0, pendingLen);
+        stats.copied += pendingLen;
+        pending = grown;
       }
+      chunk.copy(pending, pendingLen);
+      stats.copied += chunk.length;
+      pendingLen += chunk.length;
+      if (pendingLen < wanted) return;
+      const st = scan;
+      const before = st.tokens;
+      const end = msgpackScan(pending, pendingLen, st);
+      stats.tokens += st.tokens - before;
+      if (end < 0) {
+        wanted = -end;
+        return;
+      }
+      const buf = pending;
+      const len = pendingLen;
+      pending = undefined;
+      pendingLen = 0;
+      wanted = 0;
+      // The message is decoded from the pending buffer itself; what follows it in the same read is walked on.
+      decodeOne(buf.subarray(0, len), 0, end);
+      if (end < len) walk(buf.subarray(end, len), 0);
     },
   };
 }

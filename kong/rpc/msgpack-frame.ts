@@ -6,21 +6,41 @@
  * growing message on every read.
  */
 
+/** Where a scan of one value stopped: the next token's offset and how many values are still open. */
+export interface ScanState {
+  pos: number;
+  remaining: number;
+  /** Tokens looked at so far (tests use it to show a message is scanned once, however it is split). */
+  tokens: number;
+}
+
+export function newScan(start: number): ScanState {
+  return { pos: start, remaining: 1, tokens: 0 };
+}
+
 /**
- * Returns the end offset (exclusive) of the value starting at `start` when it is complete in `buf`; otherwise
- * the negated minimum end offset the buffer must reach before the value can be complete. Returns 0 for a byte
- * that starts no msgpack value (0xc1), leaving the error to the real decoder.
+ * Advances `st` over the value's tokens present in `buf[0, len)`. Returns the end offset (exclusive) when the
+ * value is complete; otherwise the negated minimum length the buffer must reach before scanning can go on,
+ * with `st` left at the first incomplete token, so the next call resumes there instead of starting over
+ * (a message of many small tokens arriving in small reads is scanned once, not once per read). Returns 0
+ * for a byte that starts no msgpack value (0xc1), leaving the error to the real decoder.
  */
-export function msgpackValueEnd(buf: Uint8Array, start: number): number {
-  const len = buf.length;
-  let pos = start;
-  let remaining = 1;
+export function msgpackScan(buf: Uint8Array, len: number, st: ScanState): number {
+  let pos = st.pos;
+  let remaining = st.remaining;
+  let tokens = st.tokens;
   const u16 = (at: number): number => (buf[at]! << 8) | buf[at + 1]!;
   const u32 = (at: number): number => buf[at]! * 0x1000000 + ((buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!);
+  const pause = (need: number): number => {
+    st.pos = pos;
+    st.remaining = remaining;
+    st.tokens = tokens;
+    return -need;
+  };
   while (remaining > 0) {
-    if (pos >= len) return -(pos + 1);
+    if (pos >= len) return pause(pos + 1);
     const b = buf[pos]!;
-    remaining--;
+    tokens++;
     if (b <= 0x7f || b >= 0xe0) {
       pos += 1;
     } else if (b <= 0x8f) {
@@ -36,13 +56,17 @@ export function msgpackValueEnd(buf: Uint8Array, start: number): number {
       const fixed = FIXED[b - 0xc0]!;
       if (fixed > 0) {
         pos += fixed;
+        remaining--;
         continue;
       }
       // Length-prefixed payloads and containers: [header bytes, kind].
       const h = HEADER[b - 0xc0];
       if (!h) return 0;
       const [headerLen, kind] = h;
-      if (pos + headerLen > len) return -(pos + headerLen);
+      if (pos + headerLen > len) {
+        tokens--;
+        return pause(pos + headerLen);
+      }
       const n = headerLen === 2 ? buf[pos + 1]! : headerLen === 3 ? u16(pos + 1) : headerLen === 5 ? u32(pos + 1) : 0;
       if (kind === 'payload') pos += headerLen + n;
       else if (kind === 'ext') pos += headerLen + 1 + n;
@@ -51,8 +75,21 @@ export function msgpackValueEnd(buf: Uint8Array, start: number): number {
         pos += headerLen;
       }
     }
+    remaining--;
   }
+  st.pos = pos;
+  st.remaining = 0;
+  st.tokens = tokens;
   return pos > len ? -pos : pos;
+}
+
+/**
+ * Returns the end offset (exclusive) of the value starting at `start` when it is complete in `buf`; otherwise
+ * the negated minimum end offset the buffer must reach before the value can be complete. Returns 0 for a byte
+ * that starts no msgpack value (0xc1), leaving the error to the real decoder.
+ */
+export function msgpackValueEnd(buf: Uint8Array, start: number): number {
+  return msgpackScan(buf, buf.length, newScan(start));
 }
 
 // Indexed by type byte - 0xc0: nil, (never used), false, true, bin/ext (see HEADER), float32, float64,

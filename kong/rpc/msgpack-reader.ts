@@ -38,7 +38,11 @@ function map(len: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (let i = 0; i < len; i++) {
     const k = value();
-    out[k as string] = value();
+    const v = value();
+    // A map key comes from the peer (request header names, query arguments, body fields): `__proto__` must
+    // become an own property, never the object's prototype (msgpack-lite's plain assignment would swap it).
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k as string] = v;
   }
   return out;
 }

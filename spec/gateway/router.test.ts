@@ -86,3 +86,40 @@ test('request paths are normalised before routing', () => {
   assert.equal(normalizePath('/a/%62/./c/../d'), '/a/b/d');
   assert.equal(normalizePath('/a%2Fb'), '/a%2Fb');
 });
+
+test('Router.buildSliced (POST /config) yields to the event loop and picks exactly what the synchronous build picks', async () => {
+  const routes: Entity[] = [];
+  for (let i = 0; i < 60; i++) {
+    const k = i % 4;
+    routes.push(
+      k === 0
+        ? route({ name: `p${i}`, paths: [`/a/${i % 7}`] })
+        : k === 1
+          ? route({ name: `m${i}`, paths: ['/a'], methods: [i % 2 ? 'GET' : 'POST'] })
+          : k === 2
+            ? route({ name: `x${i}`, paths: [`~/a/(?<n>\\d+)/${i}$`], regex_priority: i % 5 })
+            : route({ name: `h${i}`, hosts: [`h${i % 3}.example`, '*.wild'], paths: ['/a'] }),
+    );
+  }
+  const snap = { services: [], routes, plugins: [] };
+  let t = 0;
+  let turns = 0;
+  let stop = false;
+  const count = (): void => {
+    turns++;
+    if (!stop) setImmediate(count);
+  };
+  setImmediate(count);
+  const sliced = await Router.buildSliced(snap, 5, () => t++);
+  stop = true;
+  assert.ok(turns >= 5, `the loop turned ${turns} times`);
+  const sync = new Router(snap);
+  for (const host of ['localhost', 'h1.example', 'x.wild']) {
+    for (const method of ['GET', 'POST']) {
+      for (const p of ['/a', '/a/3', '/a/5/14', '/a/2/22', '/b']) {
+        const req = { method, host, path: p, headers: {} };
+        assert.equal(sliced.match(req)?.route.name, sync.match(req)?.route.name, `${method} ${host}${p}`);
+      }
+    }
+  }
+});

@@ -79,6 +79,11 @@ ${method('access', `    const c = this.config;
         return;
       }
       case 'error': { await kong.response.error(403, 'go away'); return; }
+      case 'body-max': {
+        const b = await kong.request.get_raw_body(c.max_body);
+        await kong.response.exit(200, { size: Buffer.isBuffer(b) ? b.length : typeof b, head: Buffer.isBuffer(b) ? b.subarray(0, 8).toString('utf8') : '' });
+        return;
+      }
       case 'throw': { throw new Error('plugin bug'); }
       case 'slow': { await new Promise((r) => setTimeout(r, c.sleep)); await kong.response.exit(200, { slept: c.sleep }); return; }
       default: return;
@@ -97,7 +102,8 @@ ${method('log', `    const c = this.config;
 module.exports = {
   Plugin, Name: NAME, Version: '1.2.3', Priority: ${p.priority},
   Schema: [
-    { mode: { type: 'string', default: 'none', one_of: ['none', 'exit', 'pass', 'rewrite-upstream', 'phase-error', 'bad-args', 'unknown-method', 'error', 'throw', 'slow', 'response-exit', 'rewrite-exit'] } },
+    { mode: { type: 'string', default: 'none', one_of: ['none', 'exit', 'pass', 'rewrite-upstream', 'phase-error', 'bad-args', 'unknown-method', 'error', 'throw', 'slow', 'response-exit', 'rewrite-exit', 'body-max'] } },
+    { max_body: { type: 'integer' } },
     { status: { type: 'integer', default: 200, between: [100, 599] } },
     { out: { type: 'string' } },
     { value: { type: 'string' } },
@@ -192,6 +198,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     logger: createLogger('debug', (l) => logs.push(l)),
     rpcReadTimeoutMs: 5000,
     respawnIntervalMs: 200,
+    // Teardown after a test that left a request hanging must not wait the production 10 s drain.
+    drainMs: 1000,
     ...opts.gatewayOptions,
   }).catch((e: Error) => {
     rmSync(dir, { recursive: true, force: true });

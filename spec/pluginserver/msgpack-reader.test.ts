@@ -102,3 +102,33 @@ describe('the stream decoder gives exactly what msgpack-lite decodes', () => {
     assert.deepEqual(out, [1]);
   });
 });
+
+describe('stream decoder work stays linear in the message size (issue 11)', () => {
+  test('a 16 MB message of small tokens in 4 KB reads is scanned once and copied a bounded number of times', () => {
+    // Many small strings: the kind of message (a decoded JSON body as a table) that a resume-less scan
+    // re-walks from the start on every read.
+    const items = Array.from({ length: 1_000_000 }, (_, i) => `v${i % 1000}-abcdefghijk`);
+    const msg = encodeLua([0, 7, 'plugin.Step', [{ EventId: 1, Data: items }]]);
+    assert.ok(msg.length > 16e6, `message is ${msg.length} bytes`);
+    const stats = { tokens: 0, copied: 0 };
+    const out: unknown[] = [];
+    const d = createStreamDecoder((m) => out.push(m), stats);
+    for (let pos = 0; pos < msg.length; pos += 4096) d.push(msg.subarray(pos, pos + 4096));
+    assert.equal(out.length, 1);
+    assert.equal(((out[0] as unknown[])[3] as Array<{ Data: string[] }>)[0]!.Data[999_999], items[999_999]);
+    // Each token once (a re-scan per read would be ~4,000 times more), each byte copied at most ~3 times.
+    assert.ok(stats.tokens <= 1_000_010, `tokens scanned: ${stats.tokens}`);
+    assert.ok(stats.copied <= 3 * msg.length, `bytes copied: ${stats.copied} for ${msg.length}`);
+  });
+
+  test('a map key __proto__ from the peer stays an own property', () => {
+    const out: unknown[] = [];
+    // fixmap {"__proto__": {"polluted": true}}, as a request header or query name could make Kong send.
+    const bytes = Buffer.concat([Buffer.from([0x81, 0xa9]), Buffer.from('__proto__'), Buffer.from([0x81, 0xa8]), Buffer.from('polluted'), Buffer.from([0xc3])]);
+    createStreamDecoder((m) => out.push(m)).push(bytes);
+    const o = out[0] as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(o), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(o, '__proto__')?.value, { polluted: true });
+    assert.equal((o as { polluted?: unknown }).polluted, undefined);
+  });
+});

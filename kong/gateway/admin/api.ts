@@ -9,15 +9,16 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import YAML from 'yaml';
-import { buildSnapshot, parseDeclarativeText } from '../declarative/load';
+import { buildSnapshotSliced, parseDeclarativeText } from '../declarative/load';
 import type { PluginCatalog } from '../plugin-catalog';
 import { KONG_VERSION } from '../proxy/handler';
 import { KongDaoError } from '../schema/errors';
 import { PLUGIN_ENVELOPE_FIELDS, ROUTE_FIELDS, SERVICE_FIELDS } from '../schema/entities';
 import { isPlainObject } from '../schema/kong-schema';
 import type { Settings } from '../settings';
-import { type Entity, type EntityType, refId, type Store } from '../store';
-import { BadRequest, parseBody } from './body';
+import { type Entity, type EntityType, refId, type Snapshot, type Store } from '../store';
+import { BadRequest, bodyKind, nestParams, parseBody, parseForm, parseJson, parseMultipart, readLimited } from './body';
+import { corsHeaders, originRefusal } from './origin';
 
 export interface AdminHost {
   settings: Settings;
@@ -26,9 +27,12 @@ export interface AdminHost {
   nodeId: string;
   env: NodeJS.ProcessEnv;
   stats(): { accepted: number; active: number; total: number };
+  /** Installs a whole configuration without holding the event loop (Gateway.replaceConfig). */
+  replaceConfig?(snap: Snapshot): Promise<void>;
 }
 
-type Reply = { status: number; body?: unknown };
+/** `json`: a body already serialised (large answers are built in slices, see slicedJson). */
+type Reply = { status: number; body?: unknown; json?: string };
 
 const notFound = (): Reply => ({ status: 404, body: { message: 'Not found' } });
 
@@ -55,36 +59,57 @@ function configHash(store: Store): string {
   return createHash('md5').update(JSON.stringify(store.snapshot())).digest('hex');
 }
 
+/** POST /config runs one at a time, in arrival order: a slow load cannot be overtaken by an older one. */
+let configQueue: Promise<unknown> = Promise.resolve();
+
 export async function handleAdminRequest(host: AdminHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = Date.now();
   let reply: Reply;
   try {
-    reply = await route(host, req);
+    const refused = originRefusal(host.settings, req);
+    if (refused) {
+      req.resume();
+      reply = refused;
+    } else if (req.method === 'OPTIONS') {
+      reply = { status: 204 };
+    } else reply = await route(host, req);
   } catch (err) {
     if (err instanceof KongDaoError) reply = { status: err.status, body: err.body };
-    else if (err instanceof BadRequest) reply = { status: 400, body: { message: err.message } };
+    else if (err instanceof BadRequest) {
+      reply = { status: err.status, body: err.body };
+      // A refused body is not read any further: close the connection instead of draining it.
+      if (err.status === 413) res.shouldKeepAlive = false;
+    }
     else {
       process.stderr.write(`[admin] unexpected error: ${(err as Error).stack ?? String(err)}\n`);
       reply = { status: 500, body: { message: 'An unexpected error occurred' } };
     }
   }
-  const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
+  const body = reply.json ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
   res.writeHead(reply.status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     Server: `kong/${KONG_VERSION}`,
-    'Access-Control-Allow-Origin': '*',
+    ...corsHeaders(host.settings, req),
     'X-Kong-Admin-Latency': String(Date.now() - started),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 async function route(host: AdminHost, req: IncomingMessage): Promise<Reply> {
-  const url = new URL(req.url ?? '/', 'http://admin');
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  let url: URL;
+  let parts: string[];
+  try {
+    url = new URL(req.url ?? '/', 'http://admin');
+    parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    // `GET /routes/%zz`: an undecodable path is the client's mistake.
+    throw new BadRequest('Bad request');
+  }
   const method = req.method ?? 'GET';
   const { store } = host;
-  const body = async (): Promise<Record<string, unknown>> => parseBody(req);
+  const limits = { maxBodySize: host.settings.adminClientMaxBodySize };
+  const body = async (): Promise<Record<string, unknown>> => parseBody(req, limits);
 
   if (parts.length === 0) return method === 'GET' ? { status: 200, body: nodeInfo(host) } : notAllowed();
   const [head, a, b, c] = parts;
@@ -103,25 +128,17 @@ async function route(host: AdminHost, req: IncomingMessage): Promise<Reply> {
   if (head === 'config' && parts.length === 1) {
     if (method === 'GET') return { status: 200, body: { config: YAML.stringify(exportConfig(store)) } };
     if (method !== 'POST') return notAllowed();
-    const raw = await readRaw(req);
-    const ct = (req.headers['content-type'] ?? '').toLowerCase();
-    let text = raw.toString('utf8');
-    if (ct.includes('application/json')) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new BadRequest('Cannot parse JSON body');
-      }
-      if (isPlainObject(parsed) && typeof parsed.config === 'string') text = parsed.config;
-      else if (isPlainObject(parsed) && isPlainObject(parsed.config)) text = JSON.stringify(parsed.config);
-    } else if (ct.includes('application/x-www-form-urlencoded')) {
-      text = new URLSearchParams(text).get('config') ?? '';
-    }
-    const doc = parseDeclarativeText(text, 'POST /config', host.env);
-    const snap = buildSnapshot(doc, store, 'POST /config');
-    store.replaceAll(snap);
-    return { status: 201, body: { services: asMap(snap.services), routes: asMap(snap.routes), plugins: asMap(snap.plugins) } };
+    const given = await configText(req, limits);
+    const doc = typeof given === 'string' ? parseDeclarativeText(given, 'POST /config', host.env) : given;
+    const load = configQueue.then(async () => {
+      const snap = await buildSnapshotSliced(doc, store, 'POST /config');
+      if (host.replaceConfig) await host.replaceConfig(snap);
+      else store.replaceAll(snap);
+      return snap;
+    });
+    configQueue = load.catch(() => undefined);
+    const snap = await load;
+    return { status: 201, json: await slicedJson({ services: snap.services, routes: snap.routes, plugins: snap.plugins }) };
   }
   if (head === 'plugins' && a === 'enabled' && parts.length === 2) return { status: 200, body: { enabled_plugins: [...host.catalog.enabled].filter((n) => n !== 'bundled') } };
   if (head === 'schemas' && a === 'plugins') {
@@ -189,17 +206,50 @@ function notAllowed(): Reply {
   return { status: 405, body: { message: 'Method not allowed' } };
 }
 
+/**
+ * `{"services":{id:entity,…},…}` (POST /config's answer) serialised a slice at a time: one JSON.stringify of
+ * 10,000 routes held the event loop ~200 ms.
+ */
+async function slicedJson(lists: Record<string, Entity[]>, sliceMs = 10): Promise<string> {
+  const parts: string[] = [];
+  let start = performance.now();
+  for (const [name, list] of Object.entries(lists)) {
+    const items: string[] = [];
+    for (const e of list) {
+      items.push(`${JSON.stringify(e.id)}:${JSON.stringify(e)}`);
+      if (performance.now() - start >= sliceMs) {
+        await new Promise<void>((r) => setImmediate(r));
+        start = performance.now();
+      }
+    }
+    parts.push(`${JSON.stringify(name)}:{${items.join(',')}}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
 function asMap(list: Entity[]): Record<string, Entity> {
   return Object.fromEntries(list.map((e) => [e.id, e]));
 }
 
-function readRaw(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/**
+ * The declarative text of POST /config (kong/api/routes/config.lua): the `config` param of a JSON, form or
+ * multipart body (a string, or in JSON an object), or a YAML body itself.
+ */
+async function configText(req: IncomingMessage, limits: { maxBodySize: number }): Promise<string | Record<string, unknown>> {
+  const kind = bodyKind(req, true);
+  const raw = await readLimited(req, limits);
+  const text = raw.toString('utf8');
+  if (kind === 'yaml' || kind === 'none') return text;
+  let params: Record<string, unknown>;
+  if (kind === 'json') {
+    const parsed = parseJson(text);
+    if (!isPlainObject(parsed)) throw new BadRequest('Cannot parse JSON body');
+    // Already parsed and shape-checked: not serialised and parsed again (a 10,000-route body costs ~50 ms a pass).
+    if (isPlainObject(parsed.config)) return parsed.config;
+    if (typeof parsed.config !== 'string') return parsed;
+    params = parsed;
+  } else params = kind === 'form' ? parseForm(text) : nestParams(parseMultipart(raw, req.headers['content-type'] ?? ''));
+  return typeof params.config === 'string' ? params.config : '';
 }
 
 function pluginSchema(configFields: unknown): Record<string, unknown> {

@@ -58,7 +58,7 @@ const NGX_VARS: Record<string, (ctx: RequestContext) => unknown> = {
   upstream_uri: (c) => c.upstream.path + (c.upstream.rawQuery === '' ? '' : `?${c.upstream.rawQuery}`),
   upstream_scheme: (c) => c.upstream.scheme,
   upstream_host: (c) => c.upstream.hostHeader,
-  request_length: (c) => String(c.body.length),
+  request_length: (c) => String(c.bodySize),
 };
 
 const MISC_PDK: Record<string, Fn> = {

@@ -2,6 +2,7 @@
  * kong.request.* (kong/pdk/request.lua) over the request context, with Kong's phase checks and, in the log
  * phase, the saved-data special cases of kong/runloop/plugin_servers/plugin.lua exposed_api.
  */
+import { readFileSync } from 'node:fs';
 import type { RequestContext } from '../proxy/context';
 import { checkNotTimer, checkPhase, LuaError, PHASES } from './phase-check';
 import { decodeArgs, decodeBody } from './values';
@@ -19,6 +20,13 @@ function live(accepted: ReadonlySet<string>, fn: Fn): Fn {
 function headerName(name: unknown): string {
   if (typeof name !== 'string') throw new LuaError('header name must be a string');
   return name.toLowerCase().replace(/_/g, '-');
+}
+
+function rawBody(ctx: RequestContext, max: unknown): Buffer | undefined {
+  if (ctx.bodyFile === undefined) return ctx.body;
+  if (typeof max !== 'number' || max < 0) return undefined;
+  if (max > 0 && ctx.bodySize > max) return undefined;
+  return readFileSync(ctx.bodyFile);
 }
 
 export const REQUEST_PDK: Record<string, Fn> = {
@@ -61,22 +69,22 @@ export const REQUEST_PDK: Record<string, Fn> = {
     if (ctx.phase === 'log') return ctx.saved?.requestHeaders ?? {};
     return ctx.requestHeaders.toLua();
   },
-  // kong/pdk/request.lua get_raw_body (3.8+): a body larger than client_body_buffer_size sits in a file and is
-  // read only when a max_allowed_file_size is given (0 = no limit). Otherwise the first return value is nil,
-  // which fix_raw cannot pack: the request fails with 500 exactly as on Kong.
+  // kong/pdk/request.lua get_raw_body(max_allowed_file_size) (3.8+): a body larger than client_body_buffer_size
+  // sits in a file (proxy/request-body.ts) and is read only when a max_allowed_file_size >= 0 is given (0 = no
+  // limit), and only when the file is not larger than it. Otherwise Kong returns nil plus an error text; the
+  // first return value nil is what reaches a plugin server (fix_raw cannot pack it: the request fails with 500
+  // exactly as on Kong), so a plugin must pass its own limit.
   'kong.request.get_raw_body': (ctx, [max]) => {
     checkPhase(ctx.phase, PHASES.beforeContent);
     if (max !== undefined && max !== null && typeof max !== 'number') throw new LuaError('max_allowed_file_size must be a number');
-    if (ctx.body.length <= ctx.bodyBufferSize) return ctx.body;
-    if (typeof max !== 'number') return undefined;
-    if (max !== 0 && ctx.body.length > max) return undefined;
-    return ctx.body;
+    return rawBody(ctx, max);
   },
   'kong.request.get_body': (ctx, [mimetype, , maxFile]) => {
     checkPhase(ctx.phase, PHASES.beforeContent);
     // get_body reads through get_raw_body(max_allowed_file_size): a spooled body needs the size argument.
-    if (ctx.body.length > ctx.bodyBufferSize && (typeof maxFile !== 'number' || (maxFile !== 0 && ctx.body.length > maxFile))) return undefined;
-    return decodeBody(ctx.body, ctx.requestHeaders.first('content-type'), mimetype);
+    const raw = rawBody(ctx, maxFile);
+    if (raw === undefined) return undefined;
+    return decodeBody(raw, ctx.requestHeaders.first('content-type'), mimetype);
   },
   'kong.request.get_uri_captures': (ctx) => {
     checkPhase(ctx.phase, PHASES.request);

@@ -25,7 +25,7 @@ export function buildSerializeData(ctx: RequestContext, responseSize: number): R
       querystring: Object.fromEntries(new URLSearchParams(ctx.rawQuery)),
       method: ctx.method,
       headers: redact(ctx.requestHeaders.toLua()),
-      size: ctx.body.length,
+      size: ctx.bodySize,
     },
     upstream_uri: ctx.upstreamUri,
     response: {

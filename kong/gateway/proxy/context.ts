@@ -86,7 +86,12 @@ export interface RequestContext {
   path: string;
   rawQuery: string;
   requestHeaders: HeaderMap;
+  /** The request body when it fit client_body_buffer_size (empty when spooled, see bodyFile). */
   body: Buffer;
+  /** The spool file of a body larger than client_body_buffer_size (request-body.ts). */
+  bodyFile: string | undefined;
+  /** The body's size in bytes, in memory or spooled. */
+  bodySize: number;
   /** nginx client_body_buffer_size: a larger body is not in memory for get_raw_body() without a size. */
   bodyBufferSize: number;
   clientIp: string;

@@ -7,6 +7,7 @@
  * Nothing a request carries can crash the gateway: every failure ends as a Kong error response.
  */
 import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log';
 import { kongError } from '../pdk/response';
@@ -18,6 +19,7 @@ import type { ConfiguredPlugin, PluginsIterator } from '../plugins-iterator';
 import { normalizePath, type Router, upstreamUri } from '../router';
 import { headerEnabled, type Settings } from '../settings';
 import { HeaderMap, type Phase, type RequestContext } from './context';
+import { type BodyLimits, BodyTooLarge, readRequestBody, removeSpooled, type RequestBody } from './request-body';
 import { callUpstream, UpstreamFailure, type ReadTimerFactory } from './upstream';
 
 export const KONG_VERSION = '3.9.1';
@@ -28,21 +30,14 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
 
 export interface ProxyHost {
   settings: Settings;
+  /** client_max_body_size, client_body_buffer_size and the spool directory (request-body.ts). */
+  bodyLimits: BodyLimits;
   logger: Logger;
   router(): Router;
   iterator(): PluginsIterator;
   workerFor(req: IncomingMessage): Worker;
   /** The service read_timeout's timer (tests inject one; default native). */
   readTimer?: ReadTimerFactory;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 export function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
@@ -68,6 +63,8 @@ export function createContext(req: IncomingMessage, bodyBufferSize: number): Req
     rawQuery,
     requestHeaders: headers,
     body: Buffer.alloc(0),
+    bodyFile: undefined,
+    bodySize: 0,
     bodyBufferSize,
     clientIp: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
     clientPort: req.socket.remotePort ?? 0,
@@ -185,7 +182,7 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
       path: ctx.upstreamUri,
       method: ctx.upstream.method,
       headers: upstreamRequestHeaders(ctx),
-      body: ctx.upstream.body ?? ctx.body,
+      body: ctx.upstream.body ?? (ctx.bodyFile === undefined ? ctx.body : { size: ctx.bodySize, open: () => createReadStream(ctx.bodyFile as string) }),
       connectTimeout: Number(svc.connect_timeout ?? 60000),
       readTimeout: Number(svc.read_timeout ?? 60000),
       writeTimeout: Number(svc.write_timeout ?? 60000),
@@ -266,7 +263,22 @@ export async function handleProxyRequest(host: ProxyHost, req: IncomingMessage, 
   const iterator = host.iterator();
   let plugins: ConfiguredPlugin[] = iterator.globals;
   try {
-    ctx.body = await readBody(req);
+    let body: RequestBody;
+    try {
+      body = await readRequestBody(req, host.bodyLimits);
+    } catch (err) {
+      if (!(err instanceof BodyTooLarge)) throw err;
+      // nginx answers 413 without running Kong's phases and closes the connection (the rest is not read).
+      host.logger.err(`${err.message}: ${req.headers['content-length'] ?? 'chunked'} bytes, request_id: ${ctx.id}`);
+      res.shouldKeepAlive = false;
+      kongError(ctx, 413);
+      sendDelayed(host, ctx, res);
+      return;
+    }
+    ctx.body = body.memory;
+    ctx.bodyFile = body.file;
+    ctx.bodySize = body.size;
+    if (body.file !== undefined) res.once('close', () => removeSpooled(body));
     const ended = await runPhase(host, worker, ctx, 'rewrite', iterator.globals);
     if (!ended) {
       const match = host.router().match({ method: ctx.method, host: ctx.host, path: ctx.path, headers: req.headers });

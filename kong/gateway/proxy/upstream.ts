@@ -46,7 +46,8 @@ export interface UpstreamRequest {
   path: string;
   method: string;
   headers: Record<string, string | string[]>;
-  body: Buffer;
+  /** In memory, or a spooled body opened afresh for each try. */
+  body: Buffer | { size: number; open(): Readable };
   connectTimeout: number;
   readTimeout: number;
   writeTimeout: number;
@@ -114,8 +115,8 @@ export async function callUpstream(req: UpstreamRequest): Promise<UpstreamRespon
       const r = await request(`${origin}${req.path}`, {
         dispatcher: agentFor(req.connectTimeout, req.tlsVerify),
         method: req.method as 'GET',
-        headers: req.headers,
-        body: req.body.length > 0 || !['GET', 'HEAD'].includes(req.method) ? req.body : null,
+        headers: Buffer.isBuffer(req.body) ? req.headers : { ...req.headers, 'content-length': String(req.body.size) },
+        body: Buffer.isBuffer(req.body) ? (req.body.length > 0 || !['GET', 'HEAD'].includes(req.method) ? req.body : null) : req.body.open(),
         signal: abort.signal,
         headersTimeout: 0,
         bodyTimeout: 0,
