@@ -19,6 +19,7 @@ import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
 import { ConfigError } from '../errors';
 import { errorResponse, wireBody, type ClientResponse } from './responses';
+import type { StreamRecord } from '../observability/record';
 
 /**
  * Where the endpoint listens and where Kong is sent: AI_PROXY_ADVANCED_STREAM_HOST (default 127.0.0.1) and
@@ -47,6 +48,8 @@ export interface StreamJob {
   respond(result: AttemptsResult): ClientResponse;
   /** Failures the operator should see (the buffered path logs them through kong.log.err). */
   log(message: string): void;
+  /** The request's analytics record (observability/record.ts), finished here when the stream ends. */
+  record?: StreamRecord;
 }
 
 interface Ticket {
@@ -76,7 +79,7 @@ type RelayEnd = 'ended' | { broken: string } | 'client-gone';
  * Mid-stream the status is already sent, so a provider that breaks off, or sends what its translator cannot
  * read, gets the client connection cut: the only honest signal left for the client.
  */
-function relay(body: Readable, translator: StreamTranslator, res: http.ServerResponse, clientGone: AbortSignal): Promise<RelayEnd> {
+function relay(body: Readable, translator: StreamTranslator, res: http.ServerResponse, clientGone: AbortSignal, record?: StreamRecord): Promise<RelayEnd> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (how: RelayEnd): void => {
@@ -98,6 +101,7 @@ function relay(body: Readable, translator: StreamTranslator, res: http.ServerRes
     if (clientGone.aborted) return gone();
     clientGone.addEventListener('abort', gone, { once: true });
     const write = (frames: string[]): void => {
+      record?.frames(frames);
       let ok = true;
       for (const f of frames) ok = res.write(f) && ok;
       if (!ok) {
@@ -146,11 +150,16 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
   try {
     result = await runAttempts(job.rt, job.client, job.parsed, job.deps, true, gone.signal);
   } catch (err) {
+    job.record?.abandon();
     if (!gone.signal.aborted) send(res, errorResponse(err));
     return;
   }
   if (result.kind !== 'stream') {
-    if (gone.signal.aborted) return;
+    if (gone.signal.aborted) {
+      job.record?.abandon();
+      return;
+    }
+    job.record?.answered(result, undefined);
     if (result.kind === 'failure') {
       job.log(`ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`);
     }
@@ -179,11 +188,12 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     // The head goes out now, as nginx sends a proxied head: the client learns the stream started before the first
     // token, and anything that fails later ends the same way (a cut stream), whether or not a frame was written.
     res.flushHeaders();
-    how = await relay(result.body, result.translator, res, gone.signal);
+    how = await relay(result.body, result.translator, res, gone.signal, job.record);
   } finally {
     if (how === undefined) {
       result.body.destroy();
       result.finish({ ok: false });
+      job.record?.streamed(result, result.translator.usage(), result.translator.text());
       if (!res.headersSent) send(res, errorResponse(new Error('stream relay failed')));
       else res.destroy();
     }
@@ -195,6 +205,7 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     // A client that went away is not the provider's fault: the tokens it streamed until then still count.
     result.finish({ ok: true, usage: result.translator.usage(), complete: how === 'ended' });
   }
+  job.record?.streamed(result, result.translator.usage(), result.translator.text());
 }
 
 export function createStreamEndpoint(now: () => number = Date.now, address = streamListenAddress()): Promise<StreamEndpoint> {
