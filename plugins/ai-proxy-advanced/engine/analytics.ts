@@ -55,7 +55,7 @@ export interface AnalyticsInput {
   responseModel: string | undefined;
   /** End-to-end: request start (access) to the last byte of the provider's answer. */
   latencyMs: number;
-  /** Time to the first byte of the answer (oneshot: the whole answer arrives at once, so the e2e latency). */
+  /** Streams: time to the first frame sent to the client (Kong 3.12 `usage.time_to_first_token`). */
   ttftMs?: number | undefined;
   /** `stream` for streamed delivery (Kong 3.12 `meta.request_mode`); `oneshot` otherwise. */
   mode?: 'oneshot' | 'stream';

@@ -49,8 +49,9 @@ export function recordOutcome(o: Outcome, metrics: AiMetrics = pluginMetrics()):
     requestModel: r.model,
     responseModel: o.responseModel ?? (success ? r.responseModel : undefined),
     latencyMs: o.latencyMs,
-    // oneshot: the first token arrives with the whole answer.
-    ttftMs: o.ttftMs ?? (o.mode === 'oneshot' ? o.latencyMs : undefined),
+    // Streams only: a oneshot answer's first token comes with the whole answer (= llm_latency), and Kong OSS's
+    // expected oneshot stats (spec/03-plugins/38-ai-proxy/02-openai_integration_spec.lua) have no such key.
+    ttftMs: o.ttftMs,
     mode: o.mode,
     usage: o.usage ?? (success ? r.usage : undefined),
     tried: r.tried,
@@ -141,7 +142,6 @@ export class StreamRecord {
     if (this.finished) return this.done;
     return new Promise((resolve) => {
       const t = setTimeout(() => resolve(undefined), waitMs);
-      t.unref();
       void this.done.then((b) => {
         clearTimeout(t);
         resolve(b);
