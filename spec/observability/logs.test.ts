@@ -344,7 +344,7 @@ describe('one log entry per request, in Kong shape, through file-log', () => {
     }
   });
 
-  test('http-log posts the same entries; the probe (a plugin server log plugin after ai-proxy-advanced) sees them too', async () => {
+  test('http-log posts the same entries as file-log, stream analytics included', async () => {
     const r = await send('openai', { ...chat, stream: true });
     const e = await entryOf(r.id);
     const posted = await eventually(() => collected.find((c) => (c as Entry).request?.id === r.id) as Entry | undefined);

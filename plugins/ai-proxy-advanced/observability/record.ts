@@ -8,10 +8,9 @@
  * A streamed request's record is kept by its stream ticket until the plugin's log phase claims it
  * (observability/log-phase.ts): Kong's log phase reports the request after the stream ended.
  */
-import type { PluginConfig } from '../../../schemas/config';
+import type { PluginConfig, TargetConfig } from '../../../schemas/config';
 import type { TokenUsage } from '../providers/provider';
 import { aiProxyBlock, type AiProxyBlock, type AttemptRecord } from '../engine/analytics';
-import type { TargetConfig } from '../../../schemas/config';
 import { pluginMetrics, type AiMetrics } from './metrics';
 
 /** What a finished attempt loop tells the record (a subset of AttemptsResult). */
