@@ -14,7 +14,7 @@ import { Registry } from 'prom-client';
 import type { PluginConfig, TargetConfig } from '../../schemas/config';
 import { aiProxyBlock } from '../../plugins/ai-proxy-advanced/engine/analytics';
 import { logPhase, ticketOf, type LogPhaseDeps, type LogPhasePdk } from '../../plugins/ai-proxy-advanced/observability/log-phase';
-import { AiMetrics } from '../../plugins/ai-proxy-advanced/observability/metrics';
+import { AiMetrics, MAX_MODEL_SERIES } from '../../plugins/ai-proxy-advanced/observability/metrics';
 import { PendingStreams, StreamRecord } from '../../plugins/ai-proxy-advanced/observability/record';
 import { sinkFromEnv, type LogSink } from '../../plugins/ai-proxy-advanced/observability/sink';
 import { STREAM_PATH } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
@@ -212,4 +212,18 @@ describe('sink from the environment', () => {
     assert.throws(() => sinkFromEnv({ AI_PROXY_ADVANCED_LOG_FILE: '/tmp/x', AI_PROXY_ADVANCED_LOG_REQUESTS: 'some' }), /AI_PROXY_ADVANCED_LOG_REQUESTS/);
     assert.throws(() => sinkFromEnv({ AI_PROXY_ADVANCED_LOG_HTTP_ENDPOINT: 'http://x', AI_PROXY_ADVANCED_LOG_HTTP_BATCH_SIZE: '0' }), /BATCH_SIZE/);
   });
+});
+
+test('metrics label sets are bounded: models beyond MAX_MODEL_SERIES count as "other"', async () => {
+  const registry = new Registry();
+  const m = new AiMetrics(registry);
+  const t: TargetConfig = { ...target, model: { provider: 'openai' } };
+  for (let i = 0; i < MAX_MODEL_SERIES + 50; i++) {
+    const block = aiProxyBlock({ pluginId: 'p', target: t, requestModel: `client-model-${i}`, responseModel: undefined, latencyMs: 1, usage: undefined, tried: [], requestBody: undefined, responseBody: undefined });
+    if (block) m.observe(block, 'default');
+  }
+  const text = await registry.metrics();
+  const series = text.split('\n').filter((l) => l.startsWith('kong_ai_llm_requests_total{'));
+  assert.equal(series.length, MAX_MODEL_SERIES + 1);
+  assert.ok(series.some((l) => l.includes('ai_model="other"') && l.endsWith(' 50')));
 });

@@ -27,12 +27,30 @@ export interface CircuitSample {
   fails: number;
 }
 
+/**
+ * Distinct (provider, model, workspace) label sets kept. A model name can come from the request body (a target
+ * without `model.name`), so a client could otherwise grow the registry without bound; beyond this many, further
+ * models are counted under ai_model="other".
+ */
+export const MAX_MODEL_SERIES = 1000;
+
+interface Children {
+  requests: { inc(v?: number): void };
+  cost: { inc(v?: number): void };
+  latency: { observe(v: number): void };
+  prompt: { inc(v?: number): void };
+  completion: { inc(v?: number): void };
+  total: { inc(v?: number): void };
+}
+
 export class AiMetrics {
   readonly requests: Counter<(typeof AI_LABELS)[number]>;
   readonly cost: Counter<(typeof AI_LABELS)[number]>;
   readonly tokens: Counter<(typeof AI_TOKEN_LABELS)[number]>;
   readonly latency: Histogram<(typeof AI_LABELS)[number]>;
   readonly failovers: Counter<'plugin_id' | 'ai_provider' | 'ai_model'>;
+  /** Bound label children per (provider, model, workspace), built once; their number is capped (MAX_MODEL_SERIES). */
+  private readonly children = new Map<string, Children>();
 
   constructor(
     readonly registry: Registry,
@@ -88,22 +106,31 @@ export class AiMetrics {
    * count when > 0, labelled by provider and *request* model (meta.request_model), as Kong does.
    */
   observe(block: AiProxyBlock, workspace: string): void {
-    const labels = {
-      ai_provider: block.meta.provider_name,
-      ai_model: block.meta.request_model,
-      cache_status: '',
-      vector_db: '',
-      embeddings_provider: '',
-      embeddings_model: '',
-      workspace,
+    const c = this.childrenFor(block.meta.provider_name, block.meta.request_model, workspace);
+    c.requests.inc();
+    if (block.usage.cost > 0) c.cost.inc(block.usage.cost);
+    if (block.meta.llm_latency >= 0) c.latency.observe(block.meta.llm_latency);
+    if (block.usage.prompt_tokens > 0) c.prompt.inc(block.usage.prompt_tokens);
+    if (block.usage.completion_tokens > 0) c.completion.inc(block.usage.completion_tokens);
+    if (block.usage.total_tokens > 0) c.total.inc(block.usage.total_tokens);
+  }
+
+  private childrenFor(provider: string, model: string, workspace: string): Children {
+    const key = `${provider}\u0000${model}\u0000${workspace}`;
+    let c = this.children.get(key);
+    if (c) return c;
+    if (this.children.size >= MAX_MODEL_SERIES && model !== 'other') return this.childrenFor(provider, 'other', workspace);
+    const labels = { ai_provider: provider, ai_model: model, cache_status: '', vector_db: '', embeddings_provider: '', embeddings_model: '', workspace };
+    c = {
+      requests: this.requests.labels(labels),
+      cost: this.cost.labels(labels),
+      latency: this.latency.labels(labels),
+      prompt: this.tokens.labels({ ...labels, token_type: 'prompt_tokens' }),
+      completion: this.tokens.labels({ ...labels, token_type: 'completion_tokens' }),
+      total: this.tokens.labels({ ...labels, token_type: 'total_tokens' }),
     };
-    this.requests.inc(labels);
-    if (block.usage.cost > 0) this.cost.inc(labels, block.usage.cost);
-    if (block.meta.llm_latency >= 0) this.latency.observe(labels, block.meta.llm_latency);
-    for (const token_type of ['prompt_tokens', 'completion_tokens', 'total_tokens'] as const) {
-      const n = block.usage[token_type];
-      if (n > 0) this.tokens.inc({ ...labels, token_type }, n);
-    }
+    this.children.set(key, c);
+    return c;
   }
 
   /** Every attempt but the last of a request failed over: one count per target that was left. */
