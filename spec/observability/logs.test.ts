@@ -181,7 +181,9 @@ after(async () => {
 
 function lines(file: string): Entry[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Entry);
+  // Whole lines only: a write may be under way.
+  const text = readFileSync(file, 'utf8');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Entry);
 }
 
 /** The one file-log entry of a request id (waits for it; fails if there are two). */
@@ -211,8 +213,9 @@ function assertLatencies(e: Entry, mode: 'oneshot' | 'stream'): void {
   assert.equal(meta.request_mode, mode);
   assert.equal(typeof meta.llm_latency, 'number');
   assert.ok(meta.llm_latency >= 0);
-  // The plugin's latency is inside Kong's measured request latency.
-  assert.ok(meta.llm_latency <= e.latencies.request + 1, `${meta.llm_latency} <= ${e.latencies.request}`);
+  // Oneshot: the plugin measures before it answers, so its latency is inside Kong's measured request latency.
+  // (A stream ends in the plugin server and in the gateway at nearly the same moment, in two processes: no order.)
+  if (mode === 'oneshot') assert.ok(meta.llm_latency <= e.latencies.request + 1, `${meta.llm_latency} <= ${e.latencies.request}`);
   const ttft = e.ai.proxy.usage.time_to_first_token;
   if (mode === 'oneshot') assert.equal(ttft, undefined, 'oneshot stats keep Kong OSS shape');
   else {
