@@ -48,7 +48,12 @@ const answers: Record<string, unknown> = {
   'kong.request.get_method': 'POST',
 };
 
-async function drive(client: PluginServerClient, iid: number, pid: number, seconds: number): Promise<{ events: number; cpuUs: number; failed: number }> {
+/**
+ * `withLog`: each request is followed by its log event, as Kong sends one per request to a plugin with a `log`
+ * handler (kong/runloop/plugin_servers/plugin.lua); the plugin answers it without any PDK call when no stream is
+ * waiting (observability/log-phase.ts), so this is HandleEvent + its reply.
+ */
+async function drive(client: PluginServerClient, iid: number, pid: number, seconds: number, withLog = false): Promise<{ events: number; cpuUs: number; failed: number }> {
   let events = 0;
   let failed = 0;
   const pdk = (method: string, args: unknown[]): unknown => {
@@ -64,6 +69,7 @@ async function drive(client: PluginServerClient, iid: number, pid: number, secon
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < end) {
         await runEvent(client, iid, 'access', pdk);
+        if (withLog) await runEvent(client, iid, 'log', pdk);
         events++;
       }
     }),
@@ -114,9 +120,11 @@ async function main(): Promise<void> {
     // Alternating rounds so that load from other processes on the machine hits both alike; the lowest CPU per
     // event is the least disturbed figure, the median the typical one.
     const oursRuns: Awaited<ReturnType<typeof drive>>[] = [];
+    const logRuns: Awaited<ReturnType<typeof drive>>[] = [];
     const noopRuns: Awaited<ReturnType<typeof drive>>[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       oursRuns.push(await drive(client, st.Id, ours.proc.pid!, SECONDS / ROUNDS));
+      logRuns.push(await drive(client, st.Id, ours.proc.pid!, SECONDS / ROUNDS, true));
       noopRuns.push(await drive(noopClient, 0, noop.pid!, SECONDS / ROUNDS));
     }
     await engineAlone(config, 2000); // warm-up
@@ -132,10 +140,12 @@ async function main(): Promise<void> {
       return { eps: runs.reduce((a, r) => a + r.events, 0) / SECONDS, min: cpu[0]!, med: cpu[Math.floor(cpu.length / 2)]! };
     };
     const o = stats(oursRuns);
+    const l = stats(logRuns);
     const n = stats(noopRuns);
     console.log(`\nnode ${process.version}, ${CONCURRENCY} events in flight, ${ROUNDS} alternating rounds, ${SECONDS}s per server; 4 RPC exchanges per event`);
     console.log('server                       events/s   CPU µs/event (min)  (median)');
     console.log(`ours + ai-proxy-advanced   ${o.eps.toFixed(0).padStart(10)} ${o.min.toFixed(1).padStart(20)} ${o.med.toFixed(1).padStart(9)}`);
+    console.log(`ours, access + log event   ${l.eps.toFixed(0).padStart(10)} ${l.min.toFixed(1).padStart(20)} ${l.med.toFixed(1).padStart(9)}   (per request, ratio to access only: ${(l.med / o.med).toFixed(2)}x median)`);
     console.log(`no-op reference (floor)    ${n.eps.toFixed(0).padStart(10)} ${n.min.toFixed(1).padStart(20)} ${n.med.toFixed(1).padStart(9)}`);
     console.log(`ours above the no-op socket floor: ${(o.min - n.min).toFixed(1)} µs/event (min), ${(o.med - n.med).toFixed(1)} (median)`);
     const aloneMin = alone[0]!;

@@ -11,6 +11,7 @@
  * Targets (issue 10, busy polling off, its default): gateway >= 5x Portkey req/s at 20 connections; <= 0.6 ms
  * added p50 over direct at 1 connection; plugin-server CPU <= 100 µs per buffered request (no log phase here). Each path runs BENCH_SECONDS (default 5) per connection
  * count, split into BENCH_ROUNDS (default 5) rounds taken in turn with the other paths. Env: also PORTKEY_DIR,
+ * BENCH_LOG_STATISTICS=1 (the gateway's target sets logging.log_statistics: analytics and metrics per request),
  * KONG_PLUGINSERVER_BUSY_POLL_US (the gateway's setting, kong/gateway/README.md).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,8 @@ import { findPluginServerPid, freePort, ROOT, startGateway, startNode, startPort
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** BENCH_LOG_STATISTICS=1: the gateway's target logs statistics (ai.proxy block and AI metrics on every request). */
+const STATS = process.env.BENCH_LOG_STATISTICS === '1';
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What is 1 + 1?' }] });
 
 /** The plugin's own CPU per request without any RPC (bench/lib/engine-alone.ts), against the same upstream. */
@@ -74,8 +77,8 @@ services:
                   model:
                     provider: openai
                     name: gpt-4o-mini
-                    options: { upstream_url: "http://127.0.0.1:${upPort}/v1/chat/completions" }
-`,
+                    options: { upstream_url: "http://127.0.0.1:${upPort}/v1/chat/completions"${STATS ? ', input_cost: 1, output_cost: 2' : ''} }
+${STATS ? '                  logging: { log_statistics: true }\n' : ''}`,
     );
     const { port: gwPort, child: gw } = await startGateway(scratch, path.join(scratch, 'kong.yml'));
     const { port: pkPort } = await startPortkey();

@@ -16,8 +16,10 @@ import { defaultExtraValidators } from './validators/ai-proxy-advanced';
 import { PluginServerProcess, queryPluginServer } from './plugin-servers/process';
 import { Worker } from './plugin-servers/worker';
 import { PluginsIterator } from './plugins-iterator';
-import { handleProxyRequest } from './proxy/handler';
+import { handleProxyRequest, KONG_VERSION } from './proxy/handler';
 import { tempDirFor } from './proxy/request-body';
+import { nativeLogPluginInfos, nativeLogValidators, NativeLogPlugins } from './log-plugins';
+import { serveMetrics } from './log-plugins/metrics-endpoint';
 import { closeUpstreamAgents, type ReadTimerFactory } from './proxy/upstream';
 import { Router } from './router';
 import type { ListenAddress, Settings } from './settings';
@@ -93,13 +95,15 @@ export class Gateway {
     this.inFlight++;
     res.once('close', () => this.inFlight--);
   }
+  readonly nativeLog: NativeLogPlugins;
 
   private constructor(readonly settings: Settings, private readonly opts: GatewayOptions) {
     this.env = opts.env ?? process.env;
     this.logger = opts.logger ?? createLogger(settings.logLevel);
     this.catalog = new PluginCatalog(settings.plugins);
     // ai-proxy-advanced's own validator by default (schemas/); callers may add or replace validators.
-    for (const [k, v] of [...defaultExtraValidators(this.env), ...(opts.extraValidators ?? [])]) this.catalog.extraValidators.set(k, v);
+    for (const [k, v] of [...nativeLogValidators, ...defaultExtraValidators(this.env), ...(opts.extraValidators ?? [])]) this.catalog.extraValidators.set(k, v);
+    this.nativeLog = new NativeLogPlugins(this.logger);
     this.store = new Store(this.catalog);
     this.router = new Router(this.store.snapshot());
     this.iterator = this.buildIterator();
@@ -142,6 +146,8 @@ export class Gateway {
       proc.start();
     }
     await Promise.all(this.processes.filter((p) => p.def.startCmd !== undefined).map((p) => p.waitReady()));
+    // Kong's bundled file-log, http-log and prometheus, run by the gateway (unless a plugin server provides one).
+    for (const info of nativeLogPluginInfos(KONG_VERSION)) if (!this.catalog.get(info.name)) this.catalog.add(info);
 
     const source = s.declarativeConfigString !== undefined ? 'KONG_DECLARATIVE_CONFIG_STRING' : s.declarativeConfig;
     if (source !== undefined) {
@@ -180,6 +186,7 @@ export class Gateway {
       iterator: () => this.iterator,
       workerFor: (req: http.IncomingMessage) => this.socketWorker.get(req.socket) ?? (this.workers[0] as Worker),
       ...(this.opts.readTimer ? { readTimer: this.opts.readTimer } : {}),
+      nativeLog: this.nativeLog,
     };
     for (const addr of s.proxyListen) {
       const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
@@ -216,6 +223,8 @@ export class Gateway {
     for (const addr of s.adminListen) {
       const server = http.createServer((req, res) => {
         this.track(res);
+        // The prometheus plugin's endpoint (Kong: kong/plugins/prometheus/api.lua, Admin API GET /metrics).
+        if (serveMetrics(req, res, this.catalog, this.nativeLog, this.env)) return;
         handleAdminRequest(adminHost, req, res).catch((err: Error) => {
           this.logger.err(`admin: ${err.stack ?? err.message}`);
           if (!res.headersSent) res.writeHead(500).end();
@@ -249,6 +258,7 @@ export class Gateway {
     await closed;
     for (const w of this.workers) w.close();
     await Promise.all(this.processes.map((p) => p.stop()));
+    await this.nativeLog.close();
     await closeUpstreamAgents();
   }
 }

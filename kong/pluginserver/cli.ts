@@ -13,6 +13,7 @@ import path from 'node:path';
 import { CliError, parseArgs, USAGE } from './args';
 import { encodeJs } from './js-msgpack';
 import { listen, type Listening } from './listener';
+import { metricsAddress, startMetricsServer } from './metrics-server';
 import { createLogger } from './log';
 import { PluginServer } from './server';
 
@@ -108,6 +109,16 @@ async function main(): Promise<void> {
   }
   if (stopping) await listening.close();
   else ps.startSweeper();
+  try {
+    const addr = metricsAddress();
+    if (addr) {
+      const m = await startMetricsServer(addr);
+      logger.info(`metrics on http://${addr.host}:${m.port}/metrics`);
+    }
+  } catch (e) {
+    // Metrics are not worth refusing Kong's requests for: report and go on.
+    logger.error(`metrics disabled: ${(e as Error).message}`);
+  }
 }
 
 main().catch((e: unknown) => {

@@ -2,7 +2,7 @@
  * The plugin's phase handlers. Kong (or the local gateway) creates one instance per worker per config change;
  * the instance only validates its config and points at the module-scope runtime for its `__plugin_id`
  * (engine/runtime.ts). `access` does the whole non-streaming request (design.md "Why the plugin owns the
- * upstream call").
+ * upstream call"). `log` reports streamed requests once their stream ended (observability/log-phase.ts).
  */
 import type { FilledConfig, PluginConfig } from '../../schemas/config';
 import type { AttemptDeps } from './engine/attempts';
@@ -14,6 +14,7 @@ import { checkEngineConfig } from './engine/config-check';
 import { defaultAttemptDeps, defaultBalancerSource } from './engine/defaults';
 import { ConfigError } from './errors';
 import { warmSemantic } from './semantic';
+import { logPhase, type LogPhasePdk } from './observability/log-phase';
 import { validateConfig } from '../../schemas';
 
 export type KongPdk = EnginePdk;
@@ -57,5 +58,9 @@ export class AiProxyAdvanced {
     if (this.engine) return this.engine.handle(kong);
     const r = errorResponse(this.configError);
     await kong.response.exit(r.status, JSON.stringify(r.body), r.headers);
+  }
+
+  async log(kong: LogPhasePdk): Promise<void> {
+    if (this.engine) await logPhase(kong, this.config);
   }
 }

@@ -13,6 +13,8 @@ import type { Logger } from '../log';
 import { kongError } from '../pdk/response';
 import { LuaError } from '../pdk/phase-check';
 import { buildSerializeData } from '../pdk/serialize';
+import type { NativeLogPlugins } from '../log-plugins';
+import { runLogPhase } from '../log-plugins/run';
 import { cjsonEncode } from '../pdk/values';
 import type { Worker } from '../plugin-servers/worker';
 import type { ConfiguredPlugin, PluginsIterator } from '../plugins-iterator';
@@ -38,6 +40,8 @@ export interface ProxyHost {
   workerFor(req: IncomingMessage): Worker;
   /** The service read_timeout's timer (tests inject one; default native). */
   readTimer?: ReadTimerFactory;
+  /** file-log, http-log, prometheus run by the gateway itself (log-plugins/). */
+  nativeLog?: NativeLogPlugins;
 }
 
 export function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
@@ -337,12 +341,7 @@ export async function handleProxyRequest(host: ProxyHost, req: IncomingMessage, 
   const logPlugins = plugins.filter((p) => p.info.phases.includes('log'));
   if (logPlugins.length === 0) return;
   ctx.saved.serializeData = buildSerializeData(ctx, responseSize);
-  const runLog = (): void => {
-    ctx.phase = 'log';
-    for (const p of logPlugins) {
-      worker.handleEvent(p, 'log', ctx).catch((err: Error) => host.logger.err(`[${p.info.name}] log: ${err.message}, request_id: ${ctx.id}`));
-    }
-  };
+  const runLog = (): void => void runLogPhase(host.logger, worker, ctx, logPlugins, host.nativeLog);
   if (res.writableFinished) setImmediate(runLog);
   else res.once('close', () => setImmediate(runLog));
 }

@@ -7,4 +7,4 @@ export type { Balancer, BalancerDeps, BalancerFactory, BalancerTarget, Outcome, 
 export { createBalancer, type PreviousState } from './create-balancer';
 export { buildTargets, targetBaseId } from './targets';
 export { TargetHealth, type AttemptFailure, type TargetHealthStatus } from './circuit-breaker';
-export { BalancerState, balancerStateFor, clearBalancerRegistry, forgetBalancerState, DEFAULT_DEPS } from './registry';
+export { BalancerState, balancerStateFor, balancerStates, clearBalancerRegistry, forgetBalancerState, DEFAULT_DEPS } from './registry';

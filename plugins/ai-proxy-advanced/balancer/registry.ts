@@ -176,6 +176,11 @@ export function forgetBalancerState(pluginId: string): void {
   states.delete(pluginId);
 }
 
+/** Every live state, for the circuit-state metrics (observability/metrics.ts). */
+export function balancerStates(): IterableIterator<BalancerState> {
+  return states.values();
+}
+
 /** Drop every state (tests). */
 export function clearBalancerRegistry(): void {
   for (const s of states.values()) s.retired = true;

@@ -177,7 +177,7 @@ async function buildRequest(
   else body = Buffer.from(JSON.stringify(up.body));
   let req: SerializedRequest = { method: up.method, url: up.url, headers: up.headers, body };
   if (driver.sign) req = await driver.sign(req, ctx, deps.signDeps);
-  return { req, target, model: ctx.model, tried: { target, model: ctx.model, url: req.url }, ctx };
+  return { req, target, model: ctx.model, tried: { target, model: ctx.model, url: req.url, body: req.body }, ctx };
 }
 
 /**

@@ -1,7 +1,8 @@
 /** Production wiring of the engine: real clock, undici, the provider registry and the balancer registry. */
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import { balancerStateFor } from '../balancer';
+import { balancerStateFor, balancerStates } from '../balancer';
+import { pluginMetrics, setCircuitSource, type CircuitSample } from '../observability/metrics';
 import { getDriver } from '../providers';
 import type { AttemptDeps } from './attempts';
 import type { BalancerSource } from './runtime';
@@ -35,3 +36,16 @@ export const defaultBalancerSource: BalancerSource = (config) => {
   const state = balancerStateFor(config);
   return { balancer: state, health: state.health };
 };
+
+/** Each target's circuit in the live balancer states, for the circuit-state gauge. */
+function* circuits(): Iterable<CircuitSample> {
+  for (const state of balancerStates()) {
+    for (const t of state.targets) {
+      const st = state.health.status(t.index);
+      yield { pluginId: state.key, target: t.index, provider: t.config.model.provider, model: t.config.model.name ?? '', state: st.state, fails: st.fails };
+    }
+  }
+}
+setCircuitSource(circuits);
+// Registered at load, so a scrape before the first request already lists them.
+pluginMetrics();

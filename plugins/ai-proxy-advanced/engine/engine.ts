@@ -8,13 +8,14 @@
  *   it; the endpoint runs the attempts.
  */
 import type { FilledConfig } from '../../../schemas/config';
-import { buildAnalytics, type SerializeEntry } from './analytics';
+import { serializeEntries, type SerializeEntry } from './analytics';
+import { pendingStreams, recordOutcome, StreamRecord } from '../observability/record';
 import { assignOwn } from './assign-own';
 import { runAttempts, type AttemptDeps, type BufferedResult, type PluginRuntime } from './attempts';
 import { parseRequestBody, type ParsedBody } from './parse-request';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
 import { errorResponse, upstreamFailureError, wireBody, type ClientResponse } from './responses';
-import { streamEndpoint } from './stream-endpoint';
+import { STREAM_PATH, streamEndpoint } from './stream-endpoint';
 import { isStreamRequest, modelHeaderValue } from './target-context';
 import { usesUriCaptures } from './templating';
 import { ConfigError, InvalidRequestError } from '../errors';
@@ -80,7 +81,9 @@ export class Engine {
           );
         }
         const ep = await streamEndpoint();
+        const record = new StreamRecord(rt.config, started, deps.now);
         const path = ep.issue({
+          record,
           rt,
           client,
           parsed,
@@ -89,6 +92,7 @@ export class Engine {
           // The access phase is over by then: the plugin server's stderr is Kong's error log.
           log: (message) => process.stderr.write(`[ai-proxy-advanced] ${message}\n`),
         });
+        pendingStreams.add(path.slice(STREAM_PATH.length), record);
         await kong.service.setTarget(ep.host, ep.port);
         await kong.service.request.setScheme('http');
         await kong.service.request.setPath(path);
@@ -100,17 +104,15 @@ export class Engine {
         failureNote = `ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`;
       }
       const success = result.kind === 'success';
-      analytics = buildAnalytics({
-        pluginId: rt.config.__plugin_id,
-        target: result.target,
-        requestModel: result.model,
-        responseModel: success ? result.responseModel : undefined,
-        latencyMs: deps.now() - started,
-        usage: success ? result.usage : undefined,
-        tried: result.tried,
-        requestBody: parsed.raw,
-        responseBody: success ? (Buffer.isBuffer(result.body) ? result.body : (response.body as string)) : undefined,
-      });
+      analytics = serializeEntries(
+        recordOutcome({
+          config: rt.config,
+          result,
+          mode: 'oneshot',
+          latencyMs: deps.now() - started,
+          responseBody: success ? (Buffer.isBuffer(result.body) ? result.body : (response.body as string)) : undefined,
+        }),
+      );
     } catch (err) {
       response = errorResponse(err);
       if (response.status >= 500 && !(err as { userFacing?: boolean })?.userFacing) unexpected = err;

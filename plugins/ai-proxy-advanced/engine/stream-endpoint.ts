@@ -18,6 +18,7 @@ import type { ClientRequest } from './pdk';
 import { ConfigError, InternalError, StreamTicketError } from '../errors';
 import type { StreamLease } from './stream-lease';
 import { errorResponse, wireBody, type ClientResponse } from './responses';
+import type { StreamRecord } from '../observability/record';
 
 /**
  * Where the endpoint listens and where Kong is sent: AI_PROXY_ADVANCED_STREAM_HOST (default 127.0.0.1) and
@@ -46,6 +47,8 @@ export interface StreamJob {
   respond(result: BufferedResult): ClientResponse;
   /** Failures the operator should see (the buffered path logs them through kong.log.err). */
   log(message: string): void;
+  /** The request's analytics record (observability/record.ts), finished here when the stream ends. */
+  record?: StreamRecord;
 }
 
 interface Ticket {
@@ -75,7 +78,7 @@ type RelayEnd = 'ended' | { broken: string } | 'client-gone';
  * Mid-stream the status is already sent, so a provider that breaks off, or sends what its translator cannot
  * read, gets the client connection cut: the only honest signal left for the client.
  */
-function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSignal): Promise<RelayEnd> {
+function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSignal, record?: StreamRecord): Promise<RelayEnd> {
   const { body, translator } = lease;
   return new Promise((resolve) => {
     let done = false;
@@ -98,6 +101,7 @@ function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSi
     if (clientGone.aborted) return gone();
     clientGone.addEventListener('abort', gone, { once: true });
     const write = (frames: readonly string[]): boolean => {
+      record?.frames(frames);
       let ok = true;
       for (const f of frames) ok = res.write(f) && ok;
       if (!ok) {
@@ -168,11 +172,16 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
   try {
     result = await runAttempts(job.rt, job.client, job.parsed, job.deps, { stream: true, clientGone: gone.signal });
   } catch (err) {
+    job.record?.abandon();
     if (!gone.signal.aborted) send(res, errorResponse(err));
     return;
   }
   if (result.kind !== 'stream') {
-    if (gone.signal.aborted) return;
+    if (gone.signal.aborted) {
+      job.record?.abandon();
+      return;
+    }
+    job.record?.answered(result, undefined);
     if (result.kind === 'failure') {
       job.log(`ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`);
     }
@@ -201,11 +210,12 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     // The head goes out with the first event: until that event was read and translated the attempt could still
     // fail over (stream-lease.ts); anything that fails later ends as a cut stream.
     res.writeHead(lease.status, headers);
-    how = await relay(lease, res, gone.signal);
+    how = await relay(lease, res, gone.signal, job.record);
   } finally {
     if (how === undefined) {
       lease.body.destroy();
       lease.finish({ ok: false });
+      job.record?.streamed(result, lease.translator.usage(), lease.translator.text());
       if (!res.headersSent) send(res, errorResponse(new InternalError(undefined, { cause: new Error('stream relay failed') })));
       else res.destroy();
     }
@@ -217,6 +227,7 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     // A client that went away is not the provider's fault: the tokens it streamed until then still count.
     lease.finish({ ok: true, usage: lease.translator.usage(), complete: how === 'ended' });
   }
+  job.record?.streamed(result, lease.translator.usage(), lease.translator.text());
 }
 
 export function createStreamEndpoint(now: () => number = Date.now, address = streamListenAddress()): Promise<StreamEndpoint> {

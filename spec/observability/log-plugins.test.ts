@@ -1,0 +1,119 @@
+/**
+ * The local gateway's own file-log, http-log and prometheus: Kong's schemas through the Admin API (defaults, field
+ * errors, Lua refused), Kong's entry shape for a plain proxied request, http-log never holding up the proxy when
+ * its endpoint hangs (the queue stays bounded), and GET /metrics only when prometheus is enabled.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { eventually, startHarness, type Harness } from '../helpers/gateway-harness';
+import { send, startUpstream, type Upstream } from '../helpers/gateway-upstream';
+
+let up: Upstream;
+let h: Harness;
+let hang: http.Server;
+const hangSockets = new Set<Socket>();
+let hangHits = 0;
+
+const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+before(async () => {
+  up = await startUpstream();
+  // An http-log endpoint that accepts and never answers.
+  hang = http.createServer(() => void hangHits++);
+  hang.on('connection', (s) => {
+    hangSockets.add(s);
+    s.on('close', () => hangSockets.delete(s));
+  });
+  await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
+  h = await startHarness({
+    config: {
+      _format_version: '3.0',
+      services: [{ name: 'echo', url: up.url, routes: [{ name: 'plain', paths: ['/plain'] }, { name: 'stuck', paths: ['/stuck'] }] }],
+    },
+  });
+});
+after(async () => {
+  for (const s of hangSockets) s.destroy();
+  await h?.close();
+  await up?.close();
+  await new Promise<void>((r) => hang.close(() => r()));
+});
+
+describe('Kong schemas through the Admin API', () => {
+  test('defaults filled as Kong does (http-log queue record, prometheus switches)', async () => {
+    const r = await send(`${h.admin}/plugins`, { method: 'POST', ...json({ name: 'prometheus', config: { ai_metrics: true } }) });
+    assert.equal(r.status, 201, r.body);
+    assert.deepEqual(r.json().config, {
+      per_consumer: false, status_code_metrics: false, ai_metrics: true, latency_metrics: false, bandwidth_metrics: false, upstream_health_metrics: false, wasm_metrics: false,
+    });
+    const s = await send(`${h.admin}/schemas/plugins/http-log`);
+    assert.equal(s.status, 200);
+    assert.match(s.body, /"max_retry_time"/);
+  });
+
+  test('bad configs are 400s naming the field', async () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ name: 'file-log', config: {} }, /"path":"required field missing"/],
+      [{ name: 'file-log', config: { path: '/tmp/a*b' } }, /"path"/],
+      [{ name: 'file-log', config: { path: '/tmp/x.log', custom_fields_by_lua: { a: 'return 1' } } }, /custom_fields_by_lua/],
+      [{ name: 'http-log', config: { http_endpoint: 'ftp://x/y' } }, /http_endpoint/],
+      [{ name: 'http-log', config: { http_endpoint: 'http://x/y', headers: { Host: 'evil' } } }, /cannot contain 'Host' header/],
+      [{ name: 'http-log', config: { http_endpoint: 'http://x/y', method: 'GET' } }, /"method":"expected one of: POST, PUT, PATCH"/],
+      [{ name: 'prometheus', config: { ai_metrics: 'yes' } }, /"ai_metrics":"expected a boolean"/],
+    ];
+    for (const [body, re] of cases) {
+      const r = await send(`${h.admin}/schemas/plugins/validate`, { method: 'POST', ...json(body) });
+      assert.equal(r.status, 400, `${JSON.stringify(body)} → ${r.status} ${r.body}`);
+      assert.match(r.body, re);
+    }
+  });
+});
+
+describe('entries and metrics for a plain proxied request', () => {
+  test("file-log writes Kong's serialize() shape; GET /metrics counts it", async () => {
+    const file = path.join(h.dir, 'plain.log');
+    const p = await send(`${h.admin}/routes/plain/plugins`, { method: 'POST', ...json({ name: 'file-log', config: { path: file } }) });
+    assert.equal(p.status, 201, p.body);
+    await send(`${h.admin}/routes/plain/plugins`, { method: 'POST', ...json({ name: 'prometheus', config: { status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true } }) });
+    const r = await send(`${h.proxy}/plain/x?q=1`);
+    assert.equal(r.status, 200);
+    // Only whole lines: the file can exist, or hold half a line, before the write completes.
+    const firstLine = (): string | undefined => {
+      const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+      return text.includes('\n') ? text.slice(0, text.indexOf('\n')) : undefined;
+    };
+    const entry = JSON.parse(await eventually(firstLine)) as Record<string, any>;
+    assert.equal(entry.request.id, r.headers['x-kong-request-id']);
+    assert.equal(entry.route.name, 'plain');
+    assert.equal(entry.service.name, 'echo');
+    assert.equal(entry.response.status, 200);
+    assert.equal(typeof entry.latencies.request, 'number');
+    assert.equal(entry.ai, undefined);
+    const m = await send(`${h.admin}/metrics`);
+    assert.equal(m.status, 200);
+    assert.match(String(m.headers['content-type']), /^text\/plain/);
+    assert.match(m.body, /kong_http_requests_total\{service="echo",route="plain",code="200",source="service",workspace="default",consumer=""\} 1/);
+    assert.match(m.body, /kong_request_latency_ms_bucket\{le="25",service="echo",route="plain",workspace="default"\}/);
+    assert.match(m.body, /kong_bandwidth_bytes\{service="echo",route="plain",direction="egress",workspace="default",consumer=""\} \d+/);
+  });
+
+  test('http-log to an endpoint that never answers: every request is proxied and the queue stays bounded', async () => {
+    const port = (hang.address() as AddressInfo).port;
+    const p = await send(`${h.admin}/routes/stuck/plugins`, {
+      method: 'POST',
+      ...json({ name: 'http-log', config: { http_endpoint: `http://127.0.0.1:${port}/logs`, queue: { max_entries: 5, max_coalescing_delay: 0 } } }),
+    });
+    assert.equal(p.status, 201, p.body);
+    for (let i = 0; i < 30; i++) {
+      const r = await send(`${h.proxy}/stuck/${i}`);
+      assert.equal(r.status, 200);
+    }
+    await eventually(() => hangHits >= 1);
+    assert.ok(h.logs.some((l) => /queue http-log http:\/\/127\.0\.0\.1:\d+\/logs: queue full, dropping the oldest entry/.test(l)), 'drops are logged');
+    assert.equal(hangHits, 1, 'one batch in flight at a time (concurrency_limit 1)');
+  });
+});
