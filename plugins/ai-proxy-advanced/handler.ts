@@ -13,6 +13,7 @@ import { buildRuntime, type BalancerSource } from './engine/runtime';
 import { checkEngineConfig } from './engine/config-check';
 import { defaultAttemptDeps, defaultBalancerSource } from './engine/defaults';
 import { ConfigError } from './errors';
+import { clusterGate } from './cluster';
 import { warmSemantic } from './semantic';
 import { logPhase, type LogPhasePdk } from './observability/log-phase';
 import { validateConfig } from '../../schemas';
@@ -55,6 +56,9 @@ export class AiProxyAdvanced {
   }
 
   async access(kong: KongPdk): Promise<void> {
+    // Until the cluster's saved state is read back (bounded), a pick could land on a held-out target.
+    const gate = clusterGate();
+    if (gate !== undefined) await gate;
     if (this.engine) return this.engine.handle(kong);
     const r = errorResponse(this.configError);
     await kong.response.exit(r.status, JSON.stringify(r.body), r.headers);

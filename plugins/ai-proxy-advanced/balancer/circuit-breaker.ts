@@ -48,6 +48,14 @@ export interface HealthSnapshotEntry {
 }
 export type HealthSnapshot = ReadonlyMap<string, HealthSnapshotEntry>;
 
+/**
+ * What the cluster sync (cluster/) hears from a failure, to publish circuit openings and holds at once
+ * instead of at the next flush. Absent (the default) the breaker is purely local, as in Kong.
+ */
+export interface HealthListener {
+  failure(index: number, counted: boolean, openedUntil: number | undefined, retryAfterUntil: number | undefined): void;
+}
+
 const EMPTY: ReadonlySet<number> = new Set<number>();
 
 export class TargetHealth {
@@ -59,6 +67,10 @@ export class TargetHealth {
   private readonly fails: Int32Array;
   private readonly lastFailureAt: Float64Array;
   private readonly retryAfterUntil: Float64Array;
+  /** Exclusions other nodes reported (cluster/): circuit open until, Retry-After until. -Infinity when none. */
+  private readonly remoteOpenUntil: Float64Array;
+  private readonly remoteRetryUntil: Float64Array;
+  listener: HealthListener | undefined;
   /** Cached `excluded()` answer, valid while no state changed and the clock is before `validUntil`. */
   private cached: ReadonlySet<number> = EMPTY;
   private validUntil = -Infinity;
@@ -78,6 +90,8 @@ export class TargetHealth {
     this.fails = new Int32Array(n);
     this.lastFailureAt = new Float64Array(n).fill(-Infinity);
     this.retryAfterUntil = new Float64Array(n).fill(-Infinity);
+    this.remoteOpenUntil = new Float64Array(n).fill(-Infinity);
+    this.remoteRetryUntil = new Float64Array(n).fill(-Infinity);
     if (previous !== undefined) {
       targets.forEach((t, i) => {
         const p = previous.get(t.id);
@@ -100,16 +114,46 @@ export class TargetHealth {
     if (index < 0 || index >= this.fails.length) return false;
     const now = this.now();
     const ra = failure.retryAfterMs;
+    let held: number | undefined;
     if (failure.kind === 'http' && (failure.status === 429 || failure.status === 503) && ra !== undefined && ra > 0) {
       const until = now + Math.min(ra, MAX_RETRY_AFTER_MS);
-      if (until > this.retryAfterUntil[index]!) this.retryAfterUntil[index] = until;
+      if (until > this.retryAfterUntil[index]!) {
+        this.retryAfterUntil[index] = until;
+        held = until;
+      }
       this.validUntil = -Infinity;
     }
-    if (this.maxFails <= 0 || !this.counts(failure)) return false;
+    if (this.maxFails <= 0 || !this.counts(failure)) {
+      this.listener?.failure(index, false, undefined, held);
+      return false;
+    }
     this.fails[index]!++;
     this.lastFailureAt[index] = now;
     this.validUntil = -Infinity;
+    this.listener?.failure(index, true, this.fails[index]! >= this.maxFails ? now + this.failTimeoutMs : undefined, held);
     return true;
+  }
+
+  /**
+   * Exclusions learnt from the cluster (cluster/sync.ts). `replace` sets them (a refresh carries the cluster's
+   * whole view); otherwise they only move later (a published opening).
+   */
+  applyRemote(index: number, openUntil: number, retryUntil: number, replace: boolean): void {
+    if (index < 0 || index >= this.fails.length) return;
+    if (replace) {
+      this.remoteOpenUntil[index] = openUntil;
+      this.remoteRetryUntil[index] = retryUntil;
+    } else {
+      if (openUntil > this.remoteOpenUntil[index]!) this.remoteOpenUntil[index] = openUntil;
+      if (retryUntil > this.remoteRetryUntil[index]!) this.remoteRetryUntil[index] = retryUntil;
+    }
+    this.validUntil = -Infinity;
+  }
+
+  /** This node's own circuit-open and Retry-After end times for target `index` (what the cluster sync shares). */
+  localHolds(index: number): { openUntil: number; retryUntil: number } {
+    const open = this.maxFails > 0 && this.fails[index]! >= this.maxFails;
+    return { openUntil: open ? this.lastFailureAt[index]! + this.failTimeoutMs : -Infinity, retryUntil: this.retryAfterUntil[index]! };
   }
 
   /** Record a successful attempt on target `index`. */
@@ -151,9 +195,10 @@ export class TargetHealth {
   status(index: number, now: number = this.now()): TargetHealthStatus {
     const fails = this.fails[index] ?? 0;
     const open = this.maxFails > 0 && fails >= this.maxFails;
-    const openUntil = open ? this.lastFailureAt[index]! + this.failTimeoutMs : -Infinity;
-    const retryUntil = this.retryAfterUntil[index] ?? -Infinity;
-    const state: CircuitState = !open ? 'closed' : now < openUntil ? 'open' : 'half-open';
+    const remoteOpen = this.remoteOpenUntil[index] ?? -Infinity;
+    const openUntil = Math.max(open ? this.lastFailureAt[index]! + this.failTimeoutMs : -Infinity, remoteOpen);
+    const retryUntil = Math.max(this.retryAfterUntil[index] ?? -Infinity, this.remoteRetryUntil[index] ?? -Infinity);
+    const state: CircuitState = now < openUntil ? 'open' : open ? 'half-open' : 'closed';
     const until = Math.max(openUntil, retryUntil);
     return {
       state,
@@ -190,6 +235,6 @@ export class TargetHealth {
   private excludedUntilAt(i: number): number {
     const open = this.maxFails > 0 && this.fails[i]! >= this.maxFails;
     const openUntil = open ? this.lastFailureAt[i]! + this.failTimeoutMs : -Infinity;
-    return Math.max(openUntil, this.retryAfterUntil[i]!);
+    return Math.max(openUntil, this.retryAfterUntil[i]!, this.remoteOpenUntil[i]!, this.remoteRetryUntil[i]!);
   }
 }

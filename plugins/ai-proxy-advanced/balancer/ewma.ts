@@ -45,6 +45,13 @@ export class EwmaScoreboard {
   /** Targets by key (see the module comment); equal keys take turns (score-heap.ts). */
   private readonly heap: ScoreHeap;
   private readonly sampled: Uint8Array;
+  /**
+   * Other nodes' view (cluster/sync.ts): the mean of their EWMAs, its time (ms since `origin`) and how many
+   * nodes it stands for. Scores blend it with the local value, node by node; absent (0 nodes) nothing changes.
+   */
+  private readonly remoteEwma: Float64Array;
+  private readonly remoteTouched: Float64Array;
+  private readonly remoteNodes: Float64Array;
 
   constructor(targets: readonly BalancerTarget[], now: number, previous?: EwmaSnapshot) {
     const n = targets.length;
@@ -55,6 +62,9 @@ export class EwmaScoreboard {
     this.lnWeight = new Float64Array(n);
     this.heap = new ScoreHeap(n, -Infinity);
     this.sampled = new Uint8Array(n);
+    this.remoteEwma = new Float64Array(n);
+    this.remoteTouched = new Float64Array(n);
+    this.remoteNodes = new Float64Array(n);
     let sum = 0;
     let carried = 0;
     for (let i = 0; i < n; i++) {
@@ -120,10 +130,42 @@ export class EwmaScoreboard {
     return best;
   }
 
-  /** Decayed score (ewma·exp(−Δt/τ)/weight) of target `index` at `now`. */
+  /** Decayed score (ewma·exp(−Δt/τ)/weight) of target `index` at `now`, other nodes' samples blended in. */
   score(index: number, now: number): number {
-    const dt = now - this.origin - this.touched[index]!;
-    return (this.ewma[index]! * Math.exp(-(dt > 0 ? dt : 0) / DECAY_TIME_MS)) / this.targets[index]!.weight;
+    const [e, t] = this.blended(index);
+    const dt = now - this.origin - t;
+    return (e * Math.exp(-(dt > 0 ? dt : 0) / DECAY_TIME_MS)) / this.targets[index]!.weight;
+  }
+
+  /**
+   * Other nodes' EWMA for target `index`: the mean of `nodes` nodes' values at absolute time `touchedAt`
+   * (cluster/sync.ts). `nodes` 0 drops the remote part.
+   */
+  setRemote(index: number, ewma: number, touchedAt: number, nodes: number): void {
+    if (index < 0 || index >= this.ewma.length || !(ewma >= 0) || !Number.isFinite(ewma) || !Number.isFinite(touchedAt)) return;
+    this.remoteEwma[index] = ewma;
+    this.remoteTouched[index] = touchedAt - this.origin;
+    this.remoteNodes[index] = nodes > 0 ? nodes : 0;
+    this.rekey(index);
+  }
+
+  /** This node's own sampled EWMA and its absolute time, for target `index` (undefined until sampled). */
+  localSample(index: number): { ewma: number; touchedAt: number } | undefined {
+    if (this.sampled[index] !== 1) return undefined;
+    return { ewma: this.ewma[index]!, touchedAt: this.origin + this.touched[index]! };
+  }
+
+  /** (ewma, time since origin) with the remote mean blended in, both decayed to the later of the two times. */
+  private blended(i: number): [number, number] {
+    const n = this.remoteNodes[i]!;
+    if (n === 0) return [this.ewma[i]!, this.touched[i]!];
+    if (this.sampled[i] === 0) return [this.remoteEwma[i]!, this.remoteTouched[i]!];
+    const tl = this.touched[i]!;
+    const tr = this.remoteTouched[i]!;
+    const t = tl > tr ? tl : tr;
+    const local = this.ewma[i]! * Math.exp(-(t - tl) / DECAY_TIME_MS);
+    const remote = this.remoteEwma[i]! * Math.exp(-(t - tr) / DECAY_TIME_MS);
+    return [(local + n * remote) / (1 + n), t];
   }
 
   /** Undecayed EWMA of target `index`. */
@@ -140,6 +182,7 @@ export class EwmaScoreboard {
   }
 
   private rekey(i: number): void {
-    this.heap.update(i, Math.log(this.ewma[i]!) - this.lnWeight[i]! + this.touched[i]! / DECAY_TIME_MS);
+    const [e, t] = this.blended(i);
+    this.heap.update(i, Math.log(e) - this.lnWeight[i]! + t / DECAY_TIME_MS);
   }
 }

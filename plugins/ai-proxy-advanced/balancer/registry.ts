@@ -138,6 +138,19 @@ export class BalancerState implements Balancer {
 const states = new Map<string, BalancerState>();
 const byConfig = new WeakMap<object, BalancerState>();
 
+/** Told of every state built and dropped: the cluster sync (cluster/) shares them across nodes. */
+export interface BalancerStateObserver {
+  created(state: BalancerState): void;
+  retired(state: BalancerState): void;
+}
+let observer: BalancerStateObserver | undefined;
+
+/** Set (or clear) the one observer; it hears of the states that already exist at once. */
+export function observeBalancerStates(o: BalancerStateObserver | undefined): void {
+  observer = o;
+  if (o !== undefined) for (const s of states.values()) o.created(s);
+}
+
 /**
  * The balancing state for this plugin config (see the module comment). Throws what createBalancer throws
  * (UnsupportedFeatureError for `semantic` / `llm-accuracy`, ConfigError); the engine turns that into a
@@ -160,6 +173,7 @@ export function balancerStateFor(config: FilledConfig, deps: BalancerDeps = DEFA
     state = new BalancerState(key, fingerprint, config, targets, deps, existing);
     states.delete(key);
     states.set(key, state);
+    observer?.created(state);
     if (states.size > MAX_STATES) {
       const oldest = states.keys().next().value;
       if (oldest !== undefined) forgetBalancerState(oldest);
@@ -172,7 +186,10 @@ export function balancerStateFor(config: FilledConfig, deps: BalancerDeps = DEFA
 /** Drop a plugin's state (plugin deleted). */
 export function forgetBalancerState(pluginId: string): void {
   const s = states.get(pluginId);
-  if (s !== undefined) s.retired = true;
+  if (s !== undefined) {
+    s.retired = true;
+    observer?.retired(s);
+  }
   states.delete(pluginId);
 }
 
@@ -183,6 +200,9 @@ export function balancerStates(): IterableIterator<BalancerState> {
 
 /** Drop every state (tests). */
 export function clearBalancerRegistry(): void {
-  for (const s of states.values()) s.retired = true;
+  for (const s of states.values()) {
+    s.retired = true;
+    observer?.retired(s);
+  }
   states.clear();
 }

@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { balancerStateFor, balancerStates } from '../balancer';
+import { startClusterFromEnv } from '../cluster';
 import { pluginMetrics, setCircuitSource, type CircuitSample } from '../observability/metrics';
 import { getDriver } from '../providers';
 import type { AttemptDeps } from './attempts';
@@ -47,5 +48,7 @@ function* circuits(): Iterable<CircuitSample> {
   }
 }
 setCircuitSource(circuits);
+// Opt-in shared state across nodes (AI_PROXY_ADVANCED_CLUSTER_REDIS); unset, nothing starts.
+startClusterFromEnv();
 // Registered at load, so a scrape before the first request already lists them.
 pluginMetrics();

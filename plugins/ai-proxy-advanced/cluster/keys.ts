@@ -1,0 +1,63 @@
+/**
+ * Redis layout of the shared balancer state (cluster/sync.ts). One plugin's keys share a hash tag (`{pk}`),
+ * so a flush is one pipeline to one slot, in Redis Cluster as on a single server.
+ *
+ * - `aipa:v1:{pk}:holds` hash, written only through HOLDS_SCRIPT:
+ *     `o:<target id>` circuit open until (epoch ms), `r:<target id>` Retry-After until (epoch ms), both only
+ *     ever raised; `f:<target id>` "<failures>:<last failure ms>", failures counted cluster-wide within
+ *     `fail_timeout` of the last one (nginx's max_fails window, circuit-breaker.ts).
+ * - `aipa:v1:{pk}:nodes` hash, field = node id → JSON `{t, c, e}`: the node's heartbeat time, its in-flight
+ *   requests per target (least-connections) and its EWMA per target ([ewma, touchedAt], lowest-latency and
+ *   lowest-usage). Entries older than NODE_TTL_MS are ignored and removed: a dead node's connections expire.
+ * - `aipa:v1:plugins` set of the `pk`s, read once at start to restore state before the first pick.
+ * - channel `aipa:v1:events`: circuit openings and Retry-After holds, published the moment they happen.
+ */
+import { createHash } from 'node:crypto';
+
+export const PLUGINS_SET = 'aipa:v1:plugins';
+export const CHANNEL = 'aipa:v1:events';
+
+/** A plugin state's key (its `__plugin_id`, or a long fingerprint for anonymous configs), hashed short. */
+export function pluginKey(stateKey: string): string {
+  return createHash('sha256').update(stateKey).digest('hex').slice(0, 24);
+}
+
+export function holdsKey(pk: string): string {
+  return `aipa:v1:{${pk}}:holds`;
+}
+
+export function nodesKey(pk: string): string {
+  return `aipa:v1:{${pk}}:nodes`;
+}
+
+/**
+ * KEYS[1] holds hash; ARGV: now, fail window ms, key ttl ms, then (kind, target id, value) triples:
+ * kind `f` adds `value` failures (restarting the count when the last one is older than the window), `o`/`r`
+ * raise a hold to `value`. Returns the whole hash: the write and the refresh are one round trip.
+ */
+export const HOLDS_SCRIPT = `
+local now = tonumber(ARGV[1])
+local win = tonumber(ARGV[2])
+for i = 4, #ARGV, 3 do
+  local kind, tid, v = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  if v ~= nil then
+    local field = kind .. ':' .. tid
+    if kind == 'f' then
+      local cur = redis.call('HGET', KEYS[1], field)
+      local n, last = 0, 0
+      if cur then
+        local c, l = string.match(cur, '^(%d+):(%d+)$')
+        n = tonumber(c) or 0
+        last = tonumber(l) or 0
+      end
+      if now - last >= win then n = 0 end
+      redis.call('HSET', KEYS[1], field, string.format('%d:%d', n + v, now))
+    elseif kind == 'o' or kind == 'r' then
+      local cur = tonumber(redis.call('HGET', KEYS[1], field) or '0') or 0
+      if v > cur then redis.call('HSET', KEYS[1], field, string.format('%d', v)) end
+    end
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return redis.call('HGETALL', KEYS[1])
+`;

@@ -1,0 +1,361 @@
+/**
+ * Balancer state shared across gateway nodes and plugin-server restarts through Redis (issue 15), opt-in with
+ * AI_PROXY_ADVANCED_CLUSTER_REDIS (index.ts). Kong keeps this per nginx worker; here every node sees the
+ * cluster's circuits, Retry-After holds, usage/latency EWMAs and in-flight counts.
+ *
+ * Local-first: no request waits on Redis. Picks read in-process state (balancer/registry.ts); this module
+ * - flushes each state's local deltas every FLUSH_INTERVAL_MS in one pipeline per plugin, whose reply is the
+ *   cluster's view, applied to the local state (TargetHealth.applyRemote, EwmaScoreboard.setRemote,
+ *   LeastConnectionsBalancer.setRemote);
+ * - writes and publishes a circuit opening or Retry-After hold the moment it happens, so other nodes skip the
+ *   target within one pub/sub hop instead of one flush interval;
+ * - reads every plugin's holds back at start (bounded by restoreTimeoutMs), so a respawned plugin server or a
+ *   restarted node does not forget a one-hour hold.
+ * The client is fail-fast (no offline queue, one retry): during an outage commands fail at once, balancing
+ * goes on locally, and the next flush after Redis returns pushes local holds back and re-reads the view.
+ * One log line when Redis goes away, one when it is back.
+ */
+import type { Redis } from 'ioredis';
+import type { BalancerState } from '../balancer/registry';
+import type { BalancerStateObserver } from '../balancer/registry';
+import { EwmaBalancer } from '../balancer/ewma-balancer';
+import { DECAY_TIME_MS } from '../balancer/ewma';
+import { LeastConnectionsBalancer } from '../balancer/least-connections';
+import { CHANNEL, HOLDS_SCRIPT, holdsKey, nodesKey, pluginKey, PLUGINS_SET } from './keys';
+
+export const FLUSH_INTERVAL_MS = 200;
+/** A node's in-flight counts and EWMAs count this long after its last flush (a dead node's expire). */
+export const NODE_TTL_MS = 3_000;
+/** Longer than any hold (Retry-After is capped at an hour) so an idle plugin's keys still outlive its holds. */
+export const KEY_TTL_MS = 2 * 3600_000;
+export const RESTORE_TIMEOUT_MS = 1_500;
+/** Bounds on what is read back from Redis: it is shared infrastructure, not trusted input. */
+const MAX_PLUGINS_RESTORED = 4096;
+const MAX_ENTRY_CHARS = 64 * 1024;
+const MAX_EVENT_CHARS = 2048;
+
+export interface ClusterDeps {
+  /** Same clock as the balancer states (epoch ms, registry DEFAULT_DEPS.now). */
+  now(): number;
+  nodeId: string;
+  log(message: string): void;
+  flushIntervalMs?: number;
+  restoreTimeoutMs?: number;
+}
+
+/** One plugin's view as Redis holds it: the holds hash and the nodes hash. */
+export interface ClusterView {
+  holds: Record<string, string>;
+  nodes: Record<string, string>;
+}
+
+interface Tracked {
+  state: BalancerState;
+  pk: string;
+  /** Counted failures per target index since the last flush. */
+  pendingFails: Map<number, number>;
+  index: Map<string, number>;
+}
+
+type HoldsCommand = (key: string, ...args: (string | number)[]) => unknown;
+
+function num(v: string | undefined): number {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) ? n : -Infinity;
+}
+
+function parseJson(text: string | undefined, max: number): unknown {
+  if (text === undefined || text.length > max) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function own(o: unknown, k: string): unknown {
+  return o !== null && typeof o === 'object' && Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined;
+}
+
+export class ClusterSync implements BalancerStateObserver {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly pending = new Map<string, ClusterView>();
+  private readonly deps: Required<ClusterDeps>;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing = false;
+  private up = false;
+  private everUp = false;
+  private closed = false;
+  readonly ready: Promise<void>;
+  private markReady!: () => void;
+  isReady = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly sub: Redis,
+    deps: ClusterDeps,
+  ) {
+    this.deps = { flushIntervalMs: FLUSH_INTERVAL_MS, restoreTimeoutMs: RESTORE_TIMEOUT_MS, ...deps };
+    this.ready = new Promise((r) => (this.markReady = r));
+    redis.defineCommand('aipaHolds', { numberOfKeys: 1, lua: HOLDS_SCRIPT });
+    // ioredis reports every failed reconnect as an 'error' event; the up/down lines below are the log.
+    redis.on('error', () => undefined);
+    sub.on('error', () => undefined);
+    redis.on('ready', () => this.setUp(true));
+    redis.on('close', () => this.setUp(false));
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === CHANNEL) this.onEvent(message);
+    });
+  }
+
+  /** Connects, subscribes and restores the saved view, resolving `ready` (at the latest after restoreTimeoutMs). */
+  start(): Promise<void> {
+    const deadline = setTimeout(() => this.finishRestore(), this.deps.restoreTimeoutMs);
+    deadline.unref();
+    void this.restore()
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(deadline);
+        this.finishRestore();
+      });
+    void this.sub.subscribe(CHANNEL).catch(() => undefined);
+    this.timer = setInterval(() => void this.flushAll(), this.deps.flushIntervalMs);
+    this.timer.unref();
+    return this.ready;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.redis.disconnect();
+    this.sub.disconnect();
+  }
+
+  // --- BalancerStateObserver (balancer/registry.ts) ---
+
+  created(state: BalancerState): void {
+    const pk = pluginKey(state.key);
+    const index = new Map<string, number>();
+    state.targets.forEach((t) => index.set(t.id, t.index));
+    const tr: Tracked = { state, pk, pendingFails: new Map(), index };
+    this.tracked.set(pk, tr);
+    state.health.listener = {
+      failure: (i, counted, openedUntil, retryUntil) => {
+        if (counted) tr.pendingFails.set(i, (tr.pendingFails.get(i) ?? 0) + 1);
+        if (openedUntil !== undefined || retryUntil !== undefined) this.publishHold(tr, i, openedUntil, retryUntil);
+      },
+    };
+    const saved = this.pending.get(pk);
+    if (saved !== undefined) {
+      this.pending.delete(pk);
+      this.apply(tr, saved);
+    }
+    if (this.up) void this.redis.sadd(PLUGINS_SET, pk).catch(() => undefined);
+  }
+
+  retired(state: BalancerState): void {
+    const pk = pluginKey(state.key);
+    if (this.tracked.get(pk)?.state === state) this.tracked.delete(pk);
+    state.health.listener = undefined;
+  }
+
+  // --- flush / refresh ---
+
+  /** One flush of every tracked state (the timer calls it; tests call it to step without waiting). */
+  async flushAll(): Promise<void> {
+    if (this.flushing || this.closed || !this.up) return;
+    this.flushing = true;
+    try {
+      await Promise.all([...this.tracked.values()].map((tr) => this.flush(tr)));
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async flush(tr: Tracked): Promise<void> {
+    const { state, pk } = tr;
+    const now = Math.round(this.deps.now());
+    const args: (string | number)[] = [];
+    // Deltas leave the queue now: a failed flush drops them (they describe a window that an outage outlasts),
+    // while holds are absolute and re-sent by every flush until they end.
+    const fails = tr.pendingFails;
+    tr.pendingFails = new Map();
+    for (const t of state.targets) {
+      const d = fails.get(t.index);
+      if (d !== undefined) args.push('f', t.id, d);
+      const h = state.health.localHolds(t.index);
+      if (h.openUntil > now) args.push('o', t.id, Math.ceil(h.openUntil));
+      if (h.retryUntil > now) args.push('r', t.id, Math.ceil(h.retryUntil));
+    }
+    const p = this.redis.pipeline();
+    (p as unknown as { aipaHolds: HoldsCommand }).aipaHolds(holdsKey(pk), now, Math.max(1, state.health.failTimeoutMs), KEY_TTL_MS, ...args);
+    p.hset(nodesKey(pk), this.deps.nodeId, JSON.stringify(this.nodeEntry(state, now)));
+    p.pexpire(nodesKey(pk), KEY_TTL_MS);
+    p.hgetall(nodesKey(pk));
+    let res: [Error | null, unknown][] | null;
+    try {
+      res = await p.exec();
+    } catch {
+      return;
+    }
+    if (res === null || res.some(([e]) => e !== null)) return;
+    const holds = pairs(res[0]![1]);
+    const nodes = (res[3]![1] ?? {}) as Record<string, string>;
+    const stale = this.apply(tr, { holds, nodes });
+    if (stale.length > 0) void this.redis.hdel(nodesKey(pk), ...stale).catch(() => undefined);
+  }
+
+  private nodeEntry(state: BalancerState, now: number): { t: number; c: Record<string, number>; e: Record<string, [number, number]> } {
+    const c: Record<string, number> = {};
+    const e: Record<string, [number, number]> = {};
+    const algo = state.algorithm;
+    for (const t of state.targets) {
+      if (algo instanceof LeastConnectionsBalancer) {
+        const n = algo.connections(t.index);
+        if (n > 0) c[t.id] = n;
+      } else if (algo instanceof EwmaBalancer) {
+        const s = algo.scores.localSample(t.index);
+        if (s !== undefined) e[t.id] = [s.ewma, Math.round(s.touchedAt)];
+      }
+    }
+    return { t: now, c, e };
+  }
+
+  /** Applies a cluster view to one state. Returns the node fields that are stale (to delete). */
+  private apply(tr: Tracked, view: ClusterView): string[] {
+    const { state } = tr;
+    const now = this.deps.now();
+    const health = state.health;
+    for (const t of state.targets) {
+      let open = num(view.holds[`o:${t.id}`]);
+      const f = /^(\d+):(\d+)$/.exec(view.holds[`f:${t.id}`] ?? '');
+      if (f !== null && health.maxFails > 0 && Number(f[1]) >= health.maxFails) {
+        open = Math.max(open, Number(f[2]) + health.failTimeoutMs);
+      }
+      const retry = num(view.holds[`r:${t.id}`]);
+      health.applyRemote(t.index, open > now ? open : -Infinity, retry > now ? retry : -Infinity, true);
+    }
+    const stale: string[] = [];
+    const n = state.targets.length;
+    const conns = new Float64Array(n);
+    const ewSum = new Float64Array(n);
+    const ewAt = new Float64Array(n).fill(-Infinity);
+    const ewNodes = new Float64Array(n);
+    const samples: Array<[number, number, number]> = [];
+    for (const [node, text] of Object.entries(view.nodes)) {
+      if (node === this.deps.nodeId) continue;
+      const entry = parseJson(text, MAX_ENTRY_CHARS);
+      const at = own(entry, 't');
+      if (typeof at !== 'number' || now - at > NODE_TTL_MS) {
+        stale.push(node);
+        continue;
+      }
+      const c = own(entry, 'c');
+      const e = own(entry, 'e');
+      for (const t of state.targets) {
+        const k = own(c, t.id);
+        if (typeof k === 'number' && k > 0) conns[t.index]! += k;
+        const s = own(e, t.id);
+        if (Array.isArray(s) && typeof s[0] === 'number' && typeof s[1] === 'number' && s[0] >= 0 && Number.isFinite(s[0])) {
+          samples.push([t.index, s[0], s[1]]);
+          if (s[1] > ewAt[t.index]!) ewAt[t.index] = s[1];
+        }
+      }
+    }
+    // Each node's EWMA decayed to the latest sample time of that target, then averaged.
+    for (const [i, v, at] of samples) {
+      ewSum[i]! += v * Math.exp(-(ewAt[i]! - at) / DECAY_TIME_MS);
+      ewNodes[i]!++;
+    }
+    const algo = state.algorithm;
+    for (let i = 0; i < n; i++) {
+      if (algo instanceof LeastConnectionsBalancer) algo.setRemote(i, conns[i]!);
+      else if (algo instanceof EwmaBalancer) {
+        const k = ewNodes[i]!;
+        algo.scores.setRemote(i, k > 0 ? ewSum[i]! / k : 0, k > 0 ? ewAt[i]! : now, k);
+      }
+    }
+    return stale;
+  }
+
+  // --- circuit openings, at once ---
+
+  private publishHold(tr: Tracked, index: number, openUntil: number | undefined, retryUntil: number | undefined): void {
+    if (!this.up) return;
+    const t = tr.state.targets[index];
+    if (t === undefined) return;
+    const now = Math.round(this.deps.now());
+    const args: (string | number)[] = [];
+    if (openUntil !== undefined) args.push('o', t.id, Math.ceil(openUntil));
+    if (retryUntil !== undefined) args.push('r', t.id, Math.ceil(retryUntil));
+    const p = this.redis.pipeline();
+    (p as unknown as { aipaHolds: HoldsCommand }).aipaHolds(holdsKey(tr.pk), now, Math.max(1, tr.state.health.failTimeoutMs), KEY_TTL_MS, ...args);
+    p.publish(CHANNEL, JSON.stringify({ n: this.deps.nodeId, k: tr.pk, t: t.id, o: openUntil ?? null, r: retryUntil ?? null }));
+    void p.exec().catch(() => undefined);
+  }
+
+  private onEvent(message: string): void {
+    const ev = parseJson(message, MAX_EVENT_CHARS);
+    if (own(ev, 'n') === this.deps.nodeId) return;
+    const k = own(ev, 'k');
+    const tid = own(ev, 't');
+    if (typeof k !== 'string' || typeof tid !== 'string') return;
+    const tr = this.tracked.get(k);
+    const i = tr?.index.get(tid);
+    if (tr === undefined || i === undefined) return;
+    const o = own(ev, 'o');
+    const r = own(ev, 'r');
+    tr.state.health.applyRemote(i, typeof o === 'number' ? o : -Infinity, typeof r === 'number' ? r : -Infinity, false);
+  }
+
+  // --- restore and connection state ---
+
+  private async restore(): Promise<void> {
+    if (this.redis.status === 'wait') await this.redis.connect();
+    const members = (await this.redis.smembers(PLUGINS_SET)).slice(0, MAX_PLUGINS_RESTORED);
+    if (members.length === 0) return;
+    const p = this.redis.pipeline();
+    for (const pk of members) {
+      p.hgetall(holdsKey(pk));
+      p.hgetall(nodesKey(pk));
+    }
+    const res = (await p.exec()) ?? [];
+    members.forEach((pk, j) => {
+      const h = res[2 * j];
+      const nd = res[2 * j + 1];
+      if (!h || !nd || h[0] || nd[0]) return;
+      const view = { holds: h[1] as Record<string, string>, nodes: nd[1] as Record<string, string> };
+      const tr = this.tracked.get(pk);
+      if (tr !== undefined) this.apply(tr, view);
+      else this.pending.set(pk, view);
+    });
+  }
+
+  private finishRestore(): void {
+    if (this.isReady) return;
+    this.isReady = true;
+    this.markReady();
+  }
+
+  private setUp(up: boolean): void {
+    if (up === this.up || this.closed) return;
+    this.up = up;
+    if (up) {
+      this.deps.log(this.everUp ? 'cluster redis reachable again: re-syncing balancer state' : 'cluster redis connected: sharing balancer state');
+      this.everUp = true;
+      // Failures counted during the outage describe a window that has likely passed; holds are re-sent.
+      for (const tr of this.tracked.values()) tr.pendingFails = new Map();
+      for (const tr of this.tracked.values()) void this.redis.sadd(PLUGINS_SET, tr.pk).catch(() => undefined);
+    } else if (this.everUp) {
+      this.deps.log('cluster redis unreachable: balancing on local state until it returns');
+    }
+  }
+}
+
+/** HGETALL as a Lua script returns it: a flat [field, value, ...] array. */
+function pairs(v: unknown): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (!Array.isArray(v)) return out;
+  for (let i = 0; i + 1 < v.length; i += 2) out[String(v[i])] = String(v[i + 1]);
+  return out;
+}
