@@ -141,7 +141,7 @@ export class Gateway {
       if (dup) throw new GatewayStartError(`plugin '${info.name}' is provided by both pluginservers '${dup.server}' and '${def.name}'`);
       this.catalog.add(info);
       if (!this.catalog.isEnabled(info.name)) this.logger.warn(`plugin '${info.name}' (pluginserver '${def.name}') is not in the 'plugins' setting and cannot be configured`);
-      const proc = new PluginServerProcess(def, this.logger, this.opts.respawnIntervalMs);
+      const proc = new PluginServerProcess(def, this.logger, this.opts.respawnIntervalMs, this.env);
       this.processes.push(proc);
       proc.start();
     }

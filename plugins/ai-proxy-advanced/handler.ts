@@ -57,7 +57,7 @@ export class AiProxyAdvanced {
 
   async access(kong: KongPdk): Promise<void> {
     // Until the cluster's saved state is read back (bounded), a pick could land on a held-out target.
-    const gate = clusterGate();
+    const gate = clusterGate(this.config.__plugin_id);
     if (gate !== undefined) await gate;
     if (this.engine) return this.engine.handle(kong);
     const r = errorResponse(this.configError);

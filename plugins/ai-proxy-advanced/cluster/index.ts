@@ -67,9 +67,12 @@ export function startClusterFromEnv(env: NodeJS.ProcessEnv = process.env, log: (
   return running;
 }
 
-/** A promise to await before the first pick while the saved state is being read back; undefined otherwise. */
-export function clusterGate(): Promise<void> | undefined {
-  return running !== undefined && !running.isReady ? running.ready : undefined;
+/**
+ * A promise to await before a pick for plugin `pluginId` while the cluster's state is being read back (at start,
+ * or for a plugin configured since); undefined otherwise, and always when the cluster is off.
+ */
+export function clusterGate(pluginId: string | undefined): Promise<void> | undefined {
+  return running?.gate(pluginId);
 }
 
 function stderrLog(message: string): void {

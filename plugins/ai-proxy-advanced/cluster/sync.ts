@@ -29,6 +29,8 @@ export const NODE_TTL_MS = 3_000;
 /** Longer than any hold (Retry-After is capped at an hour) so an idle plugin's keys still outlive its holds. */
 export const KEY_TTL_MS = 2 * 3600_000;
 export const RESTORE_TIMEOUT_MS = 1_500;
+/** Longest a plugin's first request waits for the cluster's view of a state built after start. */
+export const FIRST_SYNC_TIMEOUT_MS = 250;
 /** Bounds on what is read back from Redis: it is shared infrastructure, not trusted input. */
 const MAX_PLUGINS_RESTORED = 4096;
 const MAX_ENTRY_CHARS = 64 * 1024;
@@ -80,6 +82,8 @@ function own(o: unknown, k: string): unknown {
 export class ClusterSync implements BalancerStateObserver {
   private readonly tracked = new Map<string, Tracked>();
   private readonly pending = new Map<string, ClusterView>();
+  /** States built after start whose first refresh is under way, by pk: their first pick waits (bounded). */
+  private readonly firstSync = new Map<string, Promise<void>>();
   private readonly deps: Required<ClusterDeps>;
   private timer: NodeJS.Timeout | undefined;
   private flushing = false;
@@ -150,7 +154,28 @@ export class ClusterSync implements BalancerStateObserver {
       this.pending.delete(pk);
       this.apply(tr, saved);
     }
-    if (this.up) void this.redis.sadd(PLUGINS_SET, pk).catch(() => undefined);
+    if (this.up) {
+      void this.redis.sadd(PLUGINS_SET, pk).catch(() => undefined);
+      if (saved === undefined && this.isReady) {
+        // A plugin configured after start: one refresh before its first pick, at most FIRST_SYNC_TIMEOUT_MS.
+        let timer: NodeJS.Timeout | undefined;
+        const done = Promise.race([this.flush(tr), new Promise<void>((r) => (timer = setTimeout(r, FIRST_SYNC_TIMEOUT_MS)))]).finally(() => {
+          clearTimeout(timer);
+          if (this.firstSync.get(pk) === done) this.firstSync.delete(pk);
+        });
+        this.firstSync.set(pk, done);
+      }
+    }
+  }
+
+  /**
+   * What a request for plugin `stateKey` must await before its first pick: the start-up restore while it runs,
+   * then the first refresh of a state built since. Undefined (nothing to wait for) on the common path.
+   */
+  gate(stateKey: string | undefined): Promise<void> | undefined {
+    if (!this.isReady) return this.ready;
+    if (this.firstSync.size === 0 || stateKey === undefined) return undefined;
+    return this.firstSync.get(pluginKey(stateKey));
   }
 
   retired(state: BalancerState): void {
