@@ -141,7 +141,7 @@ export class Gateway {
       if (dup) throw new GatewayStartError(`plugin '${info.name}' is provided by both pluginservers '${dup.server}' and '${def.name}'`);
       this.catalog.add(info);
       if (!this.catalog.isEnabled(info.name)) this.logger.warn(`plugin '${info.name}' (pluginserver '${def.name}') is not in the 'plugins' setting and cannot be configured`);
-      const proc = new PluginServerProcess(def, this.logger, this.opts.respawnIntervalMs, this.env);
+      const proc = new PluginServerProcess(def, this.logger, this.opts.respawnIntervalMs, pluginServerEnv(this.env));
       this.processes.push(proc);
       proc.start();
     }
@@ -261,4 +261,15 @@ export class Gateway {
     await this.nativeLog.close();
     await closeUpstreamAgents();
   }
+}
+
+/**
+ * What the gateway's `env` (its settings environment, injectable) adds to the plugin servers it starts: the
+ * cluster setting of ai-proxy-advanced (AI_PROXY_ADVANCED_CLUSTER_REDIS), so the nodes of one gateway share state.
+ * Everything else the plugin servers inherit from this process, as Kong's inherit nginx's environment.
+ */
+function pluginServerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('AI_PROXY_ADVANCED_CLUSTER_') && v !== undefined) out[k] = v;
+  return out;
 }

@@ -85,8 +85,8 @@ export class PluginServerProcess {
     readonly def: PluginServerSettings,
     private readonly logger: Logger,
     private readonly respawnIntervalMs = 1000,
-    /** The gateway's environment (Gateway `env` option): settings such as AI_PROXY_ADVANCED_CLUSTER_REDIS reach the plugin server. */
-    private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Variables set on top of this process's environment (which the plugin server inherits, as under Kong). */
+    private readonly extraEnv: NodeJS.ProcessEnv = {},
   ) {}
 
   get pid(): number | undefined {
@@ -105,7 +105,7 @@ export class PluginServerProcess {
   private spawnNow(): void {
     this.lastStart = Date.now();
     this.starts++;
-    const child = spawn('/bin/sh', ['-c', `exec ${this.def.startCmd ?? ''}`], { stdio: ['ignore', 'pipe', 'pipe'], env: this.env });
+    const child = spawn('/bin/sh', ['-c', `exec ${this.def.startCmd ?? ''}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.extraEnv } });
     this.child = child;
     LIVE.add(child);
     // The gateway's listeners keep the process alive; the plugin server alone must not (tests, failed starts).
