@@ -33,12 +33,14 @@ export function clusterUrl(env: NodeJS.ProcessEnv): string | undefined {
 
 /**
  * Fail-fast client options: no offline queue (a command while disconnected fails at once instead of waiting),
- * one retry per command, short connect timeout, reconnect forever with a capped backoff.
+ * one retry per command, short connect and command timeouts (a Redis that accepts but never answers must not
+ * stall the flush loop), reconnect forever with a capped backoff.
  */
 export const FAIL_FAST: RedisOptions = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   connectTimeout: 1000,
+  commandTimeout: 1000,
   lazyConnect: true,
   retryStrategy: (times) => Math.min(50 * times, 1000),
 };
@@ -59,7 +61,7 @@ export function startClusterFromEnv(env: NodeJS.ProcessEnv = process.env, log: (
   if (url === undefined) return undefined;
   const redis = new Redis(url, FAIL_FAST);
   // The subscriber keeps its queue: it only ever sends SUBSCRIBE, which ioredis replays on reconnect.
-  const sub = new Redis(url, { ...FAIL_FAST, enableOfflineQueue: true, lazyConnect: false });
+  const sub = new Redis(url, { ...FAIL_FAST, enableOfflineQueue: true, lazyConnect: false, commandTimeout: undefined });
   const nodeId = `${hostname().slice(0, 64)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   running = new ClusterSync(redis, sub, { now: DEFAULT_DEPS.now, nodeId, log });
   observeBalancerStates(running);
