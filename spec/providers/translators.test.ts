@@ -291,6 +291,14 @@ describe('huggingface', () => {
     }
   });
 
+  it('keeps a client-chosen model inside /models/: segments encoded, dot and empty segments refused', () => {
+    const chatOf = (model: string) => d('huggingface').toRequest({ messages: [{ role: 'user', content: 'hi' }] }, makeCtx(target('huggingface', 'llm/v1/chat', model)));
+    assert.equal(chatOf('org/name?x=1#y').url, 'https://api-inference.huggingface.co/models/org/name%3Fx%3D1%23y/v1/chat/completions');
+    for (const bad of ['../../x', 'org/../../admin', 'org//name', '/abs']) {
+      assert.throws(() => chatOf(bad), (err: unknown) => err instanceof InvalidRequestError && /Hugging Face model id/.test((err as Error).message), bad);
+    }
+  });
+
   it('embeds through feature extraction and refuses token-level output', () => {
     const e = makeCtx(target('huggingface', 'llm/v1/embeddings', 'sentence-transformers/all-MiniLM-L6-v2'));
     assert.deepEqual(body(d('huggingface').toRequest({ input: ['a', 'b'] }, e)), { inputs: ['a', 'b'], options: { use_cache: false, wait_for_model: false } });
