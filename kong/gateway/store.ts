@@ -13,7 +13,7 @@ import {
   uniqueViolation,
 } from './schema/errors';
 import { expandServiceUrl, PLUGIN_ENVELOPE_FIELDS, ROUTE_FIELDS, routeEntityErrors, SERVICE_FIELDS } from './schema/entities';
-import { checkRecord, type ErrorTree, type FieldList, isPlainObject } from './schema/kong-schema';
+import { checkRecord, type ErrorTree, type FieldList, isPlainObject, MESSAGES } from './schema/kong-schema';
 import type { PluginCatalog } from './plugin-catalog';
 
 export type EntityType = 'services' | 'routes' | 'plugins';
@@ -86,13 +86,12 @@ export class Store {
     const errors: Record<string, ErrorTree> = {};
     let data: Record<string, unknown> = { ...input };
 
+    let urlError: string | undefined;
     if (type === 'services' && data.url !== undefined) {
       const expanded = expandServiceUrl(data.url);
-      if (typeof expanded === 'string') errors.url = expanded;
-      else {
-        delete data.url;
-        data = { ...data, ...expanded };
-      }
+      delete data.url;
+      if (typeof expanded === 'string') urlError = expanded;
+      else data = { ...data, ...expanded };
     }
     for (const ref of ['service', 'route', 'consumer'] as const) {
       if (typeof data[ref] === 'string') data[ref] = { id: data[ref] };
@@ -121,6 +120,11 @@ export class Store {
     const value = r.value;
     if (type === 'plugins') value.config = configValue ?? {};
     Object.assign(errors, r.errors ?? {});
+    if (urlError !== undefined) {
+      // The url is the mistake: not also "host: required field missing", which only follows from it.
+      errors.url = urlError;
+      if (data.host === undefined && errors.host === MESSAGES.REQUIRED) delete errors.host;
+    }
     if (pluginConfigErrors) errors.config = pluginConfigErrors;
     if (type === 'routes' && !r.errors) {
       const ent = routeEntityErrors(value);

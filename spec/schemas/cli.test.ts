@@ -119,6 +119,8 @@ services:
         - { route_type: llm/v1/chat, model: { provider: openai, name: gpt-4o } }
 - name: broken
   url: ftp://x.test
+- name: nourl
+  url: not a url
 plugins:
 - name: ai-proxy-advanced
   config: { targets: [{ route_type: llm/v1/chat, model: { provider: openai } }] }
@@ -132,6 +134,8 @@ plugins:
   assert.ok(lines.some((l) => /services\[1\]\.routes\[2\]\.plugins\[1\] \(rate-limiting\): name: plugin 'rate-limiting' is enabled but no plugin server provides it/.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => /services\[2\] \(broken\): protocol: expected one of: grpc, grpcs, http, https/.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => /UNIQUE violation|unique/i.test(l)), 'two global ai-proxy-advanced plugins');
+  assert.ok(lines.includes(`${r.file}: services[3] (nourl): url: invalid url: not a url`), lines.join('\n'));
+  assert.ok(!lines.some((l) => l.includes('(nourl): host')), 'the url is the mistake, not a missing host');
   assert.match(r.err, /the gateway would refuse this file/);
   // The same file without the problems loads, and a plugin missing from `plugins` in kong.conf is refused.
   const fixed = run('fixed.yaml', '_format_version: "3.0"\nservices:\n- name: s\n  url: http://127.0.0.1:9\n  routes:\n  - { name: r, paths: [/r] }\n');
