@@ -105,6 +105,26 @@ describe('Admin API forms, nested endpoints, check_hash and size', () => {
       body: `${part('name', 'probe')}${part('config.status', '7')}--${b}--\r\n`,
     });
     assert.deepEqual(mpBad.json().fields, { config: { status: 'value should be between 100 and 599' } });
+    // A part sent as application/json brings typed JSON; one that is no JSON stays text (arguments.lua).
+    const jsonPart = (n: string, v: string) => `--${b}\r\nContent-Disposition: form-data; name="${n}"\r\nContent-Type: application/json\r\n\r\n${v}\r\n`;
+    const typed = await send(`${h.admin}/schemas/plugins/validate`, {
+      method: 'POST',
+      headers: { 'Content-Type': `multipart/form-data; boundary=${b}` },
+      body: `${part('name', 'probe')}${jsonPart('config', '{"status":201,"nested":{"level":2}}')}--${b}--\r\n`,
+    });
+    assert.equal(typed.status, 200, typed.body);
+    const notJson = await send(`${h.admin}/schemas/plugins/validate`, {
+      method: 'POST',
+      headers: { 'Content-Type': `multipart/form-data; boundary=${b}` },
+      body: `${part('name', 'probe')}${jsonPart('config.value', 'plain text')}--${b}--\r\n`,
+    });
+    assert.equal(notJson.status, 200, notJson.body);
+    const evil = await send(`${h.admin}/schemas/plugins/validate`, {
+      method: 'POST',
+      headers: { 'Content-Type': `multipart/form-data; boundary=${b}` },
+      body: `${part('name', 'probe')}${jsonPart('config', '{"__proto__":{"x":1}}')}--${b}--\r\n`,
+    });
+    assert.equal(evil.status, 400);
   });
 
   test('POST /config?check_hash=1 answers 304 for the config already loaded (kong/api/routes/config.lua)', async () => {

@@ -153,10 +153,23 @@ export function parseMultipart(raw: Buffer, contentType: string): Array<[string,
     if (body.length >= 2 && body[body.length - 2] === 0x0d && body[body.length - 1] === 0x0a) body = body.subarray(0, body.length - 2);
     const text = body.toString('utf8');
     const partType = /(?:^|\r\n)content-type:[ \t]*([^\r\n]*)/i.exec(head)?.[1]?.trim().toLowerCase() ?? '';
-    out.push([name, partType.startsWith('application/json') ? { json: parseJson(text), text } : text]);
+    out.push([name, partType.startsWith('application/json') ? jsonPart(text) : text]);
     pos = next;
   }
   return out;
+}
+
+/**
+ * An `application/json` part: its parsed value, or its text when it is no JSON (arguments.lua logs the decode
+ * error and keeps the part). Nesting and prototype keys are refused as in any JSON body.
+ */
+function jsonPart(text: string): FormValue {
+  try {
+    return { json: parseJson(text), text };
+  } catch (err) {
+    if (err instanceof BadRequest && err.message === 'Cannot parse JSON body') return text;
+    throw err;
+  }
 }
 
 export type BodyKind = 'json' | 'form' | 'multipart' | 'yaml' | 'none';
