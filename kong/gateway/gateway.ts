@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { handleAdminRequest } from './admin/api';
-import { buildSnapshot, DeclarativeError, parseDeclarativeText, readDeclarativeFile } from './declarative/load';
+import { buildSnapshot, declarativeHash, DeclarativeError, parseDeclarativeText, readDeclarativeText } from './declarative/load';
 import { createLogger, type Logger } from './log';
 import { type ExtraValidator, PluginCatalog } from './plugin-catalog';
 import { addNativePlugins, addServerPlugin, newCatalog } from './declarative/check';
@@ -151,11 +151,10 @@ export class Gateway {
     const source = s.declarativeConfigString !== undefined ? 'KONG_DECLARATIVE_CONFIG_STRING' : s.declarativeConfig;
     if (source !== undefined) {
       try {
-        const doc =
-          s.declarativeConfigString !== undefined
-            ? parseDeclarativeText(s.declarativeConfigString, source, this.env)
-            : readDeclarativeFile(source, this.env);
-        this.store.replaceAll(buildSnapshot(doc, this.store, source));
+        const text = s.declarativeConfigString ?? readDeclarativeText(source);
+        this.store.replaceAll(buildSnapshot(parseDeclarativeText(text, source, this.env), this.store, source));
+        // POST /config?check_hash=1 with this same text is a 304, as in Kong.
+        this.store.configHash = declarativeHash(text);
       } catch (err) {
         if (err instanceof DeclarativeError) {
           throw new GatewayStartError(`error parsing declarative config ${s.declarativeConfigString !== undefined ? 'string' : 'file'} ${source}:\n${err.message}`);

@@ -3,6 +3,8 @@
  * endpoints Kong's docs use with curl, `POST /config?check_hash=1` and the `size` checks.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeArgs, inferRecord } from '../../kong/gateway/admin/arguments';
 import { BadRequest } from '../../kong/gateway/admin/body';
@@ -158,5 +160,20 @@ describe('Admin API forms, nested endpoints, check_hash and size', () => {
     }
     assert.equal((await send(`${h.admin}/routes?size=1000`)).status, 200);
     assert.equal((await send(`${h.admin}/services/h/routes?size=x`)).status, 400);
+  });
+});
+
+describe('check_hash against the declarative_config file loaded at start', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ config: { _format_version: '3.0', services: [{ name: 'f', host: 'f.test', routes: [{ name: 'fr', paths: ['/f'] }] }] } });
+  });
+  after(() => h.close());
+
+  test('the same file text is a 304; another text loads', async () => {
+    const text = readFileSync(path.join(h.dir, 'kong.yml'), 'utf8');
+    const post = (body: string) => send(`${h.admin}/config?check_hash=1`, { method: 'POST', headers: { 'Content-Type': 'text/yaml' }, body });
+    assert.equal((await post(text)).status, 304);
+    assert.equal((await post(`${text}\n# changed\n`)).status, 201);
   });
 });

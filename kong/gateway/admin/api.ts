@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import YAML from 'yaml';
-import { buildSnapshotSliced, parseDeclarativeText } from '../declarative/load';
+import { buildSnapshotSliced, declarativeHash, parseDeclarativeText } from '../declarative/load';
 import type { PluginCatalog } from '../plugin-catalog';
 import { KONG_VERSION } from '../proxy/handler';
 import { invalidSize, KongDaoError, operationUnsupported } from '../schema/errors';
@@ -151,10 +151,9 @@ async function route(host: AdminHost, req: IncomingMessage): Promise<Reply> {
     if (method === 'GET') return { status: 200, body: { config: YAML.stringify(exportConfig(store)) } };
     if (method !== 'POST') return notAllowed();
     const given = await configText(req, limits);
-    // kong/api/routes/config.lua: `check_hash=1` (query or body) answers 304 when the config is the one loaded;
-    // the hash is md5 of the text as given (kong/db/declarative/init.lua unserialize), of its JSON otherwise.
+    // kong/api/routes/config.lua: `check_hash=1` (query or body) answers 304 when the config is the one loaded.
     const checkHash = String(url.searchParams.get('check_hash') ?? given.checkHash ?? '') === '1';
-    const hash = createHash('md5').update(typeof given.config === 'string' ? given.config : JSON.stringify(given.config)).digest('hex');
+    const hash = declarativeHash(given.config);
     if (checkHash && hash === store.configHash) return { status: 304 };
     const doc = typeof given.config === 'string' ? parseDeclarativeText(given.config, 'POST /config', host.env) : given.config;
     const load = configQueue.then(async () => {
