@@ -201,12 +201,9 @@ async function route(host: AdminHost, req: IncomingMessage): Promise<Reply> {
   if (type === 'routes' && b === 'service' && c === undefined) {
     const sid = refId(parent.service);
     const s = sid ? store.find('services', sid) : undefined;
-    if (method === 'GET' || method === 'HEAD') return s ? { status: 200, body: s } : notFound();
-    if (method === 'PATCH' || method === 'PUT' || method === 'DELETE') {
-      // kong/api/endpoints.lua: the parent's own entity, written as if addressed directly.
-      return entityEndpoint(host, 'services', s?.id ?? '', s, method, body);
-    }
-    return notAllowed();
+    if (!s) return notFound();
+    // kong/api/endpoints.lua: the route's service, read or written as if addressed directly.
+    return entityEndpoint(host, 'services', s.id, s, method, body);
   }
   const child: EntityType | undefined = b === 'routes' && type === 'services' ? 'routes' : b === 'plugins' && type !== 'plugins' ? 'plugins' : undefined;
   if (!child) return notFound();
