@@ -19,6 +19,7 @@ import { STREAM_PATH, streamEndpoint } from './stream-endpoint';
 import { isStreamRequest, modelHeaderValue } from './target-context';
 import { usesUriCaptures } from './templating';
 import { ConfigError, InvalidRequestError } from '../errors';
+import { kongHeaderSettings, proxiedHeaders, type KongHeaderSettings } from './kong-headers';
 
 export function readNeedsOf(config: FilledConfig): ReadNeeds {
   return {
@@ -52,12 +53,14 @@ export function responseOf(result: BufferedResult, config: FilledConfig, client:
 
 export class Engine {
   private readonly needs: ReadNeeds;
+  private readonly kongHeaders: KongHeaderSettings;
 
   constructor(
     private readonly runtime: PluginRuntime,
     private readonly deps: AttemptDeps,
   ) {
     this.needs = readNeedsOf(runtime.config);
+    this.kongHeaders = kongHeaderSettings(deps.signDeps.env);
   }
 
   async handle(kong: EnginePdk): Promise<void> {
@@ -100,6 +103,9 @@ export class Engine {
       }
       const result = await runAttempts(rt, client, parsed, deps);
       response = responseOf(result, rt.config, client);
+      // A provider answered (or was tried): the headers Kong puts on a proxied answer, which an exit lacks.
+      const times = { startedAt: started, sentAt: result.sentAt, answeredAt: deps.now() };
+      Object.assign(response.headers, proxiedHeaders(this.kongHeaders, times, response.headers['via']));
       if (result.kind === 'failure') {
         failureNote = `ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`;
       }
