@@ -20,6 +20,7 @@ import { isStreamRequest, modelHeaderValue } from './target-context';
 import { usesUriCaptures } from './templating';
 import { ConfigError, InvalidRequestError } from '../errors';
 import { kongHeaderSettings, proxiedHeaders, type KongHeaderSettings } from './kong-headers';
+import { acceptsGzip, gzipAnswer } from './encoding';
 
 export function readNeedsOf(config: FilledConfig): ReadNeeds {
   return {
@@ -70,6 +71,7 @@ export class Engine {
     let analytics: SerializeEntry[] = [];
     let unexpected: unknown;
     let failureNote: string | undefined;
+    let gzipIt = false;
     try {
       const client = await readClientRequest(kong, this.needs);
       const parsed: ParsedBody = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
@@ -106,6 +108,8 @@ export class Engine {
       // A provider answered (or was tried): the headers Kong puts on a proxied answer, which an exit lacks.
       const times = { startedAt: started, sentAt: result.sentAt, answeredAt: deps.now() };
       Object.assign(response.headers, proxiedHeaders(this.kongHeaders, times, response.headers['via']));
+      // The provider's answers (not nginx's error pages for a try that got none) go gzipped to a client asking.
+      gzipIt = result.kind !== 'failure' && acceptsGzip(firstHeader(client.headers, 'accept-encoding'));
       if (result.kind === 'failure') {
         failureNote = `ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`;
       }
@@ -129,6 +133,7 @@ export class Engine {
     }
     if (failureNote !== undefined) await kong.log.err(failureNote);
     for (const e of analytics) await kong.log.setSerializeValue(e.key, e.value);
-    await kong.response.exit(response.status, wireBody(response.body), response.headers);
+    const body = gzipIt ? await gzipAnswer(wireBody(response.body), response.headers) : wireBody(response.body);
+    await kong.response.exit(response.status, body, response.headers);
   }
 }
