@@ -49,6 +49,8 @@ interface Answered {
   target: TargetConfig;
   model: string;
   tried: AttemptRecord[];
+  /** deps.now() when the answering attempt's request was sent: Kong's latency headers (engine/kong-headers.ts). */
+  sentAt: number;
 }
 
 /** What a buffered delivery gets: everything but a stream. */
@@ -234,8 +236,8 @@ export async function runAttempts(
     }
     triedTargets.push(built.tried);
     const { target, model } = built;
-    const answered = { target, model, tried: triedTargets };
     const started = deps.now();
+    const answered = { target, model, tried: triedTargets, sentAt: started };
     const result = stream ? await deps.openStream(built.req, rt.timeouts, clientGone) : await deps.call(built.req, rt.timeouts);
     let latencyMs = deps.now() - started;
     const gone = (): BufferedResult => {
