@@ -14,7 +14,7 @@ import { Registry } from 'prom-client';
 import type { PluginConfig, TargetConfig } from '../../schemas/config';
 import { aiProxyBlock } from '../../plugins/ai-proxy-advanced/engine/analytics';
 import { logPhase, ticketOf, type LogPhaseDeps, type LogPhasePdk } from '../../plugins/ai-proxy-advanced/observability/log-phase';
-import { AiMetrics, MAX_MODEL_SERIES } from '../../plugins/ai-proxy-advanced/observability/metrics';
+import { AiMetrics, KongAiMetrics, MAX_MODEL_SERIES } from '../../plugins/ai-proxy-advanced/observability/metrics';
 import { PendingStreams, StreamRecord } from '../../plugins/ai-proxy-advanced/observability/record';
 import { sinkFromEnv, type LogSink } from '../../plugins/ai-proxy-advanced/observability/sink';
 import { STREAM_PATH } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
@@ -226,4 +226,22 @@ test('metrics label sets are bounded: models beyond MAX_MODEL_SERIES count as "o
   const series = text.split('\n').filter((l) => l.startsWith('kong_ai_llm_requests_total{'));
   assert.equal(series.length, MAX_MODEL_SERIES + 1);
   assert.ok(series.some((l) => l.includes('ai_model="other"') && l.endsWith(' 50')));
+});
+
+test('failover label sets are bounded too: client-chosen models beyond MAX_MODEL_SERIES count as "other"', async () => {
+  const registry = new Registry();
+  const m = new AiMetrics(registry);
+  for (let i = 0; i < MAX_MODEL_SERIES + 50; i++) m.failedOver('p', [{ provider: 'openai', model: `client-model-${i}` }, { provider: 'openai', model: 'x' }]);
+  const text = await registry.metrics();
+  const series = text.split('\n').filter((l) => l.startsWith('kong_ai_proxy_advanced_failovers_total{'));
+  assert.equal(series.length, MAX_MODEL_SERIES + 1);
+  assert.ok(series.some((l) => l.includes('ai_model="other"') && l.endsWith(' 50')));
+});
+
+test("the gateway's metrics hold Kong's AI families only, none of the balancer's", async () => {
+  const registry = new Registry();
+  new KongAiMetrics(registry);
+  const text = await registry.metrics();
+  assert.match(text, /# TYPE kong_ai_llm_requests_total counter/);
+  assert.doesNotMatch(text, /kong_ai_proxy_advanced_/);
 });

@@ -393,6 +393,11 @@ describe('metrics', () => {
     // The plugin server's balancer metrics come along (it exposes them on AI_PROXY_ADVANCED_METRICS_PORT).
     assert.match(after, /kong_ai_proxy_advanced_failovers_total\{plugin_id="[0-9a-f-]{36}",ai_provider="openai",ai_model="gpt-4o-mini"\} [1-9]/);
     assert.match(after, /kong_ai_proxy_advanced_target_circuit_state\{/);
+    // Valid exposition text: every family described once (a second `# TYPE` for a name fails the whole scrape).
+    for (const kind of ['TYPE', 'HELP']) {
+      const names = after.split('\n').filter((l) => l.startsWith(`# ${kind} `)).map((l) => l.split(' ')[2]);
+      assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), [], `# ${kind} printed more than once`);
+    }
   });
 
   test("the plugin server's /metrics counts streamed requests too (for Kong, whose prometheus plugin misses them)", async () => {

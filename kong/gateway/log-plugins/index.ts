@@ -14,7 +14,7 @@ import { appendFile } from 'node:fs';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { request } from 'undici';
-import { AiMetrics } from '../../../plugins/ai-proxy-advanced/observability/metrics';
+import { KongAiMetrics } from '../../../plugins/ai-proxy-advanced/observability/metrics';
 import { KONG_QUEUE_DEFAULTS, LogQueue, realQueueDeps, type QueueConf } from '../../../plugins/ai-proxy-advanced/observability/queue';
 import type { AiProxyBlock } from '../../../plugins/ai-proxy-advanced/engine/analytics';
 import type { Logger } from '../log';
@@ -90,7 +90,7 @@ export function isNative(info: PluginInfo): boolean {
 
 export class NativeLogPlugins {
   readonly registry = new Registry();
-  private readonly ai: AiMetrics;
+  private readonly ai: KongAiMetrics;
   private readonly httpStatus: Counter<string>;
   private readonly kongLatency: Histogram<string>;
   private readonly upstreamLatency: Histogram<string>;
@@ -101,7 +101,8 @@ export class NativeLogPlugins {
 
   constructor(private readonly logger: Logger) {
     const registers = [this.registry];
-    this.ai = new AiMetrics(this.registry);
+    // Kong's AI metrics only: the balancer families come from the plugin server (metrics-endpoint.ts).
+    this.ai = new KongAiMetrics(this.registry);
     this.httpStatus = new Counter({
       name: 'kong_http_requests_total',
       help: 'HTTP status codes per consumer/service/route in Kong',
