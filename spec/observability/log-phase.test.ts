@@ -206,6 +206,30 @@ describe('sink from the environment', () => {
     }
   });
 
+  test('a failing endpoint is reported without its query string or user info', async () => {
+    const srv = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(500).end());
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as AddressInfo).port;
+    const written: string[] = [];
+    const orig = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      const sink = sinkFromEnv({ AI_PROXY_ADVANCED_LOG_HTTP_ENDPOINT: `http://user:PASSWORD@127.0.0.1:${port}/in?token=QUERYSECRET` });
+      sink?.write({ n: 1 });
+      // Closing sends what is queued once and drops it on failure: exactly one report.
+      await sink?.close();
+    } finally {
+      process.stderr.write = orig;
+      srv.close();
+    }
+    const text = written.join('');
+    assert.match(text, new RegExp(`http://127\\.0\\.0\\.1:${port}/in answered 500`));
+    assert.doesNotMatch(text, /QUERYSECRET|PASSWORD|user:/);
+  });
+
   test('nothing set: no sink; bad settings are named', () => {
     assert.equal(sinkFromEnv({}), undefined);
     assert.throws(() => sinkFromEnv({ AI_PROXY_ADVANCED_LOG_HTTP_ENDPOINT: 'file:///etc/passwd' }), (e: Error) => e instanceof ConfigError && /AI_PROXY_ADVANCED_LOG_HTTP_ENDPOINT/.test(e.message));

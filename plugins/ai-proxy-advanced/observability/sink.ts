@@ -58,7 +58,21 @@ class FileSink {
 }
 
 /** POSTs a batch; resolves true on 2xx. The endpoint is operator configuration, never request data. */
+/**
+ * An endpoint as it may be shown in a message: scheme, host and path only. The query string and the user info
+ * can carry credentials (tokens, basic auth), and messages go to stderr and log files.
+ */
+export function shownEndpoint(endpoint: string | URL): string {
+  try {
+    const u = new URL(String(endpoint));
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
 export function httpPoster(endpoint: string, timeoutMs: number, batched: boolean, headers: Record<string, string> = {}) {
+  const shown = shownEndpoint(endpoint);
   return async (batch: string[]): Promise<boolean> => {
     const body = batched ? `[${batch.join(',')}]` : (batch[0] as string);
     const res = await request(endpoint, {
@@ -70,7 +84,7 @@ export function httpPoster(endpoint: string, timeoutMs: number, batched: boolean
     });
     await res.body.dump();
     if (res.statusCode >= 200 && res.statusCode < 300) return true;
-    throw new Error(`${endpoint} answered ${res.statusCode}`);
+    throw new Error(`${shown} answered ${res.statusCode}`);
   };
 }
 
