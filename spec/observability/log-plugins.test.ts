@@ -116,4 +116,36 @@ describe('entries and metrics for a plain proxied request', () => {
     assert.ok(h.logs.some((l) => /queue http-log http:\/\/127\.0\.0\.1:\d+\/logs: queue full, dropping the oldest entry/.test(l)), 'drops are logged');
     assert.equal(hangHits, 1, 'one batch in flight at a time (concurrency_limit 1)');
   });
+
+  test('close() with a failing http-log endpoint ends within the drain: the retry back-off is cut short', async () => {
+    let hits = 0;
+    const failing = http.createServer((req, res) => {
+      hits++;
+      req.resume();
+      req.on('end', () => res.writeHead(500).end());
+    });
+    await new Promise<void>((r) => failing.listen(0, '127.0.0.1', () => r()));
+    const port = (failing.address() as AddressInfo).port;
+    const g = await startHarness({
+      config: {
+        _format_version: '3.0',
+        services: [{ name: 'echo', url: up.url, routes: [{ name: 'failing', paths: ['/failing'] }] }],
+        plugins: [{ name: 'http-log', config: { http_endpoint: `http://127.0.0.1:${port}/logs`, queue: { max_coalescing_delay: 0, initial_retry_delay: 60, max_retry_delay: 60 } } }],
+      },
+    });
+    try {
+      assert.equal((await send(`${g.proxy}/failing`)).status, 200);
+      // The first POST failed: the batch now sits in its 60 s back-off.
+      await eventually(() => g.logs.some((l) => /handler could not process entries/.test(l)));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 8000)));
+      const r = await Promise.race([g.close(), late]);
+      clearTimeout(timer);
+      assert.notEqual(r, 'late', 'close() waited for the back-off');
+      assert.equal(hits, 2, 'one last try when closing');
+      assert.ok(g.logs.some((l) => /1 queue entries were lost/.test(l)), 'the dropped entry is reported');
+    } finally {
+      await new Promise<void>((r) => failing.close(() => r()));
+    }
+  });
 });

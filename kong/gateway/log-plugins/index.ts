@@ -240,9 +240,15 @@ export class NativeLogPlugins {
     return this.registry.metrics();
   }
 
-  /** Waits for queued http-log entries (tests, shutdown) and closes the log files. */
-  async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  /** Log phases started and not finished (gateway close() drains them with the requests). */
+  phasesInFlight = 0;
+
+  /**
+   * Sends queued http-log entries (tests, shutdown) and closes the log files. `waitMs` bounds the wait for the
+   * queues: after it, what is unsent is dropped with a warning (a dead endpoint must not hold shutdown).
+   */
+  async close(waitMs = Number.POSITIVE_INFINITY): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close(waitMs)));
     await Promise.all([...this.files.values()].map((s) => new Promise<void>((r) => s.end(() => r()))));
     this.files.clear();
   }
