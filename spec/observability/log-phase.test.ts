@@ -135,6 +135,23 @@ describe('log phase', () => {
   });
 });
 
+test('awaitingLog counts streams that just ended and are not yet logged (what a stopping server waits for)', () => {
+  let t = 0;
+  const p = new PendingStreams(() => t);
+  const live = new StreamRecord(config, 0, () => t);
+  const ended = new StreamRecord(config, 0, () => t);
+  const logged = new StreamRecord(config, 0, () => t);
+  p.add('live', live);
+  p.add('ended', ended);
+  p.add('logged', logged);
+  ended.abandon();
+  logged.abandon();
+  p.take('logged');
+  assert.equal(p.awaitingLog(5000), 1, 'only the ended, unclaimed one');
+  t = 5000;
+  assert.equal(p.awaitingLog(5000), 0, 'Kong would have logged it by now');
+});
+
 describe('ai.proxy block and metrics', () => {
   test("Kong's exporter rules: request counted, cost only when > 0, tokens per type, labelled by request model", async () => {
     const registry = new Registry();

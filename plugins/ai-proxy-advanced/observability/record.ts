@@ -176,6 +176,17 @@ export class PendingStreams {
     this.byTicket.set(ticket, { record, addedAt: t });
   }
 
+  /**
+   * Streams that ended less than `withinMs` ago and whose log phase has not come yet: Kong sends it right after
+   * the response, so a plugin server being stopped waits for these (older ones Kong will likely never log).
+   */
+  awaitingLog(withinMs: number): number {
+    const t = this.now();
+    let n = 0;
+    for (const { record } of this.byTicket.values()) if (record.settledAt !== undefined && t - record.settledAt < withinMs) n++;
+    return n;
+  }
+
   take(ticket: string): StreamRecord | undefined {
     const e = this.byTicket.get(ticket);
     if (e) this.byTicket.delete(ticket);

@@ -21,7 +21,8 @@ export interface LogSink {
   /** `all`: every request with statistics; `streamed`: streamed requests only. */
   readonly scope: 'streamed' | 'all';
   write(entry: Record<string, unknown>): void;
-  close(): Promise<void>;
+  /** Flushes the file and sends what is queued, giving the endpoint at most `waitMs` (then drops, with a warning). */
+  close(waitMs?: number): Promise<void>;
 }
 
 function stderr(message: string): void {
@@ -128,8 +129,8 @@ export function sinkFromEnv(env: NodeJS.ProcessEnv = process.env): LogSink | und
       fileSink?.write(`${json}\n`);
       queue?.enqueue(json);
     },
-    async close() {
-      await Promise.all([fileSink?.close(), queue?.close()]);
+    async close(waitMs) {
+      await Promise.all([fileSink?.close(), queue?.close(waitMs)]);
     },
   };
 }
