@@ -17,7 +17,7 @@ import { logPhase, ticketOf, type LogPhaseDeps, type LogPhasePdk } from '../../p
 import { AiMetrics, KongAiMetrics, MAX_MODEL_SERIES } from '../../plugins/ai-proxy-advanced/observability/metrics';
 import { PendingStreams, StreamRecord } from '../../plugins/ai-proxy-advanced/observability/record';
 import { sinkFromEnv, type LogSink } from '../../plugins/ai-proxy-advanced/observability/sink';
-import { STREAM_PATH } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
+import { STREAM_PATH, TICKET_TTL_MS } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
 import { ConfigError } from '../../plugins/ai-proxy-advanced/errors';
 
 const KEY = 'sk-SECRET-in-body';
@@ -133,6 +133,23 @@ describe('log phase', () => {
     assert.equal(p.size, 1);
     assert.equal(p.take('a'), undefined);
   });
+});
+
+test('an ended stream nobody logged goes after the ticket TTL, even behind a live one', () => {
+  let t = 0;
+  const p = new PendingStreams(() => t);
+  const live = new StreamRecord(config, 0, () => t);
+  const ended = new StreamRecord(config, 0, () => t);
+  p.add('live', live);
+  p.add('ended', ended);
+  ended.abandon();
+  t = TICKET_TTL_MS - 1000;
+  p.add('x', new StreamRecord(config, 0, () => t));
+  assert.equal(p.size, 3);
+  t = TICKET_TTL_MS;
+  p.add('y', new StreamRecord(config, 0, () => t));
+  assert.equal(p.take('ended'), undefined, 'dropped 60 s after its stream ended');
+  assert.equal(p.take('live'), live, 'a live stream is kept');
 });
 
 test('awaitingLog counts streams that just ended and are not yet logged (what a stopping server waits for)', () => {
