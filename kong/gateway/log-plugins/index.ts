@@ -229,6 +229,11 @@ export class NativeLogPlugins {
   /** Log phases started and not finished (gateway close() drains them with the requests). */
   phasesInFlight = 0;
 
+  /** No log phase running and every file-log line written (tests wait for this before counting entries). */
+  quiet(): boolean {
+    return this.phasesInFlight === 0 && [...this.files.values()].every((f) => f.pending === 0);
+  }
+
   /**
    * Sends queued http-log entries (tests, shutdown) and closes the log files. `waitMs` bounds the wait for the
    * queues: after it, what is unsent is dropped with a warning (a dead endpoint must not hold shutdown).

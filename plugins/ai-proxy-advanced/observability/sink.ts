@@ -59,6 +59,10 @@ export class AppendFile {
     }
     this.stream.write(line);
   }
+  /** Bytes handed to write() and not yet written. */
+  get pending(): number {
+    return this.stream?.writableLength ?? 0;
+  }
   close(): Promise<void> {
     const s = this.stream;
     this.stream = undefined;
