@@ -11,6 +11,8 @@
  *   AI_PROXY_ADVANCED_LOG_REQUESTS        `streamed` (default): only streamed requests, whose analytics Kong's log
  *                                         plugins miss; `all`: every request whose target logs statistics
  * Writing never blocks a request: the file is appended through a stream, the POSTs go through a bounded queue.
+ * When the plugin server stops (SIGTERM), it waits for streams that just ended to be logged, then closes the sink:
+ * the file is flushed and queued POSTs get what is left of the drain deadline (log-phase.ts, shutdown-hooks.ts).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { request } from 'undici';
