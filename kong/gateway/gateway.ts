@@ -248,15 +248,17 @@ export class Gateway {
     const deadline = Date.now() + drainMs;
     for (;;) {
       for (const s of this.servers) s.closeIdleConnections();
-      if (this.inFlight <= 0 || Date.now() >= deadline) break;
+      if ((this.inFlight <= 0 && this.nativeLog.phasesInFlight <= 0) || Date.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     if (this.inFlight > 0) this.logger.warn(`closing with ${this.inFlight} requests still in flight after ${drainMs} ms`);
+    if (this.nativeLog.phasesInFlight > 0) this.logger.warn(`closing with ${this.nativeLog.phasesInFlight} log phases still running after ${drainMs} ms`);
     for (const s of this.servers) s.closeAllConnections();
     await closed;
     for (const w of this.workers) w.close();
     await Promise.all(this.processes.map((p) => p.stop()));
-    await this.nativeLog.close();
+    // Queued log entries get what is left of the drain deadline, then are dropped with a warning.
+    await this.nativeLog.close(Math.max(0, deadline - Date.now()));
     await closeUpstreamAgents();
   }
 }

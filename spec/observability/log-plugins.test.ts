@@ -123,4 +123,76 @@ describe('entries and metrics for a plain proxied request', () => {
     assert.ok(h.logs.some((l) => /queue http-log http:\/\/127\.0\.0\.1:\d+\/logs: queue full, dropping the oldest entry/.test(l)), 'drops are logged');
     assert.equal(hangHits, 1, 'one batch in flight at a time (concurrency_limit 1)');
   });
+
+  test("http-log sends as Kong's: method, content type, headers, and URL credentials as Basic auth", async () => {
+    const got: Array<{ method?: string; url?: string; auth?: string; type?: string; custom?: string; body: string }> = [];
+    const sinkSrv = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        got.push({ method: req.method, url: req.url, auth: req.headers.authorization, type: req.headers['content-type'], custom: req.headers['x-custom'] as string | undefined, body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => sinkSrv.listen(0, '127.0.0.1', () => r()));
+    const port = (sinkSrv.address() as AddressInfo).port;
+    const g = await startHarness({
+      config: {
+        _format_version: '3.0',
+        services: [{ name: 'echo', url: up.url, routes: [{ name: 'sent', paths: ['/sent'] }] }],
+        plugins: [
+          {
+            name: 'http-log',
+            config: { http_endpoint: `http://u:p%40ss@127.0.0.1:${port}/in?k=v`, method: 'PUT', content_type: 'application/json; charset=utf-8', headers: { 'X-Custom': 'yes' }, queue: { max_coalescing_delay: 0 } },
+          },
+        ],
+      },
+    });
+    try {
+      assert.equal((await send(`${g.proxy}/sent`)).status, 200);
+      await eventually(() => got.length >= 1);
+      const [r] = got;
+      assert.equal(r?.method, 'PUT');
+      assert.equal(r?.url, '/in?k=v');
+      assert.equal(r?.auth, `Basic ${Buffer.from('u:p@ss').toString('base64')}`);
+      assert.equal(r?.type, 'application/json; charset=utf-8');
+      assert.equal(r?.custom, 'yes');
+      assert.equal((JSON.parse(r?.body ?? '{}') as { route?: { name?: string } }).route?.name, 'sent');
+    } finally {
+      await g.close();
+      await new Promise<void>((r) => sinkSrv.close(() => r()));
+    }
+  });
+
+  test('close() with a failing http-log endpoint ends within the drain: the retry back-off is cut short', async () => {
+    let hits = 0;
+    const failing = http.createServer((req, res) => {
+      hits++;
+      req.resume();
+      req.on('end', () => res.writeHead(500).end());
+    });
+    await new Promise<void>((r) => failing.listen(0, '127.0.0.1', () => r()));
+    const port = (failing.address() as AddressInfo).port;
+    const g = await startHarness({
+      config: {
+        _format_version: '3.0',
+        services: [{ name: 'echo', url: up.url, routes: [{ name: 'failing', paths: ['/failing'] }] }],
+        plugins: [{ name: 'http-log', config: { http_endpoint: `http://127.0.0.1:${port}/logs`, queue: { max_coalescing_delay: 0, initial_retry_delay: 60, max_retry_delay: 60 } } }],
+      },
+    });
+    try {
+      assert.equal((await send(`${g.proxy}/failing`)).status, 200);
+      // The first POST failed: the batch now sits in its 60 s back-off.
+      await eventually(() => g.logs.some((l) => /handler could not process entries/.test(l)));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 8000)));
+      const r = await Promise.race([g.close(), late]);
+      clearTimeout(timer);
+      assert.notEqual(r, 'late', 'close() waited for the back-off');
+      assert.equal(hits, 2, 'one last try when closing');
+      assert.ok(g.logs.some((l) => /1 queue entries were lost/.test(l)), 'the dropped entry is reported');
+    } finally {
+      await new Promise<void>((r) => failing.close(() => r()));
+    }
+  });
 });

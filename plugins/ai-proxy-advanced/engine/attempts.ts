@@ -234,6 +234,11 @@ export async function runAttempts(
       if (last && err instanceof AiProxyError) return last;
       throw err;
     }
+    // Only the last attempt's body is ever logged (observability/record.ts), and only with log_payloads: keep no
+    // other, so a request held for its stream's log phase does not hold every translated body.
+    const previous = triedTargets[triedTargets.length - 1];
+    if (previous) previous.body = undefined;
+    if (built.target.logging?.log_payloads !== true) built.tried.body = undefined;
     triedTargets.push(built.tried);
     const { target, model } = built;
     const started = deps.now();

@@ -20,6 +20,7 @@ import type { StreamLease } from './stream-lease';
 import { modelHeaderValue } from './target-context';
 import { errorResponse, wireBody, type ClientResponse } from './responses';
 import type { StreamRecord } from '../observability/record';
+import { onShutdown } from '../../../kong/pluginserver/shutdown-hooks';
 
 /**
  * Where the endpoint listens and where Kong is sent: AI_PROXY_ADVANCED_STREAM_HOST (default 127.0.0.1) and
@@ -232,6 +233,8 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
 
 export function createStreamEndpoint(now: () => number = Date.now, address = streamListenAddress()): Promise<StreamEndpoint> {
   const tickets = new Map<string, Ticket>();
+  let active = 0;
+  const unhook = onShutdown({ name: 'ai-proxy-advanced stream endpoint', busy: () => active });
   // noDelay: Node's default since v18, explicit because this is where real Kong reads the stream from: small SSE
   // frames must never wait for an ACK (Nagle's algorithm meeting a delayed ACK costs 40 ms a frame).
   const server = http.createServer({ noDelay: true }, (req, res) => {
@@ -245,6 +248,9 @@ export function createStreamEndpoint(now: () => number = Date.now, address = str
       return;
     }
     tickets.delete(id);
+    // Counted for the plugin server's shutdown drain: a live stream is work Kong is still proxying.
+    active++;
+    res.once('close', () => active--);
     serve(ticket.job, res).catch((err: unknown) => {
       ticket.job.log(`ai-proxy-advanced: unexpected error while streaming: ${(err as Error)?.stack ?? String(err)}`);
       if (!res.headersSent) send(res, errorResponse(err));
@@ -280,6 +286,7 @@ export function createStreamEndpoint(now: () => number = Date.now, address = str
         close: () =>
           new Promise<void>((done) => {
             clearInterval(sweeper);
+            unhook();
             tickets.clear();
             server.close(() => done());
             server.closeAllConnections();
