@@ -9,16 +9,16 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { handleAdminRequest } from './admin/api';
-import { buildSnapshot, DeclarativeError, parseDeclarativeText, readDeclarativeFile } from './declarative/load';
+import { buildSnapshot, declarativeHash, DeclarativeError, parseDeclarativeText, readDeclarativeText } from './declarative/load';
 import { createLogger, type Logger } from './log';
 import { type ExtraValidator, PluginCatalog } from './plugin-catalog';
-import { defaultExtraValidators } from './validators/ai-proxy-advanced';
+import { addNativePlugins, addServerPlugin, newCatalog } from './declarative/check';
 import { PluginServerProcess, queryPluginServer } from './plugin-servers/process';
 import { Worker } from './plugin-servers/worker';
 import { PluginsIterator } from './plugins-iterator';
-import { handleProxyRequest, KONG_VERSION } from './proxy/handler';
+import { handleProxyRequest } from './proxy/handler';
 import { tempDirFor } from './proxy/request-body';
-import { nativeLogPluginInfos, nativeLogValidators, NativeLogPlugins } from './log-plugins';
+import { NativeLogPlugins } from './log-plugins';
 import { serveMetrics } from './log-plugins/metrics-endpoint';
 import { closeUpstreamAgents, type ReadTimerFactory } from './proxy/upstream';
 import { Router } from './router';
@@ -100,9 +100,8 @@ export class Gateway {
   private constructor(readonly settings: Settings, private readonly opts: GatewayOptions) {
     this.env = opts.env ?? process.env;
     this.logger = opts.logger ?? createLogger(settings.logLevel);
-    this.catalog = new PluginCatalog(settings.plugins);
-    // ai-proxy-advanced's own validator by default (schemas/); callers may add or replace validators.
-    for (const [k, v] of [...nativeLogValidators, ...defaultExtraValidators(this.env), ...(opts.extraValidators ?? [])]) this.catalog.extraValidators.set(k, v);
+    // The same catalog `npm run validate` checks declarative files against (declarative/check.ts).
+    this.catalog = newCatalog(settings, this.env, opts.extraValidators ?? []);
     this.nativeLog = new NativeLogPlugins(this.logger);
     this.store = new Store(this.catalog);
     this.router = new Router(this.store.snapshot());
@@ -137,26 +136,25 @@ export class Gateway {
       const info = await queryPluginServer(def, this.logger).catch((e: Error) => {
         throw new GatewayStartError(e.message);
       });
-      const dup = this.catalog.get(info.name);
-      if (dup) throw new GatewayStartError(`plugin '${info.name}' is provided by both pluginservers '${dup.server}' and '${def.name}'`);
-      this.catalog.add(info);
-      if (!this.catalog.isEnabled(info.name)) this.logger.warn(`plugin '${info.name}' (pluginserver '${def.name}') is not in the 'plugins' setting and cannot be configured`);
+      try {
+        addServerPlugin(this.catalog, info, def.name, this.logger);
+      } catch (e) {
+        throw new GatewayStartError((e as Error).message);
+      }
       const proc = new PluginServerProcess(def, this.logger, this.opts.respawnIntervalMs, pluginServerEnv(this.env));
       this.processes.push(proc);
       proc.start();
     }
     await Promise.all(this.processes.filter((p) => p.def.startCmd !== undefined).map((p) => p.waitReady()));
-    // Kong's bundled file-log, http-log and prometheus, run by the gateway (unless a plugin server provides one).
-    for (const info of nativeLogPluginInfos(KONG_VERSION)) if (!this.catalog.get(info.name)) this.catalog.add(info);
+    addNativePlugins(this.catalog);
 
     const source = s.declarativeConfigString !== undefined ? 'KONG_DECLARATIVE_CONFIG_STRING' : s.declarativeConfig;
     if (source !== undefined) {
       try {
-        const doc =
-          s.declarativeConfigString !== undefined
-            ? parseDeclarativeText(s.declarativeConfigString, source, this.env)
-            : readDeclarativeFile(source, this.env);
-        this.store.replaceAll(buildSnapshot(doc, this.store, source));
+        const text = s.declarativeConfigString ?? readDeclarativeText(source);
+        this.store.replaceAll(buildSnapshot(parseDeclarativeText(text, source, this.env), this.store, source));
+        // POST /config?check_hash=1 with this same text is a 304, as in Kong.
+        this.store.configHash = declarativeHash(text);
       } catch (err) {
         if (err instanceof DeclarativeError) {
           throw new GatewayStartError(`error parsing declarative config ${s.declarativeConfigString !== undefined ? 'string' : 'file'} ${source}:\n${err.message}`);
@@ -250,15 +248,17 @@ export class Gateway {
     const deadline = Date.now() + drainMs;
     for (;;) {
       for (const s of this.servers) s.closeIdleConnections();
-      if (this.inFlight <= 0 || Date.now() >= deadline) break;
+      if ((this.inFlight <= 0 && this.nativeLog.phasesInFlight <= 0) || Date.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     if (this.inFlight > 0) this.logger.warn(`closing with ${this.inFlight} requests still in flight after ${drainMs} ms`);
+    if (this.nativeLog.phasesInFlight > 0) this.logger.warn(`closing with ${this.nativeLog.phasesInFlight} log phases still running after ${drainMs} ms`);
     for (const s of this.servers) s.closeAllConnections();
     await closed;
     for (const w of this.workers) w.close();
     await Promise.all(this.processes.map((p) => p.stop()));
-    await this.nativeLog.close();
+    // Queued log entries get what is left of the drain deadline, then are dropped with a warning.
+    await this.nativeLog.close(Math.max(0, deadline - Date.now()));
     await closeUpstreamAgents();
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The gateway's configuration database: services, routes and plugins held in memory, validated on every write
- * as Kong's DAO does (schema defaults, field checks, entity checks, unique names, foreign keys, cascades).
- * A whole declarative config is validated first and swapped in atomically. Every change bumps `version` and
+ * The gateway's configuration, as DB-less Kong keeps it: services, routes and plugins held in memory, replaced
+ * only as a whole declarative config, validated first (schema defaults, field checks, entity checks, unique
+ * names, foreign keys) and swapped in atomically. Single-entity writes are checked, never applied. Every change bumps `version` and
  * notifies listeners, which rebuild the router and give plugins a new `__seq__`.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -9,12 +9,11 @@ import {
   ERROR_CODES,
   foreignKeyViolation,
   KongDaoError,
-  referencedBy,
   schemaViolation,
   uniqueViolation,
 } from './schema/errors';
 import { expandServiceUrl, PLUGIN_ENVELOPE_FIELDS, ROUTE_FIELDS, routeEntityErrors, SERVICE_FIELDS } from './schema/entities';
-import { checkRecord, type ErrorTree, type FieldList, isPlainObject } from './schema/kong-schema';
+import { checkRecord, type ErrorTree, type FieldList, isPlainObject, MESSAGES } from './schema/kong-schema';
 import type { PluginCatalog } from './plugin-catalog';
 
 export type EntityType = 'services' | 'routes' | 'plugins';
@@ -47,6 +46,8 @@ export class Store {
   private data: Snapshot = { services: [], routes: [], plugins: [] };
   private listeners: Array<() => void> = [];
   version = 0;
+  /** md5 of the declarative config last loaded through POST /config (its `check_hash` compares with it). */
+  configHash: string | undefined;
 
   constructor(readonly catalog: PluginCatalog) {}
 
@@ -75,19 +76,22 @@ export class Store {
 
   // ---- validation -------------------------------------------------------------------------------------------
 
-  /** Validates one entity against `snap` (which may be a config being built); returns the stored shape. */
-  validate(type: EntityType, input: Record<string, unknown>, snap: Snapshot, existing?: Entity): Entity {
+  /**
+   * Validates one entity against `snap` (which may be a config being built); returns the stored shape.
+   * `schemaOnly` skips unique names and foreign keys, as Kong's `/schemas/{entity}/validate` and the DAO's own
+   * checks before the database is asked.
+   */
+  validate(type: EntityType, input: Record<string, unknown>, snap: Snapshot, existing?: Entity, opts: { schemaOnly?: boolean } = {}): Entity {
     if (!isPlainObject(input)) throw schemaViolation({ '@entity': ['expected an input table'] });
     const errors: Record<string, ErrorTree> = {};
     let data: Record<string, unknown> = { ...input };
 
+    let urlError: string | undefined;
     if (type === 'services' && data.url !== undefined) {
       const expanded = expandServiceUrl(data.url);
-      if (typeof expanded === 'string') errors.url = expanded;
-      else {
-        delete data.url;
-        data = { ...data, ...expanded };
-      }
+      delete data.url;
+      if (typeof expanded === 'string') urlError = expanded;
+      else data = { ...data, ...expanded };
     }
     for (const ref of ['service', 'route', 'consumer'] as const) {
       if (typeof data[ref] === 'string') data[ref] = { id: data[ref] };
@@ -116,6 +120,11 @@ export class Store {
     const value = r.value;
     if (type === 'plugins') value.config = configValue ?? {};
     Object.assign(errors, r.errors ?? {});
+    if (urlError !== undefined) {
+      // The url is the mistake: not also "host: required field missing", which only follows from it.
+      errors.url = urlError;
+      if (data.host === undefined && errors.host === MESSAGES.REQUIRED) delete errors.host;
+    }
     if (pluginConfigErrors) errors.config = pluginConfigErrors;
     if (type === 'routes' && !r.errors) {
       const ent = routeEntityErrors(value);
@@ -127,7 +136,7 @@ export class Store {
     value.created_at = existing?.created_at ?? value.created_at ?? nowSeconds();
     value.updated_at = nowSeconds();
     const entity = value as Entity;
-    this.checkUniqueAndForeign(type, entity, snap);
+    if (!opts.schemaOnly) this.checkUniqueAndForeign(type, entity, snap);
     return entity;
   }
 
@@ -165,25 +174,20 @@ export class Store {
     }
   }
 
-  // ---- writes -----------------------------------------------------------------------------------------------
+  // ---- single-entity writes, checked and refused ------------------------------------------------------------
+  // The gateway runs as DB-less Kong (`database = off`): entities change only through a whole declarative config
+  // (POST /config or the declarative_config file). An Admin API write is validated as Kong's DAO validates it
+  // (a schema violation is a 400) and then refused by the admin layer with DB-less Kong's 405 (kong/db/
+  // strategies/off/init.lua `unsupported`), so nothing is accepted that a restart would lose. These return
+  // the entity the write would have stored; they change nothing.
 
-  private commit(next: Snapshot): void {
-    this.data = next;
-    this.version++;
-    for (const fn of this.listeners) fn();
-  }
-
-  insert(type: EntityType, input: Record<string, unknown>): Entity {
-    if (input.id !== undefined && this.find(type, String(input.id))) throw uniqueViolation({ id: input.id });
-    const e = this.validate(type, input, this.data);
-    this.commit({ ...this.data, [type]: [...this.data[type], e] });
-    return e;
+  /** POST: Kong's DAO insert validates the schema (unique and foreign keys are the database's job). */
+  checkInsert(type: EntityType, input: Record<string, unknown>): Entity {
+    return this.validate(type, input, this.data, undefined, { schemaOnly: true });
   }
 
   /** PATCH: records (config) merged field by field, everything else replaced (Schema:merge_values). */
-  update(type: EntityType, idOrName: string, patch: Record<string, unknown>): Entity | undefined {
-    const existing = this.find(type, idOrName);
-    if (!existing) return undefined;
+  checkUpdate(type: EntityType, existing: Entity, patch: Record<string, unknown>): Entity {
     const merged: Record<string, unknown> = { ...existing, ...patch };
     if (type === 'plugins' && isPlainObject(patch.config) && isPlainObject(existing.config)) {
       merged.config = mergeRecords(existing.config, patch.config);
@@ -193,43 +197,25 @@ export class Store {
     }
     delete merged.updated_at;
     merged.id = existing.id;
-    const e = this.validate(type, merged, this.data, existing);
-    this.commit({ ...this.data, [type]: this.data[type].map((x) => (x.id === existing.id ? e : x)) });
-    return e;
+    return this.validate(type, merged, this.data, existing, { schemaOnly: true });
   }
 
   /** PUT: full replacement, or creation under the given id or name. */
-  upsert(type: EntityType, idOrName: string, input: Record<string, unknown>): { entity: Entity; created: boolean } {
+  checkUpsert(type: EntityType, idOrName: string, input: Record<string, unknown>): Entity {
     const existing = this.find(type, idOrName);
     const body: Record<string, unknown> = { ...input };
     if (existing) body.id = existing.id;
     else if (isUuid(idOrName)) body.id = idOrName;
     else body[type === 'plugins' ? 'instance_name' : 'name'] = idOrName;
-    const e = this.validate(type, body, this.data, existing);
-    const list = existing ? this.data[type].map((x) => (x.id === existing.id ? e : x)) : [...this.data[type], e];
-    this.commit({ ...this.data, [type]: list });
-    return { entity: e, created: !existing };
-  }
-
-  /** Deletes; a service still used by routes is refused, plugins of a deleted route or service cascade. */
-  delete(type: EntityType, idOrName: string): boolean {
-    const existing = this.find(type, idOrName);
-    if (!existing) return false;
-    if (type === 'services' && this.data.routes.some((r) => refId(r.service) === existing.id)) {
-      throw referencedBy('services', 'routes');
-    }
-    const field = type === 'services' ? 'service' : type === 'routes' ? 'route' : undefined;
-    const plugins =
-      field === undefined
-        ? this.data.plugins.filter((p) => p.id !== existing.id)
-        : this.data.plugins.filter((p) => refId(p[field]) !== existing.id);
-    this.commit({ ...this.data, [type]: this.data[type].filter((x) => x.id !== existing.id), plugins });
-    return true;
+    return this.validate(type, body, this.data, existing, { schemaOnly: true });
   }
 
   /** Swaps in a fully validated declarative config. */
   replaceAll(next: Snapshot): void {
-    this.commit(next);
+    this.data = next;
+    this.configHash = undefined;
+    this.version++;
+    for (const fn of this.listeners) fn();
   }
 }
 

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { createStreamDecoder } from '../rpc/lua-msgpack';
 import { encodeJs } from './js-msgpack';
 import { redactForLog } from './redact';
+import { closeHooks, hooksBusy } from './shutdown-hooks';
 import type { Logger } from './log';
 import { RPC_METHODS, type PluginServer } from './server';
 
@@ -138,6 +139,9 @@ export function removeStaleSocket(socketPath: string): void {
   fs.unlinkSync(socketPath);
 }
 
+/** The least time plugins' shutdown hooks get to close, even when the drain used up the deadline. */
+const HOOK_CLOSE_FLOOR_MS = 250;
+
 export interface Listening {
   server: net.Server;
   /** Requests received and not yet answered, over all connections. */
@@ -170,8 +174,9 @@ export function listen(ps: PluginServer, socketPath: string, logger: Logger): Pr
   // sun_path holds 107 bytes: if the private name does not fit, listen on the path itself.
   const viaRename = Buffer.byteLength(privateName) < 104;
   const inFlight = (): number => {
-    // Replies not yet written, and events between two of Kong's Steps (their next Step must still find us).
-    let n = ps.events.size;
+    // Replies not yet written, events between two of Kong's Steps (their next Step must still find us), and
+    // what plugins report through their shutdown hooks (responses they serve themselves, such as live streams).
+    let n = ps.events.size + hooksBusy();
     for (const c of connections) n += c.pending();
     return n;
   };
@@ -205,6 +210,10 @@ export function listen(ps: PluginServer, socketPath: string, logger: Logger): Pr
             if (inFlight() > 0) logger.warn(`closing with ${inFlight()} requests still in flight after ${drainMs} ms`);
             for (const s of sockets) s.destroy();
             await closed;
+            // Then the plugins flush (log sinks), within what is left of the deadline; a short floor so that a
+            // drain that used it all still lets buffered lines reach their file.
+            const late = await closeHooks(Math.max(HOOK_CLOSE_FLOOR_MS, deadline - Date.now()));
+            if (late.length > 0) logger.warn(`shutdown hooks still running at the deadline: ${late.join(', ')}`);
           })()),
       });
     });

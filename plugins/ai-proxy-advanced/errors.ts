@@ -24,12 +24,15 @@ export type ErrorCode =
   | 'AIPA_ERR_INTERNAL';
 
 /**
- * The body a client gets: 'openai' is `{"error":{"message","type","code"}}` (Kong's ai-proxy error shape plus our
- * code); 'kong' is the body Kong's own error pages send, `{"message"}` (kong/error_handlers.lua BODIES), kept
- * as Kong sends it so clients written against Kong read the same thing. The code is also in the
- * X-AI-Proxy-Error-Code header of every error response, whatever the shape.
+ * The body a client gets:
+ *  - 'kong-ai': `{"error":{"message"}}`, exactly what Kong's ai-proxy sends for the same failure (normalize-request
+ *    `bail(400, msg)`, normalize-json-response's 500 for a failed from_format), no `type`, no `code`;
+ *  - 'openai': `{"error":{"message","type","code"}}` for the failures Kong has no answer of its own for (beyond
+ *    Kong: 422 unsupported, 429 Retry-After, configuration and credential errors), in OpenAI's error shape;
+ *  - 'kong': the body Kong's own error pages send, `{"message"}` (kong/error_handlers.lua BODIES).
+ * The code is in the X-AI-Proxy-Error-Code header of every error response, whatever the shape.
  */
-export type ErrorBodyShape = 'openai' | 'kong';
+export type ErrorBodyShape = 'openai' | 'kong' | 'kong-ai';
 
 export interface AiProxyErrorOptions {
   cause?: unknown;
@@ -55,7 +58,7 @@ export class AiProxyError extends Error {
 /** The client sent something we cannot serve (bad JSON, wrong model, bad template input): 400. */
 export class InvalidRequestError extends AiProxyError {
   constructor(message: string, options: AiProxyErrorOptions = {}) {
-    super('AIPA_ERR_INVALID_REQUEST', message, 400, true, options);
+    super('AIPA_ERR_INVALID_REQUEST', message, 400, true, options, 'kong-ai');
   }
 }
 
@@ -129,10 +132,13 @@ export class UpstreamTimeoutError extends UpstreamFailureError {
   }
 }
 
-/** A provider answered 2xx with something we cannot translate: Kong's "transformation failed" 500. */
+/**
+ * A provider answered 2xx with something we cannot translate: Kong's 500. The drivers throw the reason; the
+ * registry (providers/index.ts) adds Kong's `transformation failed from type <provider>://<route_type>: ` prefix.
+ */
 export class TranslationError extends AiProxyError {
   constructor(message: string, options: AiProxyErrorOptions = {}) {
-    super('AIPA_ERR_TRANSLATION', message, 500, true, options);
+    super('AIPA_ERR_TRANSLATION', message, 500, true, options, 'kong-ai');
   }
 }
 

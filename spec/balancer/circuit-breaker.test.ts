@@ -129,7 +129,7 @@ describe('Retry-After exclusion', () => {
     assert.deepEqual([...h.excluded()], [0]);
   });
 
-  test('the longest Retry-After wins, a success does not lift it, and it is capped at an hour', () => {
+  test('the longest Retry-After wins, a success does not lift it, and it is capped at a minute', () => {
     const { h, clock } = health({});
     h.recordFailure(0, http(429, 30_000));
     h.recordFailure(0, http(429, 1_000));
@@ -138,6 +138,7 @@ describe('Retry-After exclusion', () => {
     assert.deepEqual([...h.excluded()], [0]);
     h.recordFailure(1, http(429, 7 * 24 * 3600 * 1000));
     assert.equal(h.status(1).excludedUntil, clock.now() + MAX_RETRY_AFTER_MS);
+    assert.equal(MAX_RETRY_AFTER_MS, 60_000);
   });
 
   test('exclusions() unions health with the targets tried in this request, without copying when one side is empty', () => {

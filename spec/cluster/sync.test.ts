@@ -10,6 +10,7 @@ import Redis from 'ioredis';
 import { BalancerState, buildTargets } from '../../plugins/ai-proxy-advanced/balancer';
 import { fingerprintOf } from '../../plugins/ai-proxy-advanced/balancer/registry';
 import { LeastConnectionsBalancer } from '../../plugins/ai-proxy-advanced/balancer/least-connections';
+import { MAX_RETRY_AFTER_MS } from '../../plugins/ai-proxy-advanced/balancer/circuit-breaker';
 import { clusterUrl, FAIL_FAST } from '../../plugins/ai-proxy-advanced/cluster';
 import { ClusterSync, NODE_TTL_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
 import { holdsKey, pluginKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
@@ -145,7 +146,7 @@ describe('cluster sync', () => {
     const id = `p${++seq}`;
     const s1 = state(id, {});
     n1.created(s1);
-    s1.health.recordFailure(0, { kind: 'http', status: 429, retryAfterMs: 3_600_000 });
+    s1.health.recordFailure(0, { kind: 'http', status: 429, retryAfterMs: MAX_RETRY_AFTER_MS });
     await n1.flushAll();
     // A restarted node: its state is built after start() resolved, from the restored view, synchronously.
     const n2 = node('n10');
@@ -153,7 +154,7 @@ describe('cluster sync', () => {
     const s2 = state(id, {});
     n2.created(s2);
     assert.equal(s2.health.status(0).reason, 'retry-after');
-    assert.equal(s2.health.status(0).excludedUntil, clock + 3_600_000);
+    assert.equal(s2.health.status(0).excludedUntil, clock + MAX_RETRY_AFTER_MS);
   });
 
   test('redis down: flushes resolve at once, one log line each way, holds re-sent when it is back', async () => {

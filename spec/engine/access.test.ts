@@ -112,7 +112,7 @@ describe('a successful chat request', () => {
     assert.equal(ok.exited?.headers['x-kong-llm-model'], 'openai/gpt-4o');
     const missing = await run(p, { body: chatBody });
     assert.equal(missing.exited?.status, 400);
-    assert.deepEqual(missing.json, { error: { message: 'headers key x-model was not provided', type: 'invalid_request_error', code: 'AIPA_ERR_INVALID_REQUEST' } });
+    assert.deepEqual(missing.json, { error: { message: 'headers key x-model was not provided' } });
   });
 
   test('preserve forwards the client method, path and exact body bytes', async () => {
@@ -380,7 +380,7 @@ describe('bad requests and configs', () => {
     for (const [body, message] of cases) {
       const kong = await run(p, { body });
       assert.equal(kong.exited?.status, 400);
-      assert.deepEqual(kong.json, { error: { message, type: 'invalid_request_error', code: 'AIPA_ERR_INVALID_REQUEST' } });
+      assert.deepEqual(kong.json, { error: { message } });
     }
     assert.equal(a.requests.length, 0);
   });
@@ -529,7 +529,7 @@ describe('streamed delivery (stream: true)', () => {
   test('response_streaming: deny answers 400 from access, as Kong', async () => {
     const kong = await run(plugin({ targets: [target(a.url)], response_streaming: 'deny' }).p, { body: { ...chatBody, stream: true } });
     assert.equal(kong.exited?.status, 400);
-    assert.deepEqual(kong.json, { error: { message: 'response streaming is not enabled for this LLM', type: 'invalid_request_error', code: 'AIPA_ERR_INVALID_REQUEST' } });
+    assert.deepEqual(kong.json, { error: { message: 'response streaming is not enabled for this LLM' } });
   });
 
   test('the usage of a finished stream feeds lowest-usage balancing', async () => {

@@ -174,7 +174,8 @@ describe('through the local gateway and the real plugin server', () => {
   test("the issue's attack: `x-path: @127.0.0.1:<attacker>/steal` is a 400 naming the template; nobody is called", async () => {
     const r = await post('/steal', { 'x-path': `@127.0.0.1:${attacker.port}/steal` });
     assert.equal(r.status, 400);
-    assert.equal((r.json.error as { type?: string }).type, 'invalid_request_error');
+    // Kong's bail(400) body (normalize-request.lua): {"error":{"message"}}; our code rides in the header.
+    assert.equal(r.headers.get('x-ai-proxy-error-code'), 'AIPA_ERR_INVALID_REQUEST');
     assert.match(messageOf(r.json), /template '\$\(headers\.x-path\)' in model\.options\.upstream_url/);
     assert.equal(attacker.requests.length, 0);
     assert.equal(api.requests.length, 0);
@@ -221,7 +222,8 @@ describe('through the local gateway and the real plugin server', () => {
     const deep = (d: number): string => `{"messages":[{"role":"user","content":"x"}],"x":${'['.repeat(d - 1)}${']'.repeat(d - 1)}}`;
     const r = await post('/plain', {}, deep(4500));
     assert.equal(r.status, 400);
-    assert.equal((r.json.error as { type?: string }).type, 'invalid_request_error');
+    assert.equal(r.headers.get('x-ai-proxy-error-code'), 'AIPA_ERR_INVALID_REQUEST');
+    assert.equal(typeof messageOf(r.json), 'string');
     assert.equal(api.requests.length, 0);
     const ok = await post('/plain', {}, deep(MAX_JSON_DEPTH));
     assert.equal(ok.status, 200);

@@ -116,8 +116,11 @@ describe('upstream URLs per provider (spec §2.8)', () => {
 
   test('unsupported route types and formats are refused by name', () => {
     assert.throws(() => url(t('deepseek', 'llm/v1/embeddings')), (e: unknown) => e instanceof UnsupportedFeatureError && /llm\/v1\/embeddings/.test((e as Error).message));
-    // mistral's openai format has no completions route (mistral.lua operation_map); named with the format.
-    assert.throws(() => url(t('mistral', 'llm/v1/completions', { name: 'm', options: { mistral_format: 'openai' } })), (e: unknown) => e instanceof UnsupportedFeatureError && /mistral_format openai/.test((e as Error).message));
+    // mistral's openai-format completions go to upstream_url, as Kong's OpenAI driver sends them
+    // (06-mistral_integration_spec.lua llm/v1/completions "good request"); Mistral's API has no such endpoint,
+    // so without upstream_url the target is refused naming the field.
+    assert.equal(url(t('mistral', 'llm/v1/completions', { name: 'm', options: { mistral_format: 'openai', upstream_url: 'http://m.test/v1/completions' } })), 'http://m.test/v1/completions');
+    assert.throws(() => url(t('mistral', 'llm/v1/completions', { name: 'm', options: { mistral_format: 'openai' } })), (e: unknown) => e instanceof ConfigError && /upstream_url/.test((e as Error).message));
   });
 });
 

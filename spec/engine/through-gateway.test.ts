@@ -178,9 +178,9 @@ describe('ai-proxy-advanced through the local gateway and the plugin server', ()
   test('bad bodies get OpenAI-style 400 errors', async () => {
     const bad = await post('/basic', {}, '{"messages": [}');
     assert.equal(bad.status, 400);
-    assert.deepEqual(bad.json, { error: { message: 'content-type header does not match request body, or bad JSON formatting', type: 'invalid_request_error', code: 'AIPA_ERR_INVALID_REQUEST' } });
+    assert.deepEqual(bad.json, { error: { message: 'content-type header does not match request body, or bad JSON formatting' } });
     const own = await post('/basic', {}, JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }));
-    assert.deepEqual(own.json, { error: { message: 'cannot use own model - must be: gpt-4o-mini', type: 'invalid_request_error', code: 'AIPA_ERR_INVALID_REQUEST' } });
+    assert.deepEqual(own.json, { error: { message: 'cannot use own model - must be: gpt-4o-mini' } });
     const empty = await post('/basic', {}, JSON.stringify({ messages: [] }));
     assert.equal((empty.json.error as { message: string }).message, "request body doesn't contain valid prompts");
     assert.equal(a.requests.length, 0);

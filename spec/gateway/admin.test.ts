@@ -29,45 +29,65 @@ describe('Admin API', () => {
     assert.deepEqual((await send(`${h.admin}/plugins/enabled`)).json(), { enabled_plugins: ['probe'] });
   });
 
-  test('creates, reads, updates and deletes services and routes, and changes apply without a restart', async () => {
-    const svc = await send(`${h.admin}/services`, { method: 'POST', ...json({ name: 'api', url: `${up.url}/v1` }) });
-    assert.equal(svc.status, 201, svc.body);
-    assert.equal(svc.json().protocol, 'http');
-    assert.equal(svc.json().port, up.port);
-    assert.equal(svc.json().path, '/v1');
-    assert.equal(svc.json().retries, 5);
-    assert.equal(svc.json().connect_timeout, 60000);
-    const route = await send(`${h.admin}/services/api/routes`, { method: 'POST', ...json({ name: 'r1', paths: ['/api'] }) });
-    assert.equal(route.status, 201, route.body);
-    assert.deepEqual(route.json().service, { id: svc.json().id });
-    assert.deepEqual(route.json().protocols, ['http', 'https']);
-    assert.equal(route.json().strip_path, true);
+  const config = (doc: Record<string, unknown>) => send(`${h.admin}/config`, { method: 'POST', ...json({ _format_version: '3.0', ...doc }) });
+
+  test('entities come from POST /config, read back with defaults, and changes apply without a restart', async () => {
+    const r = await config({ services: [{ name: 'api', url: `${up.url}/v1`, routes: [{ name: 'r1', paths: ['/api'] }] }] });
+    assert.equal(r.status, 201, r.body);
+    const svc = (await send(`${h.admin}/services/api`)).json();
+    assert.equal(svc.protocol, 'http');
+    assert.equal(svc.port, up.port);
+    assert.equal(svc.path, '/v1');
+    assert.equal(svc.retries, 5);
+    assert.equal(svc.connect_timeout, 60000);
+    const route = (await send(`${h.admin}/routes/r1`)).json();
+    assert.deepEqual(route.service, { id: svc.id });
+    assert.deepEqual(route.protocols, ['http', 'https']);
+    assert.equal(route.strip_path, true);
     assert.equal((await send(`${h.proxy}/api/x`)).json().echo, '/v1/x');
-
-    const patched = await send(`${h.admin}/routes/r1`, { method: 'PATCH', ...json({ strip_path: false }) });
-    assert.equal(patched.status, 200);
-    assert.equal((await send(`${h.proxy}/api/x`)).json().echo, '/v1/api/x');
-
     const list = (await send(`${h.admin}/services/api/routes`)).json();
     assert.equal(list.data.length, 1);
     assert.equal(list.next, null);
 
-    assert.equal((await send(`${h.admin}/services/api`, { method: 'DELETE' })).status, 400, 'a service with routes cannot be deleted');
-    assert.equal((await send(`${h.admin}/routes/r1`, { method: 'DELETE' })).status, 204);
-    assert.equal((await send(`${h.admin}/routes/r1`)).status, 404);
+    assert.equal((await config({ services: [{ name: 'api', url: `${up.url}/v1`, routes: [{ name: 'r1', paths: ['/api'], strip_path: false }] }] })).status, 201);
+    assert.equal((await send(`${h.proxy}/api/x`)).json().echo, '/v1/api/x');
+    assert.equal((await config({})).status, 201);
     assert.deepEqual((await send(`${h.admin}/routes/r1`)).json(), { message: 'Not found' });
     assert.equal((await send(`${h.proxy}/api/x`)).status, 404);
-    assert.equal((await send(`${h.admin}/services/api`, { method: 'DELETE' })).status, 204);
   });
 
-  test('PUT creates by name and replaces', async () => {
+  test('entity writes are refused as DB-less Kong refuses them (405, code 12), after the schema checks', async () => {
+    // kong/db/strategies/off/init.lua: insert/update/upsert/delete are "unsupported" when database = off.
+    assert.equal((await config({ services: [{ name: 'keep', host: 'k.test', routes: [{ name: 'keep-r', paths: ['/keep'] }] }] })).status, 201);
+    const post = await send(`${h.admin}/services`, { method: 'POST', ...json({ name: 'new', url: 'http://n.test' }) });
+    assert.equal(post.status, 405);
+    assert.deepEqual(post.json(), { code: 12, name: 'operation unsupported', message: "cannot create 'services' entities when not using a database" });
+    const nested = await send(`${h.admin}/services/keep/routes`, { method: 'POST', ...json({ paths: ['/n'] }) });
+    assert.equal(nested.json().message, "cannot create 'routes' entities when not using a database");
+    const patch = await send(`${h.admin}/routes/keep-r`, { method: 'PATCH', ...json({ strip_path: false }) });
+    assert.equal(patch.status, 405);
+    assert.equal(patch.json().message, "cannot update 'routes' entities by 'name' when not using a database");
+    const id = (await send(`${h.admin}/routes/keep-r`)).json().id;
+    const patchById = await send(`${h.admin}/routes/${id}`, { method: 'PATCH', ...json({ strip_path: false }) });
+    assert.equal(patchById.json().message, "cannot update 'routes' entities when not using a database");
     const put = await send(`${h.admin}/services/put-me`, { method: 'PUT', ...json({ host: 'example.com' }) });
-    assert.equal(put.status, 200, put.body);
-    assert.equal(put.json().name, 'put-me');
-    const again = await send(`${h.admin}/services/put-me`, { method: 'PUT', ...json({ host: 'example.org', port: 8080 }) });
-    assert.equal(again.json().id, put.json().id);
-    assert.equal(again.json().host, 'example.org');
-    await send(`${h.admin}/services/put-me`, { method: 'DELETE' });
+    assert.equal(put.status, 405);
+    assert.equal(put.json().message, "cannot create or update 'services' entities by 'name' when not using a database");
+    const del = await send(`${h.admin}/services/keep`, { method: 'DELETE' });
+    assert.equal(del.status, 405);
+    assert.equal(del.json().message, "cannot remove 'services' entities by 'name' when not using a database");
+    // The DAO looks the entity up first: deleting what is not there succeeds.
+    assert.equal((await send(`${h.admin}/services/not-there`, { method: 'DELETE' })).status, 204);
+    // Invalid writes are still schema violations (the DAO validates before the strategy refuses).
+    const badPatch = await send(`${h.admin}/routes/keep-r`, { method: 'PATCH', ...json({ paths: ['nope'] }) });
+    assert.equal(badPatch.status, 400);
+    assert.equal(badPatch.json().code, 2);
+    const badPut = await send(`${h.admin}/services/put-me`, { method: 'PUT', ...json({ host: 'example.com', port: 70000 }) });
+    assert.equal(badPut.status, 400);
+    // Nothing changed.
+    assert.equal((await send(`${h.admin}/services`)).json().data.length, 1);
+    assert.equal((await send(`${h.admin}/routes/keep-r`)).json().strip_path, true);
+    assert.equal((await send(`${h.admin}/`)).json().configuration.database, 'off');
   });
 
   test('rejects invalid entities with Kong schema-violation errors', async () => {
@@ -87,27 +107,25 @@ describe('Admin API', () => {
     assert.deepEqual(badJson.json(), { message: 'Cannot parse JSON body' });
   });
 
-  test('rejects duplicate names and dangling references', async () => {
-    await send(`${h.admin}/services`, { method: 'POST', ...json({ name: 'dup', host: 'a.test' }) });
-    const dup = await send(`${h.admin}/services`, { method: 'POST', ...json({ name: 'dup', host: 'b.test' }) });
-    assert.equal(dup.status, 409);
-    assert.equal(dup.json().code, 5);
-    assert.equal(dup.json().name, 'unique constraint violation');
-    const dangling = await send(`${h.admin}/routes`, { method: 'POST', ...json({ paths: ['/x'], service: { id: '00000000-0000-4000-8000-000000000000' } }) });
+  test('duplicate names and dangling references in a declarative config are refused with code 14', async () => {
+    const dup = await config({ services: [{ name: 'dup', host: 'a.test' }, { name: 'dup', host: 'b.test' }] });
+    assert.equal(dup.status, 400);
+    assert.equal(dup.json().code, 14);
+    const dangling = await config({ routes: [{ paths: ['/x'], service: { id: '00000000-0000-4000-8000-000000000000' } }] });
     assert.equal(dangling.status, 400);
-    assert.equal(dangling.json().code, 4);
-    await send(`${h.admin}/services/dup`, { method: 'DELETE' });
+    assert.equal(dangling.json().code, 14);
   });
 
   test('validates plugin configs with the schema the plugin server reported, filling defaults', async () => {
-    const ok = await send(`${h.admin}/plugins`, { method: 'POST', ...json({ name: 'probe', config: { mode: 'pass' } }) });
-    assert.equal(ok.status, 201, ok.body);
-    assert.equal(ok.json().config.status, 200);
-    assert.deepEqual(ok.json().config.nested, { level: 3, label: null });
-    assert.deepEqual(ok.json().protocols, ['grpc', 'grpcs', 'http', 'https']);
-    assert.equal(ok.json().enabled, true);
-    const dup = await send(`${h.admin}/plugins`, { method: 'POST', ...json({ name: 'probe' }) });
-    assert.equal(dup.status, 409);
+    assert.equal((await config({ plugins: [{ name: 'probe', config: { mode: 'pass' } }] })).status, 201);
+    const ok = (await send(`${h.admin}/plugins`)).json().data[0];
+    assert.equal(ok.config.status, 200);
+    assert.deepEqual(ok.config.nested, { level: 3, label: null });
+    assert.deepEqual(ok.protocols, ['grpc', 'grpcs', 'http', 'https']);
+    assert.equal(ok.enabled, true);
+    const dup = await config({ plugins: [{ name: 'probe' }, { name: 'probe' }] });
+    assert.equal(dup.status, 400);
+    assert.equal(dup.json().code, 14);
 
     const bad = await send(`${h.admin}/schemas/plugins/validate`, {
       method: 'POST',
@@ -139,7 +157,7 @@ describe('Admin API', () => {
     assert.equal(configField.type, 'record');
     assert.ok((configField.fields as unknown[]).some((f) => Object.keys(f as object)[0] === 'mode'));
     assert.equal((await send(`${h.admin}/schemas/plugins/nope`)).status, 404);
-    await send(`${h.admin}/plugins/${ok.json().id}`, { method: 'DELETE' });
+    assert.equal((await config({})).status, 201);
   });
 
   test('POST /config replaces everything and reports declarative errors with code 14', async () => {
@@ -161,22 +179,35 @@ describe('Admin API', () => {
     assert.equal((await send(`${h.admin}/services`)).json().data.length, 1);
   });
 
-  test('plugins can be created and listed under a route or a service', async () => {
-    const svc = (await send(`${h.admin}/services`, { method: 'POST', ...json({ name: 'nest', host: 'n.test' }) })).json();
-    const route = (await send(`${h.admin}/services/nest/routes`, { method: 'POST', ...json({ name: 'nest-r', paths: ['/nest'] }) })).json();
-    const onRoute = await send(`${h.admin}/routes/nest-r/plugins`, { method: 'POST', ...json({ name: 'probe' }) });
-    assert.equal(onRoute.status, 201, onRoute.body);
-    assert.deepEqual(onRoute.json().route, { id: route.id });
-    assert.equal(onRoute.json().service, null);
-    const onService = await send(`${h.admin}/services/${svc.id}/plugins`, { method: 'POST', ...json({ name: 'probe', instance_name: 'svc-probe' }) });
-    assert.equal(onService.status, 201, onService.body);
-    assert.equal((await send(`${h.admin}/routes/nest-r/plugins`)).json().data.length, 1);
-    assert.equal((await send(`${h.admin}/plugins/svc-probe`)).json().id, onService.json().id);
+  test('plugins are listed and read under their route or service, and only there', async () => {
+    const r = await config({
+      services: [{ name: 'nest', host: 'n.test', routes: [{ name: 'nest-r', paths: ['/nest'] }, { name: 'other-r', paths: ['/other'] }] }],
+      plugins: [
+        { name: 'probe', route: 'nest-r' },
+        { name: 'probe', service: 'nest', instance_name: 'svc-probe' },
+      ],
+    });
+    assert.equal(r.status, 201, r.body);
+    const svc = (await send(`${h.admin}/services/nest`)).json();
+    const route = (await send(`${h.admin}/routes/nest-r`)).json();
+    const onRoute = (await send(`${h.admin}/routes/nest-r/plugins`)).json().data;
+    assert.equal(onRoute.length, 1);
+    assert.deepEqual(onRoute[0].route, { id: route.id });
+    assert.equal(onRoute[0].service, null);
+    const onService = (await send(`${h.admin}/plugins/svc-probe`)).json();
+    assert.deepEqual(onService.service, { id: svc.id });
     assert.deepEqual((await send(`${h.admin}/routes/nest-r/service`)).json().id, svc.id);
-    // Deleting the route cascades to its plugins, as Kong's on_delete = "cascade".
-    assert.equal((await send(`${h.admin}/routes/nest-r`, { method: 'DELETE' })).status, 204);
-    assert.equal((await send(`${h.admin}/plugins/${onRoute.json().id}`)).status, 404);
+    // /routes/{route}/plugins/{plugin} and /services/{service}/plugins/{plugin} (kong/api/endpoints.lua nested entity).
+    assert.equal((await send(`${h.admin}/routes/nest-r/plugins/${onRoute[0].id}`)).json().id, onRoute[0].id);
+    assert.equal((await send(`${h.admin}/services/nest/plugins/svc-probe`)).json().id, onService.id);
+    assert.equal((await send(`${h.admin}/services/${svc.id}/plugins/${onService.id}`)).status, 200);
+    assert.equal((await send(`${h.admin}/routes/other-r/plugins/${onRoute[0].id}`)).status, 404, 'a plugin of another route');
+    assert.equal((await send(`${h.admin}/services/nest/plugins/${onRoute[0].id}`)).status, 404, 'a route plugin is not the service\'s');
+    assert.equal((await send(`${h.admin}/services/nest/routes/nest-r`)).json().id, route.id);
+    const write = await send(`${h.admin}/routes/nest-r/plugins/${onRoute[0].id}`, { method: 'PATCH', ...json({ config: { mode: 'pass' } }) });
+    assert.equal(write.status, 405);
     assert.equal((await send(`${h.admin}/schemas/routes`)).json().fields.some((f: object) => 'paths' in f), true);
+    assert.equal((await config({})).status, 201);
   });
 
   test('unknown paths and methods get Kong messages', async () => {
@@ -203,6 +234,6 @@ describe('extra config validators (the hook for cross-field rules)', () => {
     assert.deepEqual(bad.json().fields, { config: { sleep: 'must be set when mode is slow' } });
     assert.equal(bad.json().message, 'schema violation (config.sleep: must be set when mode is slow)');
     const ok = await send(`${h.admin}/plugins`, { method: 'POST', ...json({ name: 'probe', config: { mode: 'slow', sleep: 5 } }) });
-    assert.equal(ok.status, 201);
+    assert.equal(ok.status, 405, 'valid, then refused as DB-less Kong refuses writes');
   });
 });

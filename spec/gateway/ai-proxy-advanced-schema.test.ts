@@ -86,12 +86,12 @@ describe('ai-proxy-advanced through the Admin API', () => {
   });
 
   test('a valid config is stored with Kong defaults filled', async () => {
-    const r = await send(`${h.admin}/plugins`, {
+    const r = await send(`${h.admin}/config`, {
       method: 'POST',
-      ...json({ name: 'ai-proxy-advanced', config: { targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai', name: 'gpt-4o' } }] } }),
+      ...json({ _format_version: '3.0', plugins: [{ name: 'ai-proxy-advanced', config: { targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai', name: 'gpt-4o' } }] } }] }),
     });
     assert.equal(r.status, 201, JSON.stringify(r.json()));
-    const config = r.json().config;
+    const config = (Object.values(r.json().plugins)[0] as { config: Record<string, any> }).config;
     assert.equal(config.balancer.algorithm, 'round-robin');
     assert.deepEqual(config.balancer.failover_criteria, ['error', 'timeout']);
     assert.equal(config.targets[0].weight, 100);

@@ -36,7 +36,7 @@ export class EngineHttpHarness {
               return;
             }
             res.writeHead(e.status, e.headers);
-            res.end(e.body);
+            res.end(e.bytes);
           },
           (err: unknown) => res.writeHead(500).end(String(err)),
         );

@@ -18,6 +18,8 @@ export interface FakeClientRequest {
 export interface ExitCall {
   status: number;
   body: string;
+  /** The body's exact bytes (a gzipped answer is not text). */
+  bytes: Buffer;
   headers: Record<string, string>;
 }
 
@@ -105,7 +107,7 @@ export class FakePdk implements EnginePdk {
       this.record('kong.response.exit', [status, body, headers]);
       if (typeof status !== 'number') throw new Error('exit status must be a number');
       const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : JSON.stringify(body);
-      this.exited = { status, body: text, headers };
+      this.exited = { status, body: text, bytes: Buffer.isBuffer(body) ? body : Buffer.from(text, 'utf8'), headers };
     },
   };
 

@@ -14,10 +14,10 @@ import { Registry } from 'prom-client';
 import type { PluginConfig, TargetConfig } from '../../schemas/config';
 import { aiProxyBlock } from '../../plugins/ai-proxy-advanced/engine/analytics';
 import { logPhase, ticketOf, type LogPhaseDeps, type LogPhasePdk } from '../../plugins/ai-proxy-advanced/observability/log-phase';
-import { AiMetrics, MAX_MODEL_SERIES } from '../../plugins/ai-proxy-advanced/observability/metrics';
+import { AiMetrics, KongAiMetrics, MAX_MODEL_SERIES } from '../../plugins/ai-proxy-advanced/observability/metrics';
 import { PendingStreams, StreamRecord } from '../../plugins/ai-proxy-advanced/observability/record';
 import { sinkFromEnv, type LogSink } from '../../plugins/ai-proxy-advanced/observability/sink';
-import { STREAM_PATH } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
+import { STREAM_PATH, TICKET_TTL_MS } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
 import { ConfigError } from '../../plugins/ai-proxy-advanced/errors';
 
 const KEY = 'sk-SECRET-in-body';
@@ -135,6 +135,40 @@ describe('log phase', () => {
   });
 });
 
+test('an ended stream nobody logged goes after the ticket TTL, even behind a live one', () => {
+  let t = 0;
+  const p = new PendingStreams(() => t);
+  const live = new StreamRecord(config, 0, () => t);
+  const ended = new StreamRecord(config, 0, () => t);
+  p.add('live', live);
+  p.add('ended', ended);
+  ended.abandon();
+  t = TICKET_TTL_MS - 1000;
+  p.add('x', new StreamRecord(config, 0, () => t));
+  assert.equal(p.size, 3);
+  t = TICKET_TTL_MS;
+  p.add('y', new StreamRecord(config, 0, () => t));
+  assert.equal(p.take('ended'), undefined, 'dropped 60 s after its stream ended');
+  assert.equal(p.take('live'), live, 'a live stream is kept');
+});
+
+test('awaitingLog counts streams that just ended and are not yet logged (what a stopping server waits for)', () => {
+  let t = 0;
+  const p = new PendingStreams(() => t);
+  const live = new StreamRecord(config, 0, () => t);
+  const ended = new StreamRecord(config, 0, () => t);
+  const logged = new StreamRecord(config, 0, () => t);
+  p.add('live', live);
+  p.add('ended', ended);
+  p.add('logged', logged);
+  ended.abandon();
+  logged.abandon();
+  p.take('logged');
+  assert.equal(p.awaitingLog(5000), 1, 'only the ended, unclaimed one');
+  t = 5000;
+  assert.equal(p.awaitingLog(5000), 0, 'Kong would have logged it by now');
+});
+
 describe('ai.proxy block and metrics', () => {
   test("Kong's exporter rules: request counted, cost only when > 0, tokens per type, labelled by request model", async () => {
     const registry = new Registry();
@@ -206,6 +240,30 @@ describe('sink from the environment', () => {
     }
   });
 
+  test('a failing endpoint is reported without its query string or user info', async () => {
+    const srv = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(500).end());
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as AddressInfo).port;
+    const written: string[] = [];
+    const orig = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      const sink = sinkFromEnv({ AI_PROXY_ADVANCED_LOG_HTTP_ENDPOINT: `http://user:PASSWORD@127.0.0.1:${port}/in?token=QUERYSECRET` });
+      sink?.write({ n: 1 });
+      // Closing sends what is queued once and drops it on failure: exactly one report.
+      await sink?.close();
+    } finally {
+      process.stderr.write = orig;
+      srv.close();
+    }
+    const text = written.join('');
+    assert.match(text, new RegExp(`http://127\\.0\\.0\\.1:${port}/in answered 500`));
+    assert.doesNotMatch(text, /QUERYSECRET|PASSWORD|user:/);
+  });
+
   test('nothing set: no sink; bad settings are named', () => {
     assert.equal(sinkFromEnv({}), undefined);
     assert.throws(() => sinkFromEnv({ AI_PROXY_ADVANCED_LOG_HTTP_ENDPOINT: 'file:///etc/passwd' }), (e: Error) => e instanceof ConfigError && /AI_PROXY_ADVANCED_LOG_HTTP_ENDPOINT/.test(e.message));
@@ -226,4 +284,22 @@ test('metrics label sets are bounded: models beyond MAX_MODEL_SERIES count as "o
   const series = text.split('\n').filter((l) => l.startsWith('kong_ai_llm_requests_total{'));
   assert.equal(series.length, MAX_MODEL_SERIES + 1);
   assert.ok(series.some((l) => l.includes('ai_model="other"') && l.endsWith(' 50')));
+});
+
+test('failover label sets are bounded too: client-chosen models beyond MAX_MODEL_SERIES count as "other"', async () => {
+  const registry = new Registry();
+  const m = new AiMetrics(registry);
+  for (let i = 0; i < MAX_MODEL_SERIES + 50; i++) m.failedOver('p', [{ provider: 'openai', model: `client-model-${i}` }, { provider: 'openai', model: 'x' }]);
+  const text = await registry.metrics();
+  const series = text.split('\n').filter((l) => l.startsWith('kong_ai_proxy_advanced_failovers_total{'));
+  assert.equal(series.length, MAX_MODEL_SERIES + 1);
+  assert.ok(series.some((l) => l.includes('ai_model="other"') && l.endsWith(' 50')));
+});
+
+test("the gateway's metrics hold Kong's AI families only, none of the balancer's", async () => {
+  const registry = new Registry();
+  new KongAiMetrics(registry);
+  const text = await registry.metrics();
+  assert.match(text, /# TYPE kong_ai_llm_requests_total counter/);
+  assert.doesNotMatch(text, /kong_ai_proxy_advanced_/);
 });

@@ -19,6 +19,21 @@ const hangSockets = new Set<Socket>();
 let hangHits = 0;
 
 const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const BASE = {
+  _format_version: '3.0',
+  services: [{ name: 'echo', url: '__UP__', routes: [{ name: 'plain', paths: ['/plain'] }, { name: 'stuck', paths: ['/stuck'] }] }],
+};
+const added: Array<Record<string, unknown>> = [];
+
+/** The gateway is DB-less (entity writes are 405s): a plugin is added by POSTing the whole config with it. */
+async function addPlugin(plugin: Record<string, unknown>): Promise<{ status: number; body: string; plugin?: Record<string, any> }> {
+  const doc = JSON.parse(JSON.stringify(BASE).replaceAll('__UP__', up.url));
+  const r = await send(`${h.admin}/config`, { method: 'POST', ...json({ ...doc, plugins: [...added, plugin] }) });
+  if (r.status !== 201) return { status: r.status, body: r.body };
+  added.push(plugin);
+  const stored = Object.values(r.json().plugins as Record<string, Record<string, any>>).find((p) => p.name === plugin.name);
+  return { status: r.status, body: r.body, plugin: stored };
+}
 
 before(async () => {
   up = await startUpstream();
@@ -29,12 +44,7 @@ before(async () => {
     s.on('close', () => hangSockets.delete(s));
   });
   await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
-  h = await startHarness({
-    config: {
-      _format_version: '3.0',
-      services: [{ name: 'echo', url: up.url, routes: [{ name: 'plain', paths: ['/plain'] }, { name: 'stuck', paths: ['/stuck'] }] }],
-    },
-  });
+  h = await startHarness({ config: JSON.parse(JSON.stringify(BASE).replaceAll('__UP__', up.url)) });
 });
 after(async () => {
   for (const s of hangSockets) s.destroy();
@@ -45,9 +55,9 @@ after(async () => {
 
 describe('Kong schemas through the Admin API', () => {
   test('defaults filled as Kong does (http-log queue record, prometheus switches)', async () => {
-    const r = await send(`${h.admin}/plugins`, { method: 'POST', ...json({ name: 'prometheus', config: { ai_metrics: true } }) });
+    const r = await addPlugin({ name: 'prometheus', config: { ai_metrics: true } });
     assert.equal(r.status, 201, r.body);
-    assert.deepEqual(r.json().config, {
+    assert.deepEqual(r.plugin?.config, {
       per_consumer: false, status_code_metrics: false, ai_metrics: true, latency_metrics: false, bandwidth_metrics: false, upstream_health_metrics: false, wasm_metrics: false,
     });
     const s = await send(`${h.admin}/schemas/plugins/http-log`);
@@ -76,9 +86,9 @@ describe('Kong schemas through the Admin API', () => {
 describe('entries and metrics for a plain proxied request', () => {
   test("file-log writes Kong's serialize() shape; GET /metrics counts it", async () => {
     const file = path.join(h.dir, 'plain.log');
-    const p = await send(`${h.admin}/routes/plain/plugins`, { method: 'POST', ...json({ name: 'file-log', config: { path: file } }) });
+    const p = await addPlugin({ name: 'file-log', route: 'plain', config: { path: file } });
     assert.equal(p.status, 201, p.body);
-    await send(`${h.admin}/routes/plain/plugins`, { method: 'POST', ...json({ name: 'prometheus', config: { status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true } }) });
+    await addPlugin({ name: 'prometheus', route: 'plain', config: { status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true } });
     const r = await send(`${h.proxy}/plain/x?q=1`);
     assert.equal(r.status, 200);
     // Only whole lines: the file can exist, or hold half a line, before the write completes.
@@ -103,10 +113,7 @@ describe('entries and metrics for a plain proxied request', () => {
 
   test('http-log to an endpoint that never answers: every request is proxied and the queue stays bounded', async () => {
     const port = (hang.address() as AddressInfo).port;
-    const p = await send(`${h.admin}/routes/stuck/plugins`, {
-      method: 'POST',
-      ...json({ name: 'http-log', config: { http_endpoint: `http://127.0.0.1:${port}/logs`, queue: { max_entries: 5, max_coalescing_delay: 0 } } }),
-    });
+    const p = await addPlugin({ name: 'http-log', route: 'stuck', config: { http_endpoint: `http://127.0.0.1:${port}/logs`, queue: { max_entries: 5, max_coalescing_delay: 0 } } });
     assert.equal(p.status, 201, p.body);
     for (let i = 0; i < 30; i++) {
       const r = await send(`${h.proxy}/stuck/${i}`);
@@ -115,5 +122,77 @@ describe('entries and metrics for a plain proxied request', () => {
     await eventually(() => hangHits >= 1);
     assert.ok(h.logs.some((l) => /queue http-log http:\/\/127\.0\.0\.1:\d+\/logs: queue full, dropping the oldest entry/.test(l)), 'drops are logged');
     assert.equal(hangHits, 1, 'one batch in flight at a time (concurrency_limit 1)');
+  });
+
+  test("http-log sends as Kong's: method, content type, headers, and URL credentials as Basic auth", async () => {
+    const got: Array<{ method?: string; url?: string; auth?: string; type?: string; custom?: string; body: string }> = [];
+    const sinkSrv = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        got.push({ method: req.method, url: req.url, auth: req.headers.authorization, type: req.headers['content-type'], custom: req.headers['x-custom'] as string | undefined, body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => sinkSrv.listen(0, '127.0.0.1', () => r()));
+    const port = (sinkSrv.address() as AddressInfo).port;
+    const g = await startHarness({
+      config: {
+        _format_version: '3.0',
+        services: [{ name: 'echo', url: up.url, routes: [{ name: 'sent', paths: ['/sent'] }] }],
+        plugins: [
+          {
+            name: 'http-log',
+            config: { http_endpoint: `http://u:p%40ss@127.0.0.1:${port}/in?k=v`, method: 'PUT', content_type: 'application/json; charset=utf-8', headers: { 'X-Custom': 'yes' }, queue: { max_coalescing_delay: 0 } },
+          },
+        ],
+      },
+    });
+    try {
+      assert.equal((await send(`${g.proxy}/sent`)).status, 200);
+      await eventually(() => got.length >= 1);
+      const [r] = got;
+      assert.equal(r?.method, 'PUT');
+      assert.equal(r?.url, '/in?k=v');
+      assert.equal(r?.auth, `Basic ${Buffer.from('u:p@ss').toString('base64')}`);
+      assert.equal(r?.type, 'application/json; charset=utf-8');
+      assert.equal(r?.custom, 'yes');
+      assert.equal((JSON.parse(r?.body ?? '{}') as { route?: { name?: string } }).route?.name, 'sent');
+    } finally {
+      await g.close();
+      await new Promise<void>((r) => sinkSrv.close(() => r()));
+    }
+  });
+
+  test('close() with a failing http-log endpoint ends within the drain: the retry back-off is cut short', async () => {
+    let hits = 0;
+    const failing = http.createServer((req, res) => {
+      hits++;
+      req.resume();
+      req.on('end', () => res.writeHead(500).end());
+    });
+    await new Promise<void>((r) => failing.listen(0, '127.0.0.1', () => r()));
+    const port = (failing.address() as AddressInfo).port;
+    const g = await startHarness({
+      config: {
+        _format_version: '3.0',
+        services: [{ name: 'echo', url: up.url, routes: [{ name: 'failing', paths: ['/failing'] }] }],
+        plugins: [{ name: 'http-log', config: { http_endpoint: `http://127.0.0.1:${port}/logs`, queue: { max_coalescing_delay: 0, initial_retry_delay: 60, max_retry_delay: 60 } } }],
+      },
+    });
+    try {
+      assert.equal((await send(`${g.proxy}/failing`)).status, 200);
+      // The first POST failed: the batch now sits in its 60 s back-off.
+      await eventually(() => g.logs.some((l) => /handler could not process entries/.test(l)));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 8000)));
+      const r = await Promise.race([g.close(), late]);
+      clearTimeout(timer);
+      assert.notEqual(r, 'late', 'close() waited for the back-off');
+      assert.equal(hits, 2, 'one last try when closing');
+      assert.ok(g.logs.some((l) => /1 queue entries were lost/.test(l)), 'the dropped entry is reported');
+    } finally {
+      await new Promise<void>((r) => failing.close(() => r()));
+    }
   });
 });

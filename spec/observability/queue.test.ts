@@ -114,4 +114,42 @@ describe('LogQueue', () => {
     await q.idle();
     assert.deepEqual(sent, [[1], [4], [5], [6]]);
   });
+  test('close() cuts a retry back-off short: the failing batch is dropped at once, not after max_retry_delay', async () => {
+    const clock = new Clock();
+    let calls = 0;
+    const q = new LogQueue<number>('t', conf({ initial_retry_delay: 60, max_retry_delay: 60 }), async () => {
+      calls++;
+      throw new Error('down');
+    }, clock.deps);
+    q.enqueue(1);
+    await clock.advance(1000);
+    assert.equal(calls, 1);
+    assert.deepEqual(clock.sleeps.slice(-1), [60_000], 'in its back-off');
+    let closed = false;
+    const done = q.close().then(() => (closed = true));
+    await settle();
+    assert.equal(closed, true, 'close() did not wait for the 60 s back-off');
+    await done;
+    assert.equal(calls, 2, 'one last try when closing');
+    assert.equal(q.dropped, 1);
+  });
+
+  test('close(waitMs) gives up on a handler that never answers: what is left is dropped with a warning', async () => {
+    const clock = new Clock();
+    const q = new LogQueue<number>('t', conf({ max_batch_size: 1 }), () => new Promise<boolean>(() => undefined), clock.deps);
+    q.enqueue(1);
+    q.enqueue(2);
+    q.enqueue(3);
+    await settle();
+    let closed = false;
+    const done = q.close(5000).then(() => (closed = true));
+    await clock.advance(4999);
+    assert.equal(closed, false);
+    await clock.advance(1);
+    await done;
+    assert.equal(q.dropped, 3, 'the batch in flight and the two queued');
+    assert.ok(clock.warnings.some((w) => /closed with entries unsent after 5000 ms\. 3 queue entries were lost/.test(w)));
+    q.enqueue(4);
+    assert.equal(q.size, 0, 'closed: no new entries');
+  });
 });

@@ -3,7 +3,7 @@
  * created, SIGTERM drains requests in flight (bounded), and -vv never logs secrets or bodies.
  */
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { PluginServerClient } from '../../kong/rpc/client';
@@ -24,10 +24,67 @@ class Plugin {
 module.exports = { Plugin, Version: '0.1.0', Priority: 10 };
 `;
 
+/**
+ * Registers a shutdown hook the way ai-proxy-advanced does (kong/pluginserver/shutdown-hooks.ts, through its
+ * globalThis key): busy until the file named by HOOK_RELEASE exists (HOOK_CLOSED.polled marks that the drain polled
+ * it), and a close() that writes HOOK_CLOSED.
+ */
+const HOOK_PLUGIN = String.raw`'use strict';
+const fs = require('node:fs');
+const key = Symbol.for('ai-proxy-advanced.pluginserver.shutdown-hooks');
+const hooks = (globalThis[key] ??= new Set());
+let polls = 0;
+hooks.add({
+  name: 'test hook',
+  busy: () => {
+    // The drain asked three times: it is waiting on this hook.
+    if (++polls === 3) fs.writeFileSync(process.env.HOOK_CLOSED + '.polled', '');
+    return fs.existsSync(process.env.HOOK_RELEASE) ? 0 : 1;
+  },
+  close: async () => {
+    await new Promise((r) => setTimeout(r, 50));
+    fs.writeFileSync(process.env.HOOK_CLOSED, 'closed');
+  },
+});
+class Plugin {}
+module.exports = { Plugin, Version: '0.1.0', Priority: 10 };
+`;
+
 describe('plugin server lifecycle (issue 11)', { timeout: 60_000 }, () => {
   const tmp = makeTmpDir();
   after(() => tmp.cleanup());
   const plugins = writePlugins(path.join(tmp.dir, 'plugins'), { 'slow.js': SLOW_PLUGIN, 'body-reader.js': BODY_READER_PLUGIN });
+
+  test("SIGTERM waits for the work plugins report through shutdown hooks (live streams), then closes them (log sinks)", async () => {
+    const hookPlugins = writePlugins(path.join(tmp.dir, 'hook-plugins'), { 'hooked.js': HOOK_PLUGIN });
+    const release = path.join(tmp.dir, 'hook.release');
+    const closedFile = path.join(tmp.dir, 'hook.closed');
+    const saved = { ...process.env };
+    // The child inherits these: a drain long enough that only the hook's release can end it in this test.
+    Object.assign(process.env, { HOOK_RELEASE: release, HOOK_CLOSED: closedFile, AI_PROXY_PLUGINSERVER_DRAIN_MS: '30000' });
+    let srv: Awaited<ReturnType<typeof startServer>>;
+    try {
+      srv = await startServer('ours', { pluginsDir: hookPlugins, prefix: tmp.dir, sockName: 'hook.sock' });
+    } finally {
+      for (const k of ['HOOK_RELEASE', 'HOOK_CLOSED', 'AI_PROXY_PLUGINSERVER_DRAIN_MS']) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
+    try {
+      srv.proc.kill('SIGTERM');
+      // Draining: the drain keeps asking the hook, the socket is gone, the process still there, the hook not closed.
+      await eventually(() => existsSync(`${closedFile}.polled`));
+      assert.equal(existsSync(srv.socketPath), false);
+      assert.equal(srv.hasExited(), false, 'exited while a hook reported work in flight');
+      assert.equal(existsSync(closedFile), false, 'closed before the drain ended');
+      writeFileSync(release, '');
+      assert.equal(await srv.exited, 0);
+      assert.equal(readFileSync(closedFile, 'utf8'), 'closed', "the hook's close() ran before exit");
+    } finally {
+      await srv.stop();
+    }
+  });
 
   test("an orphan's SIGTERM leaves the socket a newer server listens on; the newer one removes its own", async () => {
     const old = await startServer('ours', { pluginsDir: plugins, prefix: tmp.dir, sockName: 'shared.sock' });
@@ -57,7 +114,7 @@ describe('plugin server lifecycle (issue 11)', { timeout: 60_000 }, () => {
   });
 
   test('SIGTERM answers the requests in flight before exiting', async () => {
-    const srv = await startServer('ours', { pluginsDir: plugins, prefix: tmp.dir, sockName: 'drain.sock' });
+    const srv = await startServer('ours', { pluginsDir: plugins, prefix: tmp.dir, sockName: 'drain.sock', extraArgs: ['-vv'] });
     const c = new PluginServerClient({ socketPath: srv.socketPath });
     try {
       const { Id } = (await c.call('plugin.StartInstance', { Name: 'slow', Config: '{}' })) as { Id: number };
@@ -66,7 +123,8 @@ describe('plugin server lifecycle (issue 11)', { timeout: 60_000 }, () => {
         calls.push(method);
         return null;
       });
-      await new Promise((r) => setTimeout(r, 100));
+      // The event is in flight once the server has read it (-vv logs each RPC as it arrives).
+      await eventually(() => /method: plugin\.HandleEvent/.test(srv.stderr()));
       srv.proc.kill('SIGTERM');
       assert.equal(await event, 'ret');
       assert.deepEqual(calls, ['kong.response.set_header']);
@@ -86,7 +144,8 @@ describe('plugin server lifecycle (issue 11)', { timeout: 60_000 }, () => {
       const { Id } = (await c.call('plugin.StartInstance', { Name: 'body-reader', Config: config })) as { Id: number };
       await runEvent(c, Id, 'access', (method) => (method === 'kong.request.get_raw_body' ? Buffer.from(`{"messages":[{"content":"${secrets[4]}"}]}`) : null));
       await c.call('plugin.Step', { EventId: 999, Data: { authorization: `Bearer ${secrets[3]}`, body: secrets[4] } }).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 100));
+      // The last RPC's line is in: everything before it is too.
+      await eventually(() => /method: plugin\.Step/.test(srv.stderr()));
       const log = srv.stderr();
       assert.match(log, /method: plugin\.StartInstance/);
       for (const s of secrets) assert.ok(!log.includes(s), `${s} leaked into the -vv log:\n${log}`);

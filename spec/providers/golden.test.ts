@@ -6,6 +6,7 @@
  * (`ours`) and why it is not the fixture's. Each such field is checked to really differ from the fixture, so a
  * stale entry cannot hide a regression. Among them:
  *  - bedrock-chat finish_reason: fixture 'end_turn', Kong's code (and we) map it to 'stop'.
+ *  - anthropic finish_reason: Kong passes stop_reason through; we answer OpenAI's value (docs/providers.md).
  *  - bedrock-chat usage: fixture uses OpenAI key names Converse never sends; we estimate.
  *  - llama2-ollama-chat / mistral-ollama-chat usage: fixture usage copied from OpenAI's; we report Ollama's counts.
  *  - llama2-ollama-completions text and usage: fixture text is not the real response's; we return the real one.

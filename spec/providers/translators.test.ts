@@ -86,11 +86,16 @@ describe('anthropic', () => {
     assert.deepEqual(out.usage, { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 });
   });
 
-  it('estimates usage when Anthropic reports none or a malformed one (Kong fixtures)', () => {
-    for (const f of ['no_usage_response', 'malformed_usage_response']) {
-      const out = d('anthropic').fromResponse(200, {}, readFixture(`kong-oss/anthropic/llm-v1-chat/responses/${f}.json`), chat);
-      assert.equal(out.usage.completion_tokens, 8, f); // "The sum of 1 + 1 is 2." = 8 words
-    }
+  // Kong spec/03-plugins/38-ai-proxy/03-anthropic_integration_spec.lua "no usage response" / "malformed usage response".
+  it("answers Kong's usage when Anthropic reports none or a malformed one, and counts no estimated tokens", () => {
+    const none = d('anthropic').fromResponse(200, {}, readFixture('kong-oss/anthropic/llm-v1-chat/responses/no_usage_response.json'), chat);
+    assert.equal((none.body as Json)['usage'], 'no usage data returned from upstream');
+    assert.deepEqual(none.usage, { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+    const bad = d('anthropic').fromResponse(200, {}, readFixture('kong-oss/anthropic/llm-v1-chat/responses/malformed_usage_response.json'), chat);
+    assert.deepEqual((bad.body as Json)['usage'], {});
+    assert.deepEqual(bad.usage, { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+    const half = d('anthropic').fromResponse(200, {}, json({ content: [{ type: 'text', text: 'x' }], usage: { input_tokens: 4 } }), chat);
+    assert.deepEqual((half.body as Json)['usage'], { prompt_tokens: 4 });
   });
 
   it('fails translation of a 200 without content (Kong bad_upstream_response)', () => {
@@ -161,9 +166,9 @@ describe('gemini', () => {
     assert.equal(b['contents'][2]['parts'][0]['functionResponse']['name'], 'f');
   });
 
-  it('answers a SAFETY stop as an empty message with finish_reason "safety" (Kong fails_safety fixture)', () => {
+  it('answers a SAFETY stop as an empty message with finish_reason "content_filter" (Kong fails_safety fixture; Kong says "safety")', () => {
     const out = d('gemini').fromResponse(200, {}, readFixture('kong-oss/gemini/llm-v1-chat/responses/fails_safety.json'), pub);
-    assert.deepEqual((out.body as Json)['choices'][0], { index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'safety' });
+    assert.deepEqual((out.body as Json)['choices'][0], { index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'content_filter' });
     assert.equal(out.usage.prompt_tokens, 319);
   });
 
@@ -271,9 +276,16 @@ describe('huggingface', () => {
     assert.deepEqual(body(req), { inputs: 'What are you?', parameters: { max_new_tokens: 64 }, options: { use_cache: false, wait_for_model: true } });
   });
 
-  it('answers the completions fixture as a text_completion', () => {
+  // Kong spec/03-plugins/38-ai-proxy/10-huggingface_integration_spec.lua completions "good request".
+  it("answers the completions fixture in Kong's shape, with OpenAI's text too", () => {
     const out = d('huggingface').fromResponse(200, {}, readFixture('kong-oss/huggingface/llm-v1-completions/responses/good.json'), comp);
-    assert.deepEqual((out.body as Json)['choices'], [{ index: 0, text: 'I am a language model AI created by Mistral AI', finish_reason: 'stop' }]);
+    const b = out.body as Json;
+    assert.equal(b['object'], 'llm/v1/completions');
+    assert.equal(b['model'], 'mistralai/Mistral-7B-Instruct-v0.2');
+    const text = 'I am a language model AI created by Mistral AI';
+    assert.deepEqual(b['choices'], [{ message: { content: text }, text, index: 0, finish_reason: 'stop' }]);
+    assert.deepEqual(b['usage'], {});
+    assert.deepEqual(out.usage, { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
   });
 
   it('sends chat in OpenAI format to {base}/v1/chat/completions and reads the chat fixture', () => {
@@ -288,6 +300,14 @@ describe('huggingface', () => {
   it('turns a 200 carrying an error (model loading, timeout) into a translation error', () => {
     for (const f of ['bad_response_model_load', 'bad_response_timeout']) {
       assert.throws(() => d('huggingface').fromResponse(200, {}, readFixture(`kong-oss/huggingface/llm-v1-chat/responses/${f}.json`), comp), /API error: Model/);
+    }
+  });
+
+  it('keeps a client-chosen model inside /models/: segments encoded, dot and empty segments refused', () => {
+    const chatOf = (model: string) => d('huggingface').toRequest({ messages: [{ role: 'user', content: 'hi' }] }, makeCtx(target('huggingface', 'llm/v1/chat', model)));
+    assert.equal(chatOf('org/name?x=1#y').url, 'https://api-inference.huggingface.co/models/org/name%3Fx%3D1%23y/v1/chat/completions');
+    for (const bad of ['../../x', 'org/../../admin', 'org//name', '/abs']) {
+      assert.throws(() => chatOf(bad), (err: unknown) => err instanceof InvalidRequestError && /Hugging Face model id/.test((err as Error).message), bad);
     }
   });
 
@@ -334,11 +354,11 @@ describe('self-hosted formats', () => {
 });
 
 describe('provider strings are never read as prototype keys', () => {
-  it('maps a Bedrock stopReason or a Cohere finish_reason named like an Object method as an unknown reason', () => {
+  it('passes a Bedrock stopReason or a Cohere finish_reason named like an Object method on as an unknown reason', () => {
     const bedrock = makeCtx(target('bedrock', 'llm/v1/chat', 'anthropic.claude-3-sonnet-20240229-v1:0', { bedrock: { aws_region: 'us-east-1' } }));
     const answer = { output: { message: { role: 'assistant', content: [{ text: 'hi' }] } }, stopReason: 'constructor' };
     const b = d('bedrock').fromResponse(200, {}, Buffer.from(JSON.stringify(answer)), bedrock).body as { choices: Array<{ finish_reason: unknown }> };
-    assert.equal(b.choices[0]!.finish_reason, 'stop');
+    assert.equal(b.choices[0]!.finish_reason, 'constructor');
     const cohere = makeCtx(target('cohere', 'llm/v1/chat', 'command-r'));
     const v2 = { id: 'x', message: { role: 'assistant', content: [{ type: 'text', text: 'hi' }] }, finish_reason: 'toString' };
     const c = d('cohere').fromResponse(200, {}, Buffer.from(JSON.stringify(v2)), cohere).body as { choices: Array<{ finish_reason: unknown }> };

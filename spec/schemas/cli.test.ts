@@ -89,10 +89,62 @@ test('prints one line per problem, naming nested plugins by their place in the f
 
 test('a valid JSON declarative file passes with a short summary and exit 0', () => {
   const config = { targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai' } }] };
-  const doc = { _format_version: '3.0', plugins: [{ name: 'ai-proxy-advanced', config }, { name: 'ai-proxy-advanced', config }] };
+  const doc = {
+    _format_version: '3.0',
+    services: [{ name: 's', url: 'http://127.0.0.1:9', plugins: [{ name: 'ai-proxy-advanced', config }] }],
+    plugins: [{ name: 'ai-proxy-advanced', config }],
+  };
   const r = run('kong.json', JSON.stringify(doc));
-  assert.equal(r.status, 0, r.err);
-  assert.deepEqual(r.out, [`OK: 2 ai-proxy-advanced plugin(s) valid in ${r.file}`]);
+  assert.equal(r.status, 0, r.out.join('\n') + r.err);
+  assert.deepEqual(r.out, [`OK: 2 ai-proxy-advanced plugin(s) valid in ${r.file}`, `OK: the gateway would load ${r.file}`]);
+});
+
+test("the gateway's own checks run on a declarative file: what the gateway refuses, validate refuses (issue 14)", () => {
+  // Each of these passed `npm run validate` and was then refused by the gateway at start.
+  const doc = `_format_version: "3.0"
+services:
+- name: llm
+  url: http://127.0.0.1:9
+  routes:
+  - name: chat
+    paths: [chat]
+  - name: ok
+    paths: [/ok]
+    plugins:
+    - name: rate-limiting
+      config: { minute: 5 }
+    - name: ai-proxy-advanced
+      config:
+        targets:
+        - { route_type: llm/v1/chat, model: { provider: openai, name: gpt-4o } }
+- name: broken
+  url: ftp://x.test
+- name: nourl
+  url: not a url
+plugins:
+- name: ai-proxy-advanced
+  config: { targets: [{ route_type: llm/v1/chat, model: { provider: openai } }] }
+- name: ai-proxy-advanced
+  config: { targets: [{ route_type: llm/v1/chat, model: { provider: openai } }] }
+`;
+  const r = run('gateway.yaml', doc);
+  assert.equal(r.status, 1, r.out.join('\n') + r.err);
+  const lines = r.out.filter((l) => l.startsWith(r.file));
+  assert.ok(lines.some((l) => l.includes('services[1].routes[1] (chat): paths.1: should start with: / (fixed path) or ~/ (regex path)')), lines.join('\n'));
+  assert.ok(lines.some((l) => /services\[1\]\.routes\[2\]\.plugins\[1\] \(rate-limiting\): name: plugin 'rate-limiting' is enabled but no plugin server provides it/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /services\[2\] \(broken\): protocol: expected one of: grpc, grpcs, http, https/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /UNIQUE violation|unique/i.test(l)), 'two global ai-proxy-advanced plugins');
+  assert.ok(lines.includes(`${r.file}: services[3] (nourl): url: invalid url: not a url`), lines.join('\n'));
+  assert.ok(!lines.some((l) => l.includes('(nourl): host')), 'the url is the mistake, not a missing host');
+  assert.match(r.err, /the gateway would refuse this file/);
+  // The same file without the problems loads, and a plugin missing from `plugins` in kong.conf is refused.
+  const fixed = run('fixed.yaml', '_format_version: "3.0"\nservices:\n- name: s\n  url: http://127.0.0.1:9\n  routes:\n  - { name: r, paths: [/r] }\n');
+  assert.equal(fixed.status, 0, fixed.out.join('\n') + fixed.err);
+  const conf = path.join(dir, 'only-bundled.conf');
+  writeFileSync(conf, 'plugins = bundled\n');
+  const notEnabled = run('ai.yaml', '_format_version: "3.0"\nplugins:\n- name: ai-proxy-advanced\n  config: { targets: [{ route_type: llm/v1/chat, model: { provider: openai } }] }\n', ['--conf', conf]);
+  assert.equal(notEnabled.status, 1);
+  assert.ok(notEnabled.out.some((l) => l.includes("plugin 'ai-proxy-advanced' not enabled; add it to the 'plugins' configuration property")), notEnabled.out.join('\n'));
 });
 
 test('decK env placeholders are left as they are and reported as unchecked, not as errors', () => {
@@ -179,5 +231,9 @@ plugins:
 `;
   const r = run('anchors.yaml', yaml);
   assert.equal(r.status, 1);
-  assert.deepEqual(r.out, ['plugins[0].config.targets[1].weight: value should be between 1 and 65535']);
+  assert.deepEqual(r.out, [
+    'plugins[0].config.targets[1].weight: value should be between 1 and 65535',
+    // The gateway, like Kong's declarative schema, refuses unknown top-level keys.
+    `${r.file}: x-target: unknown field`,
+  ]);
 });

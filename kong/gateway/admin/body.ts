@@ -2,8 +2,8 @@
  * Admin API request bodies as Kong accepts them (kong/api/api_helpers.lua before_filter and parse_params):
  * a write (POST/PUT/PATCH) with a body must be `application/json`, `multipart/form-data` or
  * `application/x-www-form-urlencoded` (and, for /config only, `application/yaml` or `text/yaml`), else 415;
- * two Content-Type headers are a 400. Form keys are dotted for nested fields (`config.model.name=x`), with
- * `key[]` or repeated keys for arrays, and numbers and booleans given as text.
+ * two Content-Type headers are a 400. Form and multipart fields are decoded as Kong's arguments.decode
+ * (arguments.ts) and typed by the entity's schema in the Admin API (api.ts).
  *
  * Everything here is hostile input: the body is read against nginx's admin `client_max_body_size` (10m in
  * kong_defaults.lua) and refused with 413 as soon as Content-Length or the bytes read exceed it, nothing kept;
@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { isPlainObject } from '../schema/kong-schema';
+import { decodeArgs, type FormValue } from './arguments';
 
 /** A request the Admin API cannot read: `status` {"message": …}. */
 export class BadRequest extends Error {
@@ -120,47 +121,21 @@ export function parseJson(text: string): unknown {
   return parsed;
 }
 
-function scalar(v: string): unknown {
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v);
-  return v;
-}
-
-/** Form fields ([name, value] in order) into Kong's nested params. */
-export function nestParams(pairs: Iterable<[string, string]>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [rawKey, value] of pairs) {
-    const isArray = rawKey.endsWith('[]');
-    const path = (isArray ? rawKey.slice(0, -2) : rawKey).split('.');
-    if (path.length > MAX_DEPTH) throw new BadRequest(`form field '${rawKey.slice(0, 64)}': nested deeper than ${MAX_DEPTH} levels`);
-    for (const seg of path) if (FORBIDDEN_KEYS.has(seg)) throw new BadRequest(`form field '${rawKey.slice(0, 64)}': key '${seg}' is not allowed`);
-    let cur = out;
-    for (const seg of path.slice(0, -1)) {
-      if (!isPlainObject(cur[seg])) cur[seg] = {};
-      cur = cur[seg] as Record<string, unknown>;
-    }
-    const last = path[path.length - 1] as string;
-    const v = scalar(value);
-    const existing = cur[last];
-    if (isArray) cur[last] = Array.isArray(existing) ? [...existing, v] : [v];
-    else if (existing !== undefined) cur[last] = Array.isArray(existing) ? [...existing, v] : [existing, v];
-    else cur[last] = v;
-  }
-  return out;
-}
-
+/** A urlencoded form body into nested params, values still text (typed later by the entity's schema). */
 export function parseForm(text: string): Record<string, unknown> {
-  return nestParams(new URLSearchParams(text));
+  return decodeArgs(new URLSearchParams(text));
 }
 
-/** multipart/form-data fields (RFC 7578), each part's name and text value; files are read as text too. */
-export function parseMultipart(raw: Buffer, contentType: string): Array<[string, string]> {
+/**
+ * multipart/form-data fields (RFC 7578), each part's name and value: text (files are read as text too), or the
+ * parsed JSON of a part sent as `application/json` (arguments.lua parse_multipart_stream keeps `part.json`).
+ */
+export function parseMultipart(raw: Buffer, contentType: string): Array<[string, FormValue]> {
   const m = /boundary=(?:"([^"]{1,70})"|([^;\s]{1,70}))/i.exec(contentType);
   const boundary = m?.[1] ?? m?.[2];
   if (!boundary) throw new BadRequest('multipart/form-data body without a boundary');
   const delim = Buffer.from(`--${boundary}`);
-  const out: Array<[string, string]> = [];
+  const out: Array<[string, FormValue]> = [];
   let pos = raw.indexOf(delim);
   if (pos < 0) throw new BadRequest('multipart/form-data body without its boundary');
   for (;;) {
@@ -176,10 +151,25 @@ export function parseMultipart(raw: Buffer, contentType: string): Array<[string,
     if (name === undefined) throw new BadRequest('multipart/form-data part without a name');
     let body = part.subarray(headEnd + 4);
     if (body.length >= 2 && body[body.length - 2] === 0x0d && body[body.length - 1] === 0x0a) body = body.subarray(0, body.length - 2);
-    out.push([name, body.toString('utf8')]);
+    const text = body.toString('utf8');
+    const partType = /(?:^|\r\n)content-type:[ \t]*([^\r\n]*)/i.exec(head)?.[1]?.trim().toLowerCase() ?? '';
+    out.push([name, partType.startsWith('application/json') ? jsonPart(text) : text]);
     pos = next;
   }
   return out;
+}
+
+/**
+ * An `application/json` part: its parsed value, or its text when it is no JSON (arguments.lua logs the decode
+ * error and keeps the part). Nesting and prototype keys are refused as in any JSON body.
+ */
+function jsonPart(text: string): FormValue {
+  try {
+    return { json: parseJson(text), text };
+  } catch (err) {
+    if (err instanceof BadRequest && err.message === 'Cannot parse JSON body') return text;
+    throw err;
+  }
 }
 
 export type BodyKind = 'json' | 'form' | 'multipart' | 'yaml' | 'none';
@@ -206,13 +196,20 @@ export function bodyKind(req: IncomingMessage, yamlAllowed: boolean): BodyKind {
   throw new BadRequest('Unsupported Media Type', 415, undefined);
 }
 
-/** An entity write's body as params (JSON object, form or multipart fields). */
-export async function parseBody(req: IncomingMessage, limits: BodyLimits): Promise<Record<string, unknown>> {
+/**
+ * An entity write's body as params (JSON object, form or multipart fields). Form and multipart values are text
+ * until `infer` types them by the entity's schema (Kong infers only those; JSON keeps its own types).
+ */
+export async function parseBody(
+  req: IncomingMessage,
+  limits: BodyLimits,
+  infer: (params: Record<string, unknown>) => Record<string, unknown> = (p) => p,
+): Promise<Record<string, unknown>> {
   const kind = bodyKind(req, false);
   const raw = await readLimited(req, limits);
   if (kind === 'none' || raw.length === 0) return {};
-  if (kind === 'form') return parseForm(raw.toString('utf8'));
-  if (kind === 'multipart') return nestParams(parseMultipart(raw, req.headers['content-type'] ?? ''));
+  if (kind === 'form') return infer(parseForm(raw.toString('utf8')));
+  if (kind === 'multipart') return infer(decodeArgs(parseMultipart(raw, req.headers['content-type'] ?? '')));
   const text = raw.toString('utf8');
   if (text.trim() === '') return {};
   const parsed = parseJson(text);

@@ -7,6 +7,7 @@
  * Entities without an id get a stable one derived from their name (or position), so reloading an unchanged
  * file keeps plugin ids — and with them the plugin instances — the same.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { ERROR_CODES, KongDaoError } from '../schema/errors';
@@ -94,14 +95,21 @@ export function parseDeclarativeText(text: string, source: string, env: NodeJS.P
   return doc;
 }
 
-export function readDeclarativeFile(file: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  let text: string;
+export function readDeclarativeText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new DeclarativeError(file, `${file}: could not read declarative configuration: ${(err as Error).message}`, [], {});
   }
-  return parseDeclarativeText(text, file, env);
+}
+
+/**
+ * The configuration hash Kong keeps for a declarative config (kong/db/declarative/init.lua unserialize:
+ * md5 of the text as given; of its JSON when it came as an object), reported by GET /status and compared by
+ * POST /config?check_hash=1.
+ */
+export function declarativeHash(given: string | Record<string, unknown>): string {
+  return createHash('md5').update(typeof given === 'string' ? given : JSON.stringify(given)).digest('hex');
 }
 
 interface Item {

@@ -11,11 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import { appendFile } from 'node:fs';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { request } from 'undici';
-import { AiMetrics } from '../../../plugins/ai-proxy-advanced/observability/metrics';
+import { KongAiMetrics } from '../../../plugins/ai-proxy-advanced/observability/metrics';
 import { KONG_QUEUE_DEFAULTS, LogQueue, realQueueDeps, type QueueConf } from '../../../plugins/ai-proxy-advanced/observability/queue';
+import { AppendFile, httpPoster, shownEndpoint } from '../../../plugins/ai-proxy-advanced/observability/sink';
 import type { AiProxyBlock } from '../../../plugins/ai-proxy-advanced/engine/analytics';
 import type { Logger } from '../log';
 import type { ExtraValidator, PluginInfo } from '../plugin-catalog';
@@ -90,18 +89,19 @@ export function isNative(info: PluginInfo): boolean {
 
 export class NativeLogPlugins {
   readonly registry = new Registry();
-  private readonly ai: AiMetrics;
+  private readonly ai: KongAiMetrics;
   private readonly httpStatus: Counter<string>;
   private readonly kongLatency: Histogram<string>;
   private readonly upstreamLatency: Histogram<string>;
   private readonly requestLatency: Histogram<string>;
   private readonly bandwidth: Counter<string>;
-  private readonly files = new Map<string, WriteStream>();
+  private readonly files = new Map<string, AppendFile>();
   private readonly queues = new Map<string, LogQueue<string>>();
 
   constructor(private readonly logger: Logger) {
     const registers = [this.registry];
-    this.ai = new AiMetrics(this.registry);
+    // Kong's AI metrics only: the balancer families come from the plugin server (metrics-endpoint.ts).
+    this.ai = new KongAiMetrics(this.registry);
     this.httpStatus = new Counter({
       name: 'kong_http_requests_total',
       help: 'HTTP status codes per consumer/service/route in Kong',
@@ -136,16 +136,12 @@ export class NativeLogPlugins {
       });
       return;
     }
-    let s = this.files.get(path);
-    if (!s) {
-      s = createWriteStream(path, { flags: 'a' });
-      s.on('error', (err) => {
-        this.logger.err(`[file-log] failed to open the file: ${err.message}`);
-        this.files.delete(path);
-      });
-      this.files.set(path, s);
+    let f = this.files.get(path);
+    if (!f) {
+      f = new AppendFile(path, (err) => this.logger.err(`[file-log] failed to open the file: ${err.message}`));
+      this.files.set(path, f);
     }
-    s.write(line);
+    f.write(line);
   }
 
   /** kong/plugins/http-log/handler.lua: entries through Kong's queue, one object per POST or an array when batching. */
@@ -161,30 +157,21 @@ export class NativeLogPlugins {
       .digest('hex');
     let queue = this.queues.get(key);
     if (!queue) {
-      const u = new URL(String(conf.http_endpoint));
+      // The config is filled (schema defaults): no fallbacks here.
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries((conf.headers ?? {}) as Record<string, unknown>)) if (typeof v === 'string') headers[k] = v;
-      if (u.username !== '' || u.password !== '') {
-        headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
-        u.username = '';
-        u.password = '';
-      }
-      headers['Content-Type'] = String(conf.content_type ?? 'application/json');
-      const endpoint = u.toString();
-      const timeout = Number(conf.timeout ?? 10000);
-      const batched = queueConf.max_batch_size > 1;
-      const method = String(conf.method ?? 'POST') as 'POST' | 'PUT' | 'PATCH';
-      // The queue's name never carries the endpoint's credentials.
-      const name = `http-log ${u.origin}${u.pathname}`;
+      const endpoint = String(conf.http_endpoint);
       queue = new LogQueue<string>(
-        name,
+        // The queue's name never carries the endpoint's credentials or query.
+        `http-log ${shownEndpoint(endpoint)}`,
         queueConf,
-        async (batch) => {
-          const res = await request(endpoint, { method, headers, body: batched ? `[${batch.join(',')}]` : (batch[0] as string), headersTimeout: timeout, bodyTimeout: timeout });
-          await res.body.dump();
-          if (res.statusCode >= 200 && res.statusCode < 300) return true;
-          throw new Error(`request to ${u.origin}${u.pathname} returned status code ${res.statusCode}`);
-        },
+        httpPoster(endpoint, {
+          timeoutMs: Number(conf.timeout),
+          batched: queueConf.max_batch_size > 1,
+          method: String(conf.method) as 'POST' | 'PUT' | 'PATCH',
+          contentType: String(conf.content_type),
+          headers,
+        }),
         realQueueDeps((m) => this.logger.warn(`[http-log] ${m}`)),
       );
       this.queues.set(key, queue);
@@ -239,10 +226,21 @@ export class NativeLogPlugins {
     return this.registry.metrics();
   }
 
-  /** Waits for queued http-log entries (tests, shutdown) and closes the log files. */
-  async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
-    await Promise.all([...this.files.values()].map((s) => new Promise<void>((r) => s.end(() => r()))));
+  /** Log phases started and not finished (gateway close() drains them with the requests). */
+  phasesInFlight = 0;
+
+  /** No log phase running and every file-log line written (tests wait for this before counting entries). */
+  quiet(): boolean {
+    return this.phasesInFlight === 0 && [...this.files.values()].every((f) => f.pending === 0);
+  }
+
+  /**
+   * Sends queued http-log entries (tests, shutdown) and closes the log files. `waitMs` bounds the wait for the
+   * queues: after it, what is unsent is dropped with a warning (a dead endpoint must not hold shutdown).
+   */
+  async close(waitMs = Number.POSITIVE_INFINITY): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close(waitMs)));
+    await Promise.all([...this.files.values()].map((f) => f.close()));
     this.files.clear();
   }
 }

@@ -28,6 +28,23 @@ export async function runLogPhase(
   ctx.phase = 'log';
   const saved = ctx.saved;
   if (!saved) return;
+  // Counted so that the gateway's close() waits for the entry to reach the log plugins.
+  if (native) native.phasesInFlight++;
+  try {
+    await logPlugins(logger, worker, ctx, plugins, native, saved);
+  } finally {
+    if (native) native.phasesInFlight--;
+  }
+}
+
+async function logPlugins(
+  logger: Logger,
+  worker: Worker,
+  ctx: RequestContext,
+  plugins: readonly ConfiguredPlugin[],
+  native: NativeLogPlugins | undefined,
+  saved: NonNullable<RequestContext['saved']>,
+): Promise<void> {
   const base = saved.serializeData;
   let entry = base;
   for (const p of plugins) {

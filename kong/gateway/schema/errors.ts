@@ -10,6 +10,8 @@ export const ERROR_CODES = Object.freeze({
   FOREIGN_KEY_VIOLATION: 4,
   UNIQUE_VIOLATION: 5,
   NOT_FOUND: 6,
+  INVALID_SIZE: 9,
+  OPERATION_UNSUPPORTED: 12,
   INVALID_DECLARATIVE_CONFIGURATION: 14,
 });
 
@@ -107,11 +109,20 @@ export function foreignKeyViolation(foreign: Record<string, unknown>, field: str
   });
 }
 
-export function referencedBy(parent: string, child: string): KongDaoError {
-  return new KongDaoError(400, {
-    code: ERROR_CODES.FOREIGN_KEY_VIOLATION,
-    name: 'foreign key violation',
-    message: `an existing '${child}' entity references this '${parent}' entity`,
-    fields: { '@referenced_by': child },
+/** errors.lua invalid_size (code 9, a 400 in kong/api/endpoints.lua): a list's `size` that is no page size. */
+export function invalidSize(message: string): KongDaoError {
+  return new KongDaoError(400, { code: ERROR_CODES.INVALID_SIZE, name: 'invalid size', message });
+}
+
+/**
+ * errors.lua operation_unsupported (code 12, a 405): what DB-less Kong answers to an entity write, with the
+ * messages of kong/db/strategies/off/init.lua (`by '<field>'` when the entity is named by its endpoint key).
+ */
+export function operationUnsupported(operation: 'create' | 'update' | 'create or update' | 'remove', entity: string, byField?: string): KongDaoError {
+  const by = byField === undefined ? '' : ` by '${byField}'`;
+  return new KongDaoError(405, {
+    code: ERROR_CODES.OPERATION_UNSUPPORTED,
+    name: 'operation unsupported',
+    message: `cannot ${operation} '${entity}' entities${by} when not using a database`,
   });
 }

@@ -14,7 +14,7 @@
  * - `max_fails: 0` (the default) turns the breaker off.
  *
  * Retry-After: an upstream 429 (or 503) carrying Retry-After keeps that target out of rotation until the time
- * it names, capped at MAX_RETRY_AFTER_MS so a bogus header cannot black-hole a target for days. It applies
+ * it names, capped at MAX_RETRY_AFTER_MS (a minute: one provider answer must not close a route for long). It applies
  * whatever `max_fails` and `failover_criteria` say (the provider told us when to come back) and a success in
  * the meantime does not lift it (an in-flight success does not mean the rate limit has reset).
  *
@@ -26,7 +26,8 @@ import type { BalancerTarget } from './balancer';
 
 export type { AttemptFailure };
 
-export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+/** The one Retry-After cap (engine/health.ts parses with it; README documents it). */
+export const MAX_RETRY_AFTER_MS = 60_000;
 
 
 export type CircuitState = 'closed' | 'open' | 'half-open';

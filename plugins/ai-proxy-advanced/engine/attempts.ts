@@ -49,6 +49,8 @@ interface Answered {
   target: TargetConfig;
   model: string;
   tried: AttemptRecord[];
+  /** deps.now() when the answering attempt's request was sent: Kong's latency headers (engine/kong-headers.ts). */
+  sentAt: number;
 }
 
 /** What a buffered delivery gets: everything but a stream. */
@@ -232,10 +234,15 @@ export async function runAttempts(
       if (last && err instanceof AiProxyError) return last;
       throw err;
     }
+    // Only the last attempt's body is ever logged (observability/record.ts), and only with log_payloads: keep no
+    // other, so a request held for its stream's log phase does not hold every translated body.
+    const previous = triedTargets[triedTargets.length - 1];
+    if (previous) previous.body = undefined;
+    if (built.target.logging?.log_payloads !== true) built.tried.body = undefined;
     triedTargets.push(built.tried);
     const { target, model } = built;
-    const answered = { target, model, tried: triedTargets };
     const started = deps.now();
+    const answered = { target, model, tried: triedTargets, sentAt: started };
     const result = stream ? await deps.openStream(built.req, rt.timeouts, clientGone) : await deps.call(built.req, rt.timeouts);
     let latencyMs = deps.now() - started;
     const gone = (): BufferedResult => {

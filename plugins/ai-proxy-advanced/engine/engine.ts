@@ -19,6 +19,8 @@ import { STREAM_PATH, streamEndpoint } from './stream-endpoint';
 import { isStreamRequest, modelHeaderValue } from './target-context';
 import { usesUriCaptures } from './templating';
 import { ConfigError, InvalidRequestError } from '../errors';
+import { kongHeaderSettings, proxiedHeaders, type KongHeaderSettings } from './kong-headers';
+import { acceptsGzip, gzipAnswer } from './encoding';
 
 export function readNeedsOf(config: FilledConfig): ReadNeeds {
   return {
@@ -52,12 +54,14 @@ export function responseOf(result: BufferedResult, config: FilledConfig, client:
 
 export class Engine {
   private readonly needs: ReadNeeds;
+  private readonly kongHeaders: KongHeaderSettings;
 
   constructor(
     private readonly runtime: PluginRuntime,
     private readonly deps: AttemptDeps,
   ) {
     this.needs = readNeedsOf(runtime.config);
+    this.kongHeaders = kongHeaderSettings(deps.signDeps.env);
   }
 
   async handle(kong: EnginePdk): Promise<void> {
@@ -67,6 +71,7 @@ export class Engine {
     let analytics: SerializeEntry[] = [];
     let unexpected: unknown;
     let failureNote: string | undefined;
+    let gzipIt = false;
     try {
       const client = await readClientRequest(kong, this.needs);
       const parsed: ParsedBody = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
@@ -100,6 +105,11 @@ export class Engine {
       }
       const result = await runAttempts(rt, client, parsed, deps);
       response = responseOf(result, rt.config, client);
+      // A provider answered (or was tried): the headers Kong puts on a proxied answer, which an exit lacks.
+      const times = { startedAt: started, sentAt: result.sentAt, answeredAt: deps.now() };
+      Object.assign(response.headers, proxiedHeaders(this.kongHeaders, times, response.headers['via']));
+      // The provider's answers (not nginx's error pages for a try that got none) go gzipped to a client asking.
+      gzipIt = result.kind !== 'failure' && acceptsGzip(firstHeader(client.headers, 'accept-encoding'));
       if (result.kind === 'failure') {
         failureNote = `ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`;
       }
@@ -123,6 +133,7 @@ export class Engine {
     }
     if (failureNote !== undefined) await kong.log.err(failureNote);
     for (const e of analytics) await kong.log.setSerializeValue(e.key, e.value);
-    await kong.response.exit(response.status, wireBody(response.body), response.headers);
+    const body = gzipIt ? await gzipAnswer(wireBody(response.body), response.headers) : wireBody(response.body);
+    await kong.response.exit(response.status, body, response.headers);
   }
 }

@@ -3,6 +3,7 @@
  * beyond Kong, Retry-After on 429/503. Implemented by the balancer work (balancer/circuit-breaker.ts
  * TargetHealth, which decides what counts towards max_fails); the engine only reports attempts.
  */
+import { MAX_RETRY_AFTER_MS } from '../balancer/circuit-breaker';
 import type { AttemptFailure } from './failover';
 
 export interface EngineHealth {
@@ -20,7 +21,7 @@ export interface EngineHealth {
  * an hour. A minute covers real rate-limit windows (OpenAI and Anthropic send seconds); after it the target is
  * tried again and a provider still limiting answers 429 again, which holds it out for another minute at most.
  */
-export const RETRY_AFTER_CAP_MS = 60_000;
+export const RETRY_AFTER_CAP_MS = MAX_RETRY_AFTER_MS;
 
 /**
  * Retry-After as sent with 429/503: delta-seconds or an HTTP date. Undefined when absent or unreadable;

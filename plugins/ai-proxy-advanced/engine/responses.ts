@@ -1,6 +1,7 @@
 /**
  * The one place errors become client responses.
- *  - Our own request/config errors: OpenAI-style `{"error":{"message","type","code"}}` with Kong's message texts.
+ *  - Errors Kong's ai-proxy answers itself (bad request, failed translation): Kong's `{"error":{"message"}}`.
+ *  - Our own beyond-Kong errors (422, 429, config, auth): OpenAI-style `{"error":{"message","type","code"}}`.
  *  - All attempts failed without any upstream answer: what Kong's nginx error page would send
  *    (OSS kong/error_handlers.lua BODIES): 502 for error/invalid_header, 504 for timeout.
  *  - Anything unexpected: Kong's `{"message":"An unexpected error occurred"}` 500; detail goes to the log only.
@@ -52,7 +53,12 @@ export function errorResponse(err: unknown): ClientResponse {
   const e = err instanceof AiProxyError && err.userFacing ? err : new InternalError(undefined, { cause: err });
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', [ERROR_CODE_HEADER]: e.code };
   if (e instanceof RateLimitedError) headers['retry-after'] = String(e.retryAfterSeconds);
-  const body = e.shape === 'kong' ? { message: e.message } : { error: { message: e.message, type: TYPES[e.code], code: e.code } };
+  const body =
+    e.shape === 'kong'
+      ? { message: e.message }
+      : e.shape === 'kong-ai'
+        ? { error: { message: e.message } }
+        : { error: { message: e.message, type: TYPES[e.code], code: e.code } };
   return { status: e.status, body, headers };
 }
 

@@ -17,8 +17,10 @@ import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
 import { ConfigError, InternalError, StreamTicketError } from '../errors';
 import type { StreamLease } from './stream-lease';
+import { modelHeaderValue } from './target-context';
 import { errorResponse, wireBody, type ClientResponse } from './responses';
 import type { StreamRecord } from '../observability/record';
+import { onShutdown } from '../../../kong/pluginserver/shutdown-hooks';
 
 /**
  * Where the endpoint listens and where Kong is sent: AI_PROXY_ADVANCED_STREAM_HOST (default 127.0.0.1) and
@@ -156,12 +158,6 @@ function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSi
   });
 }
 
-/** `provider/model` when it can be a header value (a model name from the request body may not be). */
-function modelHeader(provider: string, model: string): string | undefined {
-  const v = `${provider}/${model}`;
-  return /^[\t\x20-\x7e]*$/.test(v) ? v : undefined;
-}
-
 async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
   // Kong's connection may close at any time, even before the provider answers: abort whatever is in flight.
   const gone = new AbortController();
@@ -173,7 +169,12 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     result = await runAttempts(job.rt, job.client, job.parsed, job.deps, { stream: true, clientGone: gone.signal });
   } catch (err) {
     job.record?.abandon();
-    if (!gone.signal.aborted) send(res, errorResponse(err));
+    const response = errorResponse(err);
+    // As the buffered path does (engine.ts): a bug is logged with its detail, the client gets the generic answer.
+    if (response.status >= 500 && !(err as { userFacing?: boolean } | undefined)?.userFacing) {
+      job.log(`ai-proxy-advanced: unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+    }
+    if (!gone.signal.aborted) send(res, response);
     return;
   }
   if (result.kind !== 'stream') {
@@ -203,7 +204,7 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     // this response, so each chunk reaches the client as it comes. nginx hides it from the client.
     headers['x-accel-buffering'] = 'no';
     const config = job.rt.config;
-    const model = modelHeader(result.target.model.provider, result.model);
+    const model = modelHeaderValue(result.target.model.provider, result.model);
     if ((config.model_name_header || job.client.headers.has('kong-debug')) && result.model !== '' && model !== undefined) {
       headers['x-kong-llm-model'] = model;
     }
@@ -232,6 +233,8 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
 
 export function createStreamEndpoint(now: () => number = Date.now, address = streamListenAddress()): Promise<StreamEndpoint> {
   const tickets = new Map<string, Ticket>();
+  let active = 0;
+  const unhook = onShutdown({ name: 'ai-proxy-advanced stream endpoint', busy: () => active });
   // noDelay: Node's default since v18, explicit because this is where real Kong reads the stream from: small SSE
   // frames must never wait for an ACK (Nagle's algorithm meeting a delayed ACK costs 40 ms a frame).
   const server = http.createServer({ noDelay: true }, (req, res) => {
@@ -245,6 +248,9 @@ export function createStreamEndpoint(now: () => number = Date.now, address = str
       return;
     }
     tickets.delete(id);
+    // Counted for the plugin server's shutdown drain: a live stream is work Kong is still proxying.
+    active++;
+    res.once('close', () => active--);
     serve(ticket.job, res).catch((err: unknown) => {
       ticket.job.log(`ai-proxy-advanced: unexpected error while streaming: ${(err as Error)?.stack ?? String(err)}`);
       if (!res.headersSent) send(res, errorResponse(err));
@@ -280,6 +286,7 @@ export function createStreamEndpoint(now: () => number = Date.now, address = str
         close: () =>
           new Promise<void>((done) => {
             clearInterval(sweeper);
+            unhook();
             tickets.clear();
             server.close(() => done());
             server.closeAllConnections();

@@ -18,6 +18,7 @@ import type { AiProxyBlock } from '../engine/analytics';
 import { STREAM_PATH } from '../engine/stream-endpoint';
 import { pendingStreams, type PendingStreams } from './record';
 import { sinkFromEnv, type LogSink } from './sink';
+import { onShutdown } from '../../../kong/pluginserver/shutdown-hooks';
 
 export interface LogPhasePdk {
   log: {
@@ -34,6 +35,19 @@ export interface LogPhaseDeps {
 }
 
 let processSink: LogSink | undefined | null = null;
+
+/** How long after its stream ended a record's log phase is still expected (it follows the response at once). */
+const LOG_PHASE_EXPECTED_MS = 5000;
+
+// A plugin server being stopped waits for the log phases of streams that just ended, then flushes the sink, so
+// that stopping it loses no entry (kong/pluginserver/shutdown-hooks.ts).
+onShutdown({
+  name: 'ai-proxy-advanced log sink',
+  busy: () => pendingStreams.awaitingLog(LOG_PHASE_EXPECTED_MS),
+  close: async (waitMs) => {
+    if (processSink) await processSink.close(waitMs);
+  },
+});
 
 /** The process's sink from the environment, built once; a bad setting is reported and disables the sink. */
 export function processLogSink(): LogSink | undefined {

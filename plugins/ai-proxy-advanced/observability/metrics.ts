@@ -6,8 +6,8 @@
  *   these are filled from the same block, so they count exactly what Kong's would, streamed requests included.
  * - What a balancer operator needs and Kong lacks: failovers per target and each target's circuit state.
  *
- * `createAiMetrics(registry)` builds them on any prom-client Registry: the plugin server exposes prom-client's
- * global registry (kong/pluginserver/metrics-server.ts), and the local gateway's prometheus plugin its own.
+ * The plugin server builds both (AiMetrics) on prom-client's global registry (kong/pluginserver/metrics-server.ts);
+ * the local gateway's prometheus plugin builds only Kong's (KongAiMetrics) on its own.
  */
 import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
 import type { AiProxyBlock } from '../engine/analytics';
@@ -43,19 +43,20 @@ interface Children {
   total: { inc(v?: number): void };
 }
 
-export class AiMetrics {
+/**
+ * Kong's AI metrics (exporter.lua, `ai_metrics: true`). The local gateway's prometheus plugin builds only these:
+ * the balancer metrics belong to the plugin server alone, and a family registered on both would be printed twice
+ * on the Admin API's merged GET /metrics (two `# TYPE` lines for one name: Prometheus rejects the scrape).
+ */
+export class KongAiMetrics {
   readonly requests: Counter<(typeof AI_LABELS)[number]>;
   readonly cost: Counter<(typeof AI_LABELS)[number]>;
   readonly tokens: Counter<(typeof AI_TOKEN_LABELS)[number]>;
   readonly latency: Histogram<(typeof AI_LABELS)[number]>;
-  readonly failovers: Counter<'plugin_id' | 'ai_provider' | 'ai_model'>;
   /** Bound label children per (provider, model, workspace), built once; their number is capped (MAX_MODEL_SERIES). */
-  private readonly children = new Map<string, Children>();
+  private readonly children = new CappedSeries<Children>();
 
-  constructor(
-    readonly registry: Registry,
-    circuits?: () => Iterable<CircuitSample>,
-  ) {
+  constructor(readonly registry: Registry) {
     const registers = [registry];
     this.requests = new Counter({ name: 'kong_ai_llm_requests_total', help: 'AI requests total per ai_provider in Kong', labelNames: AI_LABELS, registers });
     this.cost = new Counter({ name: 'kong_ai_llm_cost_total', help: 'AI requests cost per ai_provider/cache in Kong', labelNames: AI_LABELS, registers });
@@ -67,6 +68,60 @@ export class AiMetrics {
       buckets: AI_LLM_PROVIDER_LATENCY_BUCKETS,
       registers,
     });
+  }
+
+  /**
+   * Kong's exporter.lua log(): one request, its cost when > 0, the provider latency when >= 0, and each token
+   * count when > 0, labelled by provider and *request* model (meta.request_model), as Kong does.
+   */
+  observe(block: AiProxyBlock, workspace: string): void {
+    const c = this.children.get(block.meta.provider_name, block.meta.request_model, workspace, (model) => {
+      const labels = { ai_provider: block.meta.provider_name, ai_model: model, cache_status: '', vector_db: '', embeddings_provider: '', embeddings_model: '', workspace };
+      return {
+        requests: this.requests.labels(labels),
+        cost: this.cost.labels(labels),
+        latency: this.latency.labels(labels),
+        prompt: this.tokens.labels({ ...labels, token_type: 'prompt_tokens' }),
+        completion: this.tokens.labels({ ...labels, token_type: 'completion_tokens' }),
+        total: this.tokens.labels({ ...labels, token_type: 'total_tokens' }),
+      };
+    });
+    c.requests.inc();
+    if (block.usage.cost > 0) c.cost.inc(block.usage.cost);
+    if (block.meta.llm_latency >= 0) c.latency.observe(block.meta.llm_latency);
+    if (block.usage.prompt_tokens > 0) c.prompt.inc(block.usage.prompt_tokens);
+    if (block.usage.completion_tokens > 0) c.completion.inc(block.usage.completion_tokens);
+    if (block.usage.total_tokens > 0) c.total.inc(block.usage.total_tokens);
+  }
+}
+
+/**
+ * Label children keyed by (scope, model, scope2), at most MAX_MODEL_SERIES of them: a model name can come from
+ * the request body, so beyond the cap further models share the child of model "other".
+ */
+class CappedSeries<C> {
+  private readonly children = new Map<string, C>();
+  get(a: string, model: string, b: string, make: (model: string) => C): C {
+    const key = `${a}\u0000${model}\u0000${b}`;
+    let c = this.children.get(key);
+    if (c) return c;
+    if (this.children.size >= MAX_MODEL_SERIES && model !== 'other') return this.get(a, 'other', b, make);
+    c = make(model);
+    this.children.set(key, c);
+    return c;
+  }
+}
+
+/** What a balancer operator needs and Kong lacks: failovers per target and each target's circuit state. */
+export class BalancerMetrics {
+  readonly failovers: Counter<'plugin_id' | 'ai_provider' | 'ai_model'>;
+  private readonly failoverChildren = new CappedSeries<{ inc(v?: number): void }>();
+
+  constructor(
+    readonly registry: Registry,
+    circuits?: () => Iterable<CircuitSample>,
+  ) {
+    const registers = [registry];
     this.failovers = new Counter({
       name: 'kong_ai_proxy_advanced_failovers_total',
       help: 'Attempts of ai-proxy-advanced that failed over to another target, per failed target',
@@ -102,43 +157,33 @@ export class AiMetrics {
   }
 
   /**
-   * Kong's exporter.lua log(): one request, its cost when > 0, the provider latency when >= 0, and each token
-   * count when > 0, labelled by provider and *request* model (meta.request_model), as Kong does.
+   * Every attempt but the last of a request failed over: one count per target that was left. The model may be
+   * the client's (a target without model.name), so it goes through the same capped lookup as observe().
    */
-  observe(block: AiProxyBlock, workspace: string): void {
-    const c = this.childrenFor(block.meta.provider_name, block.meta.request_model, workspace);
-    c.requests.inc();
-    if (block.usage.cost > 0) c.cost.inc(block.usage.cost);
-    if (block.meta.llm_latency >= 0) c.latency.observe(block.meta.llm_latency);
-    if (block.usage.prompt_tokens > 0) c.prompt.inc(block.usage.prompt_tokens);
-    if (block.usage.completion_tokens > 0) c.completion.inc(block.usage.completion_tokens);
-    if (block.usage.total_tokens > 0) c.total.inc(block.usage.total_tokens);
-  }
-
-  private childrenFor(provider: string, model: string, workspace: string): Children {
-    const key = `${provider}\u0000${model}\u0000${workspace}`;
-    let c = this.children.get(key);
-    if (c) return c;
-    if (this.children.size >= MAX_MODEL_SERIES && model !== 'other') return this.childrenFor(provider, 'other', workspace);
-    const labels = { ai_provider: provider, ai_model: model, cache_status: '', vector_db: '', embeddings_provider: '', embeddings_model: '', workspace };
-    c = {
-      requests: this.requests.labels(labels),
-      cost: this.cost.labels(labels),
-      latency: this.latency.labels(labels),
-      prompt: this.tokens.labels({ ...labels, token_type: 'prompt_tokens' }),
-      completion: this.tokens.labels({ ...labels, token_type: 'completion_tokens' }),
-      total: this.tokens.labels({ ...labels, token_type: 'total_tokens' }),
-    };
-    this.children.set(key, c);
-    return c;
-  }
-
-  /** Every attempt but the last of a request failed over: one count per target that was left. */
   failedOver(pluginId: string, tried: ReadonlyArray<{ provider: string; model: string }>): void {
     for (let i = 0; i < tried.length - 1; i++) {
       const t = tried[i] as { provider: string; model: string };
-      this.failovers.inc({ plugin_id: pluginId, ai_provider: t.provider, ai_model: t.model });
+      this.failoverChildren.get(pluginId, t.model, t.provider, (model) => this.failovers.labels({ plugin_id: pluginId, ai_provider: t.provider, ai_model: model })).inc();
     }
+  }
+}
+
+/** The plugin server's metrics: Kong's AI metrics and the balancer metrics, on one registry. */
+export class AiMetrics {
+  readonly kong: KongAiMetrics;
+  readonly balancer: BalancerMetrics;
+  constructor(
+    readonly registry: Registry,
+    circuits?: () => Iterable<CircuitSample>,
+  ) {
+    this.kong = new KongAiMetrics(registry);
+    this.balancer = new BalancerMetrics(registry, circuits);
+  }
+  observe(block: AiProxyBlock, workspace: string): void {
+    this.kong.observe(block, workspace);
+  }
+  failedOver(pluginId: string, tried: ReadonlyArray<{ provider: string; model: string }>): void {
+    this.balancer.failedOver(pluginId, tried);
   }
 }
 

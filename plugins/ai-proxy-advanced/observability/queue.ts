@@ -63,6 +63,13 @@ export class LogQueue<T> {
   private wake: (() => void) | undefined;
   /** Settles when the consumer loop is idle with nothing left (tests, shutdown). */
   private idleWaiters: Array<() => void> = [];
+  /** Settles when close() is called: cuts a retry back-off short (a dead endpoint must not hold shutdown for 60 s). */
+  private readonly closing: Promise<void>;
+  private signalClose!: () => void;
+  /** The batch being sent, if any (counted as lost when close() gives up on it). */
+  private sending = 0;
+  /** close() gave up waiting: whatever is still in flight was already counted as lost. */
+  private abandoned = false;
   dropped = 0;
   sentBatches = 0;
 
@@ -71,7 +78,9 @@ export class LogQueue<T> {
     private readonly conf: QueueConf,
     private readonly handler: BatchHandler<T>,
     private readonly deps: QueueDeps,
-  ) {}
+  ) {
+    this.closing = new Promise((r) => (this.signalClose = r));
+  }
 
   get size(): number {
     return this.entries.length;
@@ -96,11 +105,23 @@ export class LogQueue<T> {
     }
   }
 
-  /** Sends what is queued now without waiting for the coalescing delay, then stops accepting entries. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting entries and sends what is queued now, without waiting for the coalescing delay and with no
+   * retry (a failed batch is dropped at once). Waits at most `waitMs`: then drops what is left, with a warning.
+   */
+  async close(waitMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.closed = true;
+    this.signalClose();
     if (this.wake) this.wake();
-    await this.idle();
+    if (waitMs === Number.POSITIVE_INFINITY) return this.idle();
+    let late = false;
+    await Promise.race([this.idle(), this.deps.sleep(Math.max(0, waitMs)).then(() => (late = true))]);
+    if (!late || (!this.running && this.entries.length === 0)) return;
+    const lost = this.entries.length + this.sending;
+    this.entries.length = 0;
+    this.abandoned = true;
+    this.dropped += lost;
+    this.deps.warn(`queue ${this.name}: closed with entries unsent after ${waitMs} ms. ${lost} queue entries were lost`);
   }
 
   /** Resolves once nothing is queued or in flight. */
@@ -121,7 +142,9 @@ export class LogQueue<T> {
           this.wake = undefined;
         }
         const batch = this.entries.splice(0, this.conf.max_batch_size);
+        this.sending = batch.length;
         await this.send(batch);
+        this.sending = 0;
       }
     } finally {
       this.running = false;
@@ -145,6 +168,7 @@ export class LogQueue<T> {
         this.sentBatches++;
         return;
       }
+      if (this.abandoned) return;
       if (this.deps.now() - started > this.conf.max_retry_time * 1000 || this.closed) {
         this.dropped += batch.length;
         this.deps.warn(`queue ${this.name}: could not send entries due to max_retry_time exceeded. ${batch.length} queue entries were lost (${why})`);
@@ -152,7 +176,7 @@ export class LogQueue<T> {
       }
       this.deps.warn(`queue ${this.name}: handler could not process entries: ${why}`);
       const delay = Math.min(this.conf.max_retry_delay, 2 ** retry * this.conf.initial_retry_delay) * 1000;
-      await this.deps.sleep(delay);
+      await Promise.race([this.deps.sleep(delay), this.closing]);
     }
   }
 }

@@ -11,6 +11,7 @@
 import type { PluginConfig, TargetConfig } from '../../../schemas/config';
 import type { TokenUsage } from '../providers/provider';
 import { aiProxyBlock, type AiProxyBlock, type AttemptRecord } from '../engine/analytics';
+import { TICKET_TTL_MS } from '../engine/stream-endpoint';
 import { pluginMetrics, type AiMetrics } from './metrics';
 
 /** What a finished attempt loop tells the record (a subset of AttemptsResult). */
@@ -150,16 +151,20 @@ export class StreamRecord {
 }
 
 /**
- * Stream records waiting for their log phase, by stream ticket. Bounded: an entry nobody claims (Kong never
- * logged it) is dropped after `ttlMs`, and at most `max` are kept.
+ * Stream records waiting for their log phase, by stream ticket. Bounded: at most `max` are kept; a record whose
+ * stream ended is dropped `settledTtlMs` after that (Kong logs right after the response; the same 60 s a stream
+ * ticket lives, stream-endpoint.ts TICKET_TTL_MS), since it holds the finished block (with payloads when logged);
+ * one whose stream never ended nor started holds no body and goes after `ttlMs`.
  */
 export class PendingStreams {
   private readonly byTicket = new Map<string, { record: StreamRecord; addedAt: number }>();
+  private sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly now: () => number = () => performance.now(),
     private readonly ttlMs = 300_000,
     private readonly max = 100_000,
+    private readonly settledTtlMs = TICKET_TTL_MS,
   ) {}
 
   get size(): number {
@@ -168,12 +173,28 @@ export class PendingStreams {
 
   add(ticket: string, record: StreamRecord): void {
     const t = this.now();
-    // Insertion order is age order: drop the stale head.
+    // Insertion order is age order: drop the stale or surplus head.
     for (const [k, v] of this.byTicket) {
       if (t - v.addedAt < this.ttlMs && this.byTicket.size < this.max) break;
       this.byTicket.delete(k);
     }
+    // Ended streams can sit behind a live one: a full pass, at most once a second.
+    if (t - this.sweptAt >= 1000) {
+      this.sweptAt = t;
+      for (const [k, v] of this.byTicket) if (v.record.settledAt !== undefined && t - v.record.settledAt >= this.settledTtlMs) this.byTicket.delete(k);
+    }
     this.byTicket.set(ticket, { record, addedAt: t });
+  }
+
+  /**
+   * Streams that ended less than `withinMs` ago and whose log phase has not come yet: Kong sends it right after
+   * the response, so a plugin server being stopped waits for these (older ones Kong will likely never log).
+   */
+  awaitingLog(withinMs: number): number {
+    const t = this.now();
+    let n = 0;
+    for (const { record } of this.byTicket.values()) if (record.settledAt !== undefined && t - record.settledAt < withinMs) n++;
+    return n;
   }
 
   take(ticket: string): StreamRecord | undefined {

@@ -11,6 +11,8 @@
  *   AI_PROXY_ADVANCED_LOG_REQUESTS        `streamed` (default): only streamed requests, whose analytics Kong's log
  *                                         plugins miss; `all`: every request whose target logs statistics
  * Writing never blocks a request: the file is appended through a stream, the POSTs go through a bounded queue.
+ * When the plugin server stops (SIGTERM), it waits for streams that just ended to be logged, then closes the sink:
+ * the file is flushed and queued POSTs get what is left of the drain deadline (log-phase.ts, shutdown-hooks.ts).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { request } from 'undici';
@@ -21,7 +23,8 @@ export interface LogSink {
   /** `all`: every request with statistics; `streamed`: streamed requests only. */
   readonly scope: 'streamed' | 'all';
   write(entry: Record<string, unknown>): void;
-  close(): Promise<void>;
+  /** Flushes the file and sends what is queued, giving the endpoint at most `waitMs` (then drops, with a warning). */
+  close(waitMs?: number): Promise<void>;
 }
 
 function stderr(message: string): void {
@@ -35,20 +38,32 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max
   return Number(raw);
 }
 
-class FileSink {
+/**
+ * Appends lines to a file through one stream opened on first use (O_APPEND, as Kong's file-log). An error is
+ * reported once through `onError`; the next write opens the file again. Shared by the sink and the local
+ * gateway's file-log.
+ */
+export class AppendFile {
   private stream: WriteStream | undefined;
   private failed = false;
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly onError: (err: Error) => void,
+  ) {}
   write(line: string): void {
     if (!this.stream) {
       this.stream = createWriteStream(this.path, { flags: 'a' });
       this.stream.on('error', (err) => {
-        if (!this.failed) stderr(`cannot write ${this.path}: ${err.message}`);
+        if (!this.failed) this.onError(err);
         this.failed = true;
         this.stream = undefined;
       });
     }
     this.stream.write(line);
+  }
+  /** Bytes handed to write() and not yet written. */
+  get pending(): number {
+    return this.stream?.writableLength ?? 0;
   }
   close(): Promise<void> {
     const s = this.stream;
@@ -57,20 +72,52 @@ class FileSink {
   }
 }
 
-/** POSTs a batch; resolves true on 2xx. The endpoint is operator configuration, never request data. */
-export function httpPoster(endpoint: string, timeoutMs: number, batched: boolean, headers: Record<string, string> = {}) {
-  return async (batch: string[]): Promise<boolean> => {
-    const body = batched ? `[${batch.join(',')}]` : (batch[0] as string);
-    const res = await request(endpoint, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
+/**
+ * An endpoint as it may be shown in a message: scheme, host and path only. The query string and the user info
+ * can carry credentials (tokens, basic auth), and messages go to stderr and log files.
+ */
+export function shownEndpoint(endpoint: string | URL): string {
+  try {
+    const u = new URL(String(endpoint));
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+export interface PosterOptions {
+  timeoutMs: number;
+  /** Several entries per request, sent as one JSON array. */
+  batched: boolean;
+  method?: 'POST' | 'PUT' | 'PATCH';
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Sends batches of JSON entries to an endpoint, as Kong's http-log does (kong/plugins/http-log/handler.lua):
+ * credentials in the URL become an Authorization header (Basic) and leave the URL; resolves true on 2xx, throws
+ * otherwise, naming the endpoint without query or credentials. The endpoint is operator configuration, never
+ * request data. Shared by the sink and the local gateway's http-log.
+ */
+export function httpPoster(endpoint: string, opts: PosterOptions): (batch: string[]) => Promise<boolean> {
+  const u = new URL(endpoint);
+  const headers: Record<string, string> = { ...opts.headers };
+  if (u.username !== '' || u.password !== '') {
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    u.username = '';
+    u.password = '';
+  }
+  headers['content-type'] = opts.contentType ?? 'application/json';
+  const url = u.toString();
+  const shown = shownEndpoint(u);
+  const method = opts.method ?? 'POST';
+  return async (batch) => {
+    const body = opts.batched ? `[${batch.join(',')}]` : (batch[0] as string);
+    const res = await request(url, { method, headers, body, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs });
     await res.body.dump();
     if (res.statusCode >= 200 && res.statusCode < 300) return true;
-    throw new Error(`${endpoint} answered ${res.statusCode}`);
+    throw new Error(`${shown} answered ${res.statusCode}`);
   };
 }
 
@@ -92,21 +139,14 @@ export function sinkFromEnv(env: NodeJS.ProcessEnv = process.env): LogSink | und
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`AI_PROXY_ADVANCED_LOG_HTTP_ENDPOINT must be an http(s) URL, got '${u.protocol}'`);
     const batch = positiveInt(env, 'AI_PROXY_ADVANCED_LOG_HTTP_BATCH_SIZE', 1, 10_000);
     const timeout = positiveInt(env, 'AI_PROXY_ADVANCED_LOG_HTTP_TIMEOUT_MS', 10_000, 600_000);
-    // Credentials in the URL go in an Authorization header (as Kong's http-log), and never into a log message.
-    const headers: Record<string, string> = {};
-    if (u.username !== '' || u.password !== '') {
-      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
-      u.username = '';
-      u.password = '';
-    }
     queue = new LogQueue<string>(
-      `ai-proxy-advanced sink ${u.origin}${u.pathname}`,
+      `ai-proxy-advanced sink ${shownEndpoint(u)}`,
       { ...KONG_QUEUE_DEFAULTS, max_batch_size: batch },
-      httpPoster(u.toString(), timeout, batch > 1, headers),
+      httpPoster(endpoint, { timeoutMs: timeout, batched: batch > 1 }),
       realQueueDeps(stderr),
     );
   }
-  const fileSink = file ? new FileSink(file) : undefined;
+  const fileSink = file ? new AppendFile(file, (err) => stderr(`cannot write ${file}: ${err.message}`)) : undefined;
   return {
     scope: scopeRaw,
     write(entry) {
@@ -114,8 +154,8 @@ export function sinkFromEnv(env: NodeJS.ProcessEnv = process.env): LogSink | und
       fileSink?.write(`${json}\n`);
       queue?.enqueue(json);
     },
-    async close() {
-      await Promise.all([fileSink?.close(), queue?.close()]);
+    async close(waitMs) {
+      await Promise.all([fileSink?.close(), queue?.close(waitMs)]);
     },
   };
 }

@@ -5,7 +5,7 @@
  * and use the OpenAI driver for their `openai` format (mistral, llama2) or chat (huggingface).
  */
 import type { ProviderName } from '../../../schemas/config';
-import { UnsupportedFeatureError } from '../errors';
+import { TranslationError, UnsupportedFeatureError } from '../errors';
 import { anthropicDriver } from './anthropic';
 import { bedrockDriver } from './bedrock';
 import { cohereDriver } from './cohere';
@@ -15,9 +15,32 @@ import { llama2Driver } from './llama2';
 import { mistralDriver } from './mistral';
 import { ollamaDriver } from './ollama';
 import { azureDriver, cerebrasDriver, dashscopeDriver, databricksDriver, deepseekDriver, openaiDriver, vllmDriver, xaiDriver } from './openai';
-import type { ProviderDriver } from './provider';
+import type { ProviderDriver, TranslateContext } from './provider';
 
-export const DRIVERS: Readonly<Partial<Record<ProviderName, ProviderDriver>>> = Object.freeze({
+/**
+ * Kong's from_format wraps every driver's reason the same way (kong/llm/drivers/<provider>.lua from_format:
+ * `transformation failed from type %s://%s: %s`); spec/03-plugins/38-ai-proxy/03-anthropic_integration_spec.lua
+ * "bad upstream response" expects it on the client's 500. One place adds it, for every driver.
+ */
+export function transformationFailedText(ctx: Pick<TranslateContext, 'provider' | 'routeType'>, reason: string): string {
+  return `transformation failed from type ${ctx.provider}://${ctx.routeType}: ${reason}`;
+}
+
+function withKongTranslationText(driver: ProviderDriver): ProviderDriver {
+  return Object.freeze({
+    ...driver,
+    fromResponse(status, headers, body, ctx) {
+      try {
+        return driver.fromResponse(status, headers, body, ctx);
+      } catch (err) {
+        if (err instanceof TranslationError) throw new TranslationError(transformationFailedText(ctx, err.message), { cause: err.cause ?? err });
+        throw err;
+      }
+    },
+  } satisfies ProviderDriver);
+}
+
+const RAW_DRIVERS: Readonly<Partial<Record<ProviderName, ProviderDriver>>> = {
   openai: openaiDriver,
   azure: azureDriver,
   vllm: vllmDriver,
@@ -34,7 +57,11 @@ export const DRIVERS: Readonly<Partial<Record<ProviderName, ProviderDriver>>> = 
   ollama: ollamaDriver,
   llama2: llama2Driver,
   mistral: mistralDriver,
-});
+};
+
+export const DRIVERS: Readonly<Partial<Record<ProviderName, ProviderDriver>>> = Object.freeze(
+  Object.fromEntries(Object.entries(RAW_DRIVERS).map(([name, d]) => [name, withKongTranslationText(d!)])) as Partial<Record<ProviderName, ProviderDriver>>,
+);
 
 export function getDriver(provider: ProviderName): ProviderDriver {
   const driver = DRIVERS[provider];

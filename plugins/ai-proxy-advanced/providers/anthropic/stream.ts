@@ -9,6 +9,7 @@ import { SseFramer } from '../streams/sse';
 import { createEventStreamTranslator, type StreamSink } from '../streams/translator';
 import { jsonObject } from '../translator-kit/response';
 import { completionOf, errorOf, streamEventOf } from './types';
+import { ANTHROPIC_FINISH, openAiFinishReason } from '../translator-kit/finish-reason';
 
 export function handleAnthropicChatEvent(ev: StreamEvent, sink: StreamSink): void {
   const data = jsonObject(ev.data);
@@ -50,7 +51,7 @@ export function handleAnthropicChatEvent(ev: StreamEvent, sink: StreamSink): voi
     }
     case 'message_delta': {
       if (e.usage) sink.usage({ completion_tokens: e.usage.output_tokens, prompt_tokens: e.usage.input_tokens });
-      if (e.stop_reason !== undefined) sink.choice({ delta: {}, index: 0, finish_reason: e.stop_reason, logprobs: null });
+      if (e.stop_reason !== undefined) sink.choice({ delta: {}, index: 0, finish_reason: openAiFinishReason(ANTHROPIC_FINISH, e.stop_reason), logprobs: null });
       return;
     }
     case 'message_stop':
@@ -74,7 +75,7 @@ export function handleAnthropicCompletionEvent(ev: StreamEvent, sink: StreamSink
     const c = completionOf(typeof data['completion'] === 'string' ? data : { ...data, completion: '' })!;
     sink.setId(c.log_id);
     sink.text(c.completion);
-    sink.choice({ text: c.completion, index: 0, finish_reason: c.stop_reason ?? null, logprobs: null });
+    sink.choice({ text: c.completion, index: 0, finish_reason: openAiFinishReason(ANTHROPIC_FINISH, c.stop_reason) ?? null, logprobs: null });
   } else if (type === 'error') {
     const e = errorOf(data);
     sink.error(e.message, e.type);

@@ -1,26 +1,18 @@
 /**
  * Bedrock Converse → OpenAI answers (Kong OSS kong/llm/drivers/bedrock.lua from_bedrock_chat_openai): all text
- * blocks joined (Kong reads the first block only), every tool use kept, stopReason mapped like Kong's
- * _OPENAI_STOP_REASON_MAPPING, usage from `usage` else Kong's word estimate, `trace` passed on.
+ * blocks joined (Kong reads the first block only), every tool use kept, stopReason mapped to OpenAI's values
+ * (translator-kit/finish-reason.ts; Kong's _OPENAI_STOP_REASON_MAPPING leaves guardrail_intervened as is), usage from `usage` else Kong's word estimate, `trace` passed on.
  */
 import { TranslationError } from '../../errors';
 import type { TranslateContext, TranslatedResponse } from '../provider';
 import type { Json } from '../translator-kit/request';
 import { estimatedUsage, parseJsonObject, usage } from '../translator-kit/response';
 import { answerOf } from './types';
+import { BEDROCK_FINISH, openAiFinishReason } from '../translator-kit/finish-reason';
 
-export const STOP_REASON: Record<string, string> = {
-  max_tokens: 'length',
-  end_turn: 'stop',
-  stop_sequence: 'stop',
-  tool_use: 'tool_calls',
-  guardrail_intervened: 'guardrail_intervened',
-  content_filtered: 'content_filter',
-};
-
-/** OpenAI finish_reason of a Converse stopReason; own keys only, a provider string is no prototype key. */
+/** OpenAI finish_reason of a Converse stopReason (translator-kit/finish-reason.ts); none reported reads as 'stop'. */
 export function finishReason(stop: string | undefined): string {
-  return stop !== undefined && Object.hasOwn(STOP_REASON, stop) ? STOP_REASON[stop]! : 'stop';
+  return openAiFinishReason(BEDROCK_FINISH, stop) ?? 'stop';
 }
 
 export function fromConverse(body: Buffer, ctx: TranslateContext): TranslatedResponse {

@@ -34,7 +34,7 @@ export function handleGeminiEvent(ev: StreamEvent, sink: StreamSink): void {
     sink.choice({
       delta: { role: 'assistant', tool_calls: c.toolCalls.map((t, i) => ({ index: i, ...t })) },
       index: 0,
-      finish_reason: c.finish === 'stop' ? 'tool_calls' : (c.finish ?? null),
+      finish_reason: c.finish ?? null,
     });
     return;
   }

@@ -3,6 +3,7 @@
  * else https://api-inference.huggingface.co/models/{model}; chat goes to `{base}/v1/chat/completions` in OpenAI
  * format (the one OpenAI format, providers/openai/), completions and embeddings to `{base}`.
  */
+import { InvalidRequestError } from '../../errors';
 import type { ProviderDriver, TranslateContext } from '../provider';
 import { openAiRequest } from '../openai/request';
 import { fromOpenAiBody } from '../openai/response';
@@ -15,7 +16,20 @@ import { fromHfCompletions, fromHfEmbeddings } from './response';
 import { createTgiStreamTranslator } from './stream';
 
 export function hfBase(ctx: TranslateContext): string {
-  return modelOptions(ctx).upstream_url ?? `https://api-inference.huggingface.co/models/${ctx.model}`;
+  return modelOptions(ctx).upstream_url ?? `https://api-inference.huggingface.co/models/${hfModelPath(ctx.model)}`;
+}
+
+/**
+ * A Hugging Face model id (`org/name`) as URL path segments. The name may come from the client's body, so it may
+ * not leave `/models/`: each segment is percent-encoded (no `?`, `#`, `\` or `%` survive), and empty or dot
+ * segments are refused.
+ */
+export function hfModelPath(model: string): string {
+  const segments = model.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new InvalidRequestError(`model '${model.slice(0, 200)}' is not a Hugging Face model id (org/name)`);
+  }
+  return segments.map((s) => encodeURIComponent(s)).join('/');
 }
 
 export const huggingfaceDriver: ProviderDriver = {

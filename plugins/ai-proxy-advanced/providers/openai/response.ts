@@ -23,10 +23,9 @@ const REQUIRED_FIELD: Partial<Record<RouteType, 'choices' | 'data'>> = {
   'llm/v1/embeddings': 'data',
 };
 
-/** Kong's from_format texts: `transformation failed from type <provider>://<route>: <reason>`. */
+/** Kong's from_format reasons; the registry (providers/index.ts) adds the `transformation failed from type` prefix. */
 export function fromOpenAiBody(body: Buffer, ctx: TranslateContext): TranslatedResponse {
-  const fail = (reason: string): TranslationError =>
-    new TranslationError(`transformation failed from type ${ctx.provider}://${ctx.routeType}: ${reason}`);
+  const fail = (reason: string): TranslationError => new TranslationError(reason);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
