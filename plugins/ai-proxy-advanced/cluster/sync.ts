@@ -10,7 +10,7 @@
  * - writes and publishes a circuit opening or Retry-After hold the moment it happens, so other nodes skip the
  *   target within one pub/sub hop instead of one flush interval;
  * - reads every plugin's holds back at start (bounded by restoreTimeoutMs), so a respawned plugin server or a
- *   restarted node does not forget a one-hour hold.
+ *   restarted node does not forget a Retry-After hold.
  * The client is fail-fast (no offline queue, one retry): during an outage commands fail at once, balancing
  * goes on locally, and the next flush after Redis returns pushes local holds back and re-reads the view.
  * One log line when Redis goes away, one when it is back.
@@ -26,7 +26,7 @@ import { CHANNEL, HOLDS_SCRIPT, holdsKey, nodesKey, pluginKey, PLUGINS_SET } fro
 export const FLUSH_INTERVAL_MS = 200;
 /** A node's in-flight counts and EWMAs count this long after its last flush (a dead node's expire). */
 export const NODE_TTL_MS = 3_000;
-/** Longer than any hold (Retry-After is capped at an hour) so an idle plugin's keys still outlive its holds. */
+/** Far longer than any hold (circuit-breaker.ts MAX_RETRY_AFTER_MS, fail_timeout) so an idle plugin's keys outlive its holds. */
 export const KEY_TTL_MS = 2 * 3600_000;
 export const RESTORE_TIMEOUT_MS = 1_500;
 /** Longest a plugin's first request waits for the cluster's view of a state built after start. */
