@@ -111,9 +111,10 @@ describe('shared balancer state across two gateway nodes', () => {
     const [a, b] = up.conns!;
     a.set({ kind: 'json', body: chatCompletion('m'), delayMs: 4000 });
     b.set({ kind: 'json', body: chatCompletion('m') });
-    // Node 1: six concurrent requests spread 3/3; B's finish at once, A's stay in flight for seconds.
+    // Node 1: six concurrent requests; B's finish at once, A's stay in flight for seconds. How many land on A
+    // depends on when B's answers come back (a pick after one sees B at 0 again), so only "some" is required.
     const slow = Array.from({ length: 6 }, () => postChat(n1.proxy, '/conns'));
-    await until(() => a.requests.length === 3 && b.requests.length === 3, 'node 1 spreading its requests');
+    await until(() => a.requests.length >= 1 && a.requests.length + b.requests.length === 6, 'node 1 spreading its requests');
     await settle();
     const before = a.requests.length;
     for (let i = 0; i < 4; i++) assert.equal(await postChat(n2.proxy, '/conns'), 200);
