@@ -13,6 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isPlainObject } from '../schema/kong-schema';
 import { decodeArgs, type FormValue } from './arguments';
+import { nestedDeeperThan } from '../../../plugins/ai-proxy-advanced/engine/parse-request';
 
 /** A request the Admin API cannot read: `status` {"message": …}. */
 export class BadRequest extends Error {
@@ -91,22 +92,11 @@ export function checkShape(value: unknown, what = 'body'): void {
 
 /**
  * Nesting depth of JSON text, counted without parsing (brackets outside strings), so a 100,000-deep array is
- * refused before JSON.parse or any recursive code sees it.
+ * refused before JSON.parse or any recursive code sees it. The plugin's scanner (engine/parse-request.ts) serves
+ * both: JSON's brackets, quote and backslash are the same bytes in UTF-8 as code units in the text.
  */
 export function jsonTooDeep(text: string, max = MAX_DEPTH): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
+  return nestedDeeperThan(Buffer.from(text, 'utf8'), max);
 }
 
 export function parseJson(text: string): unknown {
