@@ -14,6 +14,8 @@ const PLUGINS_DIR = path.resolve(__dirname, '..', '..', 'plugins');
 export interface EngineRoute {
   path: string;
   config: Omit<PluginConfig, '__plugin_id'>;
+  /** The plugin entity's id (what analytics log as `meta.plugin_id`); generated when left out. */
+  pluginId?: string;
 }
 
 export interface EngineGateway extends Harness {
@@ -38,7 +40,7 @@ export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineG
           name: `r${i}`,
           paths: [r.path],
           plugins: [
-            { name: 'ai-proxy-advanced', config: r.config },
+            { ...(r.pluginId ? { id: r.pluginId } : {}), name: 'ai-proxy-advanced', config: r.config },
             { name: 'probe', config: { out, nested: {} } },
           ],
         })),
