@@ -24,7 +24,7 @@ function body(req: RecordedRequest): Record<string, unknown> | undefined {
  * A location that checks the credential, then answers 400 for a body that is not JSON or has `"<field>": null`
  * (Lua's `body.<field> == ngx.null`), else `good` (Kong's `good` and `bad_upstream_response` locations).
  */
-function checked(authorized: (req: RecordedRequest) => boolean, field: string, good: string, dir: string): BehaviourFn {
+export function checked(authorized: (req: RecordedRequest) => boolean, field: string, good: string, dir: string): BehaviourFn {
   return (req) => {
     if (!authorized(req)) return fixtureAnswer(`${dir}/unauthorized.json`, 401);
     const b = body(req);
