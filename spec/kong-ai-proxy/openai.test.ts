@@ -17,12 +17,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import { openaiDriver } from '../../plugins/ai-proxy-advanced/providers/openai';
-import { callUpstream, closeUpstreamAgents } from '../../plugins/ai-proxy-advanced/engine/upstream';
+import { closeUpstreamAgents } from '../../plugins/ai-proxy-advanced/engine/upstream';
 import { startEngineGateway, type EngineGateway, type EngineRoute } from '../helpers/engine-gateway';
 import { EngineUpstream } from '../helpers/engine-upstream';
 import { kongOpenAiMock, queryArg } from '../helpers/kong-openai-mock';
 import { specGet } from '../helpers/kong-spec-client';
-import { makeCtx, readFixture, readJsonFixture } from '../helpers/providers-fixtures';
+import { oneShot } from '../helpers/one-shot';
+import { readFixture, readJsonFixture } from '../helpers/providers-fixtures';
 
 const CHAT_REQ = 'kong-oss/openai/llm-v1-chat/requests';
 const COMPLETIONS_REQ = 'kong-oss/openai/llm-v1-completions/requests';
@@ -402,10 +403,7 @@ describe('02-openai_integration_spec.lua "openai multi-modal requests"', () => {
   });
 });
 
-/**
- * Kong's "one-shot request" calls the driver outside a proxied request (to_format, subrequest, from_format), as
- * Kong's ai-request-transformer does. Here: the same OpenAI driver and the engine's one provider call.
- */
+/** Kong's driver-level "one-shot request" (spec/helpers/one-shot.ts). */
 describe('02-openai_integration_spec.lua "one-shot request"', () => {
   const plugin = (location: string): TargetConfig => ({
     route_type: 'llm/v1/chat',
@@ -414,17 +412,8 @@ describe('02-openai_integration_spec.lua "one-shot request"', () => {
   });
   const request = { messages: [{ role: 'system', content: 'Some system prompt' }, { role: 'user', content: 'Some question' }] };
 
-  async function oneShot(target: TargetConfig): Promise<{ status: number; body: Buffer; ctx: ReturnType<typeof makeCtx> }> {
-    const ctx = makeCtx(target);
-    const req = openaiDriver.toRequest(structuredClone(request), ctx);
-    const headers = { ...req.headers, authorization: 'Bearer openai-key', 'content-type': 'application/json' };
-    const res = await callUpstream({ ...req, headers, body: Buffer.from(JSON.stringify(req.body)) }, { connectMs: 5000, readMs: 5000, writeMs: 5000 });
-    assert.ok(res.ok, res.ok ? '' : res.message);
-    return { status: res.response.status, body: res.response.body, ctx };
-  }
-
   test('"success"', async () => {
-    const { status, body, ctx } = await oneShot(plugin('/llm/v1/chat/good'));
+    const { status, body, ctx } = await oneShot(openaiDriver, plugin('/llm/v1/chat/good'), request);
     assert.equal(status, 200);
     const out = openaiDriver.fromResponse(status, {}, body, ctx);
     const json = out.body as { choices: Array<{ message: unknown }> };
@@ -432,7 +421,7 @@ describe('02-openai_integration_spec.lua "one-shot request"', () => {
   });
 
   test('"404": the provider\'s error, passed through', async () => {
-    const { status, body, ctx } = await oneShot(plugin('/llm/v1/chat/nowhere'));
+    const { status, body, ctx } = await oneShot(openaiDriver, plugin('/llm/v1/chat/nowhere'), request);
     assert.equal(status, 404);
     const err = openaiDriver.fromError(status, { 'content-type': 'text/html' }, body, ctx);
     assert.equal(err.status, 404);
