@@ -2,9 +2,12 @@
  * The OpenAI-format mock server of Kong's ai-proxy integration specs (the `fixtures.http_mock` nginx server of
  * Kong/kong spec/03-plugins/38-ai-proxy/02-openai, 05-azure and 06-mistral _integration_spec.lua), restated as an
  * EngineUpstream behaviour: the same locations, the same credential checks, Kong's fixture files as answers
- * (application/json, nginx's `default_type`), and nginx's 404 for any other path.
+ * (application/json, nginx's `default_type`), and nginx's 404 for any other path; and the checks Kong's specs make
+ * of what comes back.
  */
-import type { Behaviour, BehaviourFn, RecordedRequest } from './engine-upstream';
+import assert from 'node:assert/strict';
+import type { Behaviour, BehaviourFn, EngineUpstream, RecordedRequest } from './engine-upstream';
+import type { SpecResponse } from './kong-spec-client';
 import { readFixture } from './providers-fixtures';
 
 const CHAT = 'kong-oss/openai/llm-v1-chat/responses';
@@ -78,4 +81,31 @@ export function pathOf(req: RecordedRequest): string {
 /** A query parameter of the request the mock received (`ngx.req.get_uri_args()[name]`). */
 export function queryArg(req: RecordedRequest, name: string): string | null {
   return new URL(req.url, 'http://mock').searchParams.get(name);
+}
+
+/** Kong's checks of the answer its `good` location gives (openai/llm-v1-chat/responses/good.json), passed through. */
+export function assertKongChat(json: Record<string, unknown>, model = 'gpt-3.5-turbo-0613'): void {
+  assert.equal(json['id'], 'chatcmpl-8T6YwgvjQVVnGbJ2w8hpOA17SeNy2');
+  assert.equal(json['model'], model);
+  assert.equal(json['object'], 'chat.completion');
+  assert.deepEqual((json['choices'] as Array<{ message: unknown }>)[0]!.message, { content: 'The sum of 1 + 1 is 2.', role: 'assistant' });
+}
+
+/** A Kong-style error answer: `status` and `error.message`. */
+export function assertKongError(r: SpecResponse, status: number, message: string): void {
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.json<{ error: { message: string } }>().error.message, message);
+}
+
+/** Kong's "bad request" cases: the plugin refuses the body with Kong's 400 before any provider call. */
+export async function assertNoPrompts(up: EngineUpstream, send: () => Promise<SpecResponse>): Promise<void> {
+  const before = up.requests.length;
+  assertKongError(await send(), 400, "request body doesn't contain valid prompts");
+  assert.equal(up.requests.length, before, 'no provider call');
+}
+
+/** The mock's 401 (unauthorized.json), passed through to the client. */
+export function assertInvalidApiKey(r: SpecResponse): void {
+  assert.equal(r.status, 401, r.text);
+  assert.equal(r.json<{ error: { code: string } }>().error.code, 'invalid_api_key');
 }

@@ -16,7 +16,7 @@ import type { TargetConfig } from '../../schemas/config';
 import { azureDriver } from '../../plugins/ai-proxy-advanced/providers/openai';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { EngineUpstream } from '../helpers/engine-upstream';
-import { fixtureAnswer, kongOpenAiMock, pathOf } from '../helpers/kong-openai-mock';
+import { assertInvalidApiKey, assertKongChat, assertKongError, assertNoPrompts, fixtureAnswer, kongOpenAiMock, pathOf } from '../helpers/kong-openai-mock';
 import { specGet } from '../helpers/kong-spec-client';
 import { makeCtx, readFixture } from '../helpers/providers-fixtures';
 
@@ -80,11 +80,10 @@ after(async () => {
 const chatGood = (): Buffer => readFixture(`${CHAT_REQ}/good.json`);
 const last = (): (typeof up.requests)[number] => up.requests[up.requests.length - 1]!;
 
-function assertKongChat(json: Record<string, unknown>): void {
-  assert.equal(json['id'], 'chatcmpl-8T6YwgvjQVVnGbJ2w8hpOA17SeNy2');
-  assert.equal(json['model'], 'gpt-3.5-turbo-0613');
-  assert.equal(json['object'], 'chat.completion');
-  assert.deepEqual((json['choices'] as Array<{ message: unknown }>)[0]!.message, { content: 'The sum of 1 + 1 is 2.', role: 'assistant' });
+async function goodChat(path: string, headers: Record<string, string> = {}): Promise<void> {
+  const r = await specGet(gw.proxy, path, chatGood(), headers);
+  assert.equal(r.status, 200, r.text);
+  assertKongChat(r.json());
 }
 
 describe('05-azure_integration_spec.lua "azure general"', () => {
@@ -95,58 +94,41 @@ describe('05-azure_integration_spec.lua "azure general"', () => {
   });
 
   test('"unauthorized request": the provider\'s 401 passed through', async () => {
-    const r = await specGet(gw.proxy, '/azure/llm/v1/chat/unauthorized', chatGood());
-    assert.equal(r.status, 401);
-    assert.equal(r.json<{ error: { code: string } }>().error.code, 'invalid_api_key');
+    assertInvalidApiKey(await specGet(gw.proxy, '/azure/llm/v1/chat/unauthorized', chatGood()));
   });
 });
 
 describe('05-azure_integration_spec.lua "azure llm/v1/chat"', () => {
   test('"good request": Kong\'s format; Azure\'s api-version on the provider call', async () => {
-    const r = await specGet(gw.proxy, '/azure/llm/v1/chat/good', chatGood());
-    assert.equal(r.status, 200);
-    assertKongChat(r.json());
+    await goodChat('/azure/llm/v1/chat/good');
     assert.equal(last().headers['api-key'], 'azure-key');
     assert.equal(new URL(last().url, 'http://mock').searchParams.get('api-version'), '2023-05-15');
   });
 
   test('"good request with client right auth"', async () => {
-    const r = await specGet(gw.proxy, '/azure/llm/v1/chat/good', chatGood(), { 'api-key': 'azure-key' });
-    assert.equal(r.status, 200);
-    assertKongChat(r.json());
+    await goodChat('/azure/llm/v1/chat/good', { 'api-key': 'azure-key' });
   });
 
   test('"good request with client wrong auth": allow_override lets the client\'s key through', async () => {
-    const r = await specGet(gw.proxy, '/azure/llm/v1/chat/good', chatGood(), { 'api-key': 'wrong' });
-    assert.equal(r.status, 401);
-    assert.equal(r.json<{ error: { code: string } }>().error.code, 'invalid_api_key');
+    assertInvalidApiKey(await specGet(gw.proxy, '/azure/llm/v1/chat/good', chatGood(), { 'api-key': 'wrong' }));
   });
 
   test('"good request with client right auth and no allow_override"', async () => {
-    const r = await specGet(gw.proxy, '/azure/llm/v1/chat/good-no-allow-override', chatGood(), { 'api-key': 'azure-key' });
-    assert.equal(r.status, 200);
-    assertKongChat(r.json());
+    await goodChat('/azure/llm/v1/chat/good-no-allow-override', { 'api-key': 'azure-key' });
   });
 
   test('"good request with client wrong auth and no allow_override": the configured key wins', async () => {
-    const r = await specGet(gw.proxy, '/azure/llm/v1/chat/good-no-allow-override', chatGood(), { 'api-key': 'wrong' });
-    assert.equal(r.status, 200);
-    assertKongChat(r.json());
+    await goodChat('/azure/llm/v1/chat/good-no-allow-override', { 'api-key': 'wrong' });
     assert.equal(last().headers['api-key'], 'azure-key');
   });
 
   test('"bad upstream response": Kong\'s transformation-failed 500, named azure', async () => {
     const r = await specGet(gw.proxy, '/azure/llm/v1/chat/bad_upstream_response', chatGood());
-    assert.equal(r.status, 500);
-    assert.equal(r.json<{ error: { message: string } }>().error.message, "transformation failed from type azure://llm/v1/chat: 'choices' not in llm/v1/chat response");
+    assertKongError(r, 500, "transformation failed from type azure://llm/v1/chat: 'choices' not in llm/v1/chat response");
   });
 
   test('"bad request": refused before any provider call', async () => {
-    const before = up.requests.length;
-    const r = await specGet(gw.proxy, '/azure/llm/v1/chat/bad_request', readFixture(`${CHAT_REQ}/bad_request.json`));
-    assert.equal(r.status, 400);
-    assert.equal(r.json<{ error: { message: string } }>().error.message, "request body doesn't contain valid prompts");
-    assert.equal(up.requests.length, before);
+    await assertNoPrompts(up, () => specGet(gw.proxy, '/azure/llm/v1/chat/bad_request', readFixture(`${CHAT_REQ}/bad_request.json`)));
   });
 });
 
@@ -163,9 +145,7 @@ describe('05-azure_integration_spec.lua "azure llm/v1/completions"', () => {
   });
 
   test('"bad request": refused before any provider call', async () => {
-    const r = await specGet(gw.proxy, '/azure/llm/v1/completions/bad_request', readFixture(`${COMPLETIONS_REQ}/bad_request.json`));
-    assert.equal(r.status, 400);
-    assert.equal(r.json<{ error: { message: string } }>().error.message, "request body doesn't contain valid prompts");
+    await assertNoPrompts(up, () => specGet(gw.proxy, '/azure/llm/v1/completions/bad_request', readFixture(`${COMPLETIONS_REQ}/bad_request.json`)));
   });
 });
 

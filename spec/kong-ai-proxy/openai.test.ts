@@ -20,7 +20,7 @@ import { openaiDriver } from '../../plugins/ai-proxy-advanced/providers/openai';
 import { closeUpstreamAgents } from '../../plugins/ai-proxy-advanced/engine/upstream';
 import { startEngineGateway, type EngineGateway, type EngineRoute } from '../helpers/engine-gateway';
 import { EngineUpstream } from '../helpers/engine-upstream';
-import { kongOpenAiMock, queryArg } from '../helpers/kong-openai-mock';
+import { assertInvalidApiKey, assertKongChat, assertKongError, assertNoPrompts, kongOpenAiMock, queryArg } from '../helpers/kong-openai-mock';
 import { specGet } from '../helpers/kong-spec-client';
 import { oneShot } from '../helpers/one-shot';
 import { readFixture, readJsonFixture } from '../helpers/providers-fixtures';
@@ -115,6 +115,15 @@ const chatGood = (): string => readFixture(`${CHAT_REQ}/good.json`).toString('ut
 const completionsGood = (): string => readFixture(`${COMPLETIONS_REQ}/good.json`).toString('utf8');
 const withApiKey = (apikey: string): string => JSON.stringify({ ...readJsonFixture<Record<string, unknown>>(`${COMPLETIONS_REQ}/good.json`), apikey });
 
+/** A chat request on a route with file-log: the answer is Kong's good one; the file-log entry it wrote. */
+async function loggedChat(file: string, routePath: string, body: string | Buffer): Promise<Record<string, unknown>> {
+  return loggedRequest(file, async () => {
+    const r = await specGet(gw.proxy, routePath, body);
+    assert.equal(r.status, 200, r.text);
+    assertKongChat(r.json());
+  });
+}
+
 /** Kong's before_each truncates the logs; the request then writes the one entry read back. */
 async function loggedRequest(file: string, send: () => Promise<void>): Promise<Record<string, unknown>> {
   writeFileSync(file, '');
@@ -126,13 +135,6 @@ async function loggedRequest(file: string, send: () => Promise<void>): Promise<R
     if (Date.now() > deadline) throw new Error(`${file}: no log entry within 10 s`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-function assertKongChat(json: Record<string, unknown>): void {
-  assert.equal(json['id'], 'chatcmpl-8T6YwgvjQVVnGbJ2w8hpOA17SeNy2');
-  assert.equal(json['model'], 'gpt-3.5-turbo-0613');
-  assert.equal(json['object'], 'chat.completion');
-  assert.deepEqual((json['choices'] as Array<{ message: unknown }>)[0]!.message, { content: 'The sum of 1 + 1 is 2.', role: 'assistant' });
 }
 
 function assertKongCompletion(json: Record<string, unknown>): void {
@@ -171,20 +173,12 @@ function assertKongStats(entry: Record<string, unknown>): void {
 
 describe('02-openai_integration_spec.lua "openai general"', () => {
   test('"logs statistics": Kong\'s _EXPECTED_CHAT_STATS in the file-log entry', async () => {
-    const entry = await loggedRequest(FILE_LOG_PATH_STATS_ONLY, async () => {
-      const r = await specGet(gw.proxy, '/openai/llm/v1/chat/good', chatGood());
-      assert.equal(r.status, 200);
-      assertKongChat(r.json());
-    });
+    const entry = await loggedChat(FILE_LOG_PATH_STATS_ONLY, '/openai/llm/v1/chat/good', chatGood());
     assertKongStats(entry);
   });
 
   test('"does not log statistics": no `ai` in the file-log entry', async () => {
-    const entry = await loggedRequest(FILE_LOG_PATH_NO_LOGS, async () => {
-      const r = await specGet(gw.proxy, '/openai/llm/v1/chat/good-without-stats', chatGood());
-      assert.equal(r.status, 200);
-      assertKongChat(r.json());
-    });
+    const entry = await loggedChat(FILE_LOG_PATH_NO_LOGS, '/openai/llm/v1/chat/good-without-stats', chatGood());
     assert.equal(entry['client_ip'], '127.0.0.1');
     assert.equal(typeof (entry['request'] as { size: unknown }).size, 'number');
     assert.equal(typeof (entry['response'] as { size: unknown }).size, 'number');
@@ -192,11 +186,7 @@ describe('02-openai_integration_spec.lua "openai general"', () => {
   });
 
   test('"logs payloads": the request as sent, the provider\'s answer as received', async () => {
-    const entry = await loggedRequest(FILE_LOG_PATH_WITH_PAYLOADS, async () => {
-      const r = await specGet(gw.proxy, '/openai/llm/v1/chat/good-with-payloads', chatGood());
-      assert.equal(r.status, 200);
-      assertKongChat(r.json());
-    });
+    const entry = await loggedChat(FILE_LOG_PATH_WITH_PAYLOADS, '/openai/llm/v1/chat/good-with-payloads', chatGood());
     assert.equal(entry['client_ip'], '127.0.0.1');
     const payload = (entry['ai'] as { proxy: { payload: { request: string; response: string } } }).proxy.payload;
     assert.ok(payload.request.includes('"content":"What is 1 + 1?"'), payload.request);
@@ -214,15 +204,11 @@ describe('02-openai_integration_spec.lua "openai general"', () => {
   });
 
   test('"unauthorized request": the provider\'s 401 passed through', async () => {
-    const r = await specGet(gw.proxy, '/openai/llm/v1/chat/unauthorized', chatGood());
-    assert.equal(r.status, 401);
-    assert.equal(r.json<{ error: { code: string } }>().error.code, 'invalid_api_key');
+    assertInvalidApiKey(await specGet(gw.proxy, '/openai/llm/v1/chat/unauthorized', chatGood()));
   });
 
   test('"unauthorized request with client header auth": allow_override lets the client\'s wrong key through', async () => {
-    const r = await specGet(gw.proxy, '/openai/llm/v1/chat/good', chatGood(), { Authorization: 'Bearer wrong' });
-    assert.equal(r.status, 401);
-    assert.equal(r.json<{ error: { code: string } }>().error.code, 'invalid_api_key');
+    assertInvalidApiKey(await specGet(gw.proxy, '/openai/llm/v1/chat/good', chatGood(), { Authorization: 'Bearer wrong' }));
   });
 
   test('"authorized request with client header auth"', async () => {
@@ -266,16 +252,11 @@ describe('02-openai_integration_spec.lua "openai llm/v1/chat"', () => {
 
   test('"bad upstream response": Kong\'s transformation-failed 500', async () => {
     const r = await specGet(gw.proxy, '/openai/llm/v1/chat/bad_upstream_response', chatGood());
-    assert.equal(r.status, 500);
-    assert.equal(r.json<{ error: { message: string } }>().error.message, "transformation failed from type openai://llm/v1/chat: 'choices' not in llm/v1/chat response");
+    assertKongError(r, 500, "transformation failed from type openai://llm/v1/chat: 'choices' not in llm/v1/chat response");
   });
 
   test('"bad request": refused before any provider call', async () => {
-    const before = up.requests.length;
-    const r = await specGet(gw.proxy, '/openai/llm/v1/chat/bad_request', readFixture(`${CHAT_REQ}/bad_request.json`));
-    assert.equal(r.status, 400);
-    assert.equal(r.json<{ error: { message: string } }>().error.message, "request body doesn't contain valid prompts");
-    assert.equal(up.requests.length, before);
+    await assertNoPrompts(up, () => specGet(gw.proxy, '/openai/llm/v1/chat/bad_request', readFixture(`${CHAT_REQ}/bad_request.json`)));
   });
 
   test('"good request setting model from client body": no configured model, the client\'s is used', async () => {
@@ -307,11 +288,7 @@ describe('02-openai_integration_spec.lua "openai llm/v1/completions"', () => {
   });
 
   test('"bad request": refused before any provider call', async () => {
-    const before = up.requests.length;
-    const r = await specGet(gw.proxy, '/openai/llm/v1/completions/bad_request', readFixture(`${COMPLETIONS_REQ}/bad_request.json`));
-    assert.equal(r.status, 400);
-    assert.equal(r.json<{ error: { message: string } }>().error.message, "request body doesn't contain valid prompts");
-    assert.equal(up.requests.length, before);
+    await assertNoPrompts(up, () => specGet(gw.proxy, '/openai/llm/v1/completions/bad_request', readFixture(`${COMPLETIONS_REQ}/bad_request.json`)));
   });
 });
 
@@ -333,9 +310,7 @@ describe('02-openai_integration_spec.lua "openai different auth methods"', () =>
     assertKongCompletion(r.json());
   };
   const unauthorized = async (p: string, body = completionsGood()): Promise<void> => {
-    const r = await specGet(gw.proxy, p, body);
-    assert.equal(r.status, 401);
-    assert.equal(r.json<{ error: { code: string } }>().error.code, 'invalid_api_key');
+    assertInvalidApiKey(await specGet(gw.proxy, p, body));
   };
   const sentQuery = (): string | null => queryArg(up.requests[up.requests.length - 1]!, 'apikey');
   const sentBody = (): unknown => up.requests[up.requests.length - 1]?.json?.['apikey'];
@@ -380,20 +355,12 @@ describe('02-openai_integration_spec.lua "openai multi-modal requests"', () => {
   const multiModal = (): Buffer => readFixture(`${CHAT_REQ}/good_multi_modal.json`);
 
   test('"logs statistics"', async () => {
-    const entry = await loggedRequest(FILE_LOG_PATH_STATS_ONLY, async () => {
-      const r = await specGet(gw.proxy, '/openai/llm/v1/chat/good', multiModal());
-      assert.equal(r.status, 200);
-      assertKongChat(r.json());
-    });
+    const entry = await loggedChat(FILE_LOG_PATH_STATS_ONLY, '/openai/llm/v1/chat/good', multiModal());
     assertKongStats(entry);
   });
 
   test('"logs payloads"', async () => {
-    const entry = await loggedRequest(FILE_LOG_PATH_WITH_PAYLOADS, async () => {
-      const r = await specGet(gw.proxy, '/openai/llm/v1/chat/good-with-payloads', multiModal());
-      assert.equal(r.status, 200);
-      assertKongChat(r.json());
-    });
+    const entry = await loggedChat(FILE_LOG_PATH_WITH_PAYLOADS, '/openai/llm/v1/chat/good-with-payloads', multiModal());
     const payload = (entry['ai'] as { proxy: { payload: { request: string; response: string } } }).proxy.payload;
     assert.ok(payload.request.includes(`"text":"What's in this image?"`), payload.request);
     assert.ok(payload.request.includes('"role":"user"'));
