@@ -115,25 +115,26 @@ const chatGood = (): string => readFixture(`${CHAT_REQ}/good.json`).toString('ut
 const completionsGood = (): string => readFixture(`${COMPLETIONS_REQ}/good.json`).toString('utf8');
 const withApiKey = (apikey: string): string => JSON.stringify({ ...readJsonFixture<Record<string, unknown>>(`${COMPLETIONS_REQ}/good.json`), apikey });
 
-/** A chat request on a route with file-log: the answer is Kong's good one; the file-log entry it wrote. */
-async function loggedChat(file: string, routePath: string, body: string | Buffer): Promise<Record<string, unknown>> {
-  return loggedRequest(file, async () => {
-    const r = await specGet(gw.proxy, routePath, body);
-    assert.equal(r.status, 200, r.text);
-    assertKongChat(r.json());
-  });
-}
+let logCase = 0;
 
-/** Kong's before_each truncates the logs; the request then writes the one entry read back. */
-async function loggedRequest(file: string, send: () => Promise<void>): Promise<Record<string, unknown>> {
+/**
+ * A chat request on a route with file-log: the answer is Kong's good one; returned is the file-log entry of this
+ * request, found by a header of its own (Kong truncates the file before each case; an entry of an earlier
+ * request on the same route may still be on its way).
+ */
+async function loggedChat(file: string, routePath: string, body: string | Buffer): Promise<Record<string, unknown>> {
+  const id = `case-${++logCase}`;
   writeFileSync(file, '');
-  await send();
+  const r = await specGet(gw.proxy, routePath, body, { 'x-kong-spec-case': id });
+  assert.equal(r.status, 200, r.text);
+  assertKongChat(r.json());
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const text = readFileSync(file, 'utf8').trim();
-    if (text) return JSON.parse(text.split('\n')[0]!) as Record<string, unknown>;
-    if (Date.now() > deadline) throw new Error(`${file}: no log entry within 10 s`);
-    await new Promise((r) => setTimeout(r, 25));
+    const entries = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const mine = entries.find((e) => (e['request'] as { headers?: Record<string, unknown> }).headers?.['x-kong-spec-case'] === id);
+    if (mine) return mine;
+    if (Date.now() > deadline) throw new Error(`${file}: no log entry for ${id} within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
