@@ -90,6 +90,7 @@ describe('05-azure_integration_spec.lua "azure general"', () => {
   test('"internal_server_error request": the provider\'s 500 page', async () => {
     const r = await specGet(gw.proxy, '/azure/llm/v1/chat/internal_server_error', chatGood());
     assert.equal(r.status, 500);
+    assert.equal(r.headers['content-type'], 'text/html');
     assert.equal(r.text, readFixture('kong-oss/openai/llm-v1-chat/responses/internal_server_error.html').toString('utf8'));
   });
 
