@@ -109,3 +109,10 @@ export function assertInvalidApiKey(r: SpecResponse): void {
   assert.equal(r.status, 401, r.text);
   assert.equal(r.json<{ error: { code: string } }>().error.code, 'invalid_api_key');
 }
+
+/** The mock's `internal_server_error` location: its 500 page, content type and bytes, passed through. */
+export function assertInternalServerErrorPage(r: SpecResponse): void {
+  assert.equal(r.status, 500);
+  assert.equal(r.headers['content-type'], 'text/html');
+  assert.equal(r.text, readFixture(`${CHAT}/internal_server_error.html`).toString('utf8'));
+}
