@@ -14,8 +14,10 @@ const PLUGINS_DIR = path.resolve(__dirname, '..', '..', 'plugins');
 export interface EngineRoute {
   path: string;
   config: Omit<PluginConfig, '__plugin_id'>;
-  /** The plugin entity's id (what analytics log as `meta.plugin_id`); generated when left out. */
+  /** The ai-proxy-advanced plugin's id (Kong's analytics log it as `meta.plugin_id`); generated when absent. */
   pluginId?: string;
+  /** More plugins on the route, e.g. Kong's file-log, which the local gateway runs itself. */
+  plugins?: Array<{ name: string; config: Record<string, unknown> }>;
 }
 
 export interface EngineGateway extends Harness {
@@ -40,8 +42,9 @@ export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineG
           name: `r${i}`,
           paths: [r.path],
           plugins: [
-            { ...(r.pluginId ? { id: r.pluginId } : {}), name: 'ai-proxy-advanced', config: r.config },
+            { name: 'ai-proxy-advanced', config: r.config, ...(r.pluginId ? { id: r.pluginId } : {}) },
             { name: 'probe', config: { out, nested: {} } },
+            ...(r.plugins ?? []),
           ],
         })),
       },

@@ -9,33 +9,25 @@ import { after, before, describe, test } from 'node:test';
 import type { RouteType, TargetConfig } from '../../schemas/config';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { EngineUpstream, type Behaviour, type RecordedRequest } from '../helpers/engine-upstream';
-import { fixtureAnswer, guardedLocation, kongRequest, type KongAnswer } from '../helpers/kong-spec-client';
+import { checked, fixtureAnswer } from '../helpers/kong-openai-mock';
+import { specGet, type SpecResponse } from '../helpers/kong-spec-client';
 import { readFixture } from '../helpers/providers-fixtures';
 
 const CHAT = 'kong-oss/cohere/llm-v1-chat';
 const COMPLETIONS = 'kong-oss/cohere/llm-v1-completions';
-const KEY = { header: 'authorization', value: 'Bearer cohere-key' };
+const authorized = (req: RecordedRequest): boolean => req.headers.authorization === 'Bearer cohere-key';
 
-/** Kong's mock server for this spec, by location. */
+/**
+ * Kong's mock server for this spec, by location. Kong's mock refuses a body without Cohere's `message` (chat) or
+ * `prompt` (completions); `checked` refuses a null one, and the good-request tests check the field was sent.
+ */
 const LOCATIONS: Record<string, (req: RecordedRequest) => Behaviour> = {
-  '/llm/v1/chat/good': guardedLocation(KEY, (b) => b?.['message'] !== undefined, {
-    good: `${CHAT}/responses/good.json`,
-    bad: `${CHAT}/responses/bad_request.json`,
-    unauthorized: `${CHAT}/responses/unauthorized.json`,
-  }),
-  '/llm/v1/chat/bad_upstream_response': guardedLocation(KEY, (b) => b?.['message'] !== undefined, {
-    good: `${CHAT}/responses/bad_upstream_response.json`,
-    bad: `${CHAT}/responses/bad_request.json`,
-    unauthorized: `${CHAT}/responses/unauthorized.json`,
-  }),
-  '/llm/v1/chat/bad_request': () => fixtureAnswer(400, `${CHAT}/responses/bad_request.json`),
-  '/llm/v1/chat/internal_server_error': () => fixtureAnswer(500, `${CHAT}/responses/internal_server_error.html`, 'text/html'),
-  '/llm/v1/completions/good': guardedLocation(KEY, (b) => b?.['prompt'] !== undefined, {
-    good: `${COMPLETIONS}/responses/good.json`,
-    bad: `${COMPLETIONS}/responses/bad_request.json`,
-    unauthorized: `${COMPLETIONS}/responses/unauthorized.json`,
-  }),
-  '/llm/v1/completions/bad_request': () => fixtureAnswer(400, `${COMPLETIONS}/responses/bad_request.json`),
+  '/llm/v1/chat/good': checked(authorized, 'message', `${CHAT}/responses/good.json`, `${CHAT}/responses`),
+  '/llm/v1/chat/bad_upstream_response': checked(authorized, 'message', `${CHAT}/responses/bad_upstream_response.json`, `${CHAT}/responses`),
+  '/llm/v1/chat/bad_request': () => fixtureAnswer(`${CHAT}/responses/bad_request.json`, 400),
+  '/llm/v1/chat/internal_server_error': () => fixtureAnswer(`${CHAT}/responses/internal_server_error.html`, 500, 'text/html'),
+  '/llm/v1/completions/good': checked(authorized, 'prompt', `${COMPLETIONS}/responses/good.json`, `${COMPLETIONS}/responses`),
+  '/llm/v1/completions/bad_request': () => fixtureAnswer(`${COMPLETIONS}/responses/bad_request.json`, 400),
 };
 
 let up: EngineUpstream;
@@ -73,16 +65,15 @@ after(async () => {
   await up?.close();
 });
 
-const get = (path: string, bodyFile: string, headers: Record<string, string> = {}): Promise<KongAnswer> =>
-  kongRequest(gw.proxy, path, { body: readFixture(bodyFile), headers });
+const get = (path: string, bodyFile: string, headers: Record<string, string> = {}): Promise<SpecResponse> => specGet(gw.proxy, path, readFixture(bodyFile), headers);
 
 /** What every good chat answer of this spec asserts: Kong's format, the model header, the assistant message. */
-function assertGoodChat(r: KongAnswer): void {
+function assertGoodChat(r: SpecResponse): void {
   assert.equal(r.status, 200, r.text);
-  assert.equal(r.json?.['model'], 'command');
-  assert.equal(r.json?.['object'], 'chat.completion');
+  assert.equal(r.json()['model'], 'command');
+  assert.equal(r.json()['object'], 'chat.completion');
   assert.equal(r.headers['x-kong-llm-model'], 'cohere/command');
-  const choices = r.json?.['choices'] as Array<{ message: unknown }>;
+  const choices = r.json()['choices'] as Array<{ message: unknown }>;
   assert.deepEqual(choices[0]?.message, { content: 'The sum of 1 + 1 is 2.', role: 'assistant' });
 }
 
@@ -98,7 +89,7 @@ describe('04-cohere_integration_spec.lua, "cohere general"', () => {
   test('"unauthorized request": the provider\'s 401 body, {"message":"invalid api token"}', async () => {
     const r = await get('/cohere/llm/v1/chat/unauthorized', `${CHAT}/requests/good.json`);
     assert.equal(r.status, 401);
-    assert.equal(r.json?.['message'], 'invalid api token');
+    assert.equal(r.json()['message'], 'invalid api token');
   });
 });
 
@@ -119,7 +110,7 @@ describe('04-cohere_integration_spec.lua, "cohere llm/v1/chat"', () => {
   test('"good request with wrong client auth": allow_override lets the client\'s key through, the provider says 401', async () => {
     const r = await get('/cohere/llm/v1/chat/good', `${CHAT}/requests/good.json`, { authorization: 'Bearer wrong' });
     assert.equal(r.status, 401);
-    assert.equal(r.json?.['message'], 'invalid api token');
+    assert.equal(r.json()['message'], 'invalid api token');
   });
 
   test('"good request with right client auth and no allow_override"', async () => {
@@ -133,7 +124,7 @@ describe('04-cohere_integration_spec.lua, "cohere llm/v1/chat"', () => {
   test('"bad upstream response": Kong\'s 500 "transformation failed from type cohere://llm/v1/chat: ..."', async () => {
     const r = await get('/cohere/llm/v1/chat/bad_upstream_response', `${CHAT}/requests/good.json`);
     assert.equal(r.status, 500);
-    assert.deepEqual(r.json, {
+    assert.deepEqual(r.json(), {
       error: { message: "transformation failed from type cohere://llm/v1/chat: 'text' or 'generations' missing from cohere response body" },
     });
   });
@@ -142,7 +133,7 @@ describe('04-cohere_integration_spec.lua, "cohere llm/v1/chat"', () => {
     const before = seen.length;
     const r = await get('/cohere/llm/v1/chat/bad_request', `${CHAT}/requests/bad_request.json`);
     assert.equal(r.status, 400);
-    assert.deepEqual(r.json, { error: { message: "request body doesn't contain valid prompts" } });
+    assert.deepEqual(r.json(), { error: { message: "request body doesn't contain valid prompts" } });
     assert.equal(seen.length, before, 'the provider was not called');
   });
 });
@@ -152,15 +143,15 @@ describe('04-cohere_integration_spec.lua, "cohere llm/v1/completions"', () => {
     const before = seen.length;
     const r = await get('/cohere/llm/v1/completions/good', `${COMPLETIONS}/requests/good.json`);
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json?.['model'], 'command');
-    assert.equal(r.json?.['object'], 'text_completion');
-    assert.equal((r.json?.['choices'] as Array<{ text: string }>)[0]?.text, '1 + 1 is 2.');
+    assert.equal(r.json()['model'], 'command');
+    assert.equal(r.json()['object'], 'text_completion');
+    assert.equal((r.json()['choices'] as Array<{ text: string }>)[0]?.text, '1 + 1 is 2.');
     assert.equal(seen.slice(before).at(-1)?.json?.['prompt'], 'What are you?');
   });
 
   test('"bad request": Kong\'s 400 "request body doesn\'t contain valid prompts"', async () => {
     const r = await get('/cohere/llm/v1/completions/bad_request', `${COMPLETIONS}/requests/bad_request.json`);
     assert.equal(r.status, 400);
-    assert.deepEqual(r.json, { error: { message: "request body doesn't contain valid prompts" } });
+    assert.deepEqual(r.json(), { error: { message: "request body doesn't contain valid prompts" } });
   });
 });

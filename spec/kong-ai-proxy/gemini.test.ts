@@ -8,7 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { EngineUpstream, type RecordedRequest } from '../helpers/engine-upstream';
-import { fixtureAnswer, kongLoggedStats, kongRequest } from '../helpers/kong-spec-client';
+import { fixtureAnswer } from '../helpers/kong-openai-mock';
+import { kongLoggedStats } from '../helpers/kong-logged-stats';
+import { specGet } from '../helpers/kong-spec-client';
 import { readFixture } from '../helpers/providers-fixtures';
 
 const PLUGIN_ID = '17434c15-2c7c-4c2f-b87a-58880533a3c1';
@@ -33,7 +35,7 @@ before(async () => {
     seen.push(req);
     if (req.url !== '/v1/chat/completions') return { kind: 'json', status: 404, body: { error: 'no such mock location' } };
     if (req.headers.authorization !== 'Bearer gemini-key') return { kind: 'json', status: 401, body: { error: { message: 'bad key' } } };
-    return fixtureAnswer(200, 'kong-oss/gemini/llm-v1-chat/responses/good.json');
+    return fixtureAnswer('kong-oss/gemini/llm-v1-chat/responses/good.json');
   });
   const upstream_url = `${up.url}/v1/chat/completions`;
   gw = await startEngineGateway([
@@ -61,11 +63,11 @@ describe('11-gemini_integration_spec.lua, "gemini llm/v1/chat"', () => {
   test('"good request": Kong format, finish_reason stop, and the file-log analytics', async () => {
     const logged = gw.serialized('/gemini/llm/v1/chat/good').length;
     const before = seen.length;
-    const r = await kongRequest(gw.proxy, '/gemini/llm/v1/chat/good', { body: readFixture(GOOD_REQUEST) });
+    const r = await specGet(gw.proxy, '/gemini/llm/v1/chat/good', readFixture(GOOD_REQUEST));
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json?.['model'], 'gemini-1.5-pro');
-    assert.equal(r.json?.['object'], 'chat.completion');
-    const choice = (r.json?.['choices'] as Array<{ finish_reason: string; message: { content: string } }>)[0];
+    assert.equal(r.json()['model'], 'gemini-1.5-pro');
+    assert.equal(r.json()['object'], 'chat.completion');
+    const choice = (r.json()['choices'] as Array<{ finish_reason: string; message: { content: string } }>)[0];
     assert.equal(choice?.finish_reason, 'stop');
     assert.equal(choice?.message.content, 'Everything is okay.');
     // The configured header is the key (Kong's generic auth), and the body is Gemini's.
@@ -93,9 +95,9 @@ describe('11-gemini_integration_spec.lua, "gemini llm/v1/chat"', () => {
 
   test('"good request with model name from variable": $(uri_captures.model) names the model', async () => {
     const before = seen.length;
-    const r = await kongRequest(gw.proxy, '/gemini/llm/v1/chat/good/gemni-2.0-flash', { body: readFixture(GOOD_REQUEST) });
+    const r = await specGet(gw.proxy, '/gemini/llm/v1/chat/good/gemni-2.0-flash', readFixture(GOOD_REQUEST));
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json?.['model'], 'gemni-2.0-flash');
+    assert.equal(r.json()['model'], 'gemni-2.0-flash');
     assert.equal(r.headers['x-kong-llm-model'], 'gemini/gemni-2.0-flash');
     assert.equal(seen.length, before + 1);
   });

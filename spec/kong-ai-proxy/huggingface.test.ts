@@ -9,30 +9,22 @@ import { after, before, describe, test } from 'node:test';
 import type { RouteType, TargetConfig } from '../../schemas/config';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { EngineUpstream, type Behaviour, type RecordedRequest } from '../helpers/engine-upstream';
-import { fixtureAnswer, guardedLocation, kongRequest, type KongAnswer } from '../helpers/kong-spec-client';
+import { checked, fixtureAnswer } from '../helpers/kong-openai-mock';
+import { specGet, type SpecResponse } from '../helpers/kong-spec-client';
 import { readFixture } from '../helpers/providers-fixtures';
 
 const CHAT = 'kong-oss/huggingface/llm-v1-chat';
 const COMPLETIONS = 'kong-oss/huggingface/llm-v1-completions';
-const KEY = { header: 'authorization', value: 'Bearer huggingface-key' };
+const authorized = (req: RecordedRequest): boolean => req.headers.authorization === 'Bearer huggingface-key';
 const MODEL = 'mistralai/Mistral-7B-Instruct-v0.2';
 
 /** Kong's mock server for this spec, by location. */
 const LOCATIONS: Record<string, (req: RecordedRequest) => Behaviour> = {
-  '/v1/chat/completions': guardedLocation(KEY, (b) => Array.isArray(b?.['messages']), {
-    good: `${CHAT}/responses/good.json`,
-    bad: `${CHAT}/responses/bad_request.json`,
-    unauthorized: `${CHAT}/responses/unauthorized.json`,
-  }),
-  // "completions is on the root of huggingface models". Kong's mock refuses a null `prompt`; the translated body
-  // has none, so this one checks for Hugging Face's `inputs` instead, which is what a real endpoint needs.
-  '/': guardedLocation(KEY, (b) => typeof b?.['inputs'] === 'string', {
-    good: `${COMPLETIONS}/responses/good.json`,
-    bad: `${COMPLETIONS}/responses/bad_request.json`,
-    unauthorized: `${COMPLETIONS}/responses/unauthorized.json`,
-  }),
-  '/model-loading/v1/chat/completions': () => fixtureAnswer(503, `${CHAT}/responses/bad_response_model_load.json`),
-  '/model-timeout/v1/chat/completions': () => fixtureAnswer(504, `${CHAT}/responses/bad_response_timeout.json`),
+  '/v1/chat/completions': checked(authorized, 'messages', `${CHAT}/responses/good.json`, `${CHAT}/responses`),
+  // "completions is on the root of huggingface models"; the good-request test checks the body is Hugging Face's.
+  '/': checked(authorized, 'prompt', `${COMPLETIONS}/responses/good.json`, `${COMPLETIONS}/responses`),
+  '/model-loading/v1/chat/completions': () => fixtureAnswer(`${CHAT}/responses/bad_response_model_load.json`, 503),
+  '/model-timeout/v1/chat/completions': () => fixtureAnswer(`${CHAT}/responses/bad_response_timeout.json`, 504),
 };
 
 let up: EngineUpstream;
@@ -80,7 +72,8 @@ after(async () => {
   await up?.close();
 });
 
-const get = (path: string, body: unknown): Promise<KongAnswer> => kongRequest(gw.proxy, path, { body });
+/** Kong's client:get; a Lua table body goes as JSON (`{ messages = ngx.null }` is `{"messages":null}`). */
+const get = (path: string, body: Buffer | Record<string, unknown>): Promise<SpecResponse> => specGet(gw.proxy, path, Buffer.isBuffer(body) ? body : JSON.stringify(body));
 const file = (rel: string): Buffer => readFixture(rel);
 
 describe('10-huggingface_integration_spec.lua, "huggingface llm/v1/chat"', () => {
@@ -88,9 +81,9 @@ describe('10-huggingface_integration_spec.lua, "huggingface llm/v1/chat"', () =>
     const before = seen.length;
     const r = await get('/huggingface/llm/v1/chat/good', file(`${CHAT}/requests/good.json`));
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json?.['model'], MODEL);
-    assert.equal(r.json?.['object'], 'chat.completion');
-    const choice = (r.json?.['choices'] as Array<{ message: { content: string } }>)[0];
+    assert.equal(r.json()['model'], MODEL);
+    assert.equal(r.json()['object'], 'chat.completion');
+    const choice = (r.json()['choices'] as Array<{ message: { content: string } }>)[0];
     assert.equal(
       choice?.message.content,
       ' The sum of 1 + 1 is 2. This is a basic arithmetic operation and the answer is always the same: adding one to one results in having two in total.',
@@ -106,9 +99,9 @@ describe('10-huggingface_integration_spec.lua, "huggingface llm/v1/completions"'
     const before = seen.length;
     const r = await get('/huggingface/llm/v1/completions/good', file(`${COMPLETIONS}/requests/good.json`));
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json?.['model'], MODEL);
-    assert.equal(r.json?.['object'], 'llm/v1/completions');
-    const choice = (r.json?.['choices'] as Array<{ message: { content: string }; text: string }>)[0];
+    assert.equal(r.json()['model'], MODEL);
+    assert.equal(r.json()['object'], 'llm/v1/completions');
+    const choice = (r.json()['choices'] as Array<{ message: { content: string }; text: string }>)[0];
     assert.equal(choice?.message.content, 'I am a language model AI created by Mistral AI');
     // Deliberate difference (docs/providers.md): OpenAI completions clients read `text`.
     assert.equal(choice?.text, choice?.message.content);
@@ -123,13 +116,13 @@ describe('10-huggingface_integration_spec.lua, "huggingface no auth"', () => {
   test('"unauthorized request chat": the provider\'s 401 body', async () => {
     const r = await get('/huggingface/llm/v1/chat/unauthorized', file(`${CHAT}/requests/good.json`));
     assert.equal(r.status, 401);
-    assert.equal(r.json?.['error'], 'Authorization header is correct, but the token seems invalid');
+    assert.equal(r.json()['error'], 'Authorization header is correct, but the token seems invalid');
   });
 
   test('"unauthorized request completions": the provider\'s 401 body', async () => {
     const r = await get('/huggingface/llm/v1/completions/unauthorized', file(`${COMPLETIONS}/requests/good.json`));
     assert.equal(r.status, 401);
-    assert.equal(r.json?.['error'], 'Authorization header is correct, but the token seems invalid');
+    assert.equal(r.json()['error'], 'Authorization header is correct, but the token seems invalid');
   });
 });
 
@@ -138,7 +131,7 @@ describe('10-huggingface_integration_spec.lua, "huggingface bad request"', () =>
     const before = seen.length;
     const r = await get('/huggingface/llm/v1/chat/good', { messages: null });
     assert.equal(r.status, 400);
-    assert.deepEqual(r.json, { error: { message: "request body doesn't contain valid prompts" } });
+    assert.deepEqual(r.json(), { error: { message: "request body doesn't contain valid prompts" } });
     assert.equal(seen.length, before);
   });
 
@@ -146,7 +139,7 @@ describe('10-huggingface_integration_spec.lua, "huggingface bad request"', () =>
     const before = seen.length;
     const r = await get('/huggingface/llm/v1/completions/good', { prompt: null });
     assert.equal(r.status, 400);
-    assert.deepEqual(r.json, { error: { message: "request body doesn't contain valid prompts" } });
+    assert.deepEqual(r.json(), { error: { message: "request body doesn't contain valid prompts" } });
     assert.equal(seen.length, before);
   });
 });
@@ -155,12 +148,12 @@ describe('10-huggingface_integration_spec.lua, "huggingface bad response"', () =
   test('"bad chat response": the model-loading 503 reaches the client as the provider sent it', async () => {
     const r = await get('/huggingface/llm/v1/chat/bad-response/model-loading', file(`${CHAT}/requests/good.json`));
     assert.equal(r.status, 503);
-    assert.equal(r.json?.['error'], `Model ${MODEL} is currently loading`);
+    assert.equal(r.json()['error'], `Model ${MODEL} is currently loading`);
   });
 
   test('"bad completions request": the model-timeout 504 reaches the client as the provider sent it', async () => {
     const r = await get('/huggingface/llm/v1/chat/bad-response/model-timeout', file(`${CHAT}/requests/good.json`));
     assert.equal(r.status, 504);
-    assert.equal(r.json?.['error'], `Model ${MODEL} time out`);
+    assert.equal(r.json()['error'], `Model ${MODEL} time out`);
   });
 });

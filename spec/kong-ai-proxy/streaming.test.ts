@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { EngineUpstream, type Behaviour, type RecordedRequest } from '../helpers/engine-upstream';
-import { kongLoggedStats, kongRequest } from '../helpers/kong-spec-client';
+import { kongLoggedStats } from '../helpers/kong-logged-stats';
+import { specGet } from '../helpers/kong-spec-client';
 import { readFixture } from '../helpers/providers-fixtures';
 
 /** Kong's "/anthropic/llm/v1/chat/good" location: event names and data, as its mock sends them. */
@@ -173,7 +174,7 @@ interface Chunk {
 
 /** What Kong's test reads: every non-empty line, each parsed after its `data: `, and the joined delta text. */
 async function streamed(path: string, bodyFile: string): Promise<{ status: number; events: string[]; chunks: Chunk[]; text: string; finish: unknown[] }> {
-  const r = await kongRequest(gw.proxy, path, { body: readFixture(bodyFile) });
+  const r = await specGet(gw.proxy, path, readFixture(bodyFile));
   const events = r.text.split(/[\r\n]+/).filter((l) => l !== '');
   const chunks: Chunk[] = [];
   let text = '';
@@ -246,7 +247,7 @@ describe('09-streaming_integration_spec.lua, "stream llm/v1/chat"', () => {
   });
 
   test('"bad request is returned to the client not-streamed": the provider\'s 400, one line', async () => {
-    const r = await kongRequest(gw.proxy, '/openai/llm/v1/chat/bad', { body: readFixture('kong-oss/openai/llm-v1-chat/requests/good-stream.json') });
+    const r = await specGet(gw.proxy, '/openai/llm/v1/chat/bad', readFixture('kong-oss/openai/llm-v1-chat/requests/good-stream.json'));
     assert.equal(r.status, 400);
     assert.deepEqual(r.text.split(/[\r\n]+/).filter((l) => l !== ''), ['{"error": { "message": "failure of some kind" }}']);
     assert.doesNotMatch(String(r.headers['content-type']), /event-stream/);

@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { chatCompletion, EngineUpstream, type RecordedRequest } from '../helpers/engine-upstream';
-import { fixtureAnswer, kongRequest, type KongAnswer } from '../helpers/kong-spec-client';
+import { fixtureAnswer } from '../helpers/kong-openai-mock';
+import { specGet, type SpecResponse } from '../helpers/kong-spec-client';
 
 let up: EngineUpstream;
 let gw: EngineGateway;
@@ -40,7 +41,7 @@ function azure(name: string, options: Record<string, unknown>): TargetConfig {
 before(async () => {
   up = await EngineUpstream.start((req) => {
     seen.push(req);
-    if (req.url.includes(':generateContent')) return fixtureAnswer(200, 'kong-oss/gemini/llm-v1-chat/responses/good.json');
+    if (req.url.includes(':generateContent')) return fixtureAnswer('kong-oss/gemini/llm-v1-chat/responses/good.json');
     const model = typeof req.json?.['model'] === 'string' ? req.json['model'] : 'unknown';
     if (typeof req.json?.['prompt'] === 'string') {
       return { kind: 'json', body: { id: 'cmpl-1', object: 'text_completion', model, choices: [{ text: 'hi', index: 0, finish_reason: 'stop' }] } };
@@ -97,14 +98,15 @@ after(async () => {
   await up?.close();
 });
 
-const send = (path: string, body: unknown, headers: Record<string, string> = {}): Promise<KongAnswer> => kongRequest(gw.proxy, path, { method: 'POST', body, headers });
+/** Kong's client:get with a JSON body. */
+const send = (path: string, body: unknown, headers: Record<string, string> = {}): Promise<SpecResponse> => specGet(gw.proxy, path, JSON.stringify(body), headers);
 
 /** A client-visible 400 in Kong's shape, without any provider call. */
 async function assertKong400(path: string, body: unknown, message: string, headers: Record<string, string> = {}): Promise<void> {
   const before = seen.length;
   const r = await send(path, body, headers);
   assert.equal(r.status, 400, r.text);
-  assert.deepEqual(r.json, { error: { message } });
+  assert.deepEqual(r.json(), { error: { message } });
   assert.equal(r.headers['x-ai-proxy-error-code'], 'AIPA_ERR_INVALID_REQUEST');
   assert.equal(seen.length, before, 'the provider was not called');
 }
@@ -127,7 +129,7 @@ describe('01-unit_spec.lua, merge_model_options through the gateway', () => {
     const r = await send(`/unit/model-name${CAPTURES}`, SAMPLE_LLM_V1_CHAT, HEADERS);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.headers['x-kong-llm-model'], 'azure/cap_value_here_2');
-    assert.equal(r.json?.['model'], 'cap_value_here_2');
+    assert.equal(r.json()['model'], 'cap_value_here_2');
   });
 
   test('Kong\'s own capture value "cap_value_here_1" is no host name: refused for azure_instance (deliberate)', async () => {
@@ -156,7 +158,7 @@ describe('01-unit_spec.lua, is_compatible through the gateway', () => {
   test('"llm/v1/chat message is compatible with llm/v1/chat route"', async () => {
     const r = await send('/unit/chat', SAMPLE_LLM_V1_CHAT);
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json?.['object'], 'chat.completion');
+    assert.equal(r.json()['object'], 'chat.completion');
   });
 
   test('"llm/v1/chat message is not compatible with llm/v1/completions route"', async () => {
