@@ -7,15 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Redis from 'ioredis';
-import { BalancerState, buildTargets } from '../../plugins/ai-proxy-advanced/balancer';
-import { fingerprintOf } from '../../plugins/ai-proxy-advanced/balancer/registry';
+import type { BalancerState } from '../../plugins/ai-proxy-advanced/balancer';
 import { LeastConnectionsBalancer } from '../../plugins/ai-proxy-advanced/balancer/least-connections';
 import { MAX_RETRY_AFTER_MS } from '../../plugins/ai-proxy-advanced/balancer/circuit-breaker';
-import { FAIL_FAST, parseClusterSetting, clusterSetting } from '../../plugins/ai-proxy-advanced/cluster';
+import { parseClusterSetting, clusterSetting } from '../../plugins/ai-proxy-advanced/cluster';
 import { ClusterSync, NODE_TTL_MS, REFRESH_INTERVAL_MS, FLUSH_INTERVAL_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
 import { holdsKey, pluginKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
 import type { BalancerConfig } from '../../schemas/config';
-import { filledConfig } from '../helpers/filled-config';
+import { syncNode, twoTargetState } from '../helpers/cluster-node';
 import { RedisServer } from '../helpers/redis-server';
 
 let redis: RedisServer;
@@ -25,25 +24,13 @@ const syncs: ClusterSync[] = [];
 let seq = 0;
 
 function node(name: string, logs: string[] = []): ClusterSync {
-  const s = new ClusterSync(new Redis(url, FAIL_FAST), new Redis(url, { ...FAIL_FAST, enableOfflineQueue: true, lazyConnect: false }), {
-    now: () => clock,
-    nodeId: name,
-    log: (m) => logs.push(m),
-    flushIntervalMs: 3_600_000,
-    random: () => 0.5,
-  });
+  const s = syncNode(url, name, () => clock, { logs });
   syncs.push(s);
   return s;
 }
 
 function state(id: string, balancer: BalancerConfig, weights = [100, 100]): BalancerState {
-  const config = filledConfig({
-    __plugin_id: id,
-    targets: ['a', 'b'].map((m, i) => ({ route_type: 'llm/v1/chat', weight: weights[i], model: { provider: 'openai', name: m, options: { upstream_url: `http://127.0.0.1:9/${m}` } } })),
-    balancer,
-  } as never);
-  const targets = buildTargets(config.targets);
-  return new BalancerState(id, fingerprintOf(config, targets), config, targets, { now: () => clock, random: () => 0.5 });
+  return twoTargetState(id, balancer, () => clock, weights);
 }
 
 async function until(fn: () => boolean, what: string): Promise<void> {
