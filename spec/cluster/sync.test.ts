@@ -15,6 +15,10 @@ import { ClusterSync, NODE_TTL_MS, REFRESH_INTERVAL_MS, FLUSH_INTERVAL_MS } from
 import { holdsKey, pluginKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
 import type { BalancerConfig } from '../../schemas/config';
 import { syncNode, twoTargetState } from '../helpers/cluster-node';
+import { canConnect, REPO_ROOT, startServer } from '../helpers/pluginserver-process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { RedisServer } from '../helpers/redis-server';
 
 let redis: RedisServer;
@@ -247,6 +251,7 @@ describe('cluster sync', () => {
     for (let i = 0; i < 3; i++) s1.pick({ exclude: new Set([1]) });
     await Promise.all([n1.flushAll(), n2.flushAll()]); // scripts loaded, entries sent
     const info = new Redis(url);
+    info.on('error', () => undefined); // a failed assertion leaves it open until redis stops
     const calls = async (): Promise<number> => {
       const text = await info.info('commandstats');
       let n = 0;
@@ -327,6 +332,27 @@ describe('cluster sync', () => {
         (e: Error) => why.test(e.message) && e.message.startsWith('AI_PROXY_ADVANCED_CLUSTER_REDIS: ') && !e.message.includes('hunter2'),
         value,
       );
+    }
+  });
+
+  test('a bad setting is one error line at plugin-server start, naming the variable, and the plugin still loads', async () => {
+    const saved = process.env.AI_PROXY_ADVANCED_CLUSTER_REDIS;
+    process.env.AI_PROXY_ADVANCED_CLUSTER_REDIS = 'redis+cluster://app:hunter2@h1,h2:7001';
+    let server;
+    try {
+      server = await startServer('ours', { pluginsDir: path.join(REPO_ROOT, 'dist', 'plugins'), prefix: mkdtempSync(path.join(os.tmpdir(), 'aipa-cs-')), sockName: 'aipa.sock' });
+    } finally {
+      if (saved === undefined) delete process.env.AI_PROXY_ADVANCED_CLUSTER_REDIS;
+      else process.env.AI_PROXY_ADVANCED_CLUSTER_REDIS = saved;
+    }
+    try {
+      await until(() => server.stderr().includes('AI_PROXY_ADVANCED_CLUSTER_REDIS'), 'the error line');
+      const line = server.stderr().split('\n').find((l) => l.includes('AI_PROXY_ADVANCED_CLUSTER_REDIS'))!;
+      assert.match(line, /error: AI_PROXY_ADVANCED_CLUSTER_REDIS: every Redis Cluster seed needs a port .*balancer state stays local/);
+      assert.ok(!server.stderr().includes('hunter2'), 'the password was printed');
+      assert.ok(await canConnect(server.socketPath), 'the plugin server is not serving');
+    } finally {
+      await server.stop();
     }
   });
 });
