@@ -37,6 +37,17 @@ function state(id: string, balancer: BalancerConfig, weights = [100, 100]): Bala
   return twoTargetState(id, balancer, () => clock, weights);
 }
 
+/** Two started nodes, each with its own state of one new plugin. */
+async function twoNodes(names: [string, string], balancer: BalancerConfig, weights?: number[]) {
+  const [n1, n2] = [node(names[0]), node(names[1])];
+  await Promise.all([n1.start(), n2.start()]);
+  const id = `p${++seq}`;
+  const [s1, s2] = [state(id, balancer, weights), state(id, balancer, weights)];
+  n1.created(s1);
+  n2.created(s2);
+  return { n1, n2, s1, s2, id };
+}
+
 async function until(fn: () => boolean, what: string): Promise<void> {
   const end = Date.now() + 5000;
   while (!fn()) {
@@ -172,12 +183,7 @@ describe('cluster sync', () => {
   });
 
   test('round-robin weights hold cluster-wide: two nodes, 3:1, requests alternating', async () => {
-    const [n1, n2] = [node('rr1'), node('rr2')];
-    await Promise.all([n1.start(), n2.start()]);
-    const id = `p${++seq}`;
-    const [s1, s2] = [state(id, {}, [3, 1]), state(id, {}, [3, 1])];
-    n1.created(s1);
-    n2.created(s2);
+    const { n1, n2, s1, s2, id } = await twoNodes(['rr1', 'rr2'], {}, [3, 1]);
     const none = new Set<number>();
     const served = [0, 0];
     /** Largest gap seen between target B's count and its 1/4 share, after every request. */
@@ -218,12 +224,7 @@ describe('cluster sync', () => {
   });
 
   test('round-robin: a target out of rotation is not owed a burst when it returns', async () => {
-    const [n1, n2] = [node('rr3'), node('rr4')];
-    await Promise.all([n1.start(), n2.start()]);
-    const id = `p${++seq}`;
-    const [s1, s2] = [state(id, {}, [1, 1]), state(id, {}, [1, 1])];
-    n1.created(s1);
-    n2.created(s2);
+    const { n1, n2, s1, s2, id } = await twoNodes(['rr3', 'rr4'], {}, [1, 1]);
     // Target A excluded (circuit open) for 50 requests across both nodes: B takes them all.
     for (let i = 0; i < 50; i++) {
       assert.equal((i % 2 === 0 ? s1 : s2).pick({ exclude: new Set([0]) })!.index, 1);
@@ -242,12 +243,7 @@ describe('cluster sync', () => {
   });
 
   test('an idle plugin costs no Redis command between refreshes; its heartbeat goes on', async () => {
-    const [n1, n2] = [node('idle1'), node('idle2')];
-    await Promise.all([n1.start(), n2.start()]);
-    const id = `p${++seq}`;
-    const [s1, s2] = [state(id, { algorithm: 'least-connections' }), state(id, { algorithm: 'least-connections' })];
-    n1.created(s1);
-    n2.created(s2);
+    const { n1, n2, s1, s2 } = await twoNodes(['idle1', 'idle2'], { algorithm: 'least-connections' });
     for (let i = 0; i < 3; i++) s1.pick({ exclude: new Set([1]) });
     await Promise.all([n1.flushAll(), n2.flushAll()]); // scripts loaded, entries sent
     const info = new Redis(url);

@@ -6,18 +6,14 @@
  * - `syncNode` + `twoTargetState`: a "node" in this process: a ClusterSync with its own Redis connections (any
  *   form of the setting) and BalancerState objects built as the registry builds them, on an injected clock.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { BalancerState, buildTargets } from '../../plugins/ai-proxy-advanced/balancer';
 import { fingerprintOf } from '../../plugins/ai-proxy-advanced/balancer/registry';
 import { clusterClients, parseClusterSetting } from '../../plugins/ai-proxy-advanced/cluster';
 import { ClusterSync } from '../../plugins/ai-proxy-advanced/cluster/sync';
 import type { BalancerConfig, PluginConfig, TargetConfig } from '../../schemas/config';
 import { filledConfig } from './filled-config';
-import { RUNTIME_CLI, shellQuote, startHarness, type Harness } from './gateway-harness';
-
-const PLUGINS_DIR = path.resolve(__dirname, '..', '..', 'plugins');
+import { startAipaGateway } from './engine-gateway';
+import type { Harness } from './gateway-harness';
 
 export interface ClusterRoute {
   path: string;
@@ -36,9 +32,6 @@ export function chatTarget(url: string, weight = 100): TargetConfig {
 }
 
 export async function startClusterNode(redisUrl: string | undefined, routes: ClusterRoute[]): Promise<Harness> {
-  const sockDir = mkdtempSync(path.join(os.tmpdir(), 'aipa-cl-'));
-  const node = shellQuote(process.execPath);
-  const cli = shellQuote(RUNTIME_CLI);
   const config = {
     _format_version: '3.0',
     services: [
@@ -49,20 +42,7 @@ export async function startClusterNode(redisUrl: string | undefined, routes: Clu
       },
     ],
   };
-  return startHarness({
-    config,
-    admin: false,
-    // Only so that the harness keeps plugin servers configured; no route uses it.
-    plugins: [{ name: 'probe', priority: 1, phases: ['log'] }],
-    env: redisUrl === undefined ? {} : { AI_PROXY_ADVANCED_CLUSTER_REDIS: redisUrl },
-    extraSettings: {
-      KONG_PLUGINS: 'bundled,ai-proxy-advanced,probe',
-      KONG_PLUGINSERVER_NAMES: 'aipa,probe',
-      KONG_PLUGINSERVER_AIPA_SOCKET: path.join(sockDir, 'aipa.sock'),
-      KONG_PLUGINSERVER_AIPA_START_CMD: `${node} ${cli} -p ${shellQuote(sockDir)} --sock-name aipa.sock -d ${shellQuote(PLUGINS_DIR)}`,
-      KONG_PLUGINSERVER_AIPA_QUERY_CMD: `${node} ${cli} -d ${shellQuote(PLUGINS_DIR)} --dump-all-plugins`,
-    },
-  });
+  return startAipaGateway(config, redisUrl === undefined ? {} : { AI_PROXY_ADVANCED_CLUSTER_REDIS: redisUrl });
 }
 
 export async function postChat(proxy: string, routePath: string): Promise<number> {
