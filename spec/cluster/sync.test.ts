@@ -279,6 +279,13 @@ describe('cluster sync', () => {
     before = await calls();
     await n1.tick();
     assert.equal((await calls()) - before, perFlush);
+    await n1.tick();
+    assert.equal((await calls()) - before, perFlush, 'a tick with nothing new sent something');
+    // A request served between two ticks (picked and answered: the counts are as before) wants a fresh view.
+    s1.report(s1.pick({ exclude: new Set() })!, { ok: true });
+    before = await calls();
+    await n1.tick();
+    assert.equal((await calls()) - before, perFlush);
     info.disconnect();
   });
 

@@ -77,6 +77,8 @@ interface Tracked {
   lastEntry: string;
   /** When this plugin is due a refresh even with nothing to send (injected clock). */
   refreshAt: number;
+  /** state.picks at the last flush: a plugin serving requests wants a fresh view at every flush. */
+  picks: number;
 }
 
 type ScriptCommand = (key: string, ...args: (string | number)[]) => unknown;
@@ -175,7 +177,7 @@ export class ClusterSync implements BalancerStateObserver {
       );
       algo.shared = rr;
     }
-    const tr: Tracked = { state, pk, pendingFails: new Map(), index, rr, lastEntry: '', refreshAt: -Infinity };
+    const tr: Tracked = { state, pk, pendingFails: new Map(), index, rr, lastEntry: '', refreshAt: -Infinity, picks: state.picks };
     this.tracked.set(pk, tr);
     state.health.listener = {
       failure: (i, counted, openedUntil, retryUntil) => {
@@ -222,14 +224,17 @@ export class ClusterSync implements BalancerStateObserver {
   // --- flush / refresh ---
 
   /**
-   * What the timer runs every flush interval: flushes the plugins with something to send (counted failures,
-   * round-robin picks, changed in-flight counts or EWMAs) and refreshes the others only when their refresh is
-   * due. An idle plugin costs no Redis command between refreshes.
+   * What the timer runs every flush interval: flushes the plugins in use (picks since the last flush: their
+   * picks want a fresh view) or with something to send (counted failures, changed in-flight counts or EWMAs),
+   * and refreshes the others only when their refresh is due. An idle plugin costs no Redis command between
+   * refreshes; its first request is followed by a flush at the next tick.
    */
   async tick(): Promise<void> {
     if (this.flushing || this.closed || !this.up) return;
     const now = this.deps.now();
-    const due = [...this.tracked.values()].filter((tr) => now >= tr.refreshAt || tr.pendingFails.size > 0 || tr.rr?.pendingDelta() !== undefined || entryBody(this.nodeEntry(tr.state)) !== tr.lastEntry);
+    const due = [...this.tracked.values()].filter(
+      (tr) => now >= tr.refreshAt || tr.state.picks !== tr.picks || tr.pendingFails.size > 0 || entryBody(this.nodeEntry(tr.state)) !== tr.lastEntry,
+    );
     if (due.length > 0) await this.run(due);
   }
 
@@ -252,6 +257,7 @@ export class ClusterSync implements BalancerStateObserver {
     const { state, pk } = tr;
     const now = Math.round(this.deps.now());
     tr.refreshAt = now + this.deps.refreshIntervalMs;
+    tr.picks = state.picks;
     const args: (string | number)[] = [];
     // Deltas leave the queue now: a failed flush drops them (they describe a window that an outage outlasts),
     // while holds are absolute and re-sent by every flush until they end.
