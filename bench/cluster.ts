@@ -7,8 +7,9 @@
  *    loaded machine a whole-run comparison measures the neighbours, so the paths are measured in many short
  *    PAIRED rounds (off then on, then on then off, ...) and each pair gives one ratio: the figure is the median
  *    of the paired ratios (req/s at 20 connections, target >= 0.95) and of the paired p50 differences (1
- *    connection, target <= 50 µs). Beside them, each plugin server's CPU time per request (utime + stime from
- *    /proc over the same rounds), which the machine's load barely moves.
+ *    connection, target <= 50 µs). Beside them, each plugin server's CPU time per request (/proc schedstat, ns,
+ *    over the same rounds), which the machine's load moves far less, and each plugin server's CPU per second
+ *    with no traffic at all (what the flush loop costs an idle node).
  * 2. Convergence between two nodes (two ClusterSync instances in this process, own Redis connections each, real
  *    timers): time from a circuit opening on node 1 until node 2 excludes the target (pub/sub, target <= 100 ms),
  *    and from in-flight requests on node 1 until node 2 counts them (flush/refresh, bounded by the interval).
@@ -24,11 +25,12 @@ import { FLUSH_INTERVAL_MS } from '../plugins/ai-proxy-advanced/cluster/sync';
 import { syncNode, twoTargetState } from '../spec/helpers/cluster-node';
 import { RedisServer } from '../spec/helpers/redis-server';
 import { load, type LoadResult } from './lib/load';
-import { cpuSeconds } from './lib/proc';
+import { cpuSecondsFine } from './lib/proc';
 import { findPluginServerPid, freePort, ROOT, startGateway, startNode, stopAll, waitForPort } from './lib/procs';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 16);
 const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 0.5);
+const IDLE_SECONDS = 4;
 const CHAT = JSON.stringify({ messages: [{ role: 'user', content: 'What is 1 + 1?' }] });
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
@@ -126,9 +128,9 @@ interface Side {
 
 /** One round of `side` at `conns` connections, with its plugin server's CPU time over the round. */
 async function round(side: Side, conns: number): Promise<LoadResult> {
-  const cpu0 = side.psPid === undefined ? NaN : cpuSeconds(side.psPid);
+  const cpu0 = side.psPid === undefined ? NaN : cpuSecondsFine(side.psPid);
   const r = await load({ url: side.url, body: CHAT }, conns, ROUND_SECONDS);
-  side.cpu += side.psPid === undefined ? NaN : cpuSeconds(side.psPid) - cpu0;
+  side.cpu += side.psPid === undefined ? NaN : cpuSecondsFine(side.psPid) - cpu0;
   side.requests += r.requests;
   side.errors += r.errors;
   side.rounds.push(r);
@@ -153,6 +155,13 @@ async function main(): Promise<void> {
       if (r.errors > 0) throw new Error(`${name} answered errors during the sanity check`);
     }
     const pids = { off: findPluginServerPid(dirs[0]!), on: findPluginServerPid(dirs[1]!) };
+    // Idle: no request for IDLE_SECONDS (after the sanity requests, so each plugin is configured and tracked, and
+    // after a pause: the first seconds after those requests are JIT and GC work on both sides).
+    await new Promise((r) => setTimeout(r, 2000));
+    const idleCpu = { off: 0, on: 0 };
+    const idle0 = { off: pids.off === undefined ? NaN : cpuSecondsFine(pids.off), on: pids.on === undefined ? NaN : cpuSecondsFine(pids.on) };
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    for (const n of ['off', 'on'] as const) idleCpu[n] = (pids[n] === undefined ? NaN : cpuSecondsFine(pids[n]!) - idle0[n]) / IDLE_SECONDS;
     const figures: Record<number, { ratios: number[]; p50Us: number[]; off: Side; on: Side }> = {};
     for (const conns of [1, 20]) {
       const side = (n: 'off' | 'on'): Side => ({ url: urls[n], psPid: pids[n], cpu: 0, requests: 0, errors: 0, rounds: [] });
@@ -188,8 +197,9 @@ async function main(): Promise<void> {
     for (const c of [1, 20]) {
       const f = figures[c]!;
       const d = (f.on.cpu / f.on.requests - f.off.cpu / f.off.requests) * 1e6;
-      console.log(`plugin-server CPU added per request at ${c} conn(s): ${fmt(d, 1)} µs (on ${fmt((f.on.cpu / f.on.requests) * 1e6, 1)}, off ${fmt((f.off.cpu / f.off.requests) * 1e6, 1)}; /proc ticks are 10 ms)`);
+      console.log(`plugin-server CPU added per request at ${c} conn(s): ${fmt(d, 1)} µs (on ${fmt((f.on.cpu / f.on.requests) * 1e6, 1)}, off ${fmt((f.off.cpu / f.off.requests) * 1e6, 1)}; schedstat)`);
     }
+    console.log(`plugin-server CPU with no traffic (${IDLE_SECONDS}s): on ${fmt(idleCpu.on * 1000, 2)} ms/s, off ${fmt(idleCpu.off * 1000, 2)} ms/s`);
     const keysClient = new Redis(url);
     const keys = await keysClient.keys('aipa:v1:*');
     keysClient.disconnect();
