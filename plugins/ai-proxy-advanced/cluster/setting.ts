@@ -133,7 +133,7 @@ export function parseClusterSetting(raw: string): ClusterSetting {
     else options.sentinelPassword = v;
   }
   if (tls) options.enableTLSForSentinelMode = true;
-  return options.sentinels === undefined ? fail('no sentinel') : { kind: 'sentinel', options };
+  return { kind: 'sentinel', options };
 }
 
 /** ioredis Cluster options for a setting of kind `cluster`, given the per-connection options. */
