@@ -182,12 +182,21 @@ function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSi
   });
 }
 
-/** Starts a ticket's attempt loop; `gone` aborts it (the client went away). */
+/**
+ * Starts a ticket's attempt loop on the next turn of the event loop, so that the PDK call access makes right
+ * after issuing the ticket reaches Kong first: building (and signing) the provider request takes CPU, and the
+ * rest of the access phase is on the way to the first chunk too. `gone` aborts it (the client went away).
+ */
 function startAttempts(job: StreamJob, gone: AbortSignal): Promise<Attempted> {
-  return runAttempts(job.rt, job.client, job.parsed, job.deps, { stream: true, clientGone: gone }).then(
-    (result): Attempted => ({ kind: 'done', result }),
-    (error: unknown): Attempted => ({ kind: 'thrown', error }),
-  );
+  return new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() => {
+      if (gone.aborted) throw new Error('the stream ticket was dropped before its attempts started');
+      return runAttempts(job.rt, job.client, job.parsed, job.deps, { stream: true, clientGone: gone });
+    })
+    .then(
+      (result): Attempted => ({ kind: 'done', result }),
+      (error: unknown): Attempted => ({ kind: 'thrown', error }),
+    );
 }
 
 /** Ends a ticket nobody will claim: aborts its provider request, or closes the stream it already opened. */
