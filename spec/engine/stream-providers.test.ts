@@ -191,6 +191,13 @@ describe('stream endpoint edge cases', () => {
 
   const chunk = (t: string): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: t } }] })}\n\n`;
 
+  /** A promise and what resolves it: a party in the test saying it got somewhere. */
+  function flag(): { reached: Promise<void>; set: () => void } {
+    let set!: () => void;
+    const reached = new Promise<void>((r) => (set = r));
+    return { reached, set };
+  }
+
   /** `p`, or a rejection naming `what` after `ms`: no wait in these tests is without an end. */
   function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
@@ -201,16 +208,15 @@ describe('stream endpoint edge cases', () => {
   }
 
   test('the provider is called from access, before Kong connects to the endpoint (issue 10: the PDK calls overlap it)', { timeout: 10_000 }, async () => {
-    let asked!: () => void;
-    const wasAsked = new Promise<void>((r) => (asked = r));
+    const asked = flag();
     const p = await provider((res) => {
-      asked();
+      asked.set();
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end(`${chunk('early')}data: [DONE]\n\n`);
     });
     try {
       const kong = await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true });
-      await within(wasAsked, 5000, 'the provider was not asked before Kong connected');
+      await within(asked.reached, 5000, 'the provider was not asked before Kong connected');
       const res = await fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}' });
       assert.equal(res.status, 200);
       assert.match(await res.text(), /"early"[\s\S]*data: \[DONE\]/);
@@ -220,19 +226,18 @@ describe('stream endpoint edge cases', () => {
   });
 
   test("a ticket Kong never claims is dropped by the plugin's log phase, which aborts its provider stream", { timeout: 10_000 }, async () => {
-    let asked!: () => void;
-    const wasAsked = new Promise<void>((r) => (asked = r));
+    const asked = flag();
     // Streams one event and then nothing: only the plugin closing its connection ends this request.
     const p = await provider((res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(chunk('first'));
-      asked();
+      asked.set();
     });
     try {
       const plugin = new AiProxyAdvanced({ __plugin_id: randomUUID(), targets: [openaiAt(p.url, 'gpt-4o')] });
       const kong = new FakePdk({ body: { messages: [{ role: 'user', content: 'hi' }], stream: true } });
       await plugin.access(kong);
-      await within(wasAsked, 5000, 'the provider was not asked');
+      await within(asked.reached, 5000, 'the provider was not asked');
       // Kong's log phase of a request that ended without being proxied (a later plugin answered it).
       const set: string[] = [];
       const logPdk = { log: { serialize: async () => JSON.stringify({ upstream_uri: kong.upstream.path }), setSerializeValue: async (k: string) => void set.push(k) } };
@@ -247,13 +252,12 @@ describe('stream endpoint edge cases', () => {
   });
 
   test('what one provider read produced goes out as one chunk, not one per frame', { timeout: 10_000 }, async () => {
-    let firstSeen!: () => void;
-    const clientHasFirst = new Promise<void>((r) => (firstSeen = r));
+    const clientHasFirst = flag();
     const p = await provider((res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(chunk('a') + chunk('b') + chunk('c'));
       // The rest only once the client has the first chunk, so the plugin reads the two writes separately.
-      void clientHasFirst.then(() => res.end(`${chunk('d')}${chunk('e')}data: [DONE]\n\n`));
+      void clientHasFirst.reached.then(() => res.end(`${chunk('d')}${chunk('e')}data: [DONE]\n\n`));
     });
     try {
       const kong = await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true });
@@ -262,7 +266,7 @@ describe('stream endpoint edge cases', () => {
       let raw = '';
       sock.on('data', (c: Buffer) => {
         raw += c.toString('latin1');
-        if (/\r\n\r\n[0-9a-f]+\r\n/.test(raw)) firstSeen();
+        if (/\r\n\r\n[0-9a-f]+\r\n/.test(raw)) clientHasFirst.set();
       });
       await within(new Promise((r) => sock.once('close', r)), 5000, 'the stream did not end');
       // The chunked body's chunks, in order.
