@@ -251,6 +251,24 @@ describe('stream endpoint edge cases', () => {
     }
   });
 
+  test('closing the endpoint (plugin server shutdown) aborts the provider stream of a ticket Kong has not claimed', { timeout: 10_000 }, async () => {
+    const asked = flag();
+    const p = await provider((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk('first'));
+      asked.set();
+    });
+    try {
+      await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true });
+      await within(asked.reached, 5000, 'the provider was not asked');
+      // The next test's access() starts a new endpoint.
+      await closeStreamEndpoint();
+      await within(p.closed, 5000, 'the provider connection was not closed');
+    } finally {
+      p.close();
+    }
+  });
+
   test('what one provider read produced goes out as one chunk, not one per frame', { timeout: 10_000 }, async () => {
     const clientHasFirst = flag();
     const p = await provider((res) => {
