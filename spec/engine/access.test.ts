@@ -395,10 +395,11 @@ describe('bad requests and configs', () => {
   });
 
   test('an unsupported config is named on every request', async () => {
-    const { p } = plugin({ targets: [target(a.url)], llm_format: 'gemini' });
+    // Anthropic's format on an OpenAI target: schema-valid (Kong's Claude Code examples), not served yet.
+    const { p } = plugin({ targets: [target(a.url)], llm_format: 'anthropic' });
     const kong = await run(p);
     assert.equal(kong.exited?.status, 422);
-    assert.match((kong.json.error as { message: string }).message, /llm_format 'gemini'/);
+    assert.match((kong.json.error as { message: string }).message, /llm_format 'anthropic' with provider 'openai'/);
     assert.deepEqual(kong.calls, ['kong.response.exit']);
   });
 });

@@ -1,0 +1,31 @@
+/**
+ * `llm_format: bedrock`: the client speaks Bedrock's Converse API (`/model/{modelId}/converse` or
+ * `/converse-stream`, e.g. the AWS SDK's BedrockRuntimeClient), and the body goes to the target untouched,
+ * signed with SigV4 like any Bedrock request. As Kong's adapter (kong/llm/adapters/bedrock.lua
+ * extract_model_and_stream): model (percent-decoded) and stream flag from the path's last two segments, else
+ * the config's model and no stream. The URL is the driver's: the path's model is one encoded segment.
+ */
+import type { NativeFormat } from '../provider';
+import { jsonHeaders } from '../translator-kit/request';
+import { nativeMessages, pathModel, withSystem } from '../translator-kit/native';
+import { bedrockUrl, refuseAssumeRole } from './index';
+
+/** Kong's pattern: `/model/([^/]+)/([^/]+)$`. */
+const PATH = /\/model\/([^/]+)\/([^/]+)$/;
+
+export const bedrockNative: NativeFormat = {
+  answersAs: 'llm/v1/chat',
+  read(body, clientPath) {
+    const m = PATH.exec(clientPath);
+    const messages = nativeMessages(body['messages'], 'content', (r) => (r === 'assistant' ? 'assistant' : 'user'));
+    return {
+      model: m ? pathModel(m[1]!, 'bedrock') : undefined,
+      stream: m?.[2] === 'converse-stream',
+      messages: withSystem(messages, body['system']),
+    };
+  },
+  toRequest(body, ctx) {
+    refuseAssumeRole(ctx);
+    return { method: 'POST', url: bedrockUrl(ctx, ctx.stream ? 'converse-stream' : 'converse'), headers: jsonHeaders(), body };
+  },
+};

@@ -1,0 +1,34 @@
+/**
+ * `llm_format: gemini`: the client speaks Gemini's own API (`.../models/{model}:generateContent` or
+ * `:streamGenerateContent`, e.g. the Google Gen AI SDK), and the body goes to the target untouched. As Kong's
+ * adapter (kong/llm/adapters/gemini.lua extract_model_and_stream, to_kong_req): the model and the stream flag
+ * come from the path's last segment, else the model is the config's and the answer is not streamed. The
+ * upstream URL is the one the driver builds for chat (public API or Vertex), so the path cannot move it.
+ */
+import type { NativeFormat } from '../provider';
+import { jsonHeaders } from '../translator-kit/request';
+import { nativeMessages, pathModel, withSystem } from '../translator-kit/native';
+import { geminiUrl } from './index';
+
+/** Kong's pattern: `/models/([^:]+):([^/]+)$`. */
+const PATH = /\/models\/([^:]+):([^/:]+)$/;
+
+const ROLES: Readonly<Record<string, string>> = { model: 'assistant', function: 'tool', user: 'user' };
+
+export const geminiNative: NativeFormat = {
+  answersAs: 'llm/v1/chat',
+  read(body, clientPath) {
+    const m = PATH.exec(clientPath);
+    const messages = nativeMessages(body['contents'], 'parts', (r) => (typeof r === 'string' && Object.hasOwn(ROLES, r) ? ROLES[r]! : 'user'));
+    return {
+      model: m ? pathModel(m[1]!, 'gemini') : undefined,
+      stream: m?.[2] === 'streamGenerateContent',
+      messages: withSystem(messages, body['systemInstruction'] ?? body['system_instruction']),
+    };
+  },
+  toRequest(body, ctx) {
+    const op = ctx.stream ? 'streamGenerateContent' : 'generateContent';
+    // gzip breaks Gemini streaming (gemini.lua pre_request), as for translated requests.
+    return { method: 'POST', url: geminiUrl(ctx, op), headers: { ...jsonHeaders(), 'accept-encoding': 'identity' }, body };
+  },
+};
