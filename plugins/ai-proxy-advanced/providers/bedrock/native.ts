@@ -6,6 +6,7 @@
  * the config's model and no stream. The URL is the driver's: the path's model is one encoded segment.
  */
 import type { NativeFormat } from '../provider';
+import { isObject } from '../translator-kit/guards';
 import { jsonHeaders } from '../translator-kit/request';
 import { nativeMessages, pathModel, withSystem } from '../translator-kit/native';
 import { bedrockUrl, refuseAssumeRole } from './index';
@@ -17,7 +18,10 @@ export const bedrockNative: NativeFormat = {
   answersAs: 'llm/v1/chat',
   read(body, clientPath) {
     const m = PATH.exec(clientPath);
-    const messages = nativeMessages(body['messages'], 'content', (r) => (r === 'assistant' ? 'assistant' : 'user'));
+    // As Kong's adapter: a message carrying a toolResult is the tool's; other roles are kept as sent.
+    const messages = nativeMessages(body['messages'], 'content', (r, m) =>
+      Array.isArray(m['content']) && m['content'].some((p) => isObject(p) && 'toolResult' in p) ? 'tool' : typeof r === 'string' ? r : 'user',
+    );
     return {
       model: m ? pathModel(m[1]!, 'bedrock') : undefined,
       stream: m?.[2] === 'converse-stream',

@@ -13,13 +13,14 @@ import { geminiUrl } from './index';
 /** Kong's pattern: `/models/([^:]+):([^/]+)$`. */
 const PATH = /\/models\/([^:]+):([^/:]+)$/;
 
-const ROLES: Readonly<Record<string, string>> = { model: 'assistant', function: 'tool', user: 'user' };
+/** Kong's role_map; other roles are kept as sent. */
+const ROLES: Readonly<Record<string, string>> = { human: 'user', model: 'assistant', function: 'tool' };
 
 export const geminiNative: NativeFormat = {
   answersAs: 'llm/v1/chat',
   read(body, clientPath) {
     const m = PATH.exec(clientPath);
-    const messages = nativeMessages(body['contents'], 'parts', (r) => (typeof r === 'string' && Object.hasOwn(ROLES, r) ? ROLES[r]! : 'user'));
+    const messages = nativeMessages(body['contents'], 'parts', (r) => (typeof r !== 'string' ? 'user' : Object.hasOwn(ROLES, r) ? ROLES[r]! : r));
     return {
       model: m ? pathModel(m[1]!, 'gemini') : undefined,
       stream: m?.[2] === 'streamGenerateContent',

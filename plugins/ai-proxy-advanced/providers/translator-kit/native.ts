@@ -43,12 +43,12 @@ export function nativeText(content: unknown): string {
 export function nativeMessages(
   list: unknown,
   contentField: string,
-  roleOf: (role: unknown) => string,
+  roleOf: (role: unknown, message: Record<string, unknown>) => string,
 ): Array<{ role: string; content: string }> {
   if (isObject(list)) list = [list];
   if (!Array.isArray(list)) return [];
   const out: Array<{ role: string; content: string }> = [];
-  for (const m of list) if (isObject(m)) out.push({ role: roleOf(m['role']), content: nativeText(m[contentField]) });
+  for (const m of list) if (isObject(m)) out.push({ role: roleOf(m['role'], m), content: nativeText(m[contentField]) });
   return out;
 }
 
