@@ -24,9 +24,9 @@ export function checkEngineConfig(config: FilledConfig): void {
     const misplaced = misplacedTemplates(t.model);
     if (misplaced.length > 0) throw new ConfigError(`config.targets[${i}].${misplaced.join('; ')}`);
     const driver = getDriver(t.model.provider);
-    // The schema refuses other pairings for every format but anthropic, which Kong's docs pair with any provider
-    // (Claude Code examples): that needs Anthropic <-> OpenAI translation, not done yet, so it is refused here.
-    if (format !== undefined && t.model.provider !== format) {
+    // The schema refuses other pairings, but for anthropic, which Kong's docs pair with any provider (Claude Code
+    // examples) and any chat target serves by translation (llm-format.ts).
+    if (format !== undefined && format !== 'anthropic' && t.model.provider !== format) {
       throw new UnsupportedFeatureError(
         `config.targets[${i}]: llm_format '${format}' with provider '${t.model.provider}' is not supported by this version of ai-proxy-advanced; only '${format}' targets serve it`,
       );

@@ -10,13 +10,15 @@
  *    own translators read them alongside for usage, model and text (analytics, balancer), as Kong's
  *    parse-json-response.lua / normalize-sse-chunk.lua do for native formats;
  *  - failover, auth, signing, timeouts and errors: the same attempt loop as translated requests.
- * Only a target of the format's own provider serves it (schemas/entity-checks.ts `native_format_targets`).
+ * Only a target of the format's own provider serves it (schemas/entity-checks.ts `native_format_targets`), but
+ * for `anthropic`, which any target serves by translation (Kong's Claude Code examples).
  */
 import type { FilledConfig } from '../../../schemas/config';
 import { UnsupportedFeatureError } from '../errors';
 import { getDriver } from '../providers';
 import type { NativeFormat, ProviderDriver, TranslateContext, TranslatedResponse } from '../providers/provider';
 import { createPassThroughTranslator } from '../providers/streams/pass-through';
+import { anthropicMessageOf, createMessagesStream, openAiRequestOf } from '../providers/anthropic/messages-format';
 import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
 
@@ -49,12 +51,45 @@ export function readLlmFormat(config: FilledConfig, client: ClientRequest, parse
 const NO_USAGE = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
 const passThroughDrivers = new WeakMap<ProviderDriver, ProviderDriver>();
 
-/** The driver an attempt uses: the target's own for `openai`, its pass-through for a native format. */
+const messagesDrivers = new WeakMap<ProviderDriver, ProviderDriver>();
+
+/**
+ * The driver an attempt uses: the target's own for `openai`; for a native format, the pass-through of the
+ * format's own provider, or, for `anthropic` on another provider, the Anthropic Messages translation around the
+ * target's driver (config-check.ts refuses any other pairing).
+ */
 export function driverForFormat(config: FilledConfig, driver: ProviderDriver): ProviderDriver {
-  if (formatOf(config) === undefined) return driver;
-  let d = passThroughDrivers.get(driver);
-  if (!d) passThroughDrivers.set(driver, (d = passThroughDriver(driver)));
+  const format = formatOf(config);
+  if (format === undefined) return driver;
+  const [cache, make] = format === 'anthropic' && driver.name !== 'anthropic' ? [messagesDrivers, messagesDriver] : [passThroughDrivers, passThroughDriver];
+  let d = cache.get(driver);
+  if (!d) cache.set(driver, (d = make(driver)));
   return d;
+}
+
+/**
+ * `llm_format: anthropic` on a target of another provider: Anthropic Messages in, the target's driver from and to
+ * the OpenAI format, Anthropic messages (or stream events) out (providers/anthropic/messages-format.ts).
+ */
+function messagesDriver(driver: ProviderDriver): ProviderDriver {
+  const sign = driver.sign;
+  // The driver's stream ends with a usage chunk, whatever the client asked: message_delta reports usage.
+  const withUsage = (ctx: TranslateContext): TranslateContext => ({ ...ctx, includeUsage: true });
+  return Object.freeze({
+    name: driver.name,
+    routeTypes: driver.routeTypes,
+    toRequest: (body, ctx) => driver.toRequest(openAiRequestOf(body), withUsage(ctx)),
+    fromResponse(status, headers, body, ctx): TranslatedResponse {
+      const t = driver.fromResponse(status, headers, body, ctx);
+      return { body: anthropicMessageOf(t.body, ctx.model, t.usage), usage: t.usage, model: t.model };
+    },
+    fromError: (status, headers, body, ctx) => driver.fromError(status, headers, body, ctx),
+    createStreamTranslator(ctx) {
+      if (!driver.createStreamTranslator) throw new UnsupportedFeatureError(`provider ${driver.name} cannot stream responses yet; send stream: false`);
+      return createMessagesStream(driver.createStreamTranslator(withUsage(ctx)), ctx.model);
+    },
+    ...(sign ? { sign: (req, ctx, deps) => sign(req, ctx, deps) } : {}),
+  } satisfies ProviderDriver);
 }
 
 function passThroughDriver(driver: ProviderDriver): ProviderDriver {
