@@ -61,6 +61,55 @@ describe('Anthropic Messages ⇄ OpenAI chat', () => {
     assert.throws(() => openAiRequestOf({}), /messages: field required/);
   });
 
+  test('tool_choice, URL images, unknown blocks, and message shapes Anthropic allows', () => {
+    const tools = [{ name: 'f', input_schema: { type: 'object' } }];
+    const choice = (tool_choice: unknown) => openAiRequestOf({ messages: [{ role: 'user', content: 'x' }], tools, tool_choice }).tool_choice;
+    assert.equal(choice({ type: 'auto' }), 'auto');
+    assert.equal(choice({ type: 'none' }), 'none');
+    assert.deepEqual(choice({ type: 'tool', name: 'f' }), { type: 'function', function: { name: 'f' } });
+    assert.equal(choice({ type: 'tool' }), undefined);
+    assert.equal(choice('auto'), undefined);
+    const noTools = openAiRequestOf({ messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'bash_20250124', name: 'bash' }], tool_choice: { type: 'any' } });
+    assert.equal(noTools.tools, undefined, 'server tools only: no tools, no tool_choice');
+    assert.equal(noTools.tool_choice, undefined);
+    const r = openAiRequestOf({
+      messages: [
+        { role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://x/a.png' } }, { type: 'image', source: { type: 'file' } }, { type: 'document' }, 7] },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'only thoughts' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', name: 'f' }] },
+      ],
+    });
+    assert.deepEqual(r.messages, [
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/a.png' } }] },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_2_0', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+    ]);
+    assert.throws(() => openAiRequestOf({ messages: [{ role: 'user', content: 5 }] }), /messages\.0\.content/);
+    assert.throws(() => openAiRequestOf({ messages: ['x'] }), /messages\.0 must be an object/);
+  });
+
+  test('answers without choices, with bad tool arguments, or cut short map to Anthropic stop reasons', () => {
+    const u = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
+    assert.deepEqual(anthropicMessageOf({}, 'm', u).content, []);
+    assert.equal(anthropicMessageOf({ choices: [{ finish_reason: 'length', message: { content: 'a' } }] }, 'm', u).stop_reason, 'max_tokens');
+    assert.equal(anthropicMessageOf({ choices: [{ finish_reason: 'content_filter', message: {} }] }, 'm', u).stop_reason, 'refusal');
+    assert.equal(anthropicMessageOf({ choices: [{ finish_reason: 'constructor', message: {} }] }, 'm', u).stop_reason, 'end_turn');
+    const bad = anthropicMessageOf({ choices: [{ message: { tool_calls: [{ function: { name: 'f', arguments: '{not json' } }, 'x'] } }] }, 'm', u);
+    assert.deepEqual(bad.content, [{ type: 'tool_use', id: 'toolu_0', name: 'f', input: {} }]);
+  });
+
+  test('a provider error in the stream becomes an Anthropic error event; a stream cut without [DONE] still ends the message', () => {
+    const ctx = makeCtx(target('openai', 'llm/v1/chat', 'm'), { stream: true, includeUsage: true });
+    const s = createMessagesStream(createOpenAiSseTranslator(ctx), 'm');
+    const out = [
+      ...s.push(Buffer.from('data: {"error":{"message":"rate limited","type":"rate_limit_error"}}\n\n')),
+      ...s.push(Buffer.from('data: not json\n\n')),
+      ...s.end(),
+    ].join('');
+    assert.match(out, /^event: message_start\n/);
+    assert.match(out, /event: error\ndata: \{"type":"error","error":\{"type":"rate_limit_error","message":"rate limited"\}\}/);
+    assert.match(out, /event: message_stop\n[^]*$/);
+  });
+
   test('an OpenAI answer with a tool call becomes an Anthropic message with a tool_use block', () => {
     const msg = anthropicMessageOf(
       { id: 'chatcmpl-1', choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: 'Checking.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'Bash', arguments: '{"command":"ls -t"}' } }] } }] },
