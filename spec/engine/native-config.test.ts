@@ -62,7 +62,7 @@ function t(provider: TargetConfig['model']['provider'], options: Record<string, 
 describe('native requests', () => {
   test('cohere: v1 chat only when the client\'s path names it, else v2; nothing else of Cohere is reachable', () => {
     const body = { model: 'm', message: 'hi', chat_history: [{ role: 'CHATBOT', message: 'hello' }], preamble: 'Be brief.' };
-    const v1 = cohereNative.read(body, '/cohere/v1/chat');
+    const v1 = cohereNative.read(body, '/cohere/v1/chat', {});
     assert.deepEqual(v1.messages, [{ role: 'system', content: 'Be brief.' }, { role: 'assistant', content: 'hello' }, { role: 'user', content: 'hi' }]);
     const url = (path: string) => cohereNative.toRequest(body, makeCtx(t('cohere'), { clientPath: path })).url;
     assert.equal(url('/cohere/v1/chat'), 'https://api.cohere.com/v1/chat');
@@ -82,10 +82,10 @@ describe('native requests', () => {
   });
 
   test('huggingface: TGI /generate or /generate_stream on the driver\'s base; the model id stays in its path segments', () => {
-    assert.equal(huggingfaceNative.read({ inputs: 'hi' }, '/hf/generate_stream').stream, true);
-    assert.equal(huggingfaceNative.read({ inputs: 'hi', stream: true }, '/hf/generate').stream, true);
-    assert.equal(huggingfaceNative.read({ inputs: 'hi' }, '/hf/generate').stream, false);
-    assert.deepEqual(huggingfaceNative.read({ parameters: {} }, '/hf/generate').messages, []);
+    assert.equal(huggingfaceNative.read({ inputs: 'hi' }, '/hf/generate_stream', {}).stream, true);
+    assert.equal(huggingfaceNative.read({ inputs: 'hi', stream: true }, '/hf/generate', {}).stream, true);
+    assert.equal(huggingfaceNative.read({ inputs: 'hi' }, '/hf/generate', {}).stream, false);
+    assert.deepEqual(huggingfaceNative.read({ parameters: {} }, '/hf/generate', {}).messages, []);
     const url = huggingfaceNative.toRequest({ inputs: 'hi' }, makeCtx(t('huggingface', {}, 'org/model'), { stream: true })).url;
     assert.equal(url, 'https://api-inference.huggingface.co/models/org/model/generate_stream');
     assert.throws(() => huggingfaceNative.toRequest({ inputs: 'hi' }, makeCtx(t('huggingface', {}, 'org/..'))), /Hugging Face model id/);

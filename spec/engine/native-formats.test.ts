@@ -108,6 +108,7 @@ before(async () => {
     { path: '/huggingface', config: { llm_format: 'huggingface', targets: [t.huggingface] } },
     { path: '/any-gemini', config: { llm_format: 'gemini', targets: [unnamed(t.gemini)] } },
     { path: '/any-bedrock', config: { llm_format: 'bedrock', targets: [unnamed(t.bedrock)] } },
+    { path: '~/captured/(?<model>[\\w.-]+)/(?<operation>\\w+)$', config: { llm_format: 'gemini', targets: [unnamed(t.gemini)] } },
     { path: '/no-stream', config: { llm_format: 'gemini', response_streaming: 'deny', targets: [t.gemini] } },
     {
       path: '/failover',
@@ -289,6 +290,14 @@ describe('llm_format: failover and checks', () => {
     const r = await send(`/any-bedrock/model/${encodeURIComponent(arn)}/converse`, body);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('x-kong-llm-model'), `bedrock/${arn}`);
+  });
+
+  test('a route\'s named captures give the model and operation, as Kong\'s adapters read them first', async () => {
+    const { body } = request('gemini', true);
+    const r = await send('/captured/gemini-1.5-pro/streamGenerateContent', body);
+    assert.equal(r.status, 200, r.bytes.toString());
+    assert.equal(r.headers.get('x-kong-llm-model'), 'gemini/gemini-1.5-pro');
+    assert.match(ups.gemini.requests[0]!.url, /\/models\/gemini-1\.5-pro:streamGenerateContent$/);
   });
 
   test('hostile model ids in the path are refused before any provider is called', async () => {

@@ -4,7 +4,7 @@
  * native fixture into an OpenAI request (native/target/target-openai-complete*.json); here the native body is
  * never translated (it goes to the provider as sent), so the format reads only what the engine checks: the
  * model and stream flag from Kong's mocked paths, and the messages' roles and text, which must be Kong's.
- * Kong's named URI captures (`model`, `operation`) are not read: the path is (Kong's fallback).
+ * Kong's mocked named URI captures (`model`, `operation`) are passed as Kong's test mocks them.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -18,11 +18,12 @@ interface KongMessage {
   content?: string | Array<{ text?: string }>;
 }
 
-const CASES: Record<string, { format: NativeFormat; model: string; paths: [string, string] }> = {
+const CASES: Record<string, { format: NativeFormat; model: string; paths: [string, string]; operations: [string, string] }> = {
   bedrock: {
     format: bedrockNative,
     model: 'cohere.command-r-v1:0',
     paths: ['/bedrock/model/cohere.command-r-v1%3A0/converse', '/bedrock/model/cohere.command-r-v1%3A0/converse-stream'],
+    operations: ['converse', 'converse-stream'],
   },
   gemini: {
     format: geminiNative,
@@ -31,6 +32,7 @@ const CASES: Record<string, { format: NativeFormat; model: string; paths: [strin
       '/v1/projects/fake-project-010101/locations/us-central1/publishers/google/models/gemini-1.5-pro:generateContent',
       '/v1/projects/fake-project-010101/locations/us-central1/publishers/google/models/gemini-1.5-pro:streamGenerateContent',
     ],
+    operations: ['generateContent', 'streamGenerateContent'],
   },
 };
 
@@ -44,16 +46,25 @@ describe('12-native_unit_spec.lua', () => {
   for (const [name, c] of Object.entries(CASES)) {
     const body = readJsonFixture<Record<string, unknown>>(`kong-oss/native/${name}/request/with-functions-and-chatter.json`);
     test(`adapters.${name} good full no stream`, () => {
-      const view = c.format.read(body, c.paths[0]);
+      // Kong's MOCK_KONG: the path and the named captures agree.
+      const view = c.format.read(body, c.paths[0], { model: c.model, operation: c.operations[0] });
       assert.equal(view.model, c.model);
       assert.equal(view.stream, false);
       assert.deepEqual(view.messages.map((m) => ({ role: m.role, text: m.content })), kongView('kong-oss/native/target/target-openai-complete.json'));
     });
     test(`adapters.${name} good full with stream`, () => {
-      const view = c.format.read(body, c.paths[1]);
+      const view = c.format.read(body, c.paths[1], { model: c.model, operation: c.operations[1] });
       assert.equal(view.model, c.model);
       assert.equal(view.stream, true);
       assert.deepEqual(view.messages.map((m) => ({ role: m.role, text: m.content })), kongView('kong-oss/native/target/target-openai-complete-stream.json'));
+    });
+    test(`adapters.${name}: the route's named captures come before the path, the path fills what they lack`, () => {
+      const captured = c.format.read(body, c.paths[0], { model: 'captured-model', operation: c.operations[1] });
+      assert.deepEqual([captured.model, captured.stream], ['captured-model', true]);
+      const partly = c.format.read(body, c.paths[1], { model: 'captured-model' });
+      assert.deepEqual([partly.model, partly.stream], [c.model, true], 'without both captures, the path gives both');
+      const none = c.format.read(body, '/chat', {});
+      assert.deepEqual([none.model, none.stream], [undefined, false], "no path shape: the config's model, no stream");
     });
   }
 });

@@ -13,7 +13,7 @@ import { pendingStreams, recordOutcome, StreamRecord } from '../observability/re
 import { assignOwn } from './assign-own';
 import { runAttempts, type AttemptDeps, type BufferedResult, type PluginRuntime } from './attempts';
 import { parseRequestBody, type ParsedBody } from './parse-request';
-import { readLlmFormat } from './llm-format';
+import { formatReadsUriCaptures, readLlmFormat } from './llm-format';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
 import { errorResponse, upstreamFailureError, wireBody, type ClientResponse } from './responses';
 import { STREAM_PATH, streamEndpoint } from './stream-endpoint';
@@ -26,7 +26,7 @@ import { acceptsGzip, gzipAnswer } from './encoding';
 export function readNeedsOf(config: FilledConfig): ReadNeeds {
   return {
     method: config.targets.some((t) => t.route_type === 'preserve'),
-    uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)),
+    uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)) || formatReadsUriCaptures(config),
     maxBody: config.max_request_body_size,
   };
 }

@@ -34,6 +34,12 @@ export function nativeFormat(format: string): NativeFormat {
   return native;
 }
 
+/** Whether the format reads the route's named URI captures (one more PDK call per request). */
+export function formatReadsUriCaptures(config: FilledConfig): boolean {
+  const format = formatOf(config);
+  return format !== undefined && nativeFormat(format).readsUriCaptures === true;
+}
+
 /**
  * The parsed request as the engine checks it. For a native format: `json` is the view the format reads (model,
  * stream, messages) and `native` the client's body as sent.
@@ -41,7 +47,7 @@ export function nativeFormat(format: string): NativeFormat {
 export function readLlmFormat(config: FilledConfig, client: ClientRequest, parsed: ParsedBody): ParsedBody {
   const format = formatOf(config);
   if (format === undefined) return parsed;
-  const view = nativeFormat(format).read(parsed.json, client.path);
+  const view = nativeFormat(format).read(parsed.json, client.path, client.uriCaptures);
   const json: Record<string, unknown> = { messages: view.messages.map((m) => ({ role: m.role, content: m.content })) };
   if (view.model !== undefined) json['model'] = view.model;
   if (view.stream) json['stream'] = true;

@@ -119,8 +119,13 @@ export interface NativeRequestView {
 
 /** A provider's own API, served by `llm_format: <provider>` (providers/<provider>/native.ts). */
 export interface NativeFormat {
-  /** The client's native body and path (after strip_path) → what the engine checks. Throws InvalidRequestError. */
-  read(body: Record<string, unknown>, clientPath: string): NativeRequestView;
+  /**
+   * The client's native body, path (after strip_path) and the route's named URI captures (read only when
+   * `readsUriCaptures`) → what the engine checks. Throws InvalidRequestError.
+   */
+  read(body: Record<string, unknown>, clientPath: string, uriCaptures: Readonly<Record<string, string>>): NativeRequestView;
+  /** Kong's adapter takes `model` / `operation` from the route's named captures before the path. */
+  readonly readsUriCaptures?: boolean;
   /** The native body (`body`, returned as is unless the format must flag a forced stream) → provider request. */
   toRequest(body: Record<string, unknown>, ctx: TranslateContext): UpstreamRequest;
   /** The route type whose translators of this driver read its native answers (usage, model, generated text). */

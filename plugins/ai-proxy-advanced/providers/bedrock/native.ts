@@ -8,7 +8,7 @@
 import type { NativeFormat } from '../provider';
 import { isObject } from '../translator-kit/guards';
 import { jsonHeaders } from '../translator-kit/request';
-import { nativeMessages, pathModel, withSystem } from '../translator-kit/native';
+import { nativeMessages, operationOf, pathModel, withSystem } from '../translator-kit/native';
 import { bedrockUrl, refuseAssumeRole } from './index';
 
 /** Kong's pattern: `/model/([^/]+)/([^/]+)$`. */
@@ -16,15 +16,16 @@ const PATH = /\/model\/([^/]+)\/([^/]+)$/;
 
 export const bedrockNative: NativeFormat = {
   answersAs: 'llm/v1/chat',
-  read(body, clientPath) {
-    const m = PATH.exec(clientPath);
+  readsUriCaptures: true,
+  read(body, clientPath, captures) {
+    const m = operationOf(PATH, clientPath, captures);
     // As Kong's adapter: a message carrying a toolResult is the tool's; other roles are kept as sent.
     const messages = nativeMessages(body['messages'], 'content', (r, m) =>
       Array.isArray(m['content']) && m['content'].some((p) => isObject(p) && 'toolResult' in p) ? 'tool' : typeof r === 'string' ? r : 'user',
     );
     return {
-      model: m ? pathModel(m[1]!, 'bedrock') : undefined,
-      stream: m?.[2] === 'converse-stream',
+      model: m.model !== undefined ? pathModel(m.model, 'bedrock') : undefined,
+      stream: m.operation === 'converse-stream',
       messages: withSystem(messages, body['system']),
     };
   },

@@ -7,7 +7,7 @@
  */
 import type { NativeFormat } from '../provider';
 import { jsonHeaders } from '../translator-kit/request';
-import { nativeMessages, pathModel, withSystem } from '../translator-kit/native';
+import { nativeMessages, operationOf, pathModel, withSystem } from '../translator-kit/native';
 import { geminiUrl } from './index';
 
 /** Kong's pattern: `/models/([^:]+):([^/]+)$`. */
@@ -18,12 +18,13 @@ const ROLES: Readonly<Record<string, string>> = { human: 'user', model: 'assista
 
 export const geminiNative: NativeFormat = {
   answersAs: 'llm/v1/chat',
-  read(body, clientPath) {
-    const m = PATH.exec(clientPath);
+  readsUriCaptures: true,
+  read(body, clientPath, captures) {
+    const m = operationOf(PATH, clientPath, captures);
     const messages = nativeMessages(body['contents'], 'parts', (r) => (typeof r !== 'string' ? 'user' : Object.hasOwn(ROLES, r) ? ROLES[r]! : r));
     return {
-      model: m ? pathModel(m[1]!, 'gemini') : undefined,
-      stream: m?.[2] === 'streamGenerateContent',
+      model: m.model !== undefined ? pathModel(m.model, 'gemini') : undefined,
+      stream: m.operation === 'streamGenerateContent',
       messages: withSystem(messages, body['systemInstruction'] ?? body['system_instruction']),
     };
   },

@@ -31,6 +31,22 @@ export function pathModel(raw: string, format: string): string {
   return v;
 }
 
+/**
+ * Model and operation of a path-addressed native API, as Kong's adapters find them (extract_model_and_stream):
+ * the route's named URI captures `model` and `operation` first, else the path's last segments by `pattern`
+ * (two groups: model, operation), each part from wherever it was found.
+ */
+export function operationOf(pattern: RegExp, clientPath: string, captures: Readonly<Record<string, string>>): { model?: string; operation?: string } {
+  let model = Object.hasOwn(captures, 'model') ? captures['model'] : undefined;
+  let operation = Object.hasOwn(captures, 'operation') ? captures['operation'] : undefined;
+  if (model === undefined || operation === undefined) {
+    const m = pattern.exec(clientPath);
+    model = m?.[1] ?? model;
+    operation = m?.[2] ?? operation;
+  }
+  return { model, operation };
+}
+
 /** The text of native content: a string, an object with a string `text`, or an array of those. */
 export function nativeText(content: unknown): string {
   if (typeof content === 'string') return content;
