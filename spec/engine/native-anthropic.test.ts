@@ -14,6 +14,9 @@ import { startEngineGateway, type EngineGateway } from '../helpers/engine-gatewa
 import { chatCompletion, EngineUpstream, openAiChatStream, type RecordedRequest } from '../helpers/engine-upstream';
 import { makeCtx, readFixture, target } from '../helpers/providers-fixtures';
 
+/** Log entries come after the answer (the log phase, a file write): up to 10 s on a loaded machine. */
+const LOG_TRIES = 500;
+
 /** What Claude Code sends (trimmed): system blocks, a tool round trip, client and server tools. */
 const CLAUDE_REQUEST = {
   model: 'gpt-4o-mini',
@@ -233,7 +236,7 @@ describe('llm_format: anthropic on other providers, through the gateway', () => 
     assert.equal(sent.url, '/v1/chat/completions');
     assert.deepEqual(sent.json?.messages, [{ role: 'user', content: 'What is 1 + 1?' }]);
     assert.equal(sent.headers.authorization, 'Bearer sk-openai');
-    const log = await eventually(() => gw.serialized('/claude-openai')[0]);
+    const log = await eventually(() => gw.serialized('/claude-openai')[0], LOG_TRIES);
     const usage = (log.ai as { proxy: { usage: Record<string, number> } }).proxy.usage;
     assert.deepEqual([usage.prompt_tokens, usage.completion_tokens], [25, 12]);
   });

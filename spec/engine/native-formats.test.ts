@@ -13,6 +13,9 @@ import { startEngineGateway, type EngineGateway } from '../helpers/engine-gatewa
 import { EngineUpstream, type Behaviour, type RecordedRequest } from '../helpers/engine-upstream';
 import { readFixture, readJsonFixture, streamInput, type StreamCase } from '../helpers/providers-fixtures';
 
+/** Log entries come after the answer (the log phase, a file write): up to 10 s on a loaded machine. */
+const LOG_TRIES = 500;
+
 const stats = { log_statistics: true, log_payloads: false };
 const GEMINI_MODEL = 'gemini-1.5-flash';
 const BEDROCK_MODEL = 'anthropic.claude-3-sonnet-20240229-v1:0';
@@ -177,7 +180,7 @@ const withAi = (route: string) => gw.serialized(route).filter((e) => (e.ai as { 
 async function usageLogged(route: string, send: () => Promise<void>): Promise<Record<string, number>> {
   const before = withAi(route).length;
   await send();
-  const log = await eventually(() => withAi(route)[before]);
+  const log = await eventually(() => withAi(route)[before], LOG_TRIES);
   return (log.ai as { proxy: { usage: Record<string, number> } }).proxy.usage;
 }
 
@@ -256,7 +259,7 @@ describe('llm_format: failover and checks', () => {
     assert.equal(spare.requests.length, 1);
     assert.equal(spare.requests[0]!.body, body, 'the second target got the same native body');
     assert.match(spare.requests[0]!.url, /\/projects\/p2\/locations\/europe-west4\//);
-    const log = await eventually(() => gw.serialized('/failover/')[0]);
+    const log = await eventually(() => gw.serialized('/failover/')[0], LOG_TRIES);
     assert.equal((log.ai as { proxy: { tried_targets: unknown[] } }).proxy.tried_targets.length, 2);
   });
 

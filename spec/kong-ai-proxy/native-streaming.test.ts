@@ -14,6 +14,9 @@ import { startEngineGateway, type EngineGateway } from '../helpers/engine-gatewa
 import { EngineUpstream } from '../helpers/engine-upstream';
 import { readFixture } from '../helpers/providers-fixtures';
 
+/** Log entries come after the answer (the log phase, a file write): up to 10 s on a loaded machine. */
+const LOG_TRIES = 500;
+
 /** Kong's Gemini answer: one function call, safety ratings, usage 47/3; written as `%s\n\n` in three parts. */
 const GEMINI_ANSWER = {
   candidates: [
@@ -106,7 +109,7 @@ async function post(path: string, fixture: string): Promise<{ status: number; mo
 }
 
 async function usage(route: string): Promise<Record<string, number>> {
-  const log = await eventually(() => gw.serialized(route).find((e) => (e.ai as { proxy?: unknown } | undefined)?.proxy !== undefined));
+  const log = await eventually(() => gw.serialized(route).find((e) => (e.ai as { proxy?: unknown } | undefined)?.proxy !== undefined), LOG_TRIES);
   return (log.ai as { proxy: { usage: Record<string, number> } }).proxy.usage;
 }
 
