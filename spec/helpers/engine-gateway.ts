@@ -14,6 +14,10 @@ const PLUGINS_DIR = path.resolve(__dirname, '..', '..', 'plugins');
 export interface EngineRoute {
   path: string;
   config: Omit<PluginConfig, '__plugin_id'>;
+  /** The ai-proxy-advanced plugin's id (Kong's analytics log it as `meta.plugin_id`); generated when absent. */
+  pluginId?: string;
+  /** More plugins on the route, e.g. Kong's file-log, which the local gateway runs itself. */
+  plugins?: Array<{ name: string; config: Record<string, unknown> }>;
 }
 
 export interface EngineGateway extends Harness {
@@ -21,12 +25,32 @@ export interface EngineGateway extends Harness {
   serialized(routePath: string): Array<Record<string, unknown>>;
 }
 
-export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineGateway> {
-  const outDir = mkdtempSync(path.join(os.tmpdir(), 'aipa-out-'));
-  const out = path.join(outDir, 'events.jsonl');
+/**
+ * The local gateway (no Admin API) serving declarative `config`, with the project's plugin server as `aipa` and
+ * the harness's probe plugin; `env` reaches the plugin servers it starts. One setup for every gateway test helper.
+ */
+export function startAipaGateway(config: Record<string, unknown>, env: Record<string, string> = {}): Promise<Harness> {
   const sockDir = mkdtempSync(path.join(os.tmpdir(), 'aipa-sock-'));
   const node = shellQuote(process.execPath);
   const cli = shellQuote(RUNTIME_CLI);
+  return startHarness({
+    config,
+    admin: false,
+    plugins: [{ name: 'probe', priority: 1, phases: ['log'] }],
+    env,
+    extraSettings: {
+      KONG_PLUGINS: 'bundled,ai-proxy-advanced,probe',
+      KONG_PLUGINSERVER_NAMES: 'aipa,probe',
+      KONG_PLUGINSERVER_AIPA_SOCKET: path.join(sockDir, 'aipa.sock'),
+      KONG_PLUGINSERVER_AIPA_START_CMD: `${node} ${cli} -p ${shellQuote(sockDir)} --sock-name aipa.sock -d ${shellQuote(PLUGINS_DIR)}`,
+      KONG_PLUGINSERVER_AIPA_QUERY_CMD: `${node} ${cli} -d ${shellQuote(PLUGINS_DIR)} --dump-all-plugins`,
+    },
+  });
+}
+
+export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineGateway> {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'aipa-out-'));
+  const out = path.join(outDir, 'events.jsonl');
   const config = {
     _format_version: '3.0',
     services: [
@@ -38,25 +62,15 @@ export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineG
           name: `r${i}`,
           paths: [r.path],
           plugins: [
-            { name: 'ai-proxy-advanced', config: r.config },
+            { name: 'ai-proxy-advanced', config: r.config, ...(r.pluginId ? { id: r.pluginId } : {}) },
             { name: 'probe', config: { out, nested: {} } },
+            ...(r.plugins ?? []),
           ],
         })),
       },
     ],
   };
-  const h = await startHarness({
-    config,
-    admin: false,
-    plugins: [{ name: 'probe', priority: 1, phases: ['log'] }],
-    extraSettings: {
-      KONG_PLUGINS: 'bundled,ai-proxy-advanced,probe',
-      KONG_PLUGINSERVER_NAMES: 'aipa,probe',
-      KONG_PLUGINSERVER_AIPA_SOCKET: path.join(sockDir, 'aipa.sock'),
-      KONG_PLUGINSERVER_AIPA_START_CMD: `${node} ${cli} -p ${shellQuote(sockDir)} --sock-name aipa.sock -d ${shellQuote(PLUGINS_DIR)}`,
-      KONG_PLUGINSERVER_AIPA_QUERY_CMD: `${node} ${cli} -d ${shellQuote(PLUGINS_DIR)} --dump-all-plugins`,
-    },
-  });
+  const h = await startAipaGateway(config);
   const harnessOut = h.out;
   return Object.assign(h, {
     out,
