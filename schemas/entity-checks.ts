@@ -98,6 +98,24 @@ const CUSTOM_CHECKS: Record<CustomCheckName, (record: Obj, push: Push) => void> 
       }
     });
   },
+  // Kong OSS kong/plugins/ai-proxy/schema.lua entity_checks, with its texts, extended to every native format and
+  // to each target: a native request is passed to the provider as sent, so only that provider can serve it, on
+  // the chat route type. `anthropic` is left to the plugin (Kong's docs pair it with any provider, for Claude Code).
+  native_format_targets(config, push) {
+    const format = getField(config, 'llm_format');
+    if (typeof format !== 'string' || format === 'openai' || isReference(format) || !Array.isArray(config.targets)) return;
+    config.targets.forEach((t, i) => {
+      if (!isPlainObject(t)) return;
+      const routeType = getField(t, 'route_type');
+      if (routeType !== undefined && routeType !== 'llm/v1/chat' && !isReference(routeType)) {
+        push(`targets.${i}.route_type`, "native provider options in llm_format can only be used with the 'llm/v1/chat' route_type");
+      }
+      const provider = getField(t, 'model.provider');
+      if (format !== 'anthropic' && provider !== undefined && provider !== format && !isReference(provider)) {
+        push(`targets.${i}.model.provider`, `native llm_format '${format}' can only be used with the '${format}' model.provider`);
+      }
+    });
+  },
 };
 
 /** Runs every entity check of `def` and of the records nested in it; returns the errors found. */

@@ -38,6 +38,23 @@ local function check_statistics_supported(target)
   return true
 end
 
+local function check_native_format_targets(config)
+  local format = config.llm_format
+  if not present(format) or format == "openai" or not present(config.targets) then
+    return true
+  end
+  for _, target in ipairs(config.targets) do
+    if present(target.route_type) and target.route_type ~= "llm/v1/chat" then
+      return nil, "native provider options in llm_format can only be used with the 'llm/v1/chat' route_type"
+    end
+    local model = target.model
+    if format ~= "anthropic" and present(model) and present(model.provider) and model.provider ~= format then
+      return nil, fmt("native llm_format '%s' can only be used with the '%s' model.provider", format, format)
+    end
+  end
+  return true
+end
+
 local function check_semantic_descriptions(config)
   local balancer = config.balancer
   if present(balancer) and balancer.algorithm == "semantic" and present(config.targets) then
@@ -1341,6 +1358,10 @@ return {
         { custom_entity_check = {
         field_sources = { "balancer", "targets" },
         fn = check_semantic_descriptions,
+      } },
+        { custom_entity_check = {
+        field_sources = { "llm_format", "targets" },
+        fn = check_native_format_targets,
       } },
       },
     } },

@@ -395,10 +395,11 @@ describe('bad requests and configs', () => {
   });
 
   test('an unsupported config is named on every request', async () => {
+    // Gemini's native format on an OpenAI target: refused at validation, named on every request.
     const { p } = plugin({ targets: [target(a.url)], llm_format: 'gemini' });
     const kong = await run(p);
-    assert.equal(kong.exited?.status, 422);
-    assert.match((kong.json.error as { message: string }).message, /llm_format 'gemini'/);
+    assert.equal(kong.exited?.status, 500);
+    assert.match((kong.json.error as { message: string }).message, /targets\[0\]\.model\.provider: native llm_format 'gemini' can only be used with the 'gemini' model\.provider/);
     assert.deepEqual(kong.calls, ['kong.response.exit']);
   });
 });

@@ -17,6 +17,7 @@ import type { ClientRequest } from './pdk';
 import { assignOwn } from './assign-own';
 import { readFirstEvent, type StreamLease, type StreamOutcome } from './stream-lease';
 import { buildAttemptContext, type PreparedTarget } from './target-context';
+import { driverForFormat } from './llm-format';
 import { prepareSemanticPick } from '../semantic';
 import { classifyUndiciError, type UpstreamCaller, type UpstreamStreamOpener, type UpstreamTimeouts } from './upstream';
 
@@ -163,17 +164,19 @@ async function buildRequest(
   baseHeaders: Record<string, string>,
 ): Promise<{ req: SerializedRequest; target: TargetConfig; model: string; tried: AttemptRecord; ctx: ReturnType<typeof buildAttemptContext>['ctx'] }> {
   const { ctx, target } = buildAttemptContext(prepared, parsed.json, client, rt.config);
-  const up = driver.toRequest(parsed.json, ctx);
+  // A native llm_format request: the checks ran on its view (parsed.json), the driver gets the body as sent.
+  const source = parsed.native ?? parsed.json;
+  const up = driver.toRequest(source, ctx);
   up.url = mergeClientQuery(up.url, client);
   up.headers = assignOwn(assignOwn({}, baseHeaders), up.headers);
   const bodyAuth = target.auth?.param_location === 'body' && target.auth.param_name;
   // A driver that returns the client's own object (preserve) gets the client's bytes, as Kong sends them.
-  const untouched = up.body === parsed.json;
-  if (untouched && bodyAuth) up.body = { ...parsed.json };
+  const untouched = up.body === source;
+  if (untouched && bodyAuth) up.body = { ...source };
   applyAuth(up, target.auth, client);
   let body: Buffer | undefined;
   if (up.body === undefined) body = undefined;
-  else if (untouched && up.body === parsed.json) body = parsed.raw;
+  else if (untouched && up.body === source) body = parsed.raw;
   else if (Buffer.isBuffer(up.body)) body = up.body;
   else if (typeof up.body === 'string') body = Buffer.from(up.body);
   else body = Buffer.from(JSON.stringify(up.body));
@@ -223,7 +226,7 @@ export async function runAttempts(
     let driver: ProviderDriver;
     try {
       if (!prepared) throw new NoHealthyTargetError('failed to get peer');
-      driver = deps.getDriver(prepared.config.model.provider);
+      driver = driverForFormat(rt.config, deps.getDriver(prepared.config.model.provider));
       if (stream && !driver.createStreamTranslator) {
         throw new UnsupportedFeatureError(`provider ${driver.name} cannot stream responses yet; send stream: false`);
       }

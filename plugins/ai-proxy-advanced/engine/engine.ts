@@ -13,6 +13,7 @@ import { pendingStreams, recordOutcome, StreamRecord } from '../observability/re
 import { assignOwn } from './assign-own';
 import { runAttempts, type AttemptDeps, type BufferedResult, type PluginRuntime } from './attempts';
 import { parseRequestBody, type ParsedBody } from './parse-request';
+import { formatReadsUriCaptures, readLlmFormat } from './llm-format';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
 import { errorResponse, upstreamFailureError, wireBody, type ClientResponse } from './responses';
 import { STREAM_PATH, streamEndpoint } from './stream-endpoint';
@@ -25,7 +26,7 @@ import { acceptsGzip, gzipAnswer } from './encoding';
 export function readNeedsOf(config: FilledConfig): ReadNeeds {
   return {
     method: config.targets.some((t) => t.route_type === 'preserve'),
-    uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)),
+    uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)) || formatReadsUriCaptures(config),
     maxBody: config.max_request_body_size,
   };
 }
@@ -74,7 +75,11 @@ export class Engine {
     let gzipIt = false;
     try {
       const client = await readClientRequest(kong, this.needs);
-      const parsed: ParsedBody = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
+      const parsed: ParsedBody = readLlmFormat(
+        rt.config,
+        client,
+        parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size),
+      );
       if (isStreamRequest(parsed.json, rt.config)) {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
         // Kong answers 503 "no Service found with those values" after access for a route without a service

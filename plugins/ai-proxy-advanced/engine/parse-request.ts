@@ -40,6 +40,11 @@ export function nestedDeeperThan(raw: Buffer, max: number): boolean {
 export interface ParsedBody {
   readonly raw: Buffer;
   readonly json: Record<string, unknown>;
+  /**
+   * A native `llm_format` request (engine/llm-format.ts): the client's body as sent (`raw` is its bytes), while
+   * `json` holds what the engine checks of it.
+   */
+  readonly native?: Record<string, unknown>;
 }
 
 /**

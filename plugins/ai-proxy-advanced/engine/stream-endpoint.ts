@@ -125,11 +125,13 @@ function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSi
     };
     if (clientGone.aborted) return gone();
     clientGone.addEventListener('abort', gone, { once: true });
+    // A native llm_format stream's frames are the provider's bytes, one latin1 character each.
+    const encoding: BufferEncoding = translator.passThrough ? 'latin1' : 'utf8';
     const write = (frames: readonly string[]): boolean => {
       if (frames.length === 0) return true;
       record?.frames(frames);
       // One write (one chunk, one syscall) for what one provider read produced, not one per frame.
-      const ok = res.write(frames.length === 1 ? (frames[0] as string) : frames.join(''));
+      const ok = res.write(frames.length === 1 ? (frames[0] as string) : frames.join(''), encoding);
       if (!ok) {
         body.pause();
         res.once('drain', () => body.resume());
@@ -253,7 +255,9 @@ async function serve(ticket: Ticket, res: http.ServerResponse): Promise<void> {
     for (const [k, v] of Object.entries(lease.headers)) {
       if (k !== 'content-type' && k !== 'content-encoding') headers[k] = v;
     }
-    headers['content-type'] = 'text/event-stream; charset=utf-8';
+    // A native llm_format stream keeps the provider's type (Bedrock's binary event stream, Gemini's JSON array).
+    const providerType = lease.translator.passThrough ? lease.headers['content-type'] : undefined;
+    headers['content-type'] = providerType ?? 'text/event-stream; charset=utf-8';
     headers['cache-control'] = 'no-cache';
     // nginx buffers proxied responses by default (Kong's route response_buffering); this header turns that off for
     // this response, so each chunk reaches the client as it comes. nginx hides it from the client.

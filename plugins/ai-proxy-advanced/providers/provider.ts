@@ -97,6 +97,39 @@ export interface StreamTranslator {
   usage(): TokenUsage;
   /** Concatenated generated text so far (for `log_payloads`). */
   text(): string;
+  /**
+   * Set by the `llm_format` pass-through (streams/pass-through.ts): the frames are the provider's own bytes as
+   * latin1 strings (one character per byte, so binary AWS event-stream frames survive), written as latin1, and
+   * the provider's content type goes to the client instead of `text/event-stream`.
+   */
+  readonly passThrough?: boolean;
+}
+
+/**
+ * What the engine checks of a native (`llm_format` other than openai) request, as Kong's format adapters build
+ * it (kong/llm/adapters/gemini.lua, bedrock.lua `to_kong_req`): the model the request names (path or body),
+ * whether it asks for a stream, and its prompt as chat messages for Kong's prompt check, semantic routing and
+ * the payload log. The native body itself goes to the provider untouched.
+ */
+export interface NativeRequestView {
+  readonly model?: string;
+  readonly stream: boolean;
+  readonly messages: ReadonlyArray<{ role: string; content: string }>;
+}
+
+/** A provider's own API, served by `llm_format: <provider>` (providers/<provider>/native.ts). */
+export interface NativeFormat {
+  /**
+   * The client's native body, path (after strip_path) and the route's named URI captures (read only when
+   * `readsUriCaptures`) → what the engine checks. Throws InvalidRequestError.
+   */
+  read(body: Record<string, unknown>, clientPath: string, uriCaptures: Readonly<Record<string, string>>): NativeRequestView;
+  /** Kong's adapter takes `model` / `operation` from the route's named captures before the path. */
+  readonly readsUriCaptures?: boolean;
+  /** The native body (`body`, returned as is unless the format must flag a forced stream) → provider request. */
+  toRequest(body: Record<string, unknown>, ctx: TranslateContext): UpstreamRequest;
+  /** The route type whose translators of this driver read its native answers (usage, model, generated text). */
+  readonly answersAs: RouteType;
 }
 
 /** Injected I/O for `sign`: network, clock, environment. Tests pass local servers and fake clocks. */
@@ -118,6 +151,8 @@ export interface ProviderDriver {
   fromError(status: number, headers: Readonly<Record<string, string>>, body: Buffer, ctx: TranslateContext): ClientErrorResponse;
   /** Incremental stream translator, one per attempt. */
   createStreamTranslator?(ctx: TranslateContext): StreamTranslator;
+  /** The provider's own API, for `llm_format: <name>`; absent: that format is refused at config time. */
+  readonly native?: NativeFormat;
   /** Provider-specific credentials that need I/O or the final bytes (SigV4, GCP OAuth, Azure identity). */
   sign?(req: SerializedRequest, ctx: TranslateContext, deps: SignDeps): Promise<SerializedRequest>;
 }

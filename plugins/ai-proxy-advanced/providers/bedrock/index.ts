@@ -19,6 +19,7 @@ import { fromConverse } from './response';
 import { fromBedrockEmbeddings, toBedrockEmbeddings } from './embeddings';
 import { type AwsCredentials, signAws } from './sigv4';
 import { createBedrockStreamTranslator } from './stream';
+import { bedrockNative } from './native';
 
 /** Marker host label for "region from the environment", replaced in `sign`. Not a real AWS region name. */
 export const ENV_REGION_MARKER = 'aws-region-from-env';
@@ -26,6 +27,12 @@ export const ENV_REGION_MARKER = 'aws-region-from-env';
 export function bedrockUrl(ctx: TranslateContext, operation: string): string {
   const region = modelOptions(ctx).bedrock?.aws_region ?? ENV_REGION_MARKER;
   return upstreamUrl(ctx, `https://bedrock-runtime.${region}.amazonaws.com`, `/model/${encodeURIComponent(ctx.model)}/${operation}`);
+}
+
+export function refuseAssumeRole(ctx: TranslateContext): void {
+  if (modelOptions(ctx).bedrock?.aws_assume_role_arn) {
+    throw new UnsupportedFeatureError('model.options.bedrock.aws_assume_role_arn (STS AssumeRole) is not supported yet');
+  }
 }
 
 export function awsCredentials(ctx: TranslateContext, env: SignDeps['env']): AwsCredentials {
@@ -51,9 +58,7 @@ export const bedrockDriver: ProviderDriver = {
   name: 'bedrock',
   routeTypes: ['llm/v1/chat', 'llm/v1/embeddings'],
   toRequest(body, ctx) {
-    if (modelOptions(ctx).bedrock?.aws_assume_role_arn) {
-      throw new UnsupportedFeatureError('model.options.bedrock.aws_assume_role_arn (STS AssumeRole) is not supported yet');
-    }
+    refuseAssumeRole(ctx);
     if (ctx.routeType === 'llm/v1/chat') {
       return { method: 'POST', url: bedrockUrl(ctx, ctx.stream ? 'converse-stream' : 'converse'), headers: jsonHeaders(), body: toConverse(body, ctx) };
     }
@@ -67,6 +72,7 @@ export const bedrockDriver: ProviderDriver = {
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
   createStreamTranslator: createBedrockStreamTranslator,
+  native: bedrockNative,
   async sign(req, ctx, deps) {
     const region = awsRegion(ctx, deps.env);
     const u = new URL(req.url);
