@@ -6,6 +6,7 @@
 import type { CustomCheckName, EntityCheck, Field, MatchSpec, RecordField } from './dsl';
 import { isPlainObject } from './defaults';
 import { VAULT_REFERENCE } from './json-schema';
+import { routeTypeProblem } from './definition/route-support';
 
 export interface PathError {
   segments: Array<string | number>;
@@ -96,6 +97,19 @@ const CUSTOM_CHECKS: Record<CustomCheckName, (record: Obj, push: Push) => void> 
       if (isPlainObject(t) && !isNonEmpty(t.description)) {
         push(`targets.${i}.description`, 'description field is required for every target in config.targets array');
       }
+    });
+  },
+  // ai-proxy-advanced: route types this version cannot serve for a provider (definition/route-support.ts).
+  route_type_served(config, push) {
+    if (!Array.isArray(config.targets)) return;
+    const format = getField(config, 'llm_format');
+    config.targets.forEach((t, i) => {
+      if (!isPlainObject(t)) return;
+      const provider = getField(t, 'model.provider');
+      const routeType = getField(t, 'route_type');
+      if (typeof provider !== 'string' || typeof routeType !== 'string') return;
+      const problem = routeTypeProblem(provider, routeType, typeof format === 'string' ? format : undefined);
+      if (problem !== undefined) push(`targets.${i}.route_type`, problem);
     });
   },
 };
