@@ -162,7 +162,7 @@ async function buildRequest(
   deps: AttemptDeps,
   baseHeaders: Record<string, string>,
 ): Promise<{ req: SerializedRequest; target: TargetConfig; model: string; tried: AttemptRecord; ctx: ReturnType<typeof buildAttemptContext>['ctx'] }> {
-  const { ctx, target } = buildAttemptContext(prepared, parsed.json, client, rt.config);
+  const { ctx, target } = buildAttemptContext(prepared, parsed, client, rt.config);
   const up = driver.toRequest(parsed.json, ctx);
   up.url = mergeClientQuery(up.url, client);
   up.headers = assignOwn(assignOwn({}, baseHeaders), up.headers);
