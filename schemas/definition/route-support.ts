@@ -14,19 +14,12 @@
  */
 import { ROUTE_TYPES, type ProviderName, type RouteType } from './enums';
 
-/** Route types the OpenAI API defines beyond chat / completions / embeddings (Kong 3.11+ and 3.13 video). */
-export const OPENAI_API_ROUTE_TYPES = [
-  'llm/v1/files',
-  'llm/v1/batches',
-  'llm/v1/assistants',
-  'llm/v1/responses',
-  'audio/v1/audio/speech',
-  'audio/v1/audio/transcriptions',
-  'audio/v1/audio/translations',
-  'image/v1/images/generations',
-  'image/v1/images/edits',
-  'video/v1/videos/generations',
-] as const satisfies readonly RouteType[];
+/**
+ * Route types the OpenAI API defines beyond chat / completions / embeddings (Kong 3.11+ and 3.13 video): every
+ * value of the enum but those, multimodal embeddings (no OpenAI API) and realtime (refused below).
+ */
+const NOT_OPENAI_API: readonly RouteType[] = ['llm/v1/chat', 'llm/v1/completions', 'llm/v1/embeddings', 'llm/v1/multimodal-embeddings', 'realtime/v1/realtime', 'preserve'];
+export const OPENAI_API_ROUTE_TYPES: readonly RouteType[] = ROUTE_TYPES.filter((t) => !NOT_OPENAI_API.includes(t));
 
 const OPENAI_FAMILY = ['llm/v1/chat', 'llm/v1/completions', 'llm/v1/embeddings', 'preserve', ...OPENAI_API_ROUTE_TYPES] as const;
 const CHAT_AND_PRESERVE = ['llm/v1/chat', 'preserve'] as const;
