@@ -108,7 +108,8 @@ const CUSTOM_CHECKS: Record<CustomCheckName, (record: Obj, push: Push) => void> 
       const provider = getField(t, 'model.provider');
       const routeType = getField(t, 'route_type');
       if (typeof provider !== 'string' || typeof routeType !== 'string') return;
-      const problem = routeTypeProblem(provider, routeType, typeof format === 'string' ? format : undefined);
+      const options = getField(t, 'model.options');
+      const problem = routeTypeProblem(provider, routeType, typeof format === 'string' ? format : undefined, isPlainObject(options) ? options : undefined);
       if (problem !== undefined) push(`targets.${i}.route_type`, problem);
     });
   },

@@ -9,7 +9,7 @@
 import type { EntityCheck, Field, RecordField, Shorthand } from './dsl';
 import { PLUGIN_CONFIG } from './definition';
 import { recordDefaults } from './defaults';
-import { REALTIME_REFUSAL, SERVED_ROUTE_TYPES } from './definition/route-support';
+import { FORMAT_GAPS, REALTIME_REFUSAL, SERVED_ROUTE_TYPES } from './definition/route-support';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // prettier-ignore
@@ -70,7 +70,14 @@ function routeSupportLua(): string {
     ([provider, types]) => `  [${luaString(provider)}] = { ${types.map((t) => `[${luaString(t)}] = true`).join(', ')} },`,
   );
   const lists = Object.entries(SERVED_ROUTE_TYPES).map(([provider, types]) => `  [${luaString(provider)}] = ${luaString(types.join(', '))},`);
+  const gaps = FORMAT_GAPS.map(
+    (g) => `  { provider = ${luaString(g.provider)}, option = ${luaString(g.option)}, value = ${luaString(g.value)}, route_types = { ${g.routeTypes.map((t) => `[${luaString(t)}] = true`).join(', ')} } },`,
+  );
   return `
+local FORMAT_GAPS = {
+${gaps.join('\n')}
+}
+
 local SERVED_ROUTE_TYPES = {
 ${rows.join('\n')}
 }
@@ -93,6 +100,13 @@ local function check_route_types_served(config)
     if not native and served and not served[target.route_type] then
       return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' by this version of ai-proxy-advanced (served: %s)",
                       i - 1, target.route_type, provider, SERVED_ROUTE_TYPES_TEXT[provider])
+    end
+    local options = present(target.model) and present(target.model.options) and target.model.options or nil
+    for _, gap in ipairs(FORMAT_GAPS) do
+      if not native and options and gap.provider == provider and options[gap.option] == gap.value and gap.route_types[target.route_type] then
+        return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' with %s '%s'",
+                        i - 1, target.route_type, provider, gap.option, gap.value)
+      end
     end
   end
   return true

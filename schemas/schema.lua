@@ -50,6 +50,11 @@ local function check_semantic_descriptions(config)
   return true
 end
 
+local FORMAT_GAPS = {
+  { provider = "llama2", option = "llama2_format", value = "raw", route_types = { ["llm/v1/embeddings"] = true } },
+  { provider = "mistral", option = "mistral_format", value = "ollama", route_types = { ["llm/v1/embeddings"] = true } },
+}
+
 local SERVED_ROUTE_TYPES = {
   ["openai"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true, ["preserve"] = true, ["llm/v1/files"] = true, ["llm/v1/batches"] = true, ["llm/v1/assistants"] = true, ["llm/v1/responses"] = true, ["audio/v1/audio/speech"] = true, ["audio/v1/audio/transcriptions"] = true, ["audio/v1/audio/translations"] = true, ["image/v1/images/generations"] = true, ["image/v1/images/edits"] = true, ["video/v1/videos/generations"] = true },
   ["azure"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true, ["preserve"] = true, ["llm/v1/files"] = true, ["llm/v1/batches"] = true, ["llm/v1/assistants"] = true, ["llm/v1/responses"] = true, ["audio/v1/audio/speech"] = true, ["audio/v1/audio/transcriptions"] = true, ["audio/v1/audio/translations"] = true, ["image/v1/images/generations"] = true, ["image/v1/images/edits"] = true, ["video/v1/videos/generations"] = true },
@@ -102,6 +107,13 @@ local function check_route_types_served(config)
     if not native and served and not served[target.route_type] then
       return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' by this version of ai-proxy-advanced (served: %s)",
                       i - 1, target.route_type, provider, SERVED_ROUTE_TYPES_TEXT[provider])
+    end
+    local options = present(target.model) and present(target.model.options) and target.model.options or nil
+    for _, gap in ipairs(FORMAT_GAPS) do
+      if not native and options and gap.provider == provider and options[gap.option] == gap.value and gap.route_types[target.route_type] then
+        return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' with %s '%s'",
+                        i - 1, target.route_type, provider, gap.option, gap.value)
+      end
     end
   end
   return true

@@ -49,15 +49,36 @@ export const REALTIME_REFUSAL =
   'this plugin cannot serve it (use Kong Enterprise ai-proxy-advanced for realtime)';
 
 /**
+ * Formats of the self-hosted providers that lack a route type their provider has: Kong's provider table
+ * ("Raw format lacks support for llm/v1/embeddings"); OSS kong/llm/drivers/mistral.lua has no ollama embeddings.
+ */
+export const FORMAT_GAPS = [
+  { provider: 'llama2', option: 'llama2_format', value: 'raw', routeTypes: ['llm/v1/embeddings'] },
+  { provider: 'mistral', option: 'mistral_format', value: 'ollama', routeTypes: ['llm/v1/embeddings'] },
+] as const satisfies ReadonlyArray<{ provider: ProviderName; option: string; value: string; routeTypes: readonly RouteType[] }>;
+
+/**
  * Why `routeType` cannot be served for `provider`, or undefined when it can. With a native `llm_format` (not
  * `openai`) the client speaks the provider's own API and the route type only names the operation, so only
  * realtime is refused here; the native formats decide the rest.
  */
-export function routeTypeProblem(provider: string, routeType: string, llmFormat: string | null | undefined): string | undefined {
+export function routeTypeProblem(
+  provider: string,
+  routeType: string,
+  llmFormat: string | null | undefined,
+  options?: Readonly<Record<string, unknown>> | null,
+): string | undefined {
   if (routeType === 'realtime/v1/realtime') return REALTIME_REFUSAL;
   // A value outside the enum is the enum check's error already.
   if ((llmFormat != null && llmFormat !== 'openai') || !(ROUTE_TYPES as readonly string[]).includes(routeType)) return undefined;
   const served = (SERVED_ROUTE_TYPES as Record<string, readonly string[] | undefined>)[provider];
-  if (served === undefined || served.includes(routeType)) return undefined;
-  return `route_type '${routeType}' is not served for provider '${provider}' by this version of ai-proxy-advanced (served: ${served.join(', ')})`;
+  if (served !== undefined && !served.includes(routeType)) {
+    return `route_type '${routeType}' is not served for provider '${provider}' by this version of ai-proxy-advanced (served: ${served.join(', ')})`;
+  }
+  for (const gap of FORMAT_GAPS) {
+    if (gap.provider === provider && options?.[gap.option] === gap.value && (gap.routeTypes as readonly string[]).includes(routeType)) {
+      return `route_type '${routeType}' is not served for provider '${provider}' with ${gap.option} '${gap.value}'`;
+    }
+  }
+  return undefined;
 }

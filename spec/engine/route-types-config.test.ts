@@ -62,6 +62,12 @@ describe('route types decided at config time', () => {
         assert.equal(refused(t) === undefined, served, `${provider} ${route_type}`);
       }
     }
+    // Formats that lack a route type their provider has.
+    assert.deepEqual(refused({ route_type: 'llm/v1/embeddings', model: { provider: 'llama2', options: { llama2_format: 'raw', upstream_url: 'http://l:1/x' } } }), [
+      { path: 'targets[0].route_type', message: "route_type 'llm/v1/embeddings' is not served for provider 'llama2' with llama2_format 'raw'" },
+    ]);
+    assert.match(refused({ route_type: 'llm/v1/embeddings', model: { provider: 'mistral', options: { mistral_format: 'ollama', upstream_url: 'http://m:1/x' } } })?.[0]?.message ?? '', /mistral_format 'ollama'/);
+    assert.equal(refused({ route_type: 'llm/v1/embeddings', model: { provider: 'llama2', options: { llama2_format: 'ollama', upstream_url: 'http://l:1/x' } } }), undefined);
     // A native llm_format speaks the provider's own API: only realtime is decided here.
     assert.equal(validateConfig({ llm_format: 'gemini', targets: [{ route_type: 'llm/v1/files', model: { provider: 'gemini', name: 'g' } }] }).ok, true);
   });
