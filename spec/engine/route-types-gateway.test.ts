@@ -48,6 +48,9 @@ before(async () => {
       },
     },
     { path: '/files', config: { targets: [target('llm/v1/files', '/v1/files')] } },
+    { path: '/alwaysfiles', config: { targets: [target('llm/v1/files', '/v1/files')], response_streaming: 'always' } },
+    { path: '/alwaysresp', config: { targets: [target('llm/v1/responses', '/v1/responses', 'gpt-4o')], response_streaming: 'always' } },
+    { path: '/denyresp', config: { targets: [target('llm/v1/responses', '/v1/responses', 'gpt-4o')], response_streaming: 'deny' } },
     { path: '/batches', config: { targets: [target('llm/v1/batches', '/v1/batches')] } },
     { path: '/assist', config: { targets: [target('llm/v1/assistants', '/v1/assistants', 'gpt-4o')] } },
     { path: '/audio', config: { targets: [target('audio/v1/audio/transcriptions', '/v1/audio/transcriptions', 'whisper-1')], max_request_body_size: 4096 } },
@@ -146,6 +149,18 @@ describe('llm/v1/responses', () => {
     assert.equal(last()?.json?.model, 'gpt-4.1-mini');
   });
 
+  test('response_streaming: always streams a response the client did not ask to stream; deny refuses one', async () => {
+    const r = await fetch(`${gw.proxy}/alwaysresp/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'hi' }) });
+    assert.match(r.headers.get('content-type') ?? '', /text\/event-stream/);
+    assert.match(await r.text(), /event: response.completed/);
+    assert.equal(last()?.json?.stream, true, 'the provider was asked for the stream');
+    const n = up.requests.length;
+    const d = await fetch(`${gw.proxy}/denyresp/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'hi', stream: true }) });
+    assert.equal(d.status, 400);
+    assert.match(await d.text(), /response streaming is not enabled/);
+    assert.equal(up.requests.length, n);
+  });
+
   test('a failing provider fails over to the next target, as for chat', async () => {
     const n = down.requests.length;
     const data = await sdk('/failresp').responses.create({ input: 'x' } as never);
@@ -198,6 +213,13 @@ describe('files, batches, assistants', () => {
     const odd = await fetch(`${gw.proxy}/files/files/file%20x`);
     assert.equal(odd.status, 200);
     assert.equal(last()?.path, '/v1/files/file%20x', 'an id is sent percent-encoded');
+  });
+
+  test('response_streaming: always leaves a file listing a plain answer', async () => {
+    const r = await fetch(`${gw.proxy}/alwaysfiles/files`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /application\/json/);
+    assert.equal(((await r.json()) as { object: string }).object, 'list');
   });
 
   test('batches and assistants (threads share the route type)', async () => {

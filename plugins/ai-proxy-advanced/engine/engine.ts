@@ -13,7 +13,7 @@ import { pendingStreams, recordOutcome, StreamRecord } from '../observability/re
 import { assignOwn } from './assign-own';
 import { runAttempts, type AttemptDeps, type BufferedResult, type PluginRuntime } from './attempts';
 import { parsePassThroughBody, parseRequestBody, type ParsedBody } from './parse-request';
-import { passThroughRoute, streamsOnce } from './route-types';
+import { passThroughRoute, mayStream } from './route-types';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
 import { errorResponse, upstreamFailureError, wireBody, type ClientResponse } from './responses';
 import { STREAM_PATH, streamEndpoint } from './stream-endpoint';
@@ -83,7 +83,7 @@ export class Engine {
       const parsed: ParsedBody = this.passThrough
         ? await parsePassThroughBody(client.body, contentType, rt.config.max_request_body_size)
         : parseRequestBody(client.body, contentType, rt.config.max_request_body_size);
-      if (isStreamRequest(parsed.json, rt.config) && (!this.passThrough || streamsOnce(rt.config, client.method, parsed))) {
+      if (isStreamRequest(parsed.json, rt.config) && (!this.passThrough || mayStream(rt.config, client.method, parsed))) {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
         // Kong answers 503 "no Service found with those values" after access for a route without a service
         // (kong/init.lua access phase), whatever set_target said: name the cause instead.

@@ -75,7 +75,7 @@ function passThroughContext(route: PassThroughRoute, cfg: TargetConfig, model: M
   const wantsStream = isStreamRequest(parsed.json, config);
   const attempt = passThroughAttempt(route, cfg.route_type, model, parsed, client, wantsStream);
   if (attempt.stream && config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
-  const resolved = attempt.model === model.name ? model : { ...model, name: attempt.model ?? null };
+  const resolved = (attempt.model ?? null) === (model.name ?? null) ? model : { ...model, name: attempt.model ?? null };
   const target: TargetConfig = resolved === cfg.model ? cfg : { ...cfg, model: resolved };
   return {
     target,

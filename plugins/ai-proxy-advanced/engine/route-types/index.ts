@@ -60,7 +60,7 @@ export function passThroughRoute(routeType: RouteType): PassThroughRoute | undef
  * target is a pass-through route type: only a JSON POST, and only when some target streams (`llm/v1/responses`
  * or a translated route type). Listing files or uploading audio under `always` stays a plain answer.
  */
-export function streamsOnce(config: FilledConfig, method: string, parsed: ParsedBody): boolean {
+export function mayStream(config: FilledConfig, method: string, parsed: ParsedBody): boolean {
   if (method !== 'POST' || parsed.form !== undefined) return false;
   return config.targets.some((t) => passThroughRoute(t.route_type)?.stream ?? true);
 }
