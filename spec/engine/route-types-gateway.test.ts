@@ -163,10 +163,16 @@ describe('llm/v1/responses', () => {
 
   test('a failing provider fails over to the next target, as for chat', async () => {
     const n = down.requests.length;
-    const data = await sdk('/failresp').responses.create({ input: 'x' } as never);
+    const data = await sdk('/failresp').responses.create({ input: 'x' } as Parameters<OpenAI['responses']['create']>[0] & { stream?: false });
     assert.equal(data.output_text, 'Hello there!');
     assert.equal(down.requests.length, n + 1, 'the first target was tried');
     assert.equal(last()?.path, '/v1/responses');
+    // The target names the model; the client sends none.
+    const stream = await sdk('/failresp').responses.create({ input: 'x', stream: true } as Parameters<OpenAI['responses']['create']>[0] & { stream: true });
+    let text = '';
+    for await (const ev of stream) if (ev.type === 'response.output_text.delta') text += ev.delta;
+    assert.equal(text, 'Hello there!', 'a stream fails over before its first event too');
+    assert.equal(down.requests.length, n + 2);
   });
 });
 
