@@ -16,7 +16,8 @@ import { PROVIDERS, ROUTE_TYPES } from '../../schemas/definition/enums';
 import { REALTIME_REFUSAL, SERVED_ROUTE_TYPES } from '../../schemas/definition/route-support';
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
-import { operationOf, passThroughRoute } from '../../plugins/ai-proxy-advanced/engine/route-types';
+import { mayStream, operationOf, passThroughRoute } from '../../plugins/ai-proxy-advanced/engine/route-types';
+import { validConfig } from '../helpers/filled-config';
 import { withModelPart } from '../../plugins/ai-proxy-advanced/engine/route-types/multipart';
 import { passThroughUsage } from '../../plugins/ai-proxy-advanced/providers/openai/pass-through';
 import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
@@ -112,6 +113,21 @@ describe('pass-through requests, pure parts', () => {
       assert.throws(() => operationOf(files, bad), InvalidRequestError, bad);
     }
     assert.throws(() => operationOf(files, '/files/a/b/c'), /more than 2 segments after 'files'/);
+  });
+
+  test('only creating a response streams; ids, actions, GET and forms never do', () => {
+    const config = validConfig({ targets: [{ route_type: 'llm/v1/responses', model: { provider: 'openai' } }], response_streaming: 'always' });
+    const json = { raw: Buffer.from('{}'), json: {} };
+    assert.equal(mayStream(config, { method: 'POST', path: '/api/responses' }, json), true);
+    assert.equal(mayStream(config, { method: 'POST', path: '/my-route' }, json), true);
+    assert.equal(mayStream(config, { method: 'POST', path: '/api/responses/resp_1/cancel' }, json), false);
+    assert.equal(mayStream(config, { method: 'POST', path: '/api/responses/a%2Fb' }, json), false);
+    assert.equal(mayStream(config, { method: 'GET', path: '/api/responses' }, json), false);
+    assert.equal(mayStream(config, { method: 'POST', path: '/api/responses' }, { ...json, form: { boundary: 'b', fields: new Map() } }), false);
+    const files = validConfig({ targets: [{ route_type: 'llm/v1/files', model: { provider: 'openai' } }] });
+    assert.equal(mayStream(files, { method: 'POST', path: '/files' }, json), false);
+    const mixed = validConfig({ targets: [{ route_type: 'llm/v1/files', model: { provider: 'openai' } }, { route_type: 'llm/v1/chat', model: { provider: 'openai' } }] });
+    assert.equal(mayStream(mixed, { method: 'POST', path: '/x' }, json), true);
   });
 
   function ctx(provider: 'openai' | 'azure', routeType: TargetConfig['route_type'], rest = '', resource?: string): TranslateContext {

@@ -83,7 +83,7 @@ export class Engine {
       const parsed: ParsedBody = this.passThrough
         ? await parsePassThroughBody(client.body, contentType, rt.config.max_request_body_size)
         : parseRequestBody(client.body, contentType, rt.config.max_request_body_size);
-      if (isStreamRequest(parsed.json, rt.config) && (!this.passThrough || mayStream(rt.config, client.method, parsed))) {
+      if (isStreamRequest(parsed.json, rt.config) && (!this.passThrough || mayStream(rt.config, client, parsed))) {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
         // Kong answers 503 "no Service found with those values" after access for a route without a service
         // (kong/init.lua access phase), whatever set_target said: name the cause instead.

@@ -57,12 +57,27 @@ export function passThroughRoute(routeType: RouteType): PassThroughRoute | undef
 
 /**
  * Whether a request that asks for a stream (`stream: true`, `response_streaming: always`) gets one when some
- * target is a pass-through route type: only a JSON POST, and only when some target streams (`llm/v1/responses`
- * or a translated route type). Listing files or uploading audio under `always` stays a plain answer.
+ * target is a pass-through route type: only a JSON POST that creates one on a route type that streams
+ * (`POST .../responses`), or when some target is a translated route type. Listing files, cancelling a response
+ * or uploading audio under `always` stays a plain answer.
  */
-export function mayStream(config: FilledConfig, method: string, parsed: ParsedBody): boolean {
-  if (method !== 'POST' || parsed.form !== undefined) return false;
-  return config.targets.some((t) => passThroughRoute(t.route_type)?.stream ?? true);
+export function mayStream(config: FilledConfig, client: { method: string; path: string }, parsed: ParsedBody): boolean {
+  if (client.method !== 'POST' || parsed.form !== undefined) return false;
+  return config.targets.some((t) => {
+    const route = passThroughRoute(t.route_type);
+    return route === undefined || (route.stream && createsOn(route, client));
+  });
+}
+
+/** A POST to the resource itself (`/responses`), not to one of its ids or actions; a bad path is not one. */
+function createsOn(route: PassThroughRoute, client: { method: string; path: string }): boolean {
+  if (client.method !== 'POST') return false;
+  try {
+    const op = operationOf(route, client.path);
+    return op.resource === route.resource && op.rest === '';
+  } catch {
+    return false;
+  }
 }
 
 /** Longest id or action segment taken from a client path. */
@@ -164,9 +179,10 @@ export function passThroughAttempt(
   const operation = operationOf(route, client.path);
   const requested = requestedModel(parsed);
   const name = resolveModelName(model, requested, false);
-  const creates = route.model && client.method === 'POST' && operation.resource === route.resource && operation.rest === '';
-  const addModel = creates && requested === undefined && name !== undefined;
-  const stream = route.stream && wantsStream;
+  const creates = client.method === 'POST' && operation.resource === route.resource && operation.rest === '';
+  const addModel = route.model && creates && requested === undefined && name !== undefined;
+  // Only creating one streams (mayStream decided the delivery the same way).
+  const stream = route.stream && wantsStream && creates && parsed.form === undefined;
   let body: PassThroughRequest['body'];
   if (parsed.form) {
     body = addModel ? withModelPart(parsed.raw, parsed.form.boundary, name as string) : parsed.raw;
