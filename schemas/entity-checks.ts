@@ -6,6 +6,7 @@
 import type { CustomCheckName, EntityCheck, Field, MatchSpec, RecordField } from './dsl';
 import { isPlainObject } from './defaults';
 import { VAULT_REFERENCE } from './json-schema';
+import { routeTypeProblem } from './definition/route-support';
 
 export interface PathError {
   segments: Array<string | number>;
@@ -114,6 +115,21 @@ const CUSTOM_CHECKS: Record<CustomCheckName, (record: Obj, push: Push) => void> 
       if (format !== 'anthropic' && provider !== undefined && provider !== format && !isReference(provider)) {
         push(`targets.${i}.model.provider`, `native llm_format '${format}' can only be used with the '${format}' model.provider`);
       }
+    });
+  },
+
+  // ai-proxy-advanced: route types this version cannot serve for a provider (definition/route-support.ts).
+  route_type_served(config, push) {
+    if (!Array.isArray(config.targets)) return;
+    const format = getField(config, 'llm_format');
+    config.targets.forEach((t, i) => {
+      if (!isPlainObject(t)) return;
+      const provider = getField(t, 'model.provider');
+      const routeType = getField(t, 'route_type');
+      if (typeof provider !== 'string' || typeof routeType !== 'string') return;
+      const options = getField(t, 'model.options');
+      const problem = routeTypeProblem(provider, routeType, typeof format === 'string' ? format : undefined, isPlainObject(options) ? options : undefined);
+      if (problem !== undefined) push(`targets.${i}.route_type`, problem);
     });
   },
 };

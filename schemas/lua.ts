@@ -9,6 +9,7 @@
 import type { EntityCheck, Field, RecordField, Shorthand } from './dsl';
 import { PLUGIN_CONFIG } from './definition';
 import { recordDefaults } from './defaults';
+import { FORMAT_GAPS, REALTIME_REFUSAL, SERVED_ROUTE_TYPES } from './definition/route-support';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // prettier-ignore
@@ -61,7 +62,61 @@ const CUSTOM_CHECKS: Record<string, string> = {
         field_sources = { "llm_format", "targets" },
         fn = check_native_format_targets,
       } }`,
+  route_type_served: `{ custom_entity_check = {
+        field_sources = { "llm_format", "targets" },
+        fn = check_route_types_served,
+      } }`,
 };
+
+/** definition/route-support.ts as Lua: the same table and texts as the TypeScript check. */
+function routeSupportLua(): string {
+  const rows = Object.entries(SERVED_ROUTE_TYPES).map(
+    ([provider, types]) => `  [${luaString(provider)}] = { ${types.map((t) => `[${luaString(t)}] = true`).join(', ')} },`,
+  );
+  const lists = Object.entries(SERVED_ROUTE_TYPES).map(([provider, types]) => `  [${luaString(provider)}] = ${luaString(types.join(', '))},`);
+  const gaps = FORMAT_GAPS.map(
+    (g) => `  { provider = ${luaString(g.provider)}, option = ${luaString(g.option)}, value = ${luaString(g.value)}, route_types = { ${g.routeTypes.map((t) => `[${luaString(t)}] = true`).join(', ')} } },`,
+  );
+  return `
+local FORMAT_GAPS = {
+${gaps.join('\n')}
+}
+
+local SERVED_ROUTE_TYPES = {
+${rows.join('\n')}
+}
+
+local SERVED_ROUTE_TYPES_TEXT = {
+${lists.join('\n')}
+}
+
+local function check_route_types_served(config)
+  if not present(config.targets) then
+    return true
+  end
+  local native = present(config.llm_format) and config.llm_format ~= "openai"
+  for i, target in ipairs(config.targets) do
+    local provider = present(target.model) and target.model.provider or nil
+    if target.route_type == "realtime/v1/realtime" then
+      return nil, fmt("targets[%d].route_type: %s", i - 1, ${luaString(REALTIME_REFUSAL)})
+    end
+    local served = provider and SERVED_ROUTE_TYPES[provider]
+    if not native and served and not served[target.route_type] then
+      return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' by this version of ai-proxy-advanced (served: %s)",
+                      i - 1, target.route_type, provider, SERVED_ROUTE_TYPES_TEXT[provider])
+    end
+    local options = present(target.model) and present(target.model.options) and target.model.options or nil
+    for _, gap in ipairs(FORMAT_GAPS) do
+      if not native and options and gap.provider == provider and options[gap.option] == gap.value and gap.route_types[target.route_type] then
+        return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' with %s '%s'",
+                        i - 1, target.route_type, provider, gap.option, gap.value)
+      end
+    end
+  end
+  return true
+end
+`;
+}
 
 function entityChecks(checks: readonly EntityCheck[], ind: string): string {
   const inner = ind + '  ';
@@ -202,7 +257,7 @@ end
 `;
 
 export function toLua(def: RecordField = PLUGIN_CONFIG, name = 'ai-proxy-advanced'): string {
-  return `${PRELUDE}
+  return `${PRELUDE}${routeSupportLua()}
 return {
   name = ${luaString(name)},
   fields = {

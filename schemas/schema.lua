@@ -67,6 +67,75 @@ local function check_semantic_descriptions(config)
   return true
 end
 
+local FORMAT_GAPS = {
+  { provider = "llama2", option = "llama2_format", value = "raw", route_types = { ["llm/v1/embeddings"] = true } },
+  { provider = "mistral", option = "mistral_format", value = "ollama", route_types = { ["llm/v1/embeddings"] = true } },
+}
+
+local SERVED_ROUTE_TYPES = {
+  ["openai"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true, ["preserve"] = true, ["llm/v1/files"] = true, ["llm/v1/batches"] = true, ["llm/v1/assistants"] = true, ["llm/v1/responses"] = true, ["audio/v1/audio/speech"] = true, ["audio/v1/audio/transcriptions"] = true, ["audio/v1/audio/translations"] = true, ["image/v1/images/generations"] = true, ["image/v1/images/edits"] = true, ["video/v1/videos/generations"] = true },
+  ["azure"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true, ["preserve"] = true, ["llm/v1/files"] = true, ["llm/v1/batches"] = true, ["llm/v1/assistants"] = true, ["llm/v1/responses"] = true, ["audio/v1/audio/speech"] = true, ["audio/v1/audio/transcriptions"] = true, ["audio/v1/audio/translations"] = true, ["image/v1/images/generations"] = true, ["image/v1/images/edits"] = true, ["video/v1/videos/generations"] = true },
+  ["xai"] = { ["llm/v1/chat"] = true, ["preserve"] = true, ["llm/v1/responses"] = true, ["image/v1/images/generations"] = true },
+  ["vllm"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true, ["preserve"] = true },
+  ["deepseek"] = { ["llm/v1/chat"] = true, ["preserve"] = true },
+  ["cerebras"] = { ["llm/v1/chat"] = true, ["preserve"] = true },
+  ["databricks"] = { ["llm/v1/chat"] = true, ["preserve"] = true },
+  ["dashscope"] = { ["llm/v1/chat"] = true, ["llm/v1/embeddings"] = true, ["preserve"] = true },
+  ["anthropic"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true },
+  ["gemini"] = { ["llm/v1/chat"] = true, ["llm/v1/embeddings"] = true },
+  ["bedrock"] = { ["llm/v1/chat"] = true, ["llm/v1/embeddings"] = true },
+  ["cohere"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true },
+  ["huggingface"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true },
+  ["ollama"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true },
+  ["llama2"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true },
+  ["mistral"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true },
+}
+
+local SERVED_ROUTE_TYPES_TEXT = {
+  ["openai"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings, preserve, llm/v1/files, llm/v1/batches, llm/v1/assistants, llm/v1/responses, audio/v1/audio/speech, audio/v1/audio/transcriptions, audio/v1/audio/translations, image/v1/images/generations, image/v1/images/edits, video/v1/videos/generations",
+  ["azure"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings, preserve, llm/v1/files, llm/v1/batches, llm/v1/assistants, llm/v1/responses, audio/v1/audio/speech, audio/v1/audio/transcriptions, audio/v1/audio/translations, image/v1/images/generations, image/v1/images/edits, video/v1/videos/generations",
+  ["xai"] = "llm/v1/chat, preserve, llm/v1/responses, image/v1/images/generations",
+  ["vllm"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings, preserve",
+  ["deepseek"] = "llm/v1/chat, preserve",
+  ["cerebras"] = "llm/v1/chat, preserve",
+  ["databricks"] = "llm/v1/chat, preserve",
+  ["dashscope"] = "llm/v1/chat, llm/v1/embeddings, preserve",
+  ["anthropic"] = "llm/v1/chat, llm/v1/completions",
+  ["gemini"] = "llm/v1/chat, llm/v1/embeddings",
+  ["bedrock"] = "llm/v1/chat, llm/v1/embeddings",
+  ["cohere"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings",
+  ["huggingface"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings",
+  ["ollama"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings",
+  ["llama2"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings",
+  ["mistral"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings",
+}
+
+local function check_route_types_served(config)
+  if not present(config.targets) then
+    return true
+  end
+  local native = present(config.llm_format) and config.llm_format ~= "openai"
+  for i, target in ipairs(config.targets) do
+    local provider = present(target.model) and target.model.provider or nil
+    if target.route_type == "realtime/v1/realtime" then
+      return nil, fmt("targets[%d].route_type: %s", i - 1, "route_type 'realtime/v1/realtime' is a WebSocket upgrade, which Kong does not hand to external plugin servers: this plugin cannot serve it (use Kong Enterprise ai-proxy-advanced for realtime)")
+    end
+    local served = provider and SERVED_ROUTE_TYPES[provider]
+    if not native and served and not served[target.route_type] then
+      return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' by this version of ai-proxy-advanced (served: %s)",
+                      i - 1, target.route_type, provider, SERVED_ROUTE_TYPES_TEXT[provider])
+    end
+    local options = present(target.model) and present(target.model.options) and target.model.options or nil
+    for _, gap in ipairs(FORMAT_GAPS) do
+      if not native and options and gap.provider == provider and options[gap.option] == gap.value and gap.route_types[target.route_type] then
+        return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' with %s '%s'",
+                        i - 1, target.route_type, provider, gap.option, gap.value)
+      end
+    end
+  end
+  return true
+end
+
 return {
   name = "ai-proxy-advanced",
   fields = {
@@ -1362,6 +1431,10 @@ return {
         { custom_entity_check = {
         field_sources = { "llm_format", "targets" },
         fn = check_native_format_targets,
+      } },
+        { custom_entity_check = {
+        field_sources = { "llm_format", "targets" },
+        fn = check_route_types_served,
       } },
       },
     } },

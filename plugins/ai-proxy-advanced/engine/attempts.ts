@@ -163,7 +163,7 @@ async function buildRequest(
   deps: AttemptDeps,
   baseHeaders: Record<string, string>,
 ): Promise<{ req: SerializedRequest; target: TargetConfig; model: string; tried: AttemptRecord; ctx: ReturnType<typeof buildAttemptContext>['ctx'] }> {
-  const { ctx, target } = buildAttemptContext(prepared, parsed.json, client, rt.config);
+  const { ctx, target } = buildAttemptContext(prepared, parsed, client, rt.config);
   // A native llm_format request: the checks ran on its view (parsed.json), the driver gets the body as sent.
   const source = parsed.native ?? parsed.json;
   const up = driver.toRequest(source, ctx);

@@ -12,8 +12,9 @@ import { serializeEntries, type SerializeEntry } from './analytics';
 import { pendingStreams, recordOutcome, StreamRecord } from '../observability/record';
 import { assignOwn } from './assign-own';
 import { runAttempts, type AttemptDeps, type BufferedResult, type PluginRuntime } from './attempts';
-import { parseRequestBody, type ParsedBody } from './parse-request';
+import { parsePassThroughBody, parseRequestBody, type ParsedBody } from './parse-request';
 import { formatReadsUriCaptures, readLlmFormat } from './llm-format';
+import { passThroughRoute, mayStream } from './route-types';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
 import { errorResponse, upstreamFailureError, wireBody, type ClientResponse } from './responses';
 import { STREAM_PATH, streamEndpoint } from './stream-endpoint';
@@ -25,7 +26,8 @@ import { acceptsGzip, gzipAnswer } from './encoding';
 
 export function readNeedsOf(config: FilledConfig): ReadNeeds {
   return {
-    method: config.targets.some((t) => t.route_type === 'preserve'),
+    // preserve forwards the client's method; the REST route types (files, responses, ...) take GET and DELETE too.
+    method: config.targets.some((t) => t.route_type === 'preserve' || passThroughRoute(t.route_type) !== undefined),
     uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)) || formatReadsUriCaptures(config),
     maxBody: config.max_request_body_size,
   };
@@ -56,12 +58,15 @@ export function responseOf(result: BufferedResult, config: FilledConfig, client:
 export class Engine {
   private readonly needs: ReadNeeds;
   private readonly kongHeaders: KongHeaderSettings;
+  /** Some target passes OpenAI's other APIs through: bodies may also be empty or multipart (engine/route-types). */
+  private readonly passThrough: boolean;
 
   constructor(
     private readonly runtime: PluginRuntime,
     private readonly deps: AttemptDeps,
   ) {
     this.needs = readNeedsOf(runtime.config);
+    this.passThrough = runtime.config.targets.some((t) => passThroughRoute(t.route_type) !== undefined);
     this.kongHeaders = kongHeaderSettings(deps.signDeps.env);
   }
 
@@ -75,12 +80,12 @@ export class Engine {
     let gzipIt = false;
     try {
       const client = await readClientRequest(kong, this.needs);
-      const parsed: ParsedBody = readLlmFormat(
-        rt.config,
-        client,
-        parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size),
-      );
-      if (isStreamRequest(parsed.json, rt.config)) {
+      const contentType = firstHeader(client.headers, 'content-type');
+      // Native llm_formats need route_type llm/v1/chat (config time), so they never meet a pass-through route type.
+      const parsed: ParsedBody = this.passThrough
+        ? await parsePassThroughBody(client.body, contentType, rt.config.max_request_body_size)
+        : readLlmFormat(rt.config, client, parseRequestBody(client.body, contentType, rt.config.max_request_body_size));
+      if (isStreamRequest(parsed.json, rt.config) && (!this.passThrough || mayStream(rt.config, client, parsed))) {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
         // Kong answers 503 "no Service found with those values" after access for a route without a service
         // (kong/init.lua access phase), whatever set_target said: name the cause instead.

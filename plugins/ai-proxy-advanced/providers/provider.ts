@@ -44,6 +44,20 @@ export interface TranslateContext {
    * Optional so callers that predate it keep compiling (added by #6).
    */
   readonly includeUsage?: boolean;
+  /** Set for the route types passed through in OpenAI's own format (engine/route-types): what to send. */
+  readonly passThrough?: PassThroughRequest;
+}
+
+/** A pass-through route type's request, decided by the engine the same for every provider. */
+export interface PassThroughRequest {
+  /**
+   * The route type's own resource (`from`), the one the client path names (itself, or an alias such as the
+   * Assistants API's `threads`) and what follows it, each segment checked and percent-encoded
+   * (`/file-abc/content`, or '').
+   */
+  readonly operation: { readonly from: string; readonly resource: string; readonly rest: string };
+  /** The client's JSON object (sent as its bytes when untouched), a multipart body, or nothing. */
+  readonly body: Record<string, unknown> | Buffer | undefined;
 }
 
 /** A provider request before generic auth and serialization. */

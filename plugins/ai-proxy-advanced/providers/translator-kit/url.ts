@@ -15,6 +15,19 @@ export interface UrlOptions {
   readonly urlIsBase?: boolean;
   /** Query parameters the provider needs (Azure's api-version); set over the URL's own. */
   readonly query?: Readonly<Record<string, string>>;
+  /**
+   * Pass-through route types (engine/route-types): the resource the client path names and what follows it. A
+   * path ending in the route type's own resource (`from`) gets the named one instead (the Assistants API's
+   * `threads`), then `rest` (`/file-abc/content`, already checked and encoded) is appended, whichever of
+   * `upstream_url`, `upstream_path` or the route type's path gave the path.
+   */
+  readonly operation?: { readonly from: string; readonly resource: string; readonly rest: string };
+}
+
+function withOperation(path: string, op: UrlOptions['operation']): string {
+  if (!op) return path;
+  const swapped = op.resource !== op.from && path.endsWith(`/${op.from}`) ? path.slice(0, -op.from.length) + op.resource : path;
+  return swapped.replace(/\/+$/, '') + op.rest;
 }
 
 /** One leading slash, whatever the path had (Kong's drivers normalise it the same way). */
@@ -38,8 +51,8 @@ export function upstreamUrl(ctx: TranslateContext, base: string | (() => string)
       throw new ConfigError('model.options.upstream_url is not a valid URL');
     }
     if (preserveClientPath) url.pathname = normalisePath(ctx.clientPath);
-    else if (opts.urlIsBase && (url.pathname === '' || url.pathname === '/')) url.pathname = normalisePath(path);
-    else url.pathname = normalisePath(url.pathname);
+    else if (opts.urlIsBase && (url.pathname === '' || url.pathname === '/')) url.pathname = withOperation(normalisePath(path), opts.operation);
+    else url.pathname = withOperation(normalisePath(url.pathname), opts.operation);
     if (!opts.query) return url.toString();
     out = url.toString();
   } else {
@@ -47,7 +60,7 @@ export function upstreamUrl(ctx: TranslateContext, base: string | (() => string)
     // Plain string work on the common path: URL parsing costs microseconds per request (bench/translators).
     // Bases are our own constants or `https://{host}`; default ports are dropped as WHATWG URL would.
     if (preserveClientPath) out = new URL(b).origin + normalisePath(ctx.clientPath);
-    else out = stripDefaultPort(b).replace(/\/+$/, '') + normalisePath(o?.upstream_path ?? path);
+    else out = stripDefaultPort(b).replace(/\/+$/, '') + withOperation(normalisePath(o?.upstream_path ?? path), opts.operation);
     if (!opts.query) return out;
   }
   const url = new URL(out);
