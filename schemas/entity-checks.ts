@@ -6,6 +6,7 @@
 import type { CustomCheckName, EntityCheck, Field, MatchSpec, RecordField } from './dsl';
 import { isPlainObject } from './defaults';
 import { VAULT_REFERENCE } from './json-schema';
+import { aclConditionProblems } from './acl-conditions';
 
 export interface PathError {
   segments: Array<string | number>;
@@ -97,6 +98,11 @@ const CUSTOM_CHECKS: Record<CustomCheckName, (record: Obj, push: Push) => void> 
         push(`targets.${i}.description`, 'description field is required for every target in config.targets array');
       }
     });
+  },
+  // acls (3.14): keys and values the engine could not evaluate (a bad CIDR, a header without its name), named at
+  // the field instead of never matching at request time (acl-conditions.ts).
+  acl_condition(condition, push) {
+    for (const p of aclConditionProblems(condition)) push(p.field, p.message);
   },
 };
 

@@ -21,7 +21,12 @@ export interface EngineGateway extends Harness {
   serialized(routePath: string): Array<Record<string, unknown>>;
 }
 
-export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineGateway> {
+export interface EngineGatewayOptions {
+  /** Runs an `authn` test plugin before ai-proxy-advanced that authenticates the consumer named by X-Test-Consumer. */
+  authenticate?: boolean;
+}
+
+export async function startEngineGateway(routes: EngineRoute[], opts: EngineGatewayOptions = {}): Promise<EngineGateway> {
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'aipa-out-'));
   const out = path.join(outDir, 'events.jsonl');
   const sockDir = mkdtempSync(path.join(os.tmpdir(), 'aipa-sock-'));
@@ -38,6 +43,7 @@ export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineG
           name: `r${i}`,
           paths: [r.path],
           plugins: [
+            ...(opts.authenticate ? [{ name: 'authn', config: { mode: 'authenticate', nested: {} } }] : []),
             { name: 'ai-proxy-advanced', config: r.config },
             { name: 'probe', config: { out, nested: {} } },
           ],
@@ -48,10 +54,10 @@ export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineG
   const h = await startHarness({
     config,
     admin: false,
-    plugins: [{ name: 'probe', priority: 1, phases: ['log'] }],
+    plugins: [{ name: 'probe', priority: 1, phases: ['log'] }, ...(opts.authenticate ? [{ name: 'authn', priority: 1250, phases: ['access' as const] }] : [])],
     extraSettings: {
-      KONG_PLUGINS: 'bundled,ai-proxy-advanced,probe',
-      KONG_PLUGINSERVER_NAMES: 'aipa,probe',
+      KONG_PLUGINS: `bundled,ai-proxy-advanced,probe${opts.authenticate ? ',authn' : ''}`,
+      KONG_PLUGINSERVER_NAMES: `aipa,probe${opts.authenticate ? ',authn' : ''}`,
       KONG_PLUGINSERVER_AIPA_SOCKET: path.join(sockDir, 'aipa.sock'),
       KONG_PLUGINSERVER_AIPA_START_CMD: `${node} ${cli} -p ${shellQuote(sockDir)} --sock-name aipa.sock -d ${shellQuote(PLUGINS_DIR)}`,
       KONG_PLUGINSERVER_AIPA_QUERY_CMD: `${node} ${cli} -d ${shellQuote(PLUGINS_DIR)} --dump-all-plugins`,

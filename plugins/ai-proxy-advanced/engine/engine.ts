@@ -21,6 +21,7 @@ import { usesUriCaptures } from './templating';
 import { ConfigError, InvalidRequestError } from '../errors';
 import { kongHeaderSettings, proxiedHeaders, type KongHeaderSettings } from './kong-headers';
 import { acceptsGzip, gzipAnswer } from './encoding';
+import { ineligibleTargets, targetFiltersOf, type TargetFilters } from './request-targets';
 
 export function readNeedsOf(config: FilledConfig): ReadNeeds {
   return {
@@ -55,6 +56,8 @@ export function responseOf(result: BufferedResult, config: FilledConfig, client:
 export class Engine {
   private readonly needs: ReadNeeds;
   private readonly kongHeaders: KongHeaderSettings;
+  /** model_alias / acls: undefined for a config with neither (no extra work per request). */
+  private readonly filters: TargetFilters | undefined;
 
   constructor(
     private readonly runtime: PluginRuntime,
@@ -62,6 +65,7 @@ export class Engine {
   ) {
     this.needs = readNeedsOf(runtime.config);
     this.kongHeaders = kongHeaderSettings(deps.signDeps.env);
+    this.filters = targetFiltersOf(runtime.config);
   }
 
   async handle(kong: EnginePdk): Promise<void> {
@@ -73,8 +77,9 @@ export class Engine {
     let failureNote: string | undefined;
     let gzipIt = false;
     try {
-      const client = await readClientRequest(kong, this.needs);
+      let client = await readClientRequest(kong, this.needs);
       const parsed: ParsedBody = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
+      if (this.filters) client = { ...client, ineligible: await ineligibleTargets(this.filters, rt.config, kong, client, parsed.json) };
       if (isStreamRequest(parsed.json, rt.config)) {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
         // Kong answers 503 "no Service found with those values" after access for a route without a service

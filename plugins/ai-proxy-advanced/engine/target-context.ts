@@ -9,6 +9,7 @@ import { InvalidRequestError, UnsupportedFeatureError } from '../errors';
 import type { TranslateContext } from '../providers/provider';
 import { firstHeader, firstQueryArg, type ClientRequest } from './pdk';
 import { resolveModelTemplates, type TemplateSources } from './templating';
+import { aliasOf } from './model-alias';
 
 export interface PreparedTarget {
   readonly config: TargetConfig;
@@ -82,7 +83,10 @@ export function buildAttemptContext(
   if (!preserve && !hasValidPrompts(body, routeType)) throw new InvalidRequestError("request body doesn't contain valid prompts");
 
   let name = model.name ?? undefined;
-  const requested = typeof body.model === 'string' ? body.model : undefined;
+  let requested = typeof body.model === 'string' ? body.model : undefined;
+  // model_alias (3.14, model-alias.ts): the alias stands for this target's model.name, which goes upstream; a
+  // target with an alias and no name passes the alias on as the model.
+  if (requested !== undefined && requested === aliasOf(cfg)) requested = name ?? requested;
   if (name === undefined && requested !== undefined) {
     // The name goes into X-Kong-LLM-Model with the answer: a control character there failed the response only
     // after the provider had been called (and paid). Template values are checked in templating.ts.
