@@ -15,7 +15,7 @@ import type { AclMatch, AclRule, FilledConfig, FilledTargetConfig } from '../../
 import { parseIpRange } from '../../../schemas/acl-conditions';
 import { AccessDeniedError } from '../errors';
 import type { ClientRequest, EnginePdk } from './pdk';
-import { requestedModel } from './model-alias';
+import { aliasOf, requestedModel } from './model-alias';
 import { hasTemplates } from './templating';
 
 type Condition =
@@ -138,16 +138,18 @@ function ipIn(ranges: BlockList, ip: string): boolean {
 }
 
 /**
- * The model names a target would serve this request as: the requested one, and the target's configured
- * `model.name` (so a rule may name an alias or the upstream model); a templated name is not known before the
- * request is built and is left out.
+ * The model names a `model` condition sees for a target: the model the client asked for; when it asked by this
+ * target's `model_alias`, also the `model.name` the alias stands for (a rule may name either); when it asked for
+ * none, the target's `model.name` (what it would run) and its alias. A templated name is not known before the request is
+ * built and is left out.
  */
 function modelsOf(target: FilledTargetConfig, facts: AclFacts): string[] {
-  const out: string[] = [];
-  if (facts.model !== undefined) out.push(facts.model);
-  const name = target.model.name;
-  if (typeof name === 'string' && name !== '' && !hasTemplates(name)) out.push(name);
-  return out;
+  const raw = target.model.name;
+  const name = typeof raw === 'string' && raw !== '' && !hasTemplates(raw) ? raw : undefined;
+  const alias = aliasOf(target);
+  if (facts.model === undefined) return [name, alias].filter((m): m is string => m !== undefined);
+  if (facts.model === alias && name !== undefined) return [alias, name];
+  return [facts.model];
 }
 
 function conditionHolds(c: Condition, facts: AclFacts, target: FilledTargetConfig): boolean {
