@@ -59,6 +59,7 @@ before(async () => {
     },
     { path: '/mixed', config: { targets: [target(a.url, 'gpt-4o-mini', 'fast'), target(b.url, 'gpt-4o', undefined)] } },
     { path: '/noname', config: { targets: [{ ...target(a.url, 'x', 'passthrough-alias'), model: { provider: 'openai', model_alias: 'passthrough-alias', options: { upstream_url: `${a.url}/v1/chat/completions` } } }] } },
+    { path: '/limited', config: { targets: [target(a.url, 'm-a', 'x'), target(b.url, 'm-b', 'y')] } },
     { path: '/preserve', config: { targets: [{ ...target(a.url, 'real-model', 'nick'), route_type: 'preserve' }] } },
   ]);
 });
@@ -144,6 +145,17 @@ describe('model_alias', () => {
     }
     assert.equal(a.requests.length, 0);
     assert.deepEqual(upstreamModels(b), ['gpt-4o-mini', 'gpt-4o-mini', 'gpt-4o-mini']);
+  });
+
+  test("the alias's only target held back by Retry-After is a 429, even though a target of another alias is free", async () => {
+    a.set({ kind: 'json', status: 429, body: { error: { message: 'slow down' } }, headers: { 'retry-after': '30' } });
+    const first = await post('/limited', { model: 'x' });
+    assert.equal(first.status, 429, "the provider's own answer");
+    const second = await post('/limited', { model: 'x' });
+    assert.equal(second.status, 429);
+    assert.equal(second.headers.get('x-ai-proxy-error-code'), 'AIPA_ERR_RATE_LIMITED');
+    assert.ok(Number(second.headers.get('retry-after')) > 0);
+    assert.deepEqual(counts(), [1, 0, 0]);
   });
 
   test('an alias on a target without model.name passes the alias on as the model', async () => {

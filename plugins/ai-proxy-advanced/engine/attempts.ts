@@ -218,7 +218,8 @@ export async function runAttempts(
     const picked: BalancerTarget | undefined = rt.balancer.pick({ hashKey, exclude, semantic });
     if (!picked) {
       if (last) return last;
-      const waitMs = rt.health.rateLimitedForMs?.(tried);
+      // Over the targets this request may use: one it may not use is no reason to answer 500 instead of 429.
+      const waitMs = rt.health.rateLimitedForMs?.(withIneligible(tried, client.ineligible));
       if (waitMs !== undefined) {
         throw new RateLimitedError(`every target is rate-limited by its provider; retry after ${Math.ceil(waitMs / 1000)}s`, { retryAfterMs: waitMs });
       }
