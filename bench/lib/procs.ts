@@ -32,12 +32,18 @@ export interface Child {
   logs: () => string;
 }
 
-export function startNode(what: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Child {
+/** `onOutput` sees all of the child's stdout and stderr as it comes (`logs()` keeps only the tail). */
+export function startNode(what: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT, onOutput?: (text: string) => void): Child {
   const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proc);
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-  proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  const take = (d: Buffer): void => {
+    const text = d.toString();
+    onOutput?.(text);
+    out = (out + text).slice(-4000);
+  };
+  proc.stdout?.on('data', take);
+  proc.stderr?.on('data', take);
   return { proc, logs: () => `${what}: ${out}` };
 }
 
@@ -103,7 +109,12 @@ export function findPluginServerPid(prefix: string): number | undefined {
 }
 
 /** The local gateway (`npm start`'s dist/kong/start.js) on a free port with a declarative config file. */
-export async function startGateway(prefix: string, configFile: string, env: NodeJS.ProcessEnv = {}): Promise<{ port: number; child: Child }> {
+export async function startGateway(
+  prefix: string,
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+  onOutput?: (text: string) => void,
+): Promise<{ port: number; child: Child }> {
   const port = await freePort();
   const child = startNode('gateway', [path.join(ROOT, 'dist', 'kong', 'start.js')], {
     KONG_PREFIX: prefix,
@@ -113,7 +124,7 @@ export async function startGateway(prefix: string, configFile: string, env: Node
     KONG_NGINX_WORKER_PROCESSES: '1',
     KONG_LOG_LEVEL: 'warn',
     ...env,
-  });
+  }, ROOT, onOutput);
   await waitForPort(port, 'gateway', child);
   return { port, child };
 }

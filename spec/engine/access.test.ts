@@ -461,7 +461,7 @@ describe('streamed delivery (stream: true)', () => {
     return { kong, res, text: await res.text() };
   }
 
-  test('points Kong at the loopback endpoint with four PDK calls, which relays the provider stream as SSE', async () => {
+  test('points Kong at the loopback endpoint with three PDK calls, which relays the provider stream as SSE', async () => {
     a.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['The ', 'sum ', 'is 2.']) }));
     const { kong, res, text } = await stream(plugin({ targets: [target(a.url)] }).p);
     assert.deepEqual(kong.calls, [
@@ -470,7 +470,6 @@ describe('streamed delivery (stream: true)', () => {
       'kong.request.get_path_with_query',
       'kong.router.get_service',
       'kong.service.set_target',
-      'kong.service.request.set_scheme',
       'kong.service.request.set_path',
     ]);
     assert.equal(kong.upstream.host, '127.0.0.1');
@@ -484,6 +483,16 @@ describe('streamed delivery (stream: true)', () => {
     const words = data.slice(0, -1).map((d) => JSON.parse(d) as { choices: { delta?: { content?: string } }[] }).flatMap((c) => c.choices.map((x) => x.delta?.content ?? ''));
     assert.equal(words.join(''), 'The sum is 2.');
     assert.equal(a.requests[0]?.json?.stream, true, 'the provider was asked to stream');
+  });
+
+  test('set_scheme only when the service is not http already (every PDK call delays the first chunk)', async () => {
+    a.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['ok']) }));
+    const kong = new FakePdk({ body: { ...chatBody, stream: true }, service: { name: 'llm', protocol: 'https', host: 'example.com', port: 443 } });
+    await plugin({ targets: [target(a.url)] }).p.access(kong);
+    assert.deepEqual(kong.calls.slice(3), ['kong.router.get_service', 'kong.service.set_target', 'kong.service.request.set_scheme', 'kong.service.request.set_path']);
+    assert.equal(kong.upstream.scheme, 'http');
+    const res = await fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}' });
+    assert.match(await res.text(), /"ok"/);
   });
 
   test('a ticket serves one request: unknown and reused tickets get 404', async () => {

@@ -96,6 +96,16 @@ describe('options that become URL parts, and every templated value', () => {
     assert.equal(placementOf('model.options.anthropic_version', '$(headers.x)').kind, 'text');
   });
 
+  test('a template starting upstream_path is a whole path (Kong 05-azure "override path from path params"), each segment checked', () => {
+    const path = (v: string): string | null | undefined => resolveModelTemplates(model({ upstream_path: '$(uri_captures.op)' }), sources({ op: v })).options?.upstream_path;
+    assert.equal(path('/other/operation'), '/other/operation');
+    assert.equal(path('chat/completions'), 'chat/completions');
+    assert.equal(path('/a b/c'), '/a%20b/c');
+    for (const bad of ['/a/../x', '..', '/a/./b', '/a?b=1', '/a#b', '/a\\b', '/a@b']) refuses(model({ upstream_path: '$(uri_captures.op)' }), { op: bad }, /model\.options\.upstream_path: the value may not contain/);
+    // Anywhere else in upstream_path the value is one segment, as before.
+    refuses(model({ upstream_path: '/p/$(uri_captures.op)' }), { op: 'a/b' }, /model\.options\.upstream_path: the value may not contain/);
+  });
+
   test('control characters, non-ASCII and overlong values are refused wherever the template is', () => {
     refuses(model({ anthropic_version: '$(headers.x)' }), { x: '2023\r\nx-injected: 1' }, /printable ASCII/);
     refuses(model({}, '$(query_params.x)'), { x: 'gpt\n4' }, /template '\$\(query_params\.x\)' in model\.name: the value may only contain printable ASCII/);

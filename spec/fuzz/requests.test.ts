@@ -16,6 +16,10 @@ import { PROVIDERS, ROUTE_TYPES, ALGORITHMS, FAILOVER_CRITERIA } from '../../sch
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import { closeUpstreamAgents } from '../../plugins/ai-proxy-advanced/engine/upstream';
 import { closeStreamEndpoint } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
+import { resolveModelTemplates } from '../../plugins/ai-proxy-advanced/engine/templating';
+import { InvalidRequestError } from '../../plugins/ai-proxy-advanced/errors';
+import { azureDriver } from '../../plugins/ai-proxy-advanced/providers/openai';
+import { makeCtx } from '../helpers/providers-fixtures';
 import { FakePdk } from '../helpers/engine-pdk';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { EngineUpstream, openAiChatStream, chatCompletion } from '../helpers/engine-upstream';
@@ -236,5 +240,30 @@ describe('fuzzed plugin configs: refused naming a field, or served', () => {
       params(RUNS * 2),
     );
     assert.ok(accepted > 0, 'the generator must produce some valid configs');
+  });
+});
+
+describe('fuzzed whole-path upstream_path templates (Kong 05-azure "override path from path params")', () => {
+  test('a value is refused with a 400 or lands under the configured Azure deployment, on the Azure host', () => {
+    const template = { provider: 'azure' as const, name: 'gpt-4o', options: { azure_instance: 'inst', azure_deployment_id: 'dep', upstream_path: '$(uri_captures.op)' } };
+    fc.assert(
+      fc.property(headerValue, (op) => {
+        let options;
+        try {
+          options = resolveModelTemplates(template, { header: () => undefined, queryArg: () => undefined, uriCapture: () => op }).options;
+        } catch (err) {
+          assert.ok(err instanceof InvalidRequestError, String(err));
+          return;
+        }
+        const target = { route_type: 'preserve' as const, model: { ...template, options } };
+        const url = new URL(azureDriver.toRequest({ messages: [] }, makeCtx(target, { clientPath: '/x' })).url);
+        assert.equal(url.origin, 'https://inst.openai.azure.com');
+        // An empty value is no upstream_path: preserve then sends the client's path, to the same host.
+        if (op === '') return assert.equal(url.pathname, '/x');
+        assert.ok(url.pathname.startsWith('/openai/deployments/dep/'), url.pathname);
+        assert.ok(!url.pathname.split('/').includes('..'), url.pathname);
+      }),
+      params(RUNS * 10),
+    );
   });
 });

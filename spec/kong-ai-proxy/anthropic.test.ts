@@ -12,7 +12,6 @@ import { EngineUpstream, type Behaviour } from '../helpers/engine-upstream';
 import { readFixture, readJsonFixture } from '../helpers/providers-fixtures';
 
 const ANTHROPIC = 'kong-oss/anthropic/llm-v1-chat';
-const HF = 'kong-oss/huggingface/llm-v1-completions';
 let up: EngineUpstream;
 let gw: EngineGateway;
 
@@ -22,7 +21,6 @@ const LOCATIONS: Record<string, string> = {
   '/llm/v1/chat/bad_upstream_response': `${ANTHROPIC}/responses/bad_upstream_response.json`,
   '/llm/v1/chat/no_usage_upstream_response': `${ANTHROPIC}/responses/no_usage_response.json`,
   '/llm/v1/chat/malformed_usage_upstream_response': `${ANTHROPIC}/responses/malformed_usage_response.json`,
-  '/models/mistralai/Mistral-7B-Instruct-v0.2': `${HF}/responses/good.json`,
 };
 
 function anthropic(location: string): TargetConfig {
@@ -49,22 +47,6 @@ before(async () => {
       path: `/anthropic/llm/v1/chat/${name}`,
       config: { targets: [anthropic(`/llm/v1/chat/${name}`)] },
     })),
-    {
-      path: '/huggingface/llm/v1/completions/good',
-      config: {
-        targets: [
-          {
-            route_type: 'llm/v1/completions' as const,
-            model: {
-              provider: 'huggingface' as const,
-              name: 'mistralai/Mistral-7B-Instruct-v0.2',
-              options: { upstream_url: `${up.url}/models/mistralai/Mistral-7B-Instruct-v0.2` },
-            },
-            auth: { header_name: 'Authorization', header_value: 'Bearer huggingface-key' },
-          },
-        ],
-      },
-    },
   ]);
 });
 after(async () => {
@@ -132,18 +114,6 @@ describe('01-unit_spec.lua / normalize-request.lua: the client-visible 400 for a
     const r = await post('/anthropic/llm/v1/chat/good', own);
     assert.equal(r.status, 400);
     assert.deepEqual(r.json, { error: { message: 'cannot use own model - must be: claude-2.1' } });
-  });
-});
-
-describe('10-huggingface_integration_spec.lua, huggingface llm/v1/completions', () => {
-  test('"good request": Kong\'s shape (object llm/v1/completions, choices[1].message.content), plus OpenAI\'s text', async () => {
-    const r = await post('/huggingface/llm/v1/completions/good', readFixture(`${HF}/requests/good.json`).toString('utf8'));
-    assert.equal(r.status, 200);
-    assert.equal(r.json['model'], 'mistralai/Mistral-7B-Instruct-v0.2');
-    assert.equal(r.json['object'], 'llm/v1/completions');
-    const choice = (r.json['choices'] as Array<{ message: { content: string }; text: string }>)[0]!;
-    assert.equal(choice.message.content, 'I am a language model AI created by Mistral AI');
-    assert.equal(choice.text, choice.message.content);
   });
 });
 

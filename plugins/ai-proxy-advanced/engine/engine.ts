@@ -3,9 +3,9 @@
  * - Buffered: attempts → analytics → exit. `exit` is the last PDK call (Kong never resumes the handler after
  *   it), and no argument before the last is ever null/undefined (kong-plugin-protocol.md §2.8: a hole drops the
  *   headers).
- * - Streamed (`stream: true` or `response_streaming: always`): a ticket for the loopback stream endpoint
- *   (stream-endpoint.ts), a check that the route has a service, and three PDK calls pointing Kong's upstream at
- *   it; the endpoint runs the attempts.
+ * - Streamed (`stream: true` or `response_streaming: always`): a check that the route has a service, a ticket
+ *   for the loopback stream endpoint (stream-endpoint.ts), which starts the attempts at once, and two PDK calls
+ *   pointing Kong's upstream at it (three when the service's protocol is not http).
  */
 import type { FilledConfig } from '../../../schemas/config';
 import { serializeEntries, type SerializeEntry } from './analytics';
@@ -92,6 +92,7 @@ export class Engine {
         }
         const ep = await streamEndpoint();
         const record = new StreamRecord(rt.config, started, deps.now);
+        // The provider is called from here on (stream-endpoint.ts): the calls below overlap its first event.
         const path = ep.issue({
           record,
           rt,
@@ -102,10 +103,20 @@ export class Engine {
           // The access phase is over by then: the plugin server's stderr is Kong's error log.
           log: (message) => process.stderr.write(`[ai-proxy-advanced] ${message}\n`),
         });
-        pendingStreams.add(path.slice(STREAM_PATH.length), record);
-        await kong.service.setTarget(ep.host, ep.port);
-        await kong.service.request.setScheme('http');
-        await kong.service.request.setPath(path);
+        const ticket = path.slice(STREAM_PATH.length);
+        pendingStreams.add(ticket, record);
+        try {
+          // Every PDK call is a round trip to Kong before it can connect to the endpoint, so none is made that
+          // would change nothing: Kong's upstream scheme starts as the service's protocol (kong/runloop/handler.lua,
+          // `var.upstream_scheme = match_t.upstream_scheme`), so an http service needs no set_scheme.
+          await kong.service.setTarget(ep.host, ep.port);
+          if (service.protocol !== 'http') await kong.service.request.setScheme('http');
+          await kong.service.request.setPath(path);
+        } catch (err) {
+          // Kong will not come for this ticket: stop its provider request now.
+          ep.dropUnclaimed(ticket);
+          throw err;
+        }
         return;
       }
       const result = await runAttempts(rt, client, parsed, deps);

@@ -17,6 +17,10 @@
  *  - in a path segment (a URL's path, `upstream_path`, `azure_deployment_id`, `gemini.project_id`, ...):
  *    `/ \ ? # @` and `..` refused, anything else outside RFC 3986 `pchar` percent-encoded; a template right
  *    after a URL's authority (`http://host:1234$(headers.p)`) must be a whole path starting with `/`;
+ *  - a template that starts `upstream_path` is a whole path (Kong's Azure pattern `upstream_path:
+ *    $(uri_captures.operation_path)`, 05-azure_integration_spec.lua "override path from path params"): each of its
+ *    segments is checked as above; the driver appends it to the provider's base with its leading slashes
+ *    collapsed to one (translator-kit/url.ts), so it cannot reach another host;
  *  - in a URL's query or fragment: percent-encoded (it stays one value);
  *  - the model name (request body, header, some providers' paths): `\ ? # %` and `.`/`..` segments refused
  *    (`/`, `@` and `:` are common in model names: `org/model`, `claude-3-5-sonnet@20240620`, `llama3:8b`).
@@ -55,6 +59,7 @@ export type Placement =
   | { kind: 'model' }
   | { kind: 'host-label' }
   | { kind: 'path-segment' }
+  | { kind: 'path' }
   | { kind: 'url'; component: UrlComponent; prefixed: boolean };
 
 type UrlComponent = 'scheme' | 'userinfo' | 'port' | 'host' | 'path-start' | 'path' | 'query' | 'fragment' | 'unparsable';
@@ -86,6 +91,7 @@ export function placementOf(field: string, raw: string): Placement {
   const option = field.startsWith('model.options.') ? field.slice('model.options.'.length) : field;
   const kind = OPTION_PLACEMENTS[option];
   if (kind === undefined) return { kind: 'text' };
+  if (option === 'upstream_path' && raw.startsWith('$(')) return { kind: 'path' };
   if (kind !== 'url-or-host') return { kind } as Placement;
   const m = EXPR.exec(raw);
   if (!m) return { kind: 'text' };
@@ -160,6 +166,8 @@ function placeValue(p: Placement, v: string, template: string, field: string): s
       return v;
     case 'path-segment':
       return segmentValue(v, template, field);
+    case 'path':
+      return v.split('/').map((segment) => segmentValue(segment, template, field)).join('/');
     case 'url':
       switch (p.component) {
         case 'host':

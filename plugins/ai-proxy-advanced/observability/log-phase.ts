@@ -8,14 +8,15 @@
  * external plugin can get into Kong's log plugins (README "Analytics"). So this phase:
  * - does nothing, without a single RPC, when no streamed request is waiting and the sink does not log
  *   buffered requests (the common case costs nothing but Kong's event call);
- * - otherwise reads kong.log.serialize() once, finds the stream's record by the ticket in `upstream_uri`, and
+ * - otherwise reads kong.log.serialize() once, finds the stream's record by the ticket in `upstream_uri` (a
+ *   ticket Kong never claimed is dropped then, which stops the provider request access started for it), and
  *   sets `ai.proxy` (the local gateway runs its log plugins after the plugin's log handler, so there they
  *   record it like any other request's; on Kong the value arrives too late and is dropped with the timer), and
  *   writes the entry, Kong's log shape with `ai.proxy`, to the plugin server's sink (observability/sink.ts).
  */
 import type { PluginConfig } from '../../../schemas/config';
 import type { AiProxyBlock } from '../engine/analytics';
-import { STREAM_PATH } from '../engine/stream-endpoint';
+import { dropUnclaimedTicket, STREAM_PATH } from '../engine/stream-endpoint';
 import { pendingStreams, type PendingStreams } from './record';
 import { sinkFromEnv, type LogSink } from './sink';
 import { onShutdown } from '../../../kong/pluginserver/shutdown-hooks';
@@ -32,6 +33,11 @@ export interface LogPhaseDeps {
   sink: LogSink | undefined;
   /** How long to wait for a stream that has not ended yet when Kong logs it (the client left first). */
   waitMs: number;
+  /**
+   * Drops a stream ticket Kong never brought to the stream endpoint (stream-endpoint.ts `dropUnclaimed`): by the
+   * log phase the response is over, so it never will.
+   */
+  dropUnclaimed?: (ticket: string) => unknown;
 }
 
 let processSink: LogSink | undefined | null = null;
@@ -63,7 +69,7 @@ export function processLogSink(): LogSink | undefined {
 }
 
 export function defaultLogPhaseDeps(): LogPhaseDeps {
-  return { pending: pendingStreams, sink: processLogSink(), waitMs: 10_000 };
+  return { pending: pendingStreams, sink: processLogSink(), waitMs: 10_000, dropUnclaimed: dropUnclaimedTicket };
 }
 
 /** Header names that may carry a credential: the ones Kong redacts plus every auth header the targets use. */
@@ -129,6 +135,7 @@ export async function logPhase(kong: LogPhasePdk, config: PluginConfig, deps: Lo
   const ai = (entry.ai && typeof entry.ai === 'object' ? entry.ai : undefined) as Record<string, unknown> | undefined;
   let block = ai?.proxy as AiProxyBlock | undefined;
   if (record) {
+    await deps.dropUnclaimed?.(ticket as string);
     block = await record.settled(deps.waitMs);
     if (block === undefined) return;
     await kong.log.setSerializeValue('ai.proxy', block);

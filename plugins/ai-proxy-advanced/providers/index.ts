@@ -5,7 +5,7 @@
  * and use the OpenAI driver for their `openai` format (mistral, llama2) or chat (huggingface).
  */
 import type { ProviderName } from '../../../schemas/config';
-import { TranslationError, UnsupportedFeatureError } from '../errors';
+import { InvalidRequestError, TranslationError, UnsupportedFeatureError } from '../errors';
 import { anthropicDriver } from './anthropic';
 import { bedrockDriver } from './bedrock';
 import { cohereDriver } from './cohere';
@@ -26,9 +26,26 @@ export function transformationFailedText(ctx: Pick<TranslateContext, 'provider' 
   return `transformation failed from type ${ctx.provider}://${ctx.routeType}: ${reason}`;
 }
 
+/**
+ * Kong's to_format wraps a request its driver cannot translate as `error transforming to %s://%s` and answers it
+ * with normalize-request.lua `bail(400, err)`; gemini.lua and bedrock.lua add the transformer's reason, the other
+ * drivers drop it. One place adds the prefix, for every driver, and keeps the reason (docs/providers.md).
+ */
+export function transformingToText(ctx: Pick<TranslateContext, 'provider' | 'routeType'>, reason: string): string {
+  return `error transforming to ${ctx.provider}://${ctx.routeType}: ${reason}`;
+}
+
 function withKongTranslationText(driver: ProviderDriver): ProviderDriver {
   return Object.freeze({
     ...driver,
+    toRequest(body, ctx) {
+      try {
+        return driver.toRequest(body, ctx);
+      } catch (err) {
+        if (err instanceof InvalidRequestError) throw new InvalidRequestError(transformingToText(ctx, err.message), { cause: err.cause ?? err });
+        throw err;
+      }
+    },
     fromResponse(status, headers, body, ctx) {
       try {
         return driver.fromResponse(status, headers, body, ctx);

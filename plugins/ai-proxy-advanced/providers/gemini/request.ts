@@ -21,7 +21,7 @@ export function imagePart(url: string): Json {
   return { fileData: { fileUri: url, mimeType: 'image/generic' } };
 }
 
-export function toGeminiPart(part: unknown, i: number, j: number): Json {
+export function toGeminiPart(part: unknown): Json {
   const p = contentPartOf(part);
   if (p.type === 'text') {
     if (p.text === undefined) throw new InvalidRequestError("message part type is 'text' but is missing .text block");
@@ -31,7 +31,7 @@ export function toGeminiPart(part: unknown, i: number, j: number): Json {
     if (p.url === undefined) throw new InvalidRequestError("message part type is 'image_url' but is missing .image_url.url block");
     return imagePart(p.url);
   }
-  throw new InvalidRequestError(`cannot transform part of type '${p.name}' to Gemini format (message ${i + 1}, part ${j + 1})`);
+  throw new InvalidRequestError(`cannot transform part of type '${p.name}' to Gemini format`);
 }
 
 export function toContents(messages: ChatMessage[], model: string): { contents: Json[]; systemInstruction?: Json } {
@@ -63,7 +63,7 @@ export function toContents(messages: ChatMessage[], model: string): { contents: 
     if (typeof m.content === 'string') parts = [{ text: m.content }];
     else if (Array.isArray(m.content)) {
       if (m.content.length === 0) throw new InvalidRequestError(`message at position ${i + 1} does not match expected array format`);
-      parts = m.content.map((p, j) => toGeminiPart(p, i, j));
+      parts = m.content.map((p) => toGeminiPart(p));
     } else parts = [{ text: '' }];
     contents.push({ role: ROLE[m.role] ?? 'user', parts });
   });

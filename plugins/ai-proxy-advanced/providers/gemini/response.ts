@@ -38,11 +38,13 @@ export function fromGeminiChat(body: Buffer, ctx: TranslateContext): TranslatedR
   if (c.toolCalls.length > 0) message['tool_calls'] = c.toolCalls;
   const finish = c.finish ?? null;
   const tokens = geminiUsage(r) ?? estimatedUsage(c.text ?? '');
-  // The client sees the configured model name like Kong; analytics get the version Gemini reports.
-  const reported = r.modelVersion ?? ctx.model;
+  // The configured model name, for the client and for analytics alike: Kong's `response_model` is the translated
+  // body's `model` (kong/llm/plugin/shared-filters/serialize-analytics.lua), which gemini.lua sets to the configured
+  // name, not Gemini's `modelVersion` (11-gemini_integration_spec.lua expects gemini-1.5-pro for a
+  // gemini-1.5-flash-002 answer).
   return {
     body: { object: 'chat.completion', model: ctx.model, choices: [{ index: 0, message, finish_reason: finish }], usage: tokens },
     usage: tokens,
-    model: reported,
+    model: ctx.model,
   };
 }
