@@ -7,6 +7,7 @@ import type { CustomCheckName, EntityCheck, Field, MatchSpec, RecordField } from
 import { isPlainObject } from './defaults';
 import { VAULT_REFERENCE } from './json-schema';
 import { routeTypeProblem } from './definition/route-support';
+import { aclConditionProblems } from './acl-conditions';
 
 export interface PathError {
   segments: Array<string | number>;
@@ -131,6 +132,12 @@ const CUSTOM_CHECKS: Record<CustomCheckName, (record: Obj, push: Push) => void> 
       const problem = routeTypeProblem(provider, routeType, typeof format === 'string' ? format : undefined, isPlainObject(options) ? options : undefined);
       if (problem !== undefined) push(`targets.${i}.route_type`, problem);
     });
+  },
+
+  // acls (3.14): keys and values the engine could not evaluate (a bad CIDR, a header without its name), named at
+  // the field instead of never matching at request time (acl-conditions.ts).
+  acl_condition(condition, push) {
+    for (const p of aclConditionProblems(condition)) push(p.field, p.message);
   },
 };
 

@@ -10,6 +10,8 @@ import type { EntityCheck, Field, RecordField, Shorthand } from './dsl';
 import { PLUGIN_CONFIG } from './definition';
 import { recordDefaults } from './defaults';
 import { FORMAT_GAPS, REALTIME_REFUSAL, SERVED_ROUTE_TYPES } from './definition/route-support';
+import { CONSUMER_GROUP_KEYS, CONSUMER_KEYS } from './acl-conditions';
+import { PROVIDERS } from './definition/enums';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // prettier-ignore
@@ -66,6 +68,10 @@ const CUSTOM_CHECKS: Record<string, string> = {
         field_sources = { "llm_format", "targets" },
         fn = check_route_types_served,
       } }`,
+  acl_condition: `{ custom_entity_check = {
+        field_sources = { "type", "key", "values" },
+        fn = check_acl_condition,
+      } }`,
 };
 
 /** definition/route-support.ts as Lua: the same table and texts as the TypeScript check. */
@@ -117,6 +123,8 @@ local function check_route_types_served(config)
 end
 `;
 }
+
+const luaSet = (names: readonly string[]): string => `{ ${names.map((n) => `[${luaString(n)}] = true`).join(', ')} }`;
 
 function entityChecks(checks: readonly EntityCheck[], ind: string): string {
   const inner = ind + '  ';
@@ -250,6 +258,36 @@ local function check_semantic_descriptions(config)
       if not present(target.description) or target.description == "" then
         return nil, "description field is required for every target in config.targets array"
       end
+    end
+  end
+  return true
+end
+
+-- acls (3.14): the keys and values schemas/acl-conditions.ts accepts.
+local ACL_KEYS = {
+  consumer = ${luaSet(CONSUMER_KEYS)},
+  consumer_group = ${luaSet(CONSUMER_GROUP_KEYS)},
+}
+local ACL_PROVIDERS = ${luaSet(PROVIDERS)}
+
+local function check_acl_condition(condition)
+  local t, k, values = condition.type, condition.key, condition.values
+  if ACL_KEYS[t] and present(k) and not ACL_KEYS[t][k] then
+    return nil, fmt("%s: unknown key '%s'", t, tostring(k))
+  end
+  if t == "header" and (not present(k) or not k:match("^[%w!#$%%&'*+%-.^_\`|~]+$")) then
+    return nil, "a header condition needs the header name as its key"
+  end
+  if not present(values) then
+    return true
+  end
+  for _, v in ipairs(values) do
+    if t == "ip" and not require("kong.tools.ip").is_valid_ip_or_cidr(v) then
+      return nil, fmt("invalid ip address or cidr range: '%s'", v)
+    elseif t == "path" and v:sub(1, 1) ~= "/" then
+      return nil, fmt("a path must start with '/': '%s'", v)
+    elseif t == "provider" and not ACL_PROVIDERS[v] then
+      return nil, fmt("unknown provider: '%s'", v)
     end
   end
   return true

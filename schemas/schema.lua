@@ -67,6 +67,36 @@ local function check_semantic_descriptions(config)
   return true
 end
 
+-- acls (3.14): the keys and values schemas/acl-conditions.ts accepts.
+local ACL_KEYS = {
+  consumer = { ["id"] = true, ["username"] = true, ["custom_id"] = true },
+  consumer_group = { ["id"] = true, ["name"] = true },
+}
+local ACL_PROVIDERS = { ["openai"] = true, ["azure"] = true, ["anthropic"] = true, ["cohere"] = true, ["mistral"] = true, ["llama2"] = true, ["gemini"] = true, ["bedrock"] = true, ["huggingface"] = true, ["cerebras"] = true, ["dashscope"] = true, ["xai"] = true, ["databricks"] = true, ["deepseek"] = true, ["ollama"] = true, ["vllm"] = true }
+
+local function check_acl_condition(condition)
+  local t, k, values = condition.type, condition.key, condition.values
+  if ACL_KEYS[t] and present(k) and not ACL_KEYS[t][k] then
+    return nil, fmt("%s: unknown key '%s'", t, tostring(k))
+  end
+  if t == "header" and (not present(k) or not k:match("^[%w!#$%%&'*+%-.^_`|~]+$")) then
+    return nil, "a header condition needs the header name as its key"
+  end
+  if not present(values) then
+    return true
+  end
+  for _, v in ipairs(values) do
+    if t == "ip" and not require("kong.tools.ip").is_valid_ip_or_cidr(v) then
+      return nil, fmt("invalid ip address or cidr range: '%s'", v)
+    elseif t == "path" and v:sub(1, 1) ~= "/" then
+      return nil, fmt("a path must start with '/': '%s'", v)
+    elseif t == "provider" and not ACL_PROVIDERS[v] then
+      return nil, fmt("unknown provider: '%s'", v)
+    end
+  end
+  return true
+end
+
 local FORMAT_GAPS = {
   { provider = "llama2", option = "llama2_format", value = "raw", route_types = { ["llm/v1/embeddings"] = true } },
   { provider = "mistral", option = "mistral_format", value = "ollama", route_types = { ["llm/v1/embeddings"] = true } },
@@ -177,6 +207,12 @@ return {
                           description = "Allowed values for the selected type.",
                         } },
                       },
+                      entity_checks = {
+                        { custom_entity_check = {
+        field_sources = { "type", "key", "values" },
+        fn = check_acl_condition,
+      } },
+                      },
                       description = "Single match condition (e.g. user or model value).",
                     },
                     len_min = 1,
@@ -218,6 +254,12 @@ return {
                           len_min = 1,
                           description = "Allowed values for the selected type.",
                         } },
+                      },
+                      entity_checks = {
+                        { custom_entity_check = {
+        field_sources = { "type", "key", "values" },
+        fn = check_acl_condition,
+      } },
                       },
                       description = "Single match condition (e.g. user or model value).",
                     },

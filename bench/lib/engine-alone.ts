@@ -26,7 +26,9 @@ export async function engineCpuPerRequest(config: object, opts: EngineAloneOptio
       getPathWithQuery: async () => '/v1/chat/completions',
       getMethod: async () => 'POST',
       getUriCaptures: async () => ({ named: {} }),
+      getPath: async () => '/v1/chat/completions',
     },
+    client: { getConsumer: async () => undefined, getConsumerGroups: async () => undefined, getForwardedIp: async () => '127.0.0.1' },
     response: {
       exit: async (status) => {
         if (status !== 200) failed++;

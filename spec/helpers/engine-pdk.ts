@@ -11,6 +11,12 @@ export interface FakeClientRequest {
   path?: string;
   method?: string;
   uriCaptures?: Record<string, string>;
+  /** What kong.client.get_consumer / get_consumer_groups / get_forwarded_ip return (acls). */
+  consumer?: Record<string, unknown> | null;
+  consumerGroups?: Array<Record<string, unknown>> | null;
+  ip?: string;
+  /** What kong.request.get_path returns (default: path without its query). */
+  normalizedPath?: string;
   /** What kong.router.get_service returns (default: an http service). */
   service?: Record<string, unknown> | null;
 }
@@ -80,9 +86,28 @@ export class FakePdk implements EnginePdk {
       this.record('kong.request.get_method', args);
       return this.req.method ?? 'POST';
     },
+    getPath: async (...args) => {
+      this.record('kong.request.get_path', args);
+      return this.req.normalizedPath ?? (this.req.path ?? '/').split('?')[0];
+    },
     getUriCaptures: async (...args) => {
       this.record('kong.request.get_uri_captures', args);
       return { unnamed: [], named: this.req.uriCaptures ?? [] };
+    },
+  };
+
+  client: EnginePdk['client'] = {
+    getConsumer: async () => {
+      this.record('kong.client.get_consumer', []);
+      return this.req.consumer ?? undefined;
+    },
+    getConsumerGroups: async () => {
+      this.record('kong.client.get_consumer_groups', []);
+      return this.req.consumerGroups ?? undefined;
+    },
+    getForwardedIp: async () => {
+      this.record('kong.client.get_forwarded_ip', []);
+      return this.req.ip ?? '127.0.0.1';
     },
   };
 

@@ -208,6 +208,29 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'ACL conditions the engine could not evaluate (3.14 acls, docs/acls.md), each named at its field',
+    config: withTarget(openai(), {
+      acls: {
+        allow: [{ match: [{ type: 'ip', values: ['10.0.0.0/8', '10.0.0.0/33', 'localhost', '2001:db8::/129'] }, { type: 'header', values: ['a'] }] }],
+        deny: [
+          { match: [{ type: 'consumer', key: 'email', values: ['x'] }, { type: 'consumer_group', key: 'username', values: ['g'] }] },
+          { match: [{ type: 'path', values: ['/ok', 'v1/chat'] }, { type: 'provider', values: ['openai', 'open-ai'] }, { type: 'header', key: 'bad header', values: ['v'] }] },
+        ],
+      },
+    }),
+    errors: [
+      ['acls.allow[0].match[0].values[1]', "invalid ip address or cidr range: '10.0.0.0/33'"],
+      ['acls.allow[0].match[0].values[2]', "invalid ip address or cidr range: 'localhost'"],
+      ['acls.allow[0].match[0].values[3]', "invalid ip address or cidr range: '2001:db8::/129'"],
+      ['acls.allow[0].match[1].key', 'a header condition needs the header name as its key'],
+      ['acls.deny[0].match[0].key', 'expected one of: id, username, custom_id (or no key: any of them)'],
+      ['acls.deny[0].match[1].key', 'expected one of: id, name (or no key: any of them)'],
+      ['acls.deny[1].match[0].values[1]', "a path must start with '/': 'v1/chat'"],
+      ['acls.deny[1].match[1].values[1]', `expected one of: ${PROVIDERS.join(', ')}`],
+      ['acls.deny[1].match[2].key', 'a header condition needs the header name as its key'],
+    ],
+  },
+  {
     name: 'embeddings without a model name',
     config: withTarget(openai(), { embeddings: { model: { provider: 'openai' } } }),
     errors: [['embeddings.model.name', 'required field missing']],

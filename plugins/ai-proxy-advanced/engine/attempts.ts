@@ -19,6 +19,8 @@ import { readFirstEvent, type StreamLease, type StreamOutcome } from './stream-l
 import { buildAttemptContext, type PreparedTarget } from './target-context';
 import { driverForFormat } from './llm-format';
 import { prepareSemanticPick } from '../semantic';
+import { withIneligible } from './request-targets';
+import { aliasOf } from './model-alias';
 import { classifyUndiciError, type UpstreamCaller, type UpstreamStreamOpener, type UpstreamTimeouts } from './upstream';
 
 export interface AttemptDeps {
@@ -173,6 +175,11 @@ async function buildRequest(
   // A driver that returns the client's own object (preserve) gets the client's bytes, as Kong sends them.
   const untouched = up.body === source;
   if (untouched && bodyAuth) up.body = { ...source };
+  // A passthrough body that named this target's model_alias goes upstream with model.name, not the alias.
+  const alias = untouched ? aliasOf(prepared.config) : undefined;
+  if (alias !== undefined && parsed.json.model === alias && ctx.model !== alias) {
+    up.body = { ...(up.body as Record<string, unknown>), model: ctx.model };
+  }
   applyAuth(up, target.auth, client);
   let body: Buffer | undefined;
   if (up.body === undefined) body = undefined;
@@ -210,11 +217,12 @@ export async function runAttempts(
   const semantic = rt.config.balancer.algorithm === 'semantic' ? await prepareSemanticPick(rt.config, parsed.json, deps.signDeps) : undefined;
 
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    const exclude = rt.health.exclusions(tried);
+    const exclude = withIneligible(rt.health.exclusions(tried), client.ineligible);
     const picked: BalancerTarget | undefined = rt.balancer.pick({ hashKey, exclude, semantic });
     if (!picked) {
       if (last) return last;
-      const waitMs = rt.health.rateLimitedForMs?.(tried);
+      // Over the targets this request may use: one it may not use is no reason to answer 500 instead of 429.
+      const waitMs = rt.health.rateLimitedForMs?.(withIneligible(tried, client.ineligible));
       if (waitMs !== undefined) {
         throw new RateLimitedError(`every target is rate-limited by its provider; retry after ${Math.ceil(waitMs / 1000)}s`, { retryAfterMs: waitMs });
       }

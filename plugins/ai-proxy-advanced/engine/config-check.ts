@@ -12,15 +12,8 @@ export function checkEngineConfig(config: FilledConfig): void {
   if (!config || !Array.isArray(config.targets)) throw new ConfigError('config.targets must be an array of targets');
   const format = config.llm_format != null && config.llm_format !== 'openai' ? config.llm_format : undefined;
   if (format !== undefined) nativeFormat(format);
-  const acls = config.acls;
-  if (acls && ((acls.allow?.length ?? 0) > 0 || (acls.deny?.length ?? 0) > 0)) {
-    throw new UnsupportedFeatureError('config.acls is not supported by this version of ai-proxy-advanced');
-  }
   config.targets.forEach((t, i) => {
     if (!t || !t.model || typeof t.model.provider !== 'string') throw new ConfigError(`config.targets[${i}].model.provider is required`);
-    if (t.model.model_alias != null && t.model.model_alias !== '') {
-      throw new UnsupportedFeatureError(`config.targets[${i}].model.model_alias is not supported by this version of ai-proxy-advanced`);
-    }
     const misplaced = misplacedTemplates(t.model);
     if (misplaced.length > 0) throw new ConfigError(`config.targets[${i}].${misplaced.join('; ')}`);
     const driver = getDriver(t.model.provider);

@@ -23,6 +23,7 @@ import { usesUriCaptures } from './templating';
 import { ConfigError, InvalidRequestError } from '../errors';
 import { kongHeaderSettings, proxiedHeaders, type KongHeaderSettings } from './kong-headers';
 import { acceptsGzip, gzipAnswer } from './encoding';
+import { ineligibleTargets, targetFiltersOf, type TargetFilters } from './request-targets';
 
 export function readNeedsOf(config: FilledConfig): ReadNeeds {
   return {
@@ -60,6 +61,8 @@ export class Engine {
   private readonly kongHeaders: KongHeaderSettings;
   /** Some target passes OpenAI's other APIs through: bodies may also be empty or multipart (engine/route-types). */
   private readonly passThrough: boolean;
+  /** model_alias / acls: undefined for a config with neither (no extra work per request). */
+  private readonly filters: TargetFilters | undefined;
 
   constructor(
     private readonly runtime: PluginRuntime,
@@ -68,6 +71,7 @@ export class Engine {
     this.needs = readNeedsOf(runtime.config);
     this.passThrough = runtime.config.targets.some((t) => passThroughRoute(t.route_type) !== undefined);
     this.kongHeaders = kongHeaderSettings(deps.signDeps.env);
+    this.filters = targetFiltersOf(runtime.config);
   }
 
   async handle(kong: EnginePdk): Promise<void> {
@@ -79,12 +83,13 @@ export class Engine {
     let failureNote: string | undefined;
     let gzipIt = false;
     try {
-      const client = await readClientRequest(kong, this.needs);
+      let client = await readClientRequest(kong, this.needs);
       const contentType = firstHeader(client.headers, 'content-type');
       // Native llm_formats need route_type llm/v1/chat (config time), so they never meet a pass-through route type.
       const parsed: ParsedBody = this.passThrough
         ? await parsePassThroughBody(client.body, contentType, rt.config.max_request_body_size)
         : readLlmFormat(rt.config, client, parseRequestBody(client.body, contentType, rt.config.max_request_body_size));
+      if (this.filters) client = { ...client, ineligible: await ineligibleTargets(this.filters, rt.config, kong, client, parsed.json) };
       if (isStreamRequest(parsed.json, rt.config) && (!this.passThrough || mayStream(rt.config, client, parsed))) {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
         // Kong answers 503 "no Service found with those values" after access for a route without a service

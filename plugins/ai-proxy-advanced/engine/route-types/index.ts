@@ -17,6 +17,7 @@ import { InvalidRequestError } from '../../errors';
 import type { PassThroughRequest } from '../../providers/provider';
 import type { ParsedBody } from '../parse-request';
 import { withModelPart } from './multipart';
+import { aliasOf } from '../model-alias';
 
 export interface PassThroughRoute {
   /** Methods a client may use (anything else is a 400 naming them). */
@@ -124,6 +125,9 @@ export function operationOf(route: PassThroughRoute, clientPath: string): { reso
  */
 export function resolveModelName(model: ModelConfig, requested: string | undefined, required: boolean): string | undefined {
   let name = model.name ?? undefined;
+  // model_alias (3.14, model-alias.ts): the alias stands for this target's model.name, which goes upstream; a
+  // target with an alias and no name passes the alias on as the model.
+  if (requested !== undefined && requested === aliasOf({ model })) requested = name ?? requested;
   if (name === undefined && requested !== undefined) {
     // The name goes into X-Kong-LLM-Model with the answer: a control character there failed the response only
     // after the provider had been called (and paid). Template values are checked in templating.ts.
@@ -190,7 +194,8 @@ export function passThroughAttempt(
     body = undefined;
   } else {
     let json = parsed.json;
-    if (addModel) json = { ...json, model: name };
+    // A create that names no model gets the configured one; one that named this target's alias gets its model.name.
+    if (addModel || (requested !== undefined && name !== undefined && requested !== name)) json = { ...json, model: name };
     if (creates && routeType === 'llm/v1/responses') {
       json = responsesTuning(json, model);
       // `response_streaming: always`: the provider must be asked for the stream the client will get.
