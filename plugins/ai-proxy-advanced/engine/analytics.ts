@@ -14,6 +14,7 @@
  */
 import type { TargetConfig } from '../../../schemas/config';
 import type { TokenUsage } from '../providers/provider';
+import { parseUrl } from '../providers/translator-kit/url';
 
 export interface TriedTarget {
   provider: string;
@@ -36,7 +37,7 @@ export interface AttemptRecord {
 }
 
 export function describeAttempt(target: TargetConfig, model: string, url: string): TriedTarget {
-  const u = new URL(url);
+  const u = parseUrl(url);
   const scheme = u.protocol.replace(/:$/, '');
   const port = u.port !== '' ? Number(u.port) : scheme === 'https' ? 443 : 80;
   const host = u.hostname.replace(/^\[|\]$/g, '');
