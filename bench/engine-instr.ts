@@ -18,10 +18,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PluginServerClient } from '../kong/rpc/client';
-import { EXIT, runEvent } from '../kong/rpc/event';
+import { runEvent } from '../kong/rpc/event';
 import { canConnect } from '../spec/helpers/pluginserver-process';
 import { makeTmpDir } from '../spec/helpers/pluginserver-tmp';
-import { benchChatConfig, CHAT_BODY, CHAT_HEADERS, startEngineUpstream } from './lib/chat';
+import { benchChatConfig, chatPdk, startEngineUpstream } from './lib/chat';
 import { stopAll } from './lib/procs';
 
 const N = Number(process.env.BENCH_INSTR_N ?? 500);
@@ -40,14 +40,6 @@ const CASES: Case[] = [
   { name: 'log_statistics, access + log', log: true, stats: true },
 ];
 
-const answers: Record<string, unknown> = {
-  'kong.request.get_raw_body': CHAT_BODY,
-  'kong.request.get_headers': CHAT_HEADERS,
-  'kong.request.get_path_with_query': '/v1/chat/completions',
-  'kong.request.get_method': 'POST',
-  'kong.router.get_service': { id: 's' },
-};
-
 /** The instructions a callgrind run counted so far, summed over its threads (V8's compiler and GC threads too). */
 function instructions(pid: number): number {
   const r = spawnSync('callgrind_control', ['-e', 'Ir', String(pid)], { encoding: 'utf8', timeout: 120_000 });
@@ -63,14 +55,7 @@ function syscalls(pid: number): { r: number; w: number } {
 }
 
 async function drive(client: PluginServerClient, iid: number, c: Case, count: number): Promise<void> {
-  let failed = 0;
-  const pdk = (method: string, args: unknown[]): unknown => {
-    if (method === 'kong.response.exit') {
-      if (args[0] !== 200) failed++;
-      return EXIT;
-    }
-    return answers[method];
-  };
+  const { pdk, failed } = chatPdk();
   let started = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -81,7 +66,7 @@ async function drive(client: PluginServerClient, iid: number, c: Case, count: nu
       }
     }),
   );
-  if (failed > 0) throw new Error(`${failed} requests did not exit with 200`);
+  if (failed() > 0) throw new Error(`${failed()} requests did not exit with 200`);
 }
 
 interface Server {

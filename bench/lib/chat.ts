@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { EXIT } from '../../kong/rpc/event';
 import { freePort, ROOT, startNode, waitForPort, type Child } from './procs';
 
 export const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What is 1 + 1?' }] });
@@ -98,4 +99,29 @@ export async function startEngineUpstream(): Promise<{ port: number; child: Chil
   const child = startNode('upstream', [path.join(ROOT, 'dist', 'bench', 'lib', 'engine-upstream.js')], { PORT: String(port) });
   await waitForPort(port, 'upstream', child);
   return { port, child };
+}
+
+/**
+ * Kong's side of the PDK for the chat request, for benchmarks that play Kong over the plugin server's socket
+ * (kong/rpc/event.ts runEvent): answers from memory; `failed()` counts exits that were not a 200.
+ */
+export function chatPdk(): { pdk: (method: string, args: unknown[]) => unknown; failed(): number } {
+  const answers: Record<string, unknown> = {
+    'kong.request.get_raw_body': CHAT_BODY,
+    'kong.request.get_headers': CHAT_HEADERS,
+    'kong.request.get_path_with_query': '/v1/chat/completions',
+    'kong.request.get_method': 'POST',
+    'kong.router.get_service': { id: 'bench' },
+  };
+  let failed = 0;
+  return {
+    pdk: (method, args) => {
+      if (method === 'kong.response.exit') {
+        if (args[0] !== 200) failed++;
+        return EXIT;
+      }
+      return answers[method];
+    },
+    failed: () => failed,
+  };
 }
