@@ -40,13 +40,21 @@ const CASES: Case[] = [
   { name: 'log_statistics, access + log', log: true, stats: true },
 ];
 
-/** The instructions a callgrind run counted so far, summed over its threads (V8's compiler and GC threads too). */
-function instructions(pid: number): number {
+/**
+ * The instructions a callgrind run counted so far: all threads (V8's compiler and GC threads too) and the main
+ * thread alone (the JS that runs per request; background compilation after warm-up is noise).
+ */
+function instructions(pid: number): { all: number; main: number } {
   const r = spawnSync('callgrind_control', ['-e', 'Ir', String(pid)], { encoding: 'utf8', timeout: 120_000 });
-  let sum = 0;
-  for (const m of r.stdout.matchAll(/^\s*Th \d+\s+([\d,]+)\s*$/gm)) sum += Number(m[1]!.replace(/,/g, ''));
-  if (sum === 0) throw new Error(`callgrind_control gave no counts:\n${r.stdout}${r.stderr}`);
-  return sum;
+  let all = 0;
+  let main = 0;
+  for (const m of r.stdout.matchAll(/^\s*Th (\d+)\s+([\d,]+)\s*$/gm)) {
+    const n = Number(m[2]!.replace(/,/g, ''));
+    all += n;
+    if (m[1] === '1') main = n;
+  }
+  if (all === 0) throw new Error(`callgrind_control gave no counts:\n${r.stdout}${r.stderr}`);
+  return { all, main };
 }
 
 function syscalls(pid: number): { r: number; w: number } {
@@ -120,11 +128,12 @@ async function main(): Promise<void> {
     for (const dist of DISTS) {
       // Instructions: one callgrind run per build; counters read before and after each case's N requests.
       const vg = await start(dist, up.port, true, tmp.dir);
-      const ir: number[] = [];
+      const ir: { all: number; main: number }[] = [];
       for (let i = 0; i < CASES.length; i++) {
         const i0 = instructions(vg.pid);
         await drive(vg.client, vg.ids[i]!, CASES[i]!, N);
-        ir.push((instructions(vg.pid) - i0) / N);
+        const i1 = instructions(vg.pid);
+        ir.push({ all: (i1.all - i0.all) / N, main: (i1.main - i0.main) / N });
       }
       await vg.stop();
       // System calls: the same build without valgrind (valgrind makes its own).
@@ -134,7 +143,7 @@ async function main(): Promise<void> {
         await drive(plain.client, plain.ids[i]!, CASES[i]!, 10 * N);
         const s1 = syscalls(plain.pid);
         rows.push(
-          `${CASES[i]!.name.padEnd(30)} ${dist.padEnd(34)} ${(ir[i]! / 1000).toFixed(0).padStart(12)} ${((s1.r - s0.r) / (10 * N)).toFixed(2).padStart(7)} ${((s1.w - s0.w) / (10 * N)).toFixed(2).padStart(7)}`,
+          `${CASES[i]!.name.padEnd(30)} ${dist.padEnd(34)} ${(ir[i]!.all / 1000).toFixed(0).padStart(12)} ${(ir[i]!.main / 1000).toFixed(0).padStart(10)} ${((s1.r - s0.r) / (10 * N)).toFixed(2).padStart(7)} ${((s1.w - s0.w) / (10 * N)).toFixed(2).padStart(7)}`,
         );
         console.log(rows[rows.length - 1]);
       }
@@ -144,7 +153,7 @@ async function main(): Promise<void> {
     tmp.cleanup();
   }
   console.log(`\nnode ${process.version}, callgrind, ${CONCURRENCY} requests in flight, N=${N} after ${WARMUP} warm-up per case`);
-  console.log(`${'case'.padEnd(30)} ${'build'.padEnd(34)} ${'k instr/req'.padStart(12)} ${'reads'.padStart(7)} ${'writes'.padStart(7)}  (syscalls per request)`);
+  console.log(`${'case'.padEnd(30)} ${'build'.padEnd(34)} ${'k instr/req'.padStart(12)} ${'(main thr)'.padStart(10)} ${'reads'.padStart(7)} ${'writes'.padStart(7)}  (syscalls per request)`);
   for (const r of rows) console.log(r);
 }
 
