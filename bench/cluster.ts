@@ -24,6 +24,7 @@ import type { ClusterSync } from '../plugins/ai-proxy-advanced/cluster/sync';
 import { FLUSH_INTERVAL_MS } from '../plugins/ai-proxy-advanced/cluster/sync';
 import { syncNode, twoTargetState } from '../spec/helpers/cluster-node';
 import { RedisServer } from '../spec/helpers/redis-server';
+import { chatRoute, chatTarget, gatewayYaml } from './lib/chat';
 import { load, type LoadResult } from './lib/load';
 import { cpuSecondsFine } from './lib/proc';
 import { findPluginServerPid, freePort, ROOT, startGateway, startNode, stopAll, waitForPort } from './lib/procs';
@@ -35,26 +36,13 @@ const CHAT = JSON.stringify({ messages: [{ role: 'user', content: 'What is 1 + 1
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
 function kongYml(upPort: number): string {
-  return `_format_version: "3.0"
-services:
-  - name: llm
-    url: http://127.0.0.1:9
-    routes:
-      - name: chat
-        paths: [/v1/chat/completions]
-        plugins:
-          - name: ai-proxy-advanced
-            id: 6f1c1b4e-8a43-4c55-9a55-000000000015
-            config:
-              balancer: { algorithm: least-connections }
-              targets:
-                - route_type: llm/v1/chat
-                  auth: { header_name: Authorization, header_value: "Bearer sk-bench" }
-                  model: { provider: openai, name: gpt-4o-mini, options: { upstream_url: "http://127.0.0.1:${upPort}/v1/chat/completions" } }
-                - route_type: llm/v1/chat
-                  auth: { header_name: Authorization, header_value: "Bearer sk-bench" }
-                  model: { provider: openai, name: gpt-4o, options: { upstream_url: "http://127.0.0.1:${upPort}/v1/chat/completions" } }
-`;
+  return gatewayYaml([
+    {
+      ...chatRoute(upPort),
+      pluginId: '6f1c1b4e-8a43-4c55-9a55-000000000015',
+      plugin: { balancer: { algorithm: 'least-connections' }, targets: [chatTarget(upPort), chatTarget(upPort, { model: 'gpt-4o' })] },
+    },
+  ]);
 }
 
 function pct(xs: number[], p: number): number {

@@ -1,10 +1,11 @@
 /**
  * Child processes for the benchmarks that compare servers: free ports, spawning with captured logs, waiting
  * for a port (with a deadline), Portkey's npm gateway installed into a scratch folder, and the plugin server's
- * pid (for /proc CPU figures). Shared by bench/engine.ts, bench/stream.ts and bench/busy-poll.ts.
+ * pid (for /proc CPU figures), and the frame every such benchmark runs in (`runBench`). Shared by bench/engine.ts,
+ * bench/stream.ts, bench/busy-poll.ts and bench/cluster.ts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -127,4 +128,21 @@ export async function startGateway(
   }, ROOT, onOutput);
   await waitForPort(port, 'gateway', child);
   return { port, child };
+}
+
+/**
+ * Runs a benchmark's `main` with a scratch folder of its own; however it ends, every child started here is
+ * stopped and the folder removed, and a failure is printed and sets the exit code.
+ */
+export function runBench(scratchPrefix: string, main: (scratch: string) => Promise<void>): void {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), scratchPrefix));
+  main(scratch)
+    .catch((e: Error) => {
+      console.error(e.stack ?? e.message);
+      process.exitCode = 1;
+    })
+    .finally(() => {
+      stopAll();
+      rmSync(scratch, { recursive: true, force: true });
+    });
 }

@@ -156,13 +156,23 @@ describe('a successful chat request', () => {
   });
 });
 
+/** The `ai.proxy` block the plugin set (one set_serialize_value for the whole block). */
+function aiProxy(kong: FakePdk): Record<string, unknown> {
+  const block = kong.serialized.get('ai.proxy');
+  assert.ok(block !== null && typeof block === 'object', 'ai.proxy was set');
+  return block as Record<string, unknown>;
+}
+
 describe('analytics (ai.proxy, Kong _EXPECTED_CHAT_STATS shape)', () => {
   test('log_statistics sets meta, usage with cost and tried_targets before exit', async () => {
     const t = target(a.url, { logging: { log_statistics: true }, model: { provider: 'openai', name: 'gpt-3.5-turbo', options: { upstream_url: `${a.url}/v1/chat/completions`, input_cost: 10, output_cost: 10 } } });
     const { p } = plugin({ targets: [t], __plugin_id: '6e7c40f6-ce96-48e4-a366-d109c169e444' });
     const kong = await run(p);
-    const meta = kong.serialized.get('ai.proxy.meta') as Record<string, unknown>;
-    const usage = kong.serialized.get('ai.proxy.usage') as Record<string, number>;
+    // One set_serialize_value for the whole block (engine/analytics.ts), before exit.
+    assert.deepEqual(kong.calls.filter((c) => c === 'kong.log.set_serialize_value'), ['kong.log.set_serialize_value']);
+    assert.deepEqual([...kong.serialized.keys()], ['ai.proxy']);
+    const meta = aiProxy(kong).meta as Record<string, unknown>;
+    const usage = aiProxy(kong).usage as Record<string, number>;
     assert.deepEqual({ ...meta, llm_latency: 1 }, {
       plugin_id: '6e7c40f6-ce96-48e4-a366-d109c169e444',
       provider_name: 'openai',
@@ -174,10 +184,10 @@ describe('analytics (ai.proxy, Kong _EXPECTED_CHAT_STATS shape)', () => {
     assert.equal(typeof meta.llm_latency, 'number');
     assert.deepEqual({ ...usage, time_per_token: 1 }, { prompt_tokens: 25, completion_tokens: 12, total_tokens: 37, time_per_token: 1, cost: 0.00037 });
     assert.equal(usage.time_per_token, (meta.llm_latency as number) / 12);
-    assert.deepEqual(kong.serialized.get('ai.proxy.tried_targets'), [
+    assert.deepEqual(aiProxy(kong).tried_targets, [
       { provider: 'openai', model: 'gpt-3.5-turbo', host: '127.0.0.1', port: a.port, ip: '127.0.0.1', upstream_scheme: 'http', upstream_uri: '/v1/chat/completions', route_type: 'llm/v1/chat' },
     ]);
-    assert.equal(kong.serialized.get('ai.proxy.payload'), undefined);
+    assert.equal(aiProxy(kong).payload, undefined);
     assert.equal(kong.calls.at(-1), 'kong.response.exit');
   });
 
@@ -186,7 +196,7 @@ describe('analytics (ai.proxy, Kong _EXPECTED_CHAT_STATS shape)', () => {
     t.auth = { param_name: 'key', param_value: SECRET, param_location: 'query', header_name: 'Authorization', header_value: `Bearer ${SECRET}` };
     const { p } = plugin({ targets: [t] });
     const kong = await run(p);
-    const payload = kong.serialized.get('ai.proxy.payload') as { request: string; response: string };
+    const payload = aiProxy(kong).payload as { request: string; response: string };
     assert.match(payload.request, /"content":"What is 1 \+ 1\?"/);
     assert.match(payload.response, /"id":"chatcmpl-8T6YwgvjQVVnGbJ2w8hpOA17SeNy2"/);
     assert.ok(!JSON.stringify([...kong.serialized]).includes(SECRET));
@@ -207,7 +217,7 @@ describe('failover and retries', () => {
     const kong = await run(p);
     assert.equal(kong.exited?.status, 200);
     assert.equal(a.requests.length, 1);
-    const tried = kong.serialized.get('ai.proxy.tried_targets') as Array<{ port: number }>;
+    const tried = aiProxy(kong).tried_targets as Array<{ port: number }>;
     assert.deepEqual(tried.map((t) => t.port), [Number(new URL(refused).port), a.port]);
   });
 
@@ -326,9 +336,9 @@ describe('failover and retries', () => {
     assert.match(JSON.stringify(msgs[0]?.content), /What is 1 \+ 1\?/);
     assert.equal(sent?.json?.max_tokens, 256);
     assert.equal(a.requests[0]?.json?.model, 'gpt-3.5-turbo', 'the first attempt went to OpenAI in its own format');
-    const usage = kong.serialized.get('ai.proxy.usage') as Record<string, number>;
+    const usage = aiProxy(kong).usage as Record<string, number>;
     assert.deepEqual([usage.prompt_tokens, usage.completion_tokens], [9, 4]);
-    const tried = kong.serialized.get('ai.proxy.tried_targets') as Array<{ provider: string }>;
+    const tried = aiProxy(kong).tried_targets as Array<{ provider: string }>;
     assert.deepEqual(tried.map((t) => t.provider), ['openai', 'anthropic']);
   });
 

@@ -241,7 +241,7 @@ describe('stream endpoint edge cases', () => {
       // Kong's log phase of a request that ended without being proxied (a later plugin answered it).
       const set: string[] = [];
       const logPdk = { log: { serialize: async () => JSON.stringify({ upstream_uri: kong.upstream.path }), setSerializeValue: async (k: string) => void set.push(k) } };
-      await within(plugin.log(logPdk), 5000, 'the log phase waited for a stream that will never be claimed');
+      await within(Promise.resolve(plugin.log(logPdk)), 5000, 'the log phase waited for a stream that will never be claimed');
       await within(p.closed, 5000, 'the provider connection was not closed');
       assert.deepEqual(set, [], 'no analytics for a request that never streamed');
       const late = await fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}' });

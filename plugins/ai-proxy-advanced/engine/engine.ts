@@ -8,8 +8,9 @@
  *   pointing Kong's upstream at it (three when the service's protocol is not http).
  */
 import type { FilledConfig } from '../../../schemas/config';
-import { serializeEntries, type SerializeEntry } from './analytics';
+import type { AiProxyBlock } from './analytics';
 import { pendingStreams, recordOutcome, StreamRecord } from '../observability/record';
+import { LOG_PHASE_DECLARED } from '../observability/log-phase';
 import { assignOwn } from './assign-own';
 import { runAttempts, type AttemptDeps, type BufferedResult, type PluginRuntime } from './attempts';
 import { parsePassThroughBody, parseRequestBody, type ParsedBody } from './parse-request';
@@ -78,7 +79,7 @@ export class Engine {
     const { runtime: rt, deps } = this;
     const started = deps.now();
     let response: ClientResponse;
-    let analytics: SerializeEntry[] = [];
+    let analytics: AiProxyBlock | undefined;
     let unexpected: unknown;
     let failureNote: string | undefined;
     let gzipIt = false;
@@ -114,7 +115,8 @@ export class Engine {
           log: (message) => process.stderr.write(`[ai-proxy-advanced] ${message}\n`),
         });
         const ticket = path.slice(STREAM_PATH.length);
-        pendingStreams.add(ticket, record);
+        // Kept for the log phase to claim; without one (AI_PROXY_ADVANCED_LOG_PHASE=off) the ticket's own expiry drops it.
+        if (LOG_PHASE_DECLARED) pendingStreams.add(ticket, record);
         try {
           // Every PDK call is a round trip to Kong before it can connect to the endpoint, so none is made that
           // would change nothing: Kong's upstream scheme starts as the service's protocol (kong/runloop/handler.lua,
@@ -140,15 +142,13 @@ export class Engine {
         failureNote = `ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`;
       }
       const success = result.kind === 'success';
-      analytics = serializeEntries(
-        recordOutcome({
-          config: rt.config,
-          result,
-          mode: 'oneshot',
-          latencyMs: deps.now() - started,
-          responseBody: success ? (Buffer.isBuffer(result.body) ? result.body : (response.body as string)) : undefined,
-        }),
-      );
+      analytics = recordOutcome({
+        config: rt.config,
+        result,
+        mode: 'oneshot',
+        latencyMs: deps.now() - started,
+        responseBody: success ? (Buffer.isBuffer(result.body) ? result.body : (response.body as string)) : undefined,
+      });
     } catch (err) {
       response = errorResponse(err);
       if (response.status >= 500 && !(err as { userFacing?: boolean })?.userFacing) unexpected = err;
@@ -158,7 +158,8 @@ export class Engine {
       await kong.log.err('ai-proxy-advanced: unexpected error: ', (unexpected as Error)?.stack ?? String(unexpected));
     }
     if (failureNote !== undefined) await kong.log.err(failureNote);
-    for (const e of analytics) await kong.log.setSerializeValue(e.key, e.value);
+    // One call for the whole block (analytics.ts): each PDK call is a round trip to Kong.
+    if (analytics !== undefined) await kong.log.setSerializeValue('ai.proxy', analytics);
     const body = gzipIt ? await gzipAnswer(wireBody(response.body), response.headers) : wireBody(response.body);
     await kong.response.exit(response.status, body, response.headers);
   }

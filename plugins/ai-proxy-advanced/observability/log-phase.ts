@@ -42,6 +42,25 @@ export interface LogPhaseDeps {
 
 let processSink: LogSink | undefined | null = null;
 
+/**
+ * AI_PROXY_ADVANCED_LOG_PHASE=off: the plugin does not declare its `log` phase (index.ts `Phases`), so Kong sends no
+ * log event per request: one RPC round trip fewer in the plugin server, and on Kong's side no
+ * `kong.log.serialize()` + ngx.ctx copy + timer per request (kong/runloop/plugin_servers/plugin.lua). What is lost:
+ * streamed requests' `ai.proxy` (they only reach the sink and the local gateway's log plugins through the log
+ * phase); buffered requests, metrics and balancers do not need it. Read where Kong asks for the plugin's phases
+ * (the query command) and in the plugin server alike: set it in both, or with kong.conf `nginx_main_env`.
+ * Anything but `off` (default `on`) declares it.
+ */
+export function logPhaseDeclared(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.AI_PROXY_ADVANCED_LOG_PHASE?.trim().toLowerCase() !== 'off';
+}
+
+/** This process's setting, read once (module load). */
+export const LOG_PHASE_DECLARED = logPhaseDeclared();
+if (!LOG_PHASE_DECLARED && (process.env.AI_PROXY_ADVANCED_LOG_FILE?.trim() || process.env.AI_PROXY_ADVANCED_LOG_HTTP_ENDPOINT?.trim())) {
+  process.stderr.write('[ai-proxy-advanced] AI_PROXY_ADVANCED_LOG_PHASE=off: the log sink gets no entries (it is fed by the log phase)\n');
+}
+
 /** How long after its stream ended a record's log phase is still expected (it follows the response at once). */
 const LOG_PHASE_EXPECTED_MS = 5000;
 
@@ -117,10 +136,18 @@ export function ticketOf(upstreamUri: unknown): string | undefined {
   return q < 0 ? rest : rest.slice(0, q);
 }
 
+/**
+ * Whether a log event has anything to do: a streamed request waits for it, or the sink logs every request. Kong
+ * sends one per request; the common answer (no) is given without a promise or a PDK call (handler.ts).
+ */
+export function logPhaseHasWork(pending: PendingStreams = pendingStreams, sink: LogSink | undefined = processLogSink()): boolean {
+  return pending.size > 0 || sink?.scope === 'all';
+}
+
 export async function logPhase(kong: LogPhasePdk, config: PluginConfig, deps: LogPhaseDeps = defaultLogPhaseDeps()): Promise<void> {
   const { pending, sink } = deps;
   const all = sink?.scope === 'all';
-  if (pending.size === 0 && !all) return;
+  if (!logPhaseHasWork(pending, sink)) return;
   const raw = await kong.log.serialize();
   let entry: Record<string, unknown>;
   try {
