@@ -241,6 +241,17 @@ const CASES: Case[] = [
     errors: [['vectordb.redis.timeout', 'expected an integer']],
   },
   {
+    // engine/config-check.ts, run by validateConfig: the Admin API and `npm run validate` refuse it, not requests.
+    name: 'a template in upstream_url\'s port (no request value could make it safe)',
+    config: withTarget(openai({ model: model('openai', { upstream_url: 'http://h:$(headers.x)/v1' }) })),
+    errors: [['targets[0].model.options.upstream_url', "a template may not set the URL's port"]],
+  },
+  {
+    name: 'a template in the second target\'s upstream_url user info',
+    config: { targets: [openai(), openai({ model: model('openai', { upstream_url: 'http://$(headers.x)@h/v1' }) })] },
+    errors: [['targets[1].model.options.upstream_url', "a template may not set the URL's userinfo"]],
+  },
+  {
     name: 'a "__proto__" key (as JSON.parse leaves it), reported instead of swallowed',
     config: JSON.parse('{"targets": [], "__proto__": {"polluted": true}}') as unknown,
     errors: [['__proto__', 'unknown field']],
