@@ -121,6 +121,9 @@ async function main(argv: string[]): Promise<number> {
     if (gatewayProblems.length > 0) {
       failed = true;
       console.error(`${file}: the gateway would refuse this file (${gatewayProblems.length} problem(s))`);
+    } else if (pluginProblems) {
+      // The plugin errors above were taken out of this pass, not found fine: the gateway refuses the file for them.
+      console.error(`${file}: the gateway would refuse this file (the ai-proxy-advanced config errors above)`);
     } else console.log(`OK: the gateway would load ${file}`);
   }
   return failed ? 1 : 0;

@@ -87,6 +87,18 @@ test('prints one line per problem, naming nested plugins by their place in the f
   assert.match(r.err, /invalid ai-proxy-advanced config; 1 field\(s\) hold decK env placeholders/);
 });
 
+test('a declarative file whose only problem is the plugin config is not called loadable by the gateway pass', () => {
+  const doc = {
+    _format_version: '3.0',
+    services: [{ name: 's', url: 'http://127.0.0.1:9', plugins: [{ name: 'ai-proxy-advanced', config: { targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai' }, weight: 0 }] } }] }],
+  };
+  const r = run('plugin-only.json', JSON.stringify(doc));
+  assert.equal(r.status, 1);
+  assert.deepEqual(r.out, ['services[0].plugins[0].config.targets[0].weight: value should be between 1 and 65535']);
+  // The gateway pass leaves the plugin errors to the line above; it must not then say the file loads.
+  assert.match(r.err, /the gateway would refuse this file \(the ai-proxy-advanced config errors above\)/);
+});
+
 test('a valid JSON declarative file passes with a short summary and exit 0', () => {
   const config = { targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai' } }] };
   const doc = {
