@@ -44,7 +44,8 @@ export function upstreamUrl(ctx: TranslateContext, base: string | (() => string)
   const preserveClientPath = ctx.routeType === 'preserve' && !o?.upstream_path;
   // The same target gives the same URL on every request unless the client's path goes into it: built once.
   // A base computed from options (a function, e.g. Azure's instance) is built every time.
-  if (preserveClientPath || (!o?.upstream_url && typeof base !== 'string')) return buildUpstreamUrl(ctx, base, path, opts, preserveClientPath);
+  // A pass-through operation carries the client's ids (`/files/{id}/content`): per request, never remembered.
+  if (preserveClientPath || opts.operation || (!o?.upstream_url && typeof base !== 'string')) return buildUpstreamUrl(ctx, base, path, opts, preserveClientPath);
   const key = `${o?.upstream_url ?? ''}\n${o?.upstream_url ? '' : (base as string)}\n${o?.upstream_path ?? ''}\n${path}\n${opts.urlIsBase === true}\n${
     opts.query ? JSON.stringify(opts.query) : ''
   }`;
