@@ -44,6 +44,11 @@ export interface TranslateContext {
    * Optional so callers that predate it keep compiling (added by #6).
    */
   readonly includeUsage?: boolean;
+  /**
+   * Streams: the request's prompt estimate (providers/streams/usage-estimate.ts), asked for only when the provider
+   * reports no prompt tokens; absent, such a stream counts 0 prompt tokens.
+   */
+  readonly promptTokensEstimate?: () => number;
 }
 
 /** A provider request before generic auth and serialization. */
@@ -97,6 +102,8 @@ export interface StreamTranslator {
   usage(): TokenUsage;
   /** Concatenated generated text so far (for `log_payloads`). */
   text(): string;
+  /** The last `finish_reason` the client's chunks carried (Kong's composed stream answer logs it). */
+  finishReason(): string | undefined;
 }
 
 /** Injected I/O for `sign`: network, clock, environment. Tests pass local servers and fake clocks. */
