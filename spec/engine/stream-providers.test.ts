@@ -19,7 +19,7 @@ import { defaultAttemptDeps } from '../../plugins/ai-proxy-advanced/engine/defau
 import { closeUpstreamAgents, openUpstreamStream, type UpstreamTimers } from '../../plugins/ai-proxy-advanced/engine/upstream';
 import { FakePdk } from '../helpers/engine-pdk';
 import { EngineUpstream } from '../helpers/engine-upstream';
-import { caseDirs, readFixture, readJsonFixture, streamInput, type StreamCase } from '../helpers/providers-fixtures';
+import { caseDirs, readFixture, readJsonFixture, streamInput, streamRequest, type StreamCase } from '../helpers/providers-fixtures';
 
 /** Credentials each provider's driver needs to build its request (never real). */
 const AUTH: Partial<Record<TargetConfig['model']['provider'], TargetConfig['auth']>> = {
@@ -84,9 +84,7 @@ describe('streamed delivery per provider stream fixture', () => {
         },
         ...(AUTH[provider] ? { auth: AUTH[provider] } : {}),
       };
-      const body: Record<string, unknown> =
-        c.target.route_type === 'llm/v1/completions' ? { prompt: 'Say hello', stream: true } : { messages: [{ role: 'user', content: 'Say hello' }], stream: true };
-      if (c.include_usage) body.stream_options = { include_usage: true };
+      const body = streamRequest(c);
       const p = new AiProxyAdvanced({ __plugin_id: randomUUID(), targets: [target] });
       const kong = new FakePdk({ body });
       await p.access(kong);
