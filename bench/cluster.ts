@@ -1,54 +1,48 @@
 /**
  * `npm run bench -- cluster`: what AI_PROXY_ADVANCED_CLUSTER_REDIS costs and how fast nodes converge (issue 15).
  *
- * 1. Two local gateways with the same ai-proxy-advanced route against the same local upstream, one without the
- *    setting (off, the baseline) and one with it (on, a real redis-server started here), measured in alternating
- *    rounds at 1 and 20 connections. Targets: on/off req/s at 20 connections >= 0.95; added p50 at 1 connection
- *    <= 50 µs.
+ * 1. Two local gateways with the same ai-proxy-advanced route (least-connections: its in-flight counts change
+ *    with every request, so every flush has something to send) against the same local upstream, one without
+ *    the setting (off, the baseline) and one with it (on, a real redis-server started here). On a shared,
+ *    loaded machine a whole-run comparison measures the neighbours, so the paths are measured in many short
+ *    PAIRED rounds (off then on, then on then off, ...) and each pair gives one ratio: the figure is the median
+ *    of the paired ratios (req/s at 20 connections, target >= 0.95) and of the paired p50 differences (1
+ *    connection, target <= 50 µs). Beside them, each plugin server's CPU time per request (/proc schedstat, ns,
+ *    over the same rounds), which the machine's load moves far less, and each plugin server's CPU per second
+ *    with no traffic at all (what the flush loop costs an idle node).
  * 2. Convergence between two nodes (two ClusterSync instances in this process, own Redis connections each, real
  *    timers): time from a circuit opening on node 1 until node 2 excludes the target (pub/sub, target <= 100 ms),
  *    and from in-flight requests on node 1 until node 2 counts them (flush/refresh, bounded by the interval).
- * Env: BENCH_SECONDS (default 4 per path per connection count), BENCH_ROUNDS (default 4).
+ * Env: BENCH_PAIRS (default 16 per connection count), BENCH_ROUND_SECONDS (default 0.5 per path per pair).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { BalancerState, buildTargets } from '../plugins/ai-proxy-advanced/balancer';
-import { fingerprintOf } from '../plugins/ai-proxy-advanced/balancer/registry';
-import { FAIL_FAST } from '../plugins/ai-proxy-advanced/cluster';
-import { ClusterSync, FLUSH_INTERVAL_MS } from '../plugins/ai-proxy-advanced/cluster/sync';
-import { filledConfig } from '../spec/helpers/filled-config';
+import type { BalancerConfig } from '../schemas/config';
+import type { ClusterSync } from '../plugins/ai-proxy-advanced/cluster/sync';
+import { FLUSH_INTERVAL_MS } from '../plugins/ai-proxy-advanced/cluster/sync';
+import { syncNode, twoTargetState } from '../spec/helpers/cluster-node';
 import { RedisServer } from '../spec/helpers/redis-server';
-import { load, merge, type LoadResult } from './lib/load';
-import { freePort, ROOT, startGateway, startNode, stopAll, waitForPort } from './lib/procs';
+import { chatRoute, chatTarget, gatewayYaml } from './lib/chat';
+import { load, type LoadResult } from './lib/load';
+import { cpuSecondsFine } from './lib/proc';
+import { findPluginServerPid, freePort, ROOT, startGateway, startNode, stopAll, waitForPort } from './lib/procs';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 16);
+const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 0.5);
+const IDLE_SECONDS = 4;
 const CHAT = JSON.stringify({ messages: [{ role: 'user', content: 'What is 1 + 1?' }] });
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
 function kongYml(upPort: number): string {
-  return `_format_version: "3.0"
-services:
-  - name: llm
-    url: http://127.0.0.1:9
-    routes:
-      - name: chat
-        paths: [/v1/chat/completions]
-        plugins:
-          - name: ai-proxy-advanced
-            id: 6f1c1b4e-8a43-4c55-9a55-000000000015
-            config:
-              balancer: { algorithm: least-connections }
-              targets:
-                - route_type: llm/v1/chat
-                  auth: { header_name: Authorization, header_value: "Bearer sk-bench" }
-                  model: { provider: openai, name: gpt-4o-mini, options: { upstream_url: "http://127.0.0.1:${upPort}/v1/chat/completions" } }
-                - route_type: llm/v1/chat
-                  auth: { header_name: Authorization, header_value: "Bearer sk-bench" }
-                  model: { provider: openai, name: gpt-4o, options: { upstream_url: "http://127.0.0.1:${upPort}/v1/chat/completions" } }
-`;
+  return gatewayYaml([
+    {
+      ...chatRoute(upPort),
+      pluginId: '6f1c1b4e-8a43-4c55-9a55-000000000015',
+      plugin: { balancer: { algorithm: 'least-connections' }, targets: [chatTarget(upPort), chatTarget(upPort, { model: 'gpt-4o' })] },
+    },
+  ]);
 }
 
 function pct(xs: number[], p: number): number {
@@ -57,24 +51,12 @@ function pct(xs: number[], p: number): number {
 }
 
 async function convergence(url: string): Promise<{ pubsub: number[]; refresh: number[] }> {
-  const mk = (name: string): ClusterSync =>
-    new ClusterSync(new Redis(url, FAIL_FAST), new Redis(url, { ...FAIL_FAST, enableOfflineQueue: true, lazyConnect: false }), {
-      now: () => performance.timeOrigin + performance.now(),
-      nodeId: name,
-      log: () => undefined,
-    });
+  const clock = (): number => performance.timeOrigin + performance.now();
+  const mk = (name: string): ClusterSync => syncNode(url, name, clock, { flushIntervalMs: FLUSH_INTERVAL_MS });
   const n1 = mk('bench-1');
   const n2 = mk('bench-2');
   await Promise.all([n1.start(), n2.start()]);
-  const build = (id: string, balancer: Record<string, unknown>): BalancerState => {
-    const config = filledConfig({
-      __plugin_id: id,
-      targets: ['a', 'b'].map((m) => ({ route_type: 'llm/v1/chat', weight: 100, model: { provider: 'openai', name: m, options: { upstream_url: `http://127.0.0.1:9/${m}` } } })),
-      balancer,
-    } as never);
-    const targets = buildTargets(config.targets);
-    return new BalancerState(id, fingerprintOf(config, targets), config, targets, { now: () => performance.timeOrigin + performance.now(), random: Math.random });
-  };
+  const build = (id: string, balancer: BalancerConfig) => twoTargetState(id, balancer, clock, [100, 100], Math.random);
   const waitFor = async (fn: () => boolean): Promise<number> => {
     const t0 = performance.now();
     while (!fn()) {
@@ -86,7 +68,7 @@ async function convergence(url: string): Promise<{ pubsub: number[]; refresh: nu
   await new Promise((r) => setTimeout(r, 100)); // both subscriptions in place
   const pubsub: number[] = [];
   for (let i = 0; i < 30; i++) {
-    const b = { max_fails: 1, fail_timeout: 60_000, failover_criteria: ['http_500'] };
+    const b: BalancerConfig = { max_fails: 1, fail_timeout: 60_000, failover_criteria: ['http_500'] };
     const [s1, s2] = [build(`conv-${i}`, b), build(`conv-${i}`, b)];
     n1.created(s1);
     n2.created(s2);
@@ -119,6 +101,30 @@ async function convergence(url: string): Promise<{ pubsub: number[]; refresh: nu
   return { pubsub, refresh };
 }
 
+function median(xs: number[]): number {
+  return pct(xs, 50);
+}
+
+interface Side {
+  url: string;
+  psPid: number | undefined;
+  cpu: number;
+  requests: number;
+  errors: number;
+  rounds: LoadResult[];
+}
+
+/** One round of `side` at `conns` connections, with its plugin server's CPU time over the round. */
+async function round(side: Side, conns: number): Promise<LoadResult> {
+  const cpu0 = side.psPid === undefined ? NaN : cpuSecondsFine(side.psPid);
+  const r = await load({ url: side.url, body: CHAT }, conns, ROUND_SECONDS);
+  side.cpu += side.psPid === undefined ? NaN : cpuSecondsFine(side.psPid) - cpu0;
+  side.requests += r.requests;
+  side.errors += r.errors;
+  side.rounds.push(r);
+  return r;
+}
+
 async function main(): Promise<void> {
   const redis = await RedisServer.start();
   const url = `redis://127.0.0.1:${redis.port}`;
@@ -131,33 +137,60 @@ async function main(): Promise<void> {
     // The parent's environment must not turn the baseline on.
     const off = await startGateway(dirs[0]!, path.join(dirs[0]!, 'kong.yml'), { AI_PROXY_ADVANCED_CLUSTER_REDIS: '' });
     const on = await startGateway(dirs[1]!, path.join(dirs[1]!, 'kong.yml'), { AI_PROXY_ADVANCED_CLUSTER_REDIS: url });
-    const targets = { off: `http://127.0.0.1:${off.port}/v1/chat/completions`, on: `http://127.0.0.1:${on.port}/v1/chat/completions` };
-    for (const [name, u] of Object.entries(targets)) {
+    const urls = { off: `http://127.0.0.1:${off.port}/v1/chat/completions`, on: `http://127.0.0.1:${on.port}/v1/chat/completions` };
+    for (const [name, u] of Object.entries(urls)) {
       const r = await load({ url: u, body: CHAT }, 1, 0.3);
       if (r.errors > 0) throw new Error(`${name} answered errors during the sanity check`);
     }
-    const results: Record<string, Record<number, LoadResult>> = {};
+    const pids = { off: findPluginServerPid(dirs[0]!), on: findPluginServerPid(dirs[1]!) };
+    // Idle: no request for IDLE_SECONDS (after the sanity requests, so each plugin is configured and tracked, and
+    // after a pause: the first seconds after those requests are JIT and GC work on both sides).
+    await new Promise((r) => setTimeout(r, 2000));
+    const idleCpu = { off: 0, on: 0 };
+    const idle0 = { off: pids.off === undefined ? NaN : cpuSecondsFine(pids.off), on: pids.on === undefined ? NaN : cpuSecondsFine(pids.on) };
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    for (const n of ['off', 'on'] as const) idleCpu[n] = (pids[n] === undefined ? NaN : cpuSecondsFine(pids[n]!) - idle0[n]) / IDLE_SECONDS;
+    const figures: Record<number, { ratios: number[]; p50Us: number[]; off: Side; on: Side }> = {};
     for (const conns of [1, 20]) {
-      for (const u of Object.values(targets)) await load({ url: u, body: CHAT }, conns, 0.5);
-      const rounds: Record<string, LoadResult[]> = {};
-      for (let r = 0; r < ROUNDS; r++) {
-        for (const [name, u] of Object.entries(targets)) (rounds[name] ??= []).push(await load({ url: u, body: CHAT }, conns, SECONDS / ROUNDS));
+      const side = (n: 'off' | 'on'): Side => ({ url: urls[n], psPid: pids[n], cpu: 0, requests: 0, errors: 0, rounds: [] });
+      const f = { ratios: [] as number[], p50Us: [] as number[], off: side('off'), on: side('on') };
+      for (const u of Object.values(urls)) await load({ url: u, body: CHAT }, conns, 0.5);
+      for (let i = 0; i < PAIRS; i++) {
+        // Alternate which path goes first, so a drift in the machine's load favours neither.
+        const [first, second] = i % 2 === 0 ? [f.off, f.on] : [f.on, f.off];
+        const a = await round(first, conns);
+        const b = await round(second, conns);
+        const [offR, onR] = i % 2 === 0 ? [a, b] : [b, a];
+        f.ratios.push(onR.rps / offR.rps);
+        f.p50Us.push((onR.p50 - offR.p50) * 1000);
       }
-      for (const [name, rs] of Object.entries(rounds)) (results[name] ??= {})[conns] = merge(rs);
+      figures[conns] = f;
     }
-    const keys = await new Redis(url).keys('aipa:v1:*');
-    console.log(`\nnode ${process.version}, ${os.cpus().length} CPUs, ${SECONDS}s per path in ${ROUNDS} alternating rounds; least-connections, 2 targets`);
-    console.log('path  conns     req/s  p50 ms   p99 ms  errors');
+    console.log(`\nnode ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(2)}; least-connections, 2 targets`);
+    console.log(`${PAIRS} paired rounds of ${ROUND_SECONDS}s per path and connection count (order alternating), one Redis on this host`);
+    console.log('conns  path     req/s   p50 ms  errors  plugin-server CPU/request');
     for (const c of [1, 20]) {
-      for (const n of ['off', 'on']) {
-        const r = results[n]![c]!;
-        console.log(`${n.padEnd(5)} ${String(c).padStart(5)} ${fmt(r.rps).padStart(9)} ${fmt(r.p50, 3).padStart(8)} ${fmt(r.p99, 3).padStart(8)} ${String(r.errors).padStart(6)}`);
+      for (const n of ['off', 'on'] as const) {
+        const s = figures[c]![n];
+        const rps = s.requests / s.rounds.reduce((a, r) => a + r.secs, 0);
+        const p50 = median(s.rounds.map((r) => r.p50));
+        console.log(`${String(c).padStart(5)}  ${n.padEnd(4)} ${fmt(rps).padStart(9)} ${fmt(p50, 3).padStart(8)} ${String(s.errors).padStart(7)}  ${fmt((s.cpu / s.requests) * 1e6, 1).padStart(8)} µs`);
       }
     }
-    const ratio = results.on![20]!.rps / results.off![20]!.rps;
-    const addedUs = (results.on![1]!.p50 - results.off![1]!.p50) * 1000;
-    console.log(`\ncluster on / off req/s at 20 connections: ${fmt(ratio, 3)} (target >= 0.95: ${ratio >= 0.95 ? 'met' : 'NOT met'})`);
-    console.log(`added p50 at 1 connection: ${fmt(addedUs, 1)} µs (target <= 50 µs: ${addedUs <= 50 ? 'met' : 'NOT met'})`);
+    const r20 = figures[20]!.ratios;
+    const ratio = median(r20);
+    const addedUs = median(figures[1]!.p50Us);
+    console.log(`\ncluster on / off req/s at 20 connections, median of ${r20.length} paired ratios: ${fmt(ratio, 3)} (min ${fmt(Math.min(...r20), 3)}, max ${fmt(Math.max(...r20), 3)}; target >= 0.95: ${ratio >= 0.95 ? 'met' : 'NOT met'})`);
+    console.log(`added p50 at 1 connection, median of paired differences: ${fmt(addedUs, 1)} µs (target <= 50 µs: ${addedUs <= 50 ? 'met' : 'NOT met'})`);
+    for (const c of [1, 20]) {
+      const f = figures[c]!;
+      const d = (f.on.cpu / f.on.requests - f.off.cpu / f.off.requests) * 1e6;
+      console.log(`plugin-server CPU added per request at ${c} conn(s): ${fmt(d, 1)} µs (on ${fmt((f.on.cpu / f.on.requests) * 1e6, 1)}, off ${fmt((f.off.cpu / f.off.requests) * 1e6, 1)}; schedstat)`);
+    }
+    console.log(`plugin-server CPU with no traffic (${IDLE_SECONDS}s): on ${fmt(idleCpu.on * 1000, 2)} ms/s, off ${fmt(idleCpu.off * 1000, 2)} ms/s`);
+    const keysClient = new Redis(url);
+    const keys = await keysClient.keys('aipa:v1:*');
+    keysClient.disconnect();
     console.log(`redis keys written by the 'on' node: ${keys.length} (${keys.length > 0 ? 'sharing' : 'NOT sharing'})`);
 
     const { pubsub, refresh } = await convergence(url);

@@ -25,7 +25,7 @@ import type { PluginConfig, TargetConfig } from '../schemas/config';
 import { lexicalVector } from '../spec/helpers/lexical-embeddings';
 import { RedisServer } from '../spec/helpers/redis-server';
 import { seededRandom } from '../spec/helpers/seeded-random';
-import { filledBalancer, filledTarget } from '../spec/helpers/filled-config';
+import { filledBalancer, filledTarget, validConfig } from '../spec/helpers/filled-config';
 
 const DIMS = 1536;
 const TARGETS = 10;
@@ -56,12 +56,12 @@ async function pickCost(): Promise<void> {
   const descriptions = Array.from({ length: TARGETS - 1 }, (_, i) => `description ${i}`).concat('CATCHALL');
   const vectors = new Map(descriptions.map((d) => [d, randomVector()]));
   const embedder: Embedder = { url: 'mem://', model: 'm', provider: 'openai', embed: async (t) => vectors.get(t) ?? randomVector() };
-  const config = {
+  const config = validConfig({
     targets: targets(descriptions, 'http://127.0.0.1:9'),
     balancer: { algorithm: 'semantic' },
     embeddings: { model: { provider: 'openai', name: 'm' } },
     vectordb: { strategy: 'redis', distance_metric: 'cosine', threshold: 2, dimensions: DIMS },
-  } as unknown as PluginConfig;
+  } as unknown as PluginConfig);
   const router = new SemanticRouter('bench', config, { embedder, store: undefined, log: () => undefined, waitMs: 1000 });
   await router.route('warm');
   const built = buildTargets(config.targets.map(filledTarget));

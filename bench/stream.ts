@@ -1,15 +1,21 @@
 /**
  * `npm run bench -- stream`: streamed chat completions (SSE) from one local OpenAI-style upstream
- * (bench/lib/sse-upstream.ts), four ways, in one run:
+ * (bench/lib/sse-upstream.ts), five ways, in one run:
  *   direct      the upstream itself (baseline)
  *   gw-plain    the local gateway proxying a plain route to it (the gateway's own cost, no plugin)
+ *   floor       the local gateway with the least an external JS plugin can do to route a request
+ *               (bench/floor-plugin: one set_target, two RPC round trips), same plugin-server runtime
  *   gateway     the local gateway with ai-proxy-advanced (the plugin server's stream endpoint relays the stream)
  *   portkey     Portkey's open-source gateway (npm @portkey-ai/gateway, --headless) with x-portkey-custom-host
  * Figures:
  *   - time to the first streamed chunk (TTFC) added over direct, p50 of BENCH_SAMPLES requests, with a keep-alive
  *     client and with a fresh connection per request (what curl does). Target: <= 1 ms through the plugin.
+ *     Then the same (BENCH_TTFB_SAMPLES, default 60) against a provider that takes TTFB_MS (default 50 ms) to its
+ *     first event, as real ones do, where the plugin's early provider call has something to overlap.
  *   - SSE frames per second through the plugin against Portkey, 200-frame streams over 10 connections.
  *     Target: >= 3x. A stream that is not 200 + `data: [DONE]` counts as broken, and the bench says so.
+ *   - what does not depend on the machine's load: the RPC round trips of one streamed request, counted in the
+ *     plugin server's debug log (a separate gateway run with -vv), and the process hops to the first chunk.
  * Knobs: BENCH_SAMPLES (default 200), BENCH_SECONDS (default 5, split over BENCH_ROUNDS = 5 alternating rounds).
  *
  * Where the time to first chunk goes (issue 10, strace of gateway, plugin server and upstream): not Nagle. Every
@@ -17,22 +23,28 @@
  * on accept; undici's connector on the gateway -> stream endpoint and stream endpoint -> provider connections; under
  * real Kong nginx sets it on upstream connections when it sends the request and on the client connection when
  * proxying unbuffered, which the endpoint's X-Accel-Buffering: no asks for), and no hop showed a gap between one
- * side's write and the other side's read. The time is in process wake-ups: the access phase is 8 sequential RPC
- * round trips (get_raw_body, get_headers, get_path_with_query, router.get_service, set_target, set_scheme,
- * set_path, ret), then the gateway -> stream endpoint -> provider hops. Idle gaps between requests make each
- * wake-up dearer (a keep-alive client with 30 ms pauses saw 7 -> 23 ms), which is what curl in a shell loop does;
- * that, not the fresh connection, is the 30-40 ms seen with curl.
+ * side's write and the other side's read. The time is in process wake-ups: the access phase was 8 sequential RPC
+ * round trips (get_headers, get_raw_body, get_path_with_query, router.get_service, set_target, set_scheme,
+ * set_path, ret), then the gateway -> stream endpoint -> provider hops, all in a row. Now set_scheme is skipped
+ * for an http service (7 round trips) and the provider is called as soon as get_service has answered, so
+ * set_target, set_path, ret and Kong's connect to the endpoint overlap the provider's time to first event
+ * (stream-endpoint.ts). Idle gaps between requests make each wake-up dearer (a keep-alive client with 30 ms
+ * pauses saw 7 -> 23 ms), which is what curl in a shell loop does; that, not the fresh connection, is the
+ * 30-40 ms seen with curl.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { freePort, ROOT, startGateway, startNode, startPortkey, stopAll, waitForPort } from './lib/procs';
+import { shellQuote } from '../kong/gateway/settings';
 import { freshTtfc, keepAliveTtfc, streamLoad, type StreamTarget } from './lib/stream-client';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Samples against the provider that waits TTFB_MS (sse-upstream.ts, default 50 ms) before its first event. */
+const TTFB_SAMPLES = Number(process.env.BENCH_TTFB_SAMPLES ?? 60);
 const CONNECTIONS = 10;
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Count to two.' }], stream: true });
 
@@ -41,6 +53,26 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
 };
+
+/**
+ * Two plugin servers, as Kong 3.9+ wants one per plugin: the project's runtime with ai-proxy-advanced (`js`, at
+ * `-vv` when `debugRpc` to have every RPC in the log) and the same runtime serving bench/floor-plugin.
+ */
+function pluginServers(prefix: string, debugRpc = false): NodeJS.ProcessEnv {
+  const node = shellQuote(process.execPath);
+  const cli = shellQuote(path.join(ROOT, 'dist', 'kong', 'pluginserver', 'cli.js'));
+  const floorDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-plugin'));
+  const p = shellQuote(prefix);
+  return {
+    KONG_PLUGINS: 'bundled,ai-proxy-advanced,floor-upstream',
+    KONG_PLUGINSERVER_NAMES: 'js,floor',
+    KONG_PLUGINSERVER_JS_START_CMD: `${node} ${cli} -p ${p} --sock-name js.socket --busy-poll-us 0 ${debugRpc ? '-vv' : '-v'}`,
+    KONG_PLUGINSERVER_JS_QUERY_CMD: `${node} ${cli} --dump-all-plugins`,
+    KONG_PLUGINSERVER_FLOOR_START_CMD: `${node} ${cli} -p ${p} --sock-name floor.socket --busy-poll-us 0 -d ${floorDir} ${debugRpc ? '-vv' : '-v'}`,
+    KONG_PLUGINSERVER_FLOOR_QUERY_CMD: `${node} ${cli} -d ${floorDir} --dump-all-plugins`,
+    ...(debugRpc ? { KONG_LOG_LEVEL: 'info' } : {}),
+  };
+}
 
 function gatewayConfig(upPort: number): string {
   const route = (name: string, kind: string): string => `
@@ -67,8 +99,65 @@ services:
   - name: llm
     # The plugin points streamed requests at its own stream endpoint.
     url: http://127.0.0.1:9
-    routes:${route('ai-ttfc', 'ttfc')}${route('ai-burst', 'burst')}
+    routes:${route('ai-ttfc', 'ttfc')}${route('ai-ttfb', 'ttfb')}${route('ai-burst', 'burst')}
+  - name: floor
+    url: http://127.0.0.1:9
+    routes:
+      - name: floor
+        paths: [/floor]
+        strip_path: true
+        plugins:
+          - name: floor-upstream
+            config: { host: 127.0.0.1, port: ${upPort} }
 `;
+}
+
+interface RpcCount {
+  /** The RPC methods of the access phase and of the log phase, in order. */
+  access: string[];
+  log: string[];
+}
+
+/**
+ * One streamed request through a gateway whose plugin server logs every RPC (`rpc: #<id> method: plugin.<M>
+ * args: ...`, kong/pluginserver/listener.ts): the round trips of its access phase and of its log phase.
+ */
+async function countRpcs(scratch: string, configFile: string, target: (port: number) => StreamTarget, hasLog: boolean): Promise<RpcCount> {
+  let log = '';
+  const prefix = path.join(scratch, `count-${hasLog ? 'plugin' : 'floor'}`);
+  mkdirSync(prefix, { recursive: true });
+  const { port, child } = await startGateway(prefix, configFile, pluginServers(prefix, true), (text) => (log += text));
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
+  try {
+    const t = target(port);
+    const rpcs = (): string[] => [...log.matchAll(/rpc: #\d+ method: plugin\.(\w+) args: (.*)/g)].map((m) => `${m[1]} ${m[2]}`);
+    const isLog = (r: string): boolean => /^HandleEvent .*"log"/.test(r);
+    // Until the log has had no new RPC for 300 ms (and shows `logs` log phases), within 10 s.
+    const settle = async (logs: number): Promise<void> => {
+      const deadline = Date.now() + 10_000;
+      let n = -1;
+      while (Date.now() < deadline) {
+        const now = rpcs();
+        if (now.length === n && (!hasLog || now.filter(isLog).length >= logs)) return;
+        n = now.length;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      throw new Error(`the RPC log did not settle within 10 s:\n${child.logs()}`);
+    };
+    // Warm-up: the instance is started (StartInstance, GetPluginInfo) and the stream endpoint listens.
+    await keepAliveTtfc(pool, t);
+    await settle(1);
+    const from = rpcs().length;
+    await keepAliveTtfc(pool, t);
+    await settle(2);
+    const mine = rpcs().slice(from);
+    const logAt = hasLog ? mine.findIndex(isLog) : mine.length;
+    const method = (r: string): string => r.slice(0, r.indexOf(' '));
+    return { access: mine.slice(0, logAt).map(method), log: mine.slice(logAt).map(method) };
+  } finally {
+    await pool.close();
+    child.proc.kill('SIGTERM');
+  }
 }
 
 async function main(): Promise<void> {
@@ -78,14 +167,17 @@ async function main(): Promise<void> {
     const up = startNode('sse-upstream', [path.join(ROOT, 'dist', 'bench', 'lib', 'sse-upstream.js')], { PORT: String(upPort) });
     await waitForPort(upPort, 'sse-upstream', up);
     writeFileSync(path.join(scratch, 'kong.yml'), gatewayConfig(upPort));
-    const { port: gwPort } = await startGateway(scratch, path.join(scratch, 'kong.yml'));
+    const { port: gwPort } = await startGateway(scratch, path.join(scratch, 'kong.yml'), pluginServers(scratch));
     const { port: pkPort, child: pkChild } = await startPortkey();
+    const rpc = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/ai-ttfc/v1/chat/completions`, headers: {}, body: CHAT }), true);
+    const floorRpc = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/floor/ttfc/v1/chat/completions`, headers: {}, body: CHAT }), false);
 
     const auth = { authorization: 'Bearer sk-bench' };
     const pk = (kind: string): Record<string, string> => ({ ...auth, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `http://127.0.0.1:${upPort}/${kind}/v1` });
-    const paths = (kind: 'ttfc' | 'burst'): Record<string, StreamTarget> => ({
+    const paths = (kind: 'ttfc' | 'ttfb' | 'burst'): Record<string, StreamTarget> => ({
       direct: { url: `http://127.0.0.1:${upPort}/${kind}/v1/chat/completions`, headers: auth, body: CHAT },
       'gw-plain': { url: `http://127.0.0.1:${gwPort}/${kind}/v1/chat/completions`, headers: auth, body: CHAT },
+      floor: { url: `http://127.0.0.1:${gwPort}/floor/${kind}/v1/chat/completions`, headers: auth, body: CHAT },
       gateway: { url: `http://127.0.0.1:${gwPort}/ai-${kind}/v1/chat/completions`, headers: {}, body: CHAT },
       portkey: { url: `http://127.0.0.1:${pkPort}/v1/chat/completions`, headers: pk(kind), body: CHAT },
     });
@@ -108,6 +200,21 @@ async function main(): Promise<void> {
           }
         } catch (e) {
           broken[name] = (e as Error).message.slice(0, 300);
+        }
+      }
+    }
+    // The same against a provider that takes TTFB_MS to its first event, as real ones do (fewer samples: each
+    // waits that long): the plugin's last PDK calls and Kong's connect overlap that wait (stream-endpoint.ts).
+    const slowTargets = Object.fromEntries(Object.entries(paths('ttfb')).filter(([n]) => ['direct', 'floor', 'gateway'].includes(n) && !broken[n]));
+    const kaSlow: Record<string, number[]> = {};
+    const freshSlow: Record<string, number[]> = {};
+    for (let i = 0; i < TTFB_SAMPLES + 3; i++) {
+      for (const [name, t] of Object.entries(slowTargets)) {
+        const a = await keepAliveTtfc(pools[name]!, t);
+        const b = await freshTtfc(t);
+        if (i >= 3) {
+          (kaSlow[name] ??= []).push(a);
+          (freshSlow[name] ??= []).push(b);
         }
       }
     }
@@ -162,6 +269,28 @@ async function main(): Promise<void> {
       console.log(`frames/s gateway+plugin / portkey: ${fmt(ratio, 2)}x (target >= 3x: ${ratio >= 3 ? 'met' : 'NOT met'})`);
     }
     if (fps.direct && g) console.log(`frames/s gateway+plugin / direct: ${fmt(g.frames / g.secs / (fps.direct.frames / fps.direct.secs), 2)}x`);
+    if (kaSlow.gateway && kaSlow.direct) {
+      console.log(
+        `with a provider ${process.env.TTFB_MS ?? 50} ms from its first event (p50 of ${TTFB_SAMPLES}), TTFC added over direct: ` +
+          `keep-alive gateway+plugin ${fmt(added('gateway', kaSlow), 3)} ms, floor ${fmt(added('floor', kaSlow), 3)} ms; ` +
+          `fresh connection gateway+plugin ${fmt(added('gateway', freshSlow), 3)} ms, floor ${fmt(added('floor', freshSlow), 3)} ms`,
+      );
+    }
+    console.log(`TTFC added over the floor plugin: keep-alive ${fmt(median(ka.gateway ?? []) - median(ka.floor ?? []), 3)} ms, fresh connection ${fmt(median(fresh.gateway ?? []) - median(fresh.floor ?? []), 3)} ms`);
+    // Not load-dependent. The floor plugin's access phase is measured too (its log phase: it has none); the
+    // log phase runs after the response, off the path to the first chunk.
+    console.log(
+      `RPC round trips per streamed request (plugin server debug log): ai-proxy-advanced access ${rpc.access.length} ` +
+        `(${rpc.access.join(' ')}), log ${rpc.log.length} (${rpc.log.join(' ')}); floor plugin access ${floorRpc.access.length} (${floorRpc.access.join(' ')})`,
+    );
+    // Process hops on the way to the first chunk: client -> gateway -> upstream -> gateway -> client, and two per
+    // RPC round trip (gateway -> plugin server -> gateway). For the plugin the upstream Kong proxies to is its
+    // stream endpoint; the provider call behind it (endpoint -> provider -> endpoint) overlaps the last RPCs and
+    // Kong's connect, so it is off the path whenever the provider's first event comes sooner (the bench's does).
+    console.log(
+      `process hops to the first chunk: direct 2, gw-plain 4, floor ${4 + 2 * floorRpc.access.length}, gateway+plugin ${4 + 2 * rpc.access.length} ` +
+        '(4, and 2 per RPC round trip of the access phase)',
+    );
   } finally {
     stopAll();
     rmSync(scratch, { recursive: true, force: true });

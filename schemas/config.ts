@@ -65,6 +65,7 @@ export interface TargetConfig extends InferRecord<(typeof TARGET)['fields']> {}
 export interface BalancerConfig extends InferRecord<(typeof BALANCER)['fields']> {}
 export interface EmbeddingsConfig extends InferRecord<(typeof EMBEDDINGS)['fields']> {}
 export interface RedisConfig extends InferRecord<(typeof REDIS)['fields']> {}
+export type PgvectorConfig = NonNullable<VectordbConfig['pgvector']>;
 export interface VectordbConfig extends InferRecord<(typeof VECTORDB)['fields']> {}
 export type AclRule = InferRecord<(typeof ACL_RULE)['fields']>;
 export type AclMatch = InferField<(typeof ACL_RULE)['fields']['match']['elements']>;
@@ -105,3 +106,7 @@ export interface FilledBalancerConfig extends InferFilledRecord<(typeof BALANCER
 export interface FilledTargetConfig extends InferFilledRecord<(typeof TARGET)['fields']> {}
 export interface FilledAiProxyAdvancedConfig extends InferFilledRecord<(typeof PLUGIN_CONFIG)['fields']> {}
 export type FilledConfig = FilledAiProxyAdvancedConfig & KongInstanceKeys;
+/** `vectordb` after validateConfig: its redis and pgvector records are always present with their defaults. */
+export type FilledVectordbConfig = NonNullable<FilledConfig['vectordb']>;
+export type FilledRedisConfig = FilledVectordbConfig['redis'];
+export type FilledPgvectorConfig = FilledVectordbConfig['pgvector'];

@@ -104,7 +104,7 @@ export type EntityCheck =
     }
   | { readonly custom: CustomCheckName };
 
-export type CustomCheckName = 'statistics_unsupported' | 'semantic_needs_descriptions';
+export type CustomCheckName = 'statistics_unsupported' | 'semantic_needs_descriptions' | 'native_format_targets' | 'route_type_served' | 'acl_condition';
 
 /** A deprecated key and how it maps onto real fields (implemented in shorthands.ts and lua.ts). */
 export interface Shorthand {

@@ -6,6 +6,8 @@
 import type { CustomCheckName, EntityCheck, Field, MatchSpec, RecordField } from './dsl';
 import { isPlainObject } from './defaults';
 import { VAULT_REFERENCE } from './json-schema';
+import { routeTypeProblem } from './definition/route-support';
+import { aclConditionProblems } from './acl-conditions';
 
 export interface PathError {
   segments: Array<string | number>;
@@ -97,6 +99,45 @@ const CUSTOM_CHECKS: Record<CustomCheckName, (record: Obj, push: Push) => void> 
         push(`targets.${i}.description`, 'description field is required for every target in config.targets array');
       }
     });
+  },
+  // Kong OSS kong/plugins/ai-proxy/schema.lua entity_checks, with its texts, extended to every native format and
+  // to each target: a native request is passed to the provider as sent, so only that provider can serve it, on
+  // the chat route type. `anthropic` is left to the plugin (Kong's docs pair it with any provider, for Claude Code).
+  native_format_targets(config, push) {
+    const format = getField(config, 'llm_format');
+    if (typeof format !== 'string' || format === 'openai' || isReference(format) || !Array.isArray(config.targets)) return;
+    config.targets.forEach((t, i) => {
+      if (!isPlainObject(t)) return;
+      const routeType = getField(t, 'route_type');
+      if (routeType !== undefined && routeType !== 'llm/v1/chat' && !isReference(routeType)) {
+        push(`targets.${i}.route_type`, "native provider options in llm_format can only be used with the 'llm/v1/chat' route_type");
+      }
+      const provider = getField(t, 'model.provider');
+      if (format !== 'anthropic' && provider !== undefined && provider !== format && !isReference(provider)) {
+        push(`targets.${i}.model.provider`, `native llm_format '${format}' can only be used with the '${format}' model.provider`);
+      }
+    });
+  },
+
+  // ai-proxy-advanced: route types this version cannot serve for a provider (definition/route-support.ts).
+  route_type_served(config, push) {
+    if (!Array.isArray(config.targets)) return;
+    const format = getField(config, 'llm_format');
+    config.targets.forEach((t, i) => {
+      if (!isPlainObject(t)) return;
+      const provider = getField(t, 'model.provider');
+      const routeType = getField(t, 'route_type');
+      if (typeof provider !== 'string' || typeof routeType !== 'string') return;
+      const options = getField(t, 'model.options');
+      const problem = routeTypeProblem(provider, routeType, typeof format === 'string' ? format : undefined, isPlainObject(options) ? options : undefined);
+      if (problem !== undefined) push(`targets.${i}.route_type`, problem);
+    });
+  },
+
+  // acls (3.14): keys and values the engine could not evaluate (a bad CIDR, a header without its name), named at
+  // the field instead of never matching at request time (acl-conditions.ts).
+  acl_condition(condition, push) {
+    for (const p of aclConditionProblems(condition)) push(p.field, p.message);
   },
 };
 

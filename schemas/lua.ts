@@ -9,6 +9,9 @@
 import type { EntityCheck, Field, RecordField, Shorthand } from './dsl';
 import { PLUGIN_CONFIG } from './definition';
 import { recordDefaults } from './defaults';
+import { FORMAT_GAPS, REALTIME_REFUSAL, SERVED_ROUTE_TYPES } from './definition/route-support';
+import { CONSUMER_GROUP_KEYS, CONSUMER_KEYS } from './acl-conditions';
+import { PROVIDERS } from './definition/enums';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // prettier-ignore
@@ -57,7 +60,71 @@ const CUSTOM_CHECKS: Record<string, string> = {
         field_sources = { "balancer", "targets" },
         fn = check_semantic_descriptions,
       } }`,
+  native_format_targets: `{ custom_entity_check = {
+        field_sources = { "llm_format", "targets" },
+        fn = check_native_format_targets,
+      } }`,
+  route_type_served: `{ custom_entity_check = {
+        field_sources = { "llm_format", "targets" },
+        fn = check_route_types_served,
+      } }`,
+  acl_condition: `{ custom_entity_check = {
+        field_sources = { "type", "key", "values" },
+        fn = check_acl_condition,
+      } }`,
 };
+
+/** definition/route-support.ts as Lua: the same table and texts as the TypeScript check. */
+function routeSupportLua(): string {
+  const rows = Object.entries(SERVED_ROUTE_TYPES).map(
+    ([provider, types]) => `  [${luaString(provider)}] = { ${types.map((t) => `[${luaString(t)}] = true`).join(', ')} },`,
+  );
+  const lists = Object.entries(SERVED_ROUTE_TYPES).map(([provider, types]) => `  [${luaString(provider)}] = ${luaString(types.join(', '))},`);
+  const gaps = FORMAT_GAPS.map(
+    (g) => `  { provider = ${luaString(g.provider)}, option = ${luaString(g.option)}, value = ${luaString(g.value)}, route_types = { ${g.routeTypes.map((t) => `[${luaString(t)}] = true`).join(', ')} } },`,
+  );
+  return `
+local FORMAT_GAPS = {
+${gaps.join('\n')}
+}
+
+local SERVED_ROUTE_TYPES = {
+${rows.join('\n')}
+}
+
+local SERVED_ROUTE_TYPES_TEXT = {
+${lists.join('\n')}
+}
+
+local function check_route_types_served(config)
+  if not present(config.targets) then
+    return true
+  end
+  local native = present(config.llm_format) and config.llm_format ~= "openai"
+  for i, target in ipairs(config.targets) do
+    local provider = present(target.model) and target.model.provider or nil
+    if target.route_type == "realtime/v1/realtime" then
+      return nil, fmt("targets[%d].route_type: %s", i - 1, ${luaString(REALTIME_REFUSAL)})
+    end
+    local served = provider and SERVED_ROUTE_TYPES[provider]
+    if not native and served and not served[target.route_type] then
+      return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' by this version of ai-proxy-advanced (served: %s)",
+                      i - 1, target.route_type, provider, SERVED_ROUTE_TYPES_TEXT[provider])
+    end
+    local options = present(target.model) and present(target.model.options) and target.model.options or nil
+    for _, gap in ipairs(FORMAT_GAPS) do
+      if not native and options and gap.provider == provider and options[gap.option] == gap.value and gap.route_types[target.route_type] then
+        return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' with %s '%s'",
+                        i - 1, target.route_type, provider, gap.option, gap.value)
+      end
+    end
+  end
+  return true
+end
+`;
+}
+
+const luaSet = (names: readonly string[]): string => `{ ${names.map((n) => `[${luaString(n)}] = true`).join(', ')} }`;
 
 function entityChecks(checks: readonly EntityCheck[], ind: string): string {
   const inner = ind + '  ';
@@ -167,6 +234,23 @@ local function check_statistics_supported(target)
   return true
 end
 
+local function check_native_format_targets(config)
+  local format = config.llm_format
+  if not present(format) or format == "openai" or not present(config.targets) then
+    return true
+  end
+  for _, target in ipairs(config.targets) do
+    if present(target.route_type) and target.route_type ~= "llm/v1/chat" then
+      return nil, "native provider options in llm_format can only be used with the 'llm/v1/chat' route_type"
+    end
+    local model = target.model
+    if format ~= "anthropic" and present(model) and present(model.provider) and model.provider ~= format then
+      return nil, fmt("native llm_format '%s' can only be used with the '%s' model.provider", format, format)
+    end
+  end
+  return true
+end
+
 local function check_semantic_descriptions(config)
   local balancer = config.balancer
   if present(balancer) and balancer.algorithm == "semantic" and present(config.targets) then
@@ -178,10 +262,40 @@ local function check_semantic_descriptions(config)
   end
   return true
 end
+
+-- acls (3.14): the keys and values schemas/acl-conditions.ts accepts.
+local ACL_KEYS = {
+  consumer = ${luaSet(CONSUMER_KEYS)},
+  consumer_group = ${luaSet(CONSUMER_GROUP_KEYS)},
+}
+local ACL_PROVIDERS = ${luaSet(PROVIDERS)}
+
+local function check_acl_condition(condition)
+  local t, k, values = condition.type, condition.key, condition.values
+  if ACL_KEYS[t] and present(k) and not ACL_KEYS[t][k] then
+    return nil, fmt("%s: unknown key '%s'", t, tostring(k))
+  end
+  if t == "header" and (not present(k) or not k:match("^[%w!#$%%&'*+%-.^_\`|~]+$")) then
+    return nil, "a header condition needs the header name as its key"
+  end
+  if not present(values) then
+    return true
+  end
+  for _, v in ipairs(values) do
+    if t == "ip" and not require("kong.tools.ip").is_valid_ip_or_cidr(v) then
+      return nil, fmt("invalid ip address or cidr range: '%s'", v)
+    elseif t == "path" and v:sub(1, 1) ~= "/" then
+      return nil, fmt("a path must start with '/': '%s'", v)
+    elseif t == "provider" and not ACL_PROVIDERS[v] then
+      return nil, fmt("unknown provider: '%s'", v)
+    end
+  end
+  return true
+end
 `;
 
 export function toLua(def: RecordField = PLUGIN_CONFIG, name = 'ai-proxy-advanced'): string {
-  return `${PRELUDE}
+  return `${PRELUDE}${routeSupportLua()}
 return {
   name = ${luaString(name)},
   fields = {

@@ -38,12 +38,128 @@ local function check_statistics_supported(target)
   return true
 end
 
+local function check_native_format_targets(config)
+  local format = config.llm_format
+  if not present(format) or format == "openai" or not present(config.targets) then
+    return true
+  end
+  for _, target in ipairs(config.targets) do
+    if present(target.route_type) and target.route_type ~= "llm/v1/chat" then
+      return nil, "native provider options in llm_format can only be used with the 'llm/v1/chat' route_type"
+    end
+    local model = target.model
+    if format ~= "anthropic" and present(model) and present(model.provider) and model.provider ~= format then
+      return nil, fmt("native llm_format '%s' can only be used with the '%s' model.provider", format, format)
+    end
+  end
+  return true
+end
+
 local function check_semantic_descriptions(config)
   local balancer = config.balancer
   if present(balancer) and balancer.algorithm == "semantic" and present(config.targets) then
     for _, target in ipairs(config.targets) do
       if not present(target.description) or target.description == "" then
         return nil, "description field is required for every target in config.targets array"
+      end
+    end
+  end
+  return true
+end
+
+-- acls (3.14): the keys and values schemas/acl-conditions.ts accepts.
+local ACL_KEYS = {
+  consumer = { ["id"] = true, ["username"] = true, ["custom_id"] = true },
+  consumer_group = { ["id"] = true, ["name"] = true },
+}
+local ACL_PROVIDERS = { ["openai"] = true, ["azure"] = true, ["anthropic"] = true, ["cohere"] = true, ["mistral"] = true, ["llama2"] = true, ["gemini"] = true, ["bedrock"] = true, ["huggingface"] = true, ["cerebras"] = true, ["dashscope"] = true, ["xai"] = true, ["databricks"] = true, ["deepseek"] = true, ["ollama"] = true, ["vllm"] = true }
+
+local function check_acl_condition(condition)
+  local t, k, values = condition.type, condition.key, condition.values
+  if ACL_KEYS[t] and present(k) and not ACL_KEYS[t][k] then
+    return nil, fmt("%s: unknown key '%s'", t, tostring(k))
+  end
+  if t == "header" and (not present(k) or not k:match("^[%w!#$%%&'*+%-.^_`|~]+$")) then
+    return nil, "a header condition needs the header name as its key"
+  end
+  if not present(values) then
+    return true
+  end
+  for _, v in ipairs(values) do
+    if t == "ip" and not require("kong.tools.ip").is_valid_ip_or_cidr(v) then
+      return nil, fmt("invalid ip address or cidr range: '%s'", v)
+    elseif t == "path" and v:sub(1, 1) ~= "/" then
+      return nil, fmt("a path must start with '/': '%s'", v)
+    elseif t == "provider" and not ACL_PROVIDERS[v] then
+      return nil, fmt("unknown provider: '%s'", v)
+    end
+  end
+  return true
+end
+
+local FORMAT_GAPS = {
+  { provider = "llama2", option = "llama2_format", value = "raw", route_types = { ["llm/v1/embeddings"] = true } },
+  { provider = "mistral", option = "mistral_format", value = "ollama", route_types = { ["llm/v1/embeddings"] = true } },
+}
+
+local SERVED_ROUTE_TYPES = {
+  ["openai"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true, ["preserve"] = true, ["llm/v1/files"] = true, ["llm/v1/batches"] = true, ["llm/v1/assistants"] = true, ["llm/v1/responses"] = true, ["audio/v1/audio/speech"] = true, ["audio/v1/audio/transcriptions"] = true, ["audio/v1/audio/translations"] = true, ["image/v1/images/generations"] = true, ["image/v1/images/edits"] = true, ["video/v1/videos/generations"] = true },
+  ["azure"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true, ["preserve"] = true, ["llm/v1/files"] = true, ["llm/v1/batches"] = true, ["llm/v1/assistants"] = true, ["llm/v1/responses"] = true, ["audio/v1/audio/speech"] = true, ["audio/v1/audio/transcriptions"] = true, ["audio/v1/audio/translations"] = true, ["image/v1/images/generations"] = true, ["image/v1/images/edits"] = true, ["video/v1/videos/generations"] = true },
+  ["xai"] = { ["llm/v1/chat"] = true, ["preserve"] = true, ["llm/v1/responses"] = true, ["image/v1/images/generations"] = true },
+  ["vllm"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true, ["preserve"] = true },
+  ["deepseek"] = { ["llm/v1/chat"] = true, ["preserve"] = true },
+  ["cerebras"] = { ["llm/v1/chat"] = true, ["preserve"] = true },
+  ["databricks"] = { ["llm/v1/chat"] = true, ["preserve"] = true },
+  ["dashscope"] = { ["llm/v1/chat"] = true, ["llm/v1/embeddings"] = true, ["preserve"] = true },
+  ["anthropic"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true },
+  ["gemini"] = { ["llm/v1/chat"] = true, ["llm/v1/embeddings"] = true },
+  ["bedrock"] = { ["llm/v1/chat"] = true, ["llm/v1/embeddings"] = true },
+  ["cohere"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true },
+  ["huggingface"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true },
+  ["ollama"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true },
+  ["llama2"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true },
+  ["mistral"] = { ["llm/v1/chat"] = true, ["llm/v1/completions"] = true, ["llm/v1/embeddings"] = true },
+}
+
+local SERVED_ROUTE_TYPES_TEXT = {
+  ["openai"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings, preserve, llm/v1/files, llm/v1/batches, llm/v1/assistants, llm/v1/responses, audio/v1/audio/speech, audio/v1/audio/transcriptions, audio/v1/audio/translations, image/v1/images/generations, image/v1/images/edits, video/v1/videos/generations",
+  ["azure"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings, preserve, llm/v1/files, llm/v1/batches, llm/v1/assistants, llm/v1/responses, audio/v1/audio/speech, audio/v1/audio/transcriptions, audio/v1/audio/translations, image/v1/images/generations, image/v1/images/edits, video/v1/videos/generations",
+  ["xai"] = "llm/v1/chat, preserve, llm/v1/responses, image/v1/images/generations",
+  ["vllm"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings, preserve",
+  ["deepseek"] = "llm/v1/chat, preserve",
+  ["cerebras"] = "llm/v1/chat, preserve",
+  ["databricks"] = "llm/v1/chat, preserve",
+  ["dashscope"] = "llm/v1/chat, llm/v1/embeddings, preserve",
+  ["anthropic"] = "llm/v1/chat, llm/v1/completions",
+  ["gemini"] = "llm/v1/chat, llm/v1/embeddings",
+  ["bedrock"] = "llm/v1/chat, llm/v1/embeddings",
+  ["cohere"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings",
+  ["huggingface"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings",
+  ["ollama"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings",
+  ["llama2"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings",
+  ["mistral"] = "llm/v1/chat, llm/v1/completions, llm/v1/embeddings",
+}
+
+local function check_route_types_served(config)
+  if not present(config.targets) then
+    return true
+  end
+  local native = present(config.llm_format) and config.llm_format ~= "openai"
+  for i, target in ipairs(config.targets) do
+    local provider = present(target.model) and target.model.provider or nil
+    if target.route_type == "realtime/v1/realtime" then
+      return nil, fmt("targets[%d].route_type: %s", i - 1, "route_type 'realtime/v1/realtime' is a WebSocket upgrade, which Kong does not hand to external plugin servers: this plugin cannot serve it (use Kong Enterprise ai-proxy-advanced for realtime)")
+    end
+    local served = provider and SERVED_ROUTE_TYPES[provider]
+    if not native and served and not served[target.route_type] then
+      return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' by this version of ai-proxy-advanced (served: %s)",
+                      i - 1, target.route_type, provider, SERVED_ROUTE_TYPES_TEXT[provider])
+    end
+    local options = present(target.model) and present(target.model.options) and target.model.options or nil
+    for _, gap in ipairs(FORMAT_GAPS) do
+      if not native and options and gap.provider == provider and options[gap.option] == gap.value and gap.route_types[target.route_type] then
+        return nil, fmt("targets[%d].route_type: route_type '%s' is not served for provider '%s' with %s '%s'",
+                        i - 1, target.route_type, provider, gap.option, gap.value)
       end
     end
   end
@@ -91,6 +207,12 @@ return {
                           description = "Allowed values for the selected type.",
                         } },
                       },
+                      entity_checks = {
+                        { custom_entity_check = {
+        field_sources = { "type", "key", "values" },
+        fn = check_acl_condition,
+      } },
+                      },
                       description = "Single match condition (e.g. user or model value).",
                     },
                     len_min = 1,
@@ -132,6 +254,12 @@ return {
                           len_min = 1,
                           description = "Allowed values for the selected type.",
                         } },
+                      },
+                      entity_checks = {
+                        { custom_entity_check = {
+        field_sources = { "type", "key", "values" },
+        fn = check_acl_condition,
+      } },
                       },
                       description = "Single match condition (e.g. user or model value).",
                     },
@@ -1341,6 +1469,14 @@ return {
         { custom_entity_check = {
         field_sources = { "balancer", "targets" },
         fn = check_semantic_descriptions,
+      } },
+        { custom_entity_check = {
+        field_sources = { "llm_format", "targets" },
+        fn = check_native_format_targets,
+      } },
+        { custom_entity_check = {
+        field_sources = { "llm_format", "targets" },
+        fn = check_route_types_served,
       } },
       },
     } },

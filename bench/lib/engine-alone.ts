@@ -5,6 +5,7 @@
  */
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import type { EnginePdk } from '../../plugins/ai-proxy-advanced/engine/pdk';
+import { Agent } from 'undici';
 
 export interface EngineAloneOptions {
   body: Buffer;
@@ -26,7 +27,9 @@ export async function engineCpuPerRequest(config: object, opts: EngineAloneOptio
       getPathWithQuery: async () => '/v1/chat/completions',
       getMethod: async () => 'POST',
       getUriCaptures: async () => ({ named: {} }),
+      getPath: async () => '/v1/chat/completions',
     },
+    client: { getConsumer: async () => undefined, getConsumerGroups: async () => undefined, getForwardedIp: async () => '127.0.0.1' },
     response: {
       exit: async (status) => {
         if (status !== 200) failed++;
@@ -53,4 +56,51 @@ export async function engineCpuPerRequest(config: object, opts: EngineAloneOptio
   const c = process.cpuUsage(c0);
   if (failed > 0) throw new Error(`in-process engine run had ${failed} non-200 answers`);
   return (c.user + c.system) / opts.requests;
+}
+
+/**
+ * The floor under the engine's provider call: CPU µs per request of undici alone (the same dispatch API, Agent and
+ * body as upstream.ts, no plugin work) to the same upstream, `concurrency` at a time. What no plugin that owns its
+ * upstream call can go below.
+ */
+export async function undiciCpuPerRequest(upPort: number, body: Buffer, requests: number, concurrency = 20): Promise<number> {
+  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      agent.dispatch(
+        {
+          origin: `http://127.0.0.1:${upPort}`,
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', accept: '*/*', 'accept-encoding': 'identity' },
+          body,
+          headersTimeout: 0,
+          bodyTimeout: 0,
+        },
+        {
+          onRequestStart() {},
+          onResponseStart() {},
+          onResponseData() {},
+          onResponseEnd: () => resolve(),
+          onResponseError: (_c, e) => reject(e),
+        },
+      );
+    });
+  const run = async (count: number): Promise<void> => {
+    let started = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (started < count) {
+          started++;
+          await one();
+        }
+      }),
+    );
+  };
+  await run(Math.min(2000, requests));
+  const c0 = process.cpuUsage();
+  await run(requests);
+  const c = process.cpuUsage(c0);
+  await agent.close();
+  return (c.user + c.system) / requests;
 }

@@ -1,10 +1,11 @@
 /**
  * Child processes for the benchmarks that compare servers: free ports, spawning with captured logs, waiting
  * for a port (with a deadline), Portkey's npm gateway installed into a scratch folder, and the plugin server's
- * pid (for /proc CPU figures). Shared by bench/engine.ts, bench/stream.ts and bench/busy-poll.ts.
+ * pid (for /proc CPU figures), and the frame every such benchmark runs in (`runBench`). Shared by bench/engine.ts,
+ * bench/stream.ts, bench/busy-poll.ts and bench/cluster.ts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,12 +33,18 @@ export interface Child {
   logs: () => string;
 }
 
-export function startNode(what: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Child {
+/** `onOutput` sees all of the child's stdout and stderr as it comes (`logs()` keeps only the tail). */
+export function startNode(what: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT, onOutput?: (text: string) => void): Child {
   const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proc);
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-  proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  const take = (d: Buffer): void => {
+    const text = d.toString();
+    onOutput?.(text);
+    out = (out + text).slice(-4000);
+  };
+  proc.stdout?.on('data', take);
+  proc.stderr?.on('data', take);
   return { proc, logs: () => `${what}: ${out}` };
 }
 
@@ -103,7 +110,12 @@ export function findPluginServerPid(prefix: string): number | undefined {
 }
 
 /** The local gateway (`npm start`'s dist/kong/start.js) on a free port with a declarative config file. */
-export async function startGateway(prefix: string, configFile: string, env: NodeJS.ProcessEnv = {}): Promise<{ port: number; child: Child }> {
+export async function startGateway(
+  prefix: string,
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+  onOutput?: (text: string) => void,
+): Promise<{ port: number; child: Child }> {
   const port = await freePort();
   const child = startNode('gateway', [path.join(ROOT, 'dist', 'kong', 'start.js')], {
     KONG_PREFIX: prefix,
@@ -113,7 +125,24 @@ export async function startGateway(prefix: string, configFile: string, env: Node
     KONG_NGINX_WORKER_PROCESSES: '1',
     KONG_LOG_LEVEL: 'warn',
     ...env,
-  });
+  }, ROOT, onOutput);
   await waitForPort(port, 'gateway', child);
   return { port, child };
+}
+
+/**
+ * Runs a benchmark's `main` with a scratch folder of its own; however it ends, every child started here is
+ * stopped and the folder removed, and a failure is printed and sets the exit code.
+ */
+export function runBench(scratchPrefix: string, main: (scratch: string) => Promise<void>): void {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), scratchPrefix));
+  main(scratch)
+    .catch((e: Error) => {
+      console.error(e.stack ?? e.message);
+      process.exitCode = 1;
+    })
+    .finally(() => {
+      stopAll();
+      rmSync(scratch, { recursive: true, force: true });
+    });
 }

@@ -105,7 +105,8 @@ function list(v: string): string[] {
     .filter(Boolean);
 }
 
-function shellQuote(s: string): string {
+/** A word for /bin/sh: kept as is when plainly safe, single-quoted otherwise (also used by bench/stream.ts). */
+export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 

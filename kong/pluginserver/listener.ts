@@ -88,7 +88,7 @@ class Connection {
     }
   }
 
-  /** Returns an error frame at once for a bad request, or arranges for `settle` to get the reply later. */
+  /** Returns the reply frame at once (a bad request, or a reply known at once), or arranges for `settle` to get it later. */
   private dispatch(msg: unknown, settle: (frame: Buffer) => void): Buffer | undefined {
     if (!Array.isArray(msg)) return errorFrame(0, 'RPC request must be an array [type, msgid, method, params]');
     const msgid: unknown = msg[1];
@@ -106,13 +106,16 @@ class Connection {
     }
     const params: unknown = msg[3] ?? [];
     if (!Array.isArray(params)) return errorFrame(msgid, `params of ${cmd} must be an array`);
-    let p: Promise<unknown>;
+    let r: unknown;
     try {
-      p = this.ps.call(cmd, params);
+      r = this.ps.call(cmd, params);
     } catch (e) {
+      this.logger.error(`rpc: # ${String(msgid)} ${errorText(e)}`);
       return errorFrame(msgid, e);
     }
-    p.then(
+    // A reply known at once (HandleEvent whose first message is ready) goes out in this turn.
+    if (!(r instanceof Promise)) return replyFrame(msgid, r);
+    r.then(
       (ret) => settle(replyFrame(msgid, ret)),
       (err: unknown) => {
         this.logger.error(`rpc: # ${String(msgid)} ${errorText(err)}`);

@@ -4,6 +4,10 @@
  * node_modules and resolves to a .js/.cjs/.ts/.node file (or a directory with index.js / package.json main)
  * is `require`d and must export `Plugin` (a class), and optionally `Name`, `Version`, `Priority`, `Schema`.
  * Phases are the Plugin prototype's methods among certificate, rewrite, log, access, preread, response.
+ * One extension: a module may export `Phases`, the phases to declare, to leave out some it implements (Kong sends
+ * an event, one RPC round trip or more, for every declared phase of every request; ai-proxy-advanced drops `log`
+ * when told it has no use for it). The handlers stay, so an event Kong sends anyway (a Kong that was told
+ * otherwise) is still served. A name the Plugin does not implement is ignored.
  *
  * Differences from kong-pdk, all in the direction of never breaking Kong's start: an entry that cannot be
  * resolved or loaded is reported on stderr and skipped (kong-pdk crashes on an unresolvable folder,
@@ -78,7 +82,9 @@ export function loadModule(entryName: string, file: string): PluginModule {
   }
   const name = ((mod.Name as string | undefined) || entryName).toLowerCase();
   const proto = cls.prototype as Record<string, unknown>;
-  const phases = PHASES.filter((p) => typeof proto[p] === 'function');
+  const declared = mod.Phases;
+  if (declared !== undefined && !Array.isArray(declared)) throw new Error('Phases must be an array of phase names');
+  const phases = PHASES.filter((p) => typeof proto[p] === 'function' && (declared === undefined || (declared as unknown[]).includes(p)));
   const schema = (mod.Schema || []) as unknown[];
   if (!Array.isArray(schema)) throw new Error('Schema must be an array of Kong field definitions');
   return new PluginModule(

@@ -115,8 +115,12 @@ export class PluginServer {
     this.sweeper = undefined;
   }
 
-  /** Calls RPC method `cmd`; rejects with the text the error reply must carry. */
-  call(cmd: string, params: unknown[]): Promise<unknown> {
+  /**
+   * Calls RPC method `cmd`; rejects (or throws) with the text the error reply must carry. HandleEvent answers
+   * synchronously when the phase's first message is known at once (its first PDK call, or "ret" from a handler
+   * that had nothing to do): the reply goes out in the same turn of the event loop.
+   */
+  call(cmd: string, params: unknown[]): Promise<unknown> | { Data: PdkMessage; EventId: number } {
     switch (cmd) {
       case 'GetStatus':
         return this.GetStatus();
@@ -213,13 +217,14 @@ export class PluginServer {
     return { Name: ins.name, Id: ins.id, Config: ins.config };
   }
 
-  async HandleEvent(event: { InstanceId?: unknown; EventName?: unknown } | undefined): Promise<unknown> {
+  HandleEvent(event: { InstanceId?: unknown; EventName?: unknown } | undefined): Promise<{ Data: PdkMessage; EventId: number }> | { Data: PdkMessage; EventId: number } {
     const ins = this.instance(event?.InstanceId);
     const phase = String(event?.EventName);
     const ev = new PluginEvent(this.eventID++, (m) => new PdkError(m));
     this.events.set(ev.id, ev);
-    void this.runPhase(ins, phase, ev);
-    return this.forward(ev, await ev.next());
+    this.runPhase(ins, phase, ev);
+    const first = ev.next();
+    return first instanceof Promise ? first.then((m) => this.forward(ev, m)) : this.forward(ev, first);
   }
 
   private async step(data: Step | undefined, isError: boolean): Promise<unknown> {
@@ -250,19 +255,41 @@ export class PluginServer {
     return { Data: msg, EventId: ev.id };
   }
 
-  private async runPhase(ins: Instance, phase: string, ev: PluginEvent): Promise<void> {
+  /**
+   * Starts the phase handler; "ret" follows its end. A handler that returns anything but a thenable has ended
+   * already, so "ret" is queued at once (after any PDK call it made without awaiting) and HandleEvent can answer
+   * without waiting for a microtask.
+   */
+  private runPhase(ins: Instance, phase: string, ev: PluginEvent): void {
+    let ret: unknown;
     try {
       const handler = ins.obj[phase];
       if (typeof handler !== 'function') throw new TypeError(`${ins.name} has no ${phase} phase handler`);
-      await (handler as (kong: unknown) => unknown).call(ins.obj, newKongBridge(ev.pipe));
+      ret = (handler as (kong: unknown) => unknown).call(ins.obj, newKongBridge(ev.pipe));
     } catch (e) {
-      if (ev.releasedBecause === undefined) {
-        this.logger.warn(`unhandled exception in ${ins.name}.${phase} on instance #${ins.id}: ${String(e)}`);
-      } else {
-        this.logger.debug(`${ins.name}.${phase} on instance #${ins.id} after the event ended: ${String(e)}`);
-      }
+      this.phaseFailed(ins, phase, ev, e);
+      ev.pipe.put(RET);
+      return;
     }
-    ev.pipe.put(RET);
+    if (ret === null || (typeof ret !== 'object' && typeof ret !== 'function') || typeof (ret as PromiseLike<unknown>).then !== 'function') {
+      ev.pipe.put(RET);
+      return;
+    }
+    (ret as PromiseLike<unknown>).then(
+      () => ev.pipe.put(RET),
+      (e: unknown) => {
+        this.phaseFailed(ins, phase, ev, e);
+        ev.pipe.put(RET);
+      },
+    );
+  }
+
+  private phaseFailed(ins: Instance, phase: string, ev: PluginEvent, e: unknown): void {
+    if (ev.releasedBecause === undefined) {
+      this.logger.warn(`unhandled exception in ${ins.name}.${phase} on instance #${ins.id}: ${String(e)}`);
+    } else {
+      this.logger.debug(`${ins.name}.${phase} on instance #${ins.id} after the event ended: ${String(e)}`);
+    }
   }
 
   private sweep(): void {

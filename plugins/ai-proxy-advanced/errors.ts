@@ -10,6 +10,7 @@
 export type ErrorCode =
   | 'AIPA_ERR_INVALID_REQUEST'
   | 'AIPA_ERR_BODY_TOO_LARGE'
+  | 'AIPA_ERR_ACCESS_DENIED'
   | 'AIPA_ERR_UNSUPPORTED_FEATURE'
   | 'AIPA_ERR_NO_HEALTHY_TARGET'
   | 'AIPA_ERR_RATE_LIMITED'
@@ -62,6 +63,16 @@ export class InvalidRequestError extends AiProxyError {
   }
 }
 
+/**
+ * `config.acls` leaves no target this request may use (a deny rule matched, or allow rules exist and none
+ * matched): 403, as Kong's ACL answers (kong/plugins/acl/handler.lua) and as the 3.14 changelog's "blocks
+ * requests". Never says which rule matched: the rules are the operator's, not the client's, business.
+ */
+export class AccessDeniedError extends AiProxyError {
+  constructor(message = 'request denied by acls', options: AiProxyErrorOptions = {}) {
+    super('AIPA_ERR_ACCESS_DENIED', message, 403, true, options, 'kong-ai');
+  }
+}
 /** Request body exceeds max_request_body_size: 413. */
 export class BodyTooLargeError extends AiProxyError {
   constructor(message: string, options: AiProxyErrorOptions = {}) {

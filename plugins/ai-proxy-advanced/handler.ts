@@ -15,7 +15,7 @@ import { defaultAttemptDeps, defaultBalancerSource } from './engine/defaults';
 import { ConfigError } from './errors';
 import { clusterGate } from './cluster';
 import { warmSemantic } from './semantic';
-import { logPhase, type LogPhasePdk } from './observability/log-phase';
+import { logPhase, logPhaseHasWork, type LogPhasePdk } from './observability/log-phase';
 import { validateConfig } from '../../schemas';
 
 export type KongPdk = EnginePdk;
@@ -64,7 +64,13 @@ export class AiProxyAdvanced {
     await kong.response.exit(r.status, JSON.stringify(r.body), r.headers);
   }
 
-  async log(kong: LogPhasePdk): Promise<void> {
-    if (this.engine) await logPhase(kong, this.config);
+  /**
+   * Kong sends a log event for every request. With nothing to do (no streamed request waiting, the sink not
+   * logging every request) it returns at once, not even a promise: the plugin server then answers "ret" in the
+   * same turn (kong/pluginserver/server.ts HandleEvent).
+   */
+  log(kong: LogPhasePdk): Promise<void> | undefined {
+    if (!this.engine || !logPhaseHasWork()) return undefined;
+    return logPhase(kong, this.config);
   }
 }

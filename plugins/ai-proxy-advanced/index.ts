@@ -6,6 +6,7 @@ import { configValidator } from '../../schemas';
 import { KONG_SCHEMA_FIELDS } from '../../schemas/kong-schema';
 import { AiProxyAdvanced } from './handler';
 import { pluginName } from './name';
+import { LOG_PHASE_DECLARED } from './observability/log-phase';
 
 export const Plugin = AiProxyAdvanced;
 /** `ai-proxy-advanced`, or AI_PROXY_ADVANCED_PLUGIN_NAME where Kong Enterprise's bundled plugin would clash. */
@@ -22,3 +23,8 @@ export const Priority = 770;
 export const Warm = (): void => {
   configValidator();
 };
+/**
+ * The phases Kong sends events for (kong/pluginserver/loader.ts): `log` unless AI_PROXY_ADVANCED_LOG_PHASE=off
+ * (observability/log-phase.ts), which saves a round trip per request where streamed analytics are not wanted.
+ */
+export const Phases = LOG_PHASE_DECLARED ? ['access', 'log'] : ['access'];

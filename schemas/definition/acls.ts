@@ -14,6 +14,7 @@ export const ACL_RULE = {
       elements: {
         type: 'record',
         description: 'Single match condition (e.g. user or model value).',
+        entity_checks: [{ custom: 'acl_condition' }],
         fields: {
           key: {
             type: 'string',

@@ -60,5 +60,5 @@ export const PLUGIN_CONFIG = {
     },
     vectordb: VECTORDB,
   },
-  entity_checks: [{ custom: 'semantic_needs_descriptions' }],
+  entity_checks: [{ custom: 'semantic_needs_descriptions' }, { custom: 'native_format_targets' }, { custom: 'route_type_served' }],
 } as const satisfies RecordField;

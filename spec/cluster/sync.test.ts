@@ -7,15 +7,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Redis from 'ioredis';
-import { BalancerState, buildTargets } from '../../plugins/ai-proxy-advanced/balancer';
-import { fingerprintOf } from '../../plugins/ai-proxy-advanced/balancer/registry';
+import type { BalancerState } from '../../plugins/ai-proxy-advanced/balancer';
 import { LeastConnectionsBalancer } from '../../plugins/ai-proxy-advanced/balancer/least-connections';
 import { MAX_RETRY_AFTER_MS } from '../../plugins/ai-proxy-advanced/balancer/circuit-breaker';
-import { clusterUrl, FAIL_FAST } from '../../plugins/ai-proxy-advanced/cluster';
-import { ClusterSync, NODE_TTL_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
+import { parseClusterSetting, clusterSetting } from '../../plugins/ai-proxy-advanced/cluster';
+import { ClusterSync, NODE_TTL_MS, REFRESH_INTERVAL_MS, FLUSH_INTERVAL_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
 import { holdsKey, pluginKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
 import type { BalancerConfig } from '../../schemas/config';
-import { filledConfig } from '../helpers/filled-config';
+import { syncNode, twoTargetState } from '../helpers/cluster-node';
+import { canConnect, REPO_ROOT, startServer } from '../helpers/pluginserver-process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { RedisServer } from '../helpers/redis-server';
 
 let redis: RedisServer;
@@ -25,24 +28,24 @@ const syncs: ClusterSync[] = [];
 let seq = 0;
 
 function node(name: string, logs: string[] = []): ClusterSync {
-  const s = new ClusterSync(new Redis(url, FAIL_FAST), new Redis(url, { ...FAIL_FAST, enableOfflineQueue: true, lazyConnect: false }), {
-    now: () => clock,
-    nodeId: name,
-    log: (m) => logs.push(m),
-    flushIntervalMs: 3_600_000,
-  });
+  const s = syncNode(url, name, () => clock, { logs });
   syncs.push(s);
   return s;
 }
 
-function state(id: string, balancer: BalancerConfig): BalancerState {
-  const config = filledConfig({
-    __plugin_id: id,
-    targets: ['a', 'b'].map((m) => ({ route_type: 'llm/v1/chat', weight: 100, model: { provider: 'openai', name: m, options: { upstream_url: `http://127.0.0.1:9/${m}` } } })),
-    balancer,
-  } as never);
-  const targets = buildTargets(config.targets);
-  return new BalancerState(id, fingerprintOf(config, targets), config, targets, { now: () => clock, random: () => 0.5 });
+function state(id: string, balancer: BalancerConfig, weights = [100, 100]): BalancerState {
+  return twoTargetState(id, balancer, () => clock, weights);
+}
+
+/** Two started nodes, each with its own state of one new plugin. */
+async function twoNodes(names: [string, string], balancer: BalancerConfig, weights?: number[]) {
+  const [n1, n2] = [node(names[0]), node(names[1])];
+  await Promise.all([n1.start(), n2.start()]);
+  const id = `p${++seq}`;
+  const [s1, s2] = [state(id, balancer, weights), state(id, balancer, weights)];
+  n1.created(s1);
+  n2.created(s2);
+  return { n1, n2, s1, s2, id };
 }
 
 async function until(fn: () => boolean, what: string): Promise<void> {
@@ -179,11 +182,180 @@ describe('cluster sync', () => {
     assert.equal(logs.filter((l) => l.includes('unreachable')).length, 1);
   });
 
-  test('the setting accepts redis:// and rediss:// only', () => {
-    assert.equal(clusterUrl({}), undefined);
-    assert.equal(clusterUrl({ AI_PROXY_ADVANCED_CLUSTER_REDIS: ' ' }), undefined);
-    assert.equal(clusterUrl({ AI_PROXY_ADVANCED_CLUSTER_REDIS: 'rediss://u:p@h:6380/2' }), 'rediss://u:p@h:6380/2');
-    assert.throws(() => clusterUrl({ AI_PROXY_ADVANCED_CLUSTER_REDIS: 'http://h' }), /redis:\/\/ or rediss:\/\//);
-    assert.throws(() => clusterUrl({ AI_PROXY_ADVANCED_CLUSTER_REDIS: 'not a url' }), /not a URL/);
+  test('round-robin weights hold cluster-wide: two nodes, 3:1, requests alternating', async () => {
+    const { n1, n2, s1, s2, id } = await twoNodes(['rr1', 'rr2'], {}, [3, 1]);
+    const none = new Set<number>();
+    const served = [0, 0];
+    /** Largest gap seen between target B's count and its 1/4 share, after every request. */
+    let worst = 0;
+    const serve = (s: BalancerState): void => {
+      served[s.pick({ exclude: none })!.index]!++;
+      worst = Math.max(worst, Math.abs(served[1]! - (served[0]! + served[1]!) / 4));
+    };
+    // Low traffic: every request finds the view refreshed (as when requests are further apart than a flush).
+    for (let i = 0; i < 40; i++) {
+      const [n, s] = i % 2 === 0 ? [n1, s1] : [n2, s2];
+      await n.flushAll();
+      serve(s);
+      await n.flushAll();
+    }
+    assert.deepEqual(served, [30, 10]);
+    assert.ok(worst <= 0.75, `cluster split drifted by ${worst} requests (one weighted sequence drifts < 1)`);
+
+    // High traffic: five requests per node between two flushes, alternating. Both nodes pick from the same view
+    // between flushes, so the split may drift by about one request per node, and each flush corrects it.
+    worst = 0;
+    served.fill(0);
+    for (let round = 0; round < 12; round++) {
+      for (let i = 0; i < 10; i++) serve(i % 2 === 0 ? s1 : s2);
+      await n1.flushAll();
+      await n2.flushAll();
+    }
+    assert.ok(worst <= 2, `cluster split drifted by ${worst} requests with two nodes`);
+    assert.ok(Math.abs(served[1]! - 30) <= 1, `B served ${served[1]} of 120`);
+
+    // The same alternating traffic on per-node wheels (cluster off) that happen to shuffle alike: the cluster-wide
+    // split drifts further than the shared sequence ever does. This is what the shared position fixes.
+    const [w1, w2] = [state(`${id}-local`, {}, [3, 1]), state(`${id}-local`, {}, [3, 1])];
+    worst = 0;
+    served.fill(0);
+    for (let i = 0; i < 40; i++) serve(i % 2 === 0 ? w1 : w2);
+    assert.ok(worst >= 1, `per-node wheels drifted only ${worst}`);
+  });
+
+  test('round-robin: a target out of rotation is not owed a burst when it returns', async () => {
+    const { n1, n2, s1, s2, id } = await twoNodes(['rr3', 'rr4'], {}, [1, 1]);
+    // Target A excluded (circuit open) for 50 requests across both nodes: B takes them all.
+    for (let i = 0; i < 50; i++) {
+      assert.equal((i % 2 === 0 ? s1 : s2).pick({ exclude: new Set([0]) })!.index, 1);
+      if (i % 10 === 9) await Promise.all([n1.flushAll(), n2.flushAll()]);
+    }
+    await n1.flushAll();
+    await n2.flushAll();
+    await n1.flushAll();
+    // Back in rotation: 1:1 from here, not 50 requests to A to catch up.
+    const served = [0, 0];
+    for (let i = 0; i < 20; i++) {
+      served[(i % 2 === 0 ? s1 : s2).pick({ exclude: new Set() })!.index]!++;
+      await (i % 2 === 0 ? n1 : n2).flushAll();
+    }
+    assert.ok(served[0]! <= 12, `A took ${served[0]} of 20 after its return`);
+  });
+
+  test('an idle plugin costs no Redis command between refreshes; its heartbeat goes on', async () => {
+    const { n1, n2, s1, s2 } = await twoNodes(['idle1', 'idle2'], { algorithm: 'least-connections' });
+    for (let i = 0; i < 3; i++) s1.pick({ exclude: new Set([1]) });
+    await Promise.all([n1.flushAll(), n2.flushAll()]); // scripts loaded, entries sent
+    const info = new Redis(url);
+    info.on('error', () => undefined); // a failed assertion leaves it open until redis stops
+    const calls = async (): Promise<number> => {
+      const text = await info.info('commandstats');
+      let n = 0;
+      for (const m of text.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) if (m[1] !== 'info') n += Number(m[2]);
+      return n;
+    };
+    let before = await calls();
+    await n1.flushAll();
+    const perFlush = (await calls()) - before;
+    assert.ok(perFlush >= 4, `a flush is ${perFlush} commands`);
+    // 20 ticks of FLUSH_INTERVAL_MS on both nodes, three requests in flight on node 1 and nothing changing: only
+    // the bounded refreshes (one per REFRESH_INTERVAL_MS and node) reach Redis. (Redis counts the commands a
+    // script runs too, so perFlush includes the scripts' own PEXPIRE and HGETALL.)
+    before = await calls();
+    const ticks = 20;
+    for (let i = 0; i < ticks; i++) {
+      clock += FLUSH_INTERVAL_MS;
+      await n1.tick();
+      await n2.tick();
+    }
+    const idle = (await calls()) - before;
+    assert.equal(idle, 2 * ((ticks * FLUSH_INTERVAL_MS) / REFRESH_INTERVAL_MS) * perFlush);
+    // 4 s of simulated idleness is past NODE_TTL_MS: node 2 still counts node 1's requests thanks to the heartbeat.
+    assert.ok(ticks * FLUSH_INTERVAL_MS > NODE_TTL_MS);
+    await n2.flushAll();
+    assert.equal(s2.pick({ exclude: new Set() })!.index, 1);
+    // A change is news: the next tick flushes at once.
+    s1.report(s1.targets[0]!, { ok: true });
+    before = await calls();
+    await n1.tick();
+    assert.equal((await calls()) - before, perFlush);
+    await n1.tick();
+    assert.equal((await calls()) - before, perFlush, 'a tick with nothing new sent something');
+    // A request served between two ticks (picked and answered: the counts are as before) wants a fresh view.
+    s1.report(s1.pick({ exclude: new Set() })!, { ok: true });
+    before = await calls();
+    await n1.tick();
+    assert.equal((await calls()) - before, perFlush);
+    info.disconnect();
+  });
+
+  test('the setting: one server, Sentinel and Cluster forms; errors name the variable, never the password', () => {
+    assert.equal(clusterSetting({}), undefined);
+    assert.equal(clusterSetting({ AI_PROXY_ADVANCED_CLUSTER_REDIS: ' ' }), undefined);
+    assert.deepEqual(clusterSetting({ AI_PROXY_ADVANCED_CLUSTER_REDIS: 'rediss://u:p@h:6380/2' }), { kind: 'server', url: 'rediss://u:p@h:6380/2' });
+    assert.deepEqual(parseClusterSetting('redis+sentinel://app:p%40ss@s1:26380,s2,[::1]:26381/mymaster/3?sentinelPassword=sp'), {
+      kind: 'sentinel',
+      options: {
+        username: 'app',
+        password: 'p@ss',
+        sentinels: [
+          { host: 's1', port: 26380 },
+          { host: 's2', port: 26379 },
+          { host: '::1', port: 26381 },
+        ],
+        name: 'mymaster',
+        db: 3,
+        sentinelPassword: 'sp',
+      },
+    });
+    const tlsSentinel = parseClusterSetting('rediss+sentinel://s1/m');
+    assert.equal(tlsSentinel.kind === 'sentinel' && tlsSentinel.options.enableTLSForSentinelMode, true);
+    assert.deepEqual(parseClusterSetting('redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001'), {
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+      ],
+      redisOptions: { password: 'pw' },
+    });
+    const bad: Array<[string, RegExp]> = [
+      ['http://h', /unknown scheme http:\/\//],
+      ['not a url', /not a URL/],
+      ['redis+sentinel://u:hunter2@s1:26379', /needs the master name/],
+      ['redis+cluster://u:hunter2@h1:7000,h2:7001/0', /nothing may follow the hosts/],
+      ['redis+cluster://u:hunter2@h1', /needs a port/],
+      ['redis+cluster://u:hunter2@h1:99999', /out of range/],
+      ['redis+sentinel://u:hunter2@s1/m?password=x', /unknown option 'password'/],
+      ['redis+sentinel://u:hunter2@s1/m/x', /database 'x' is not a number/],
+      ['redis+sentinel://u:hunter2@bad host/m', /is not host\[:port\]/],
+    ];
+    for (const [value, why] of bad) {
+      assert.throws(
+        () => clusterSetting({ AI_PROXY_ADVANCED_CLUSTER_REDIS: value }),
+        (e: Error) => why.test(e.message) && e.message.startsWith('AI_PROXY_ADVANCED_CLUSTER_REDIS: ') && !e.message.includes('hunter2'),
+        value,
+      );
+    }
+  });
+
+  test('a bad setting is one error line at plugin-server start, naming the variable, and the plugin still loads', async () => {
+    const saved = process.env.AI_PROXY_ADVANCED_CLUSTER_REDIS;
+    process.env.AI_PROXY_ADVANCED_CLUSTER_REDIS = 'redis+cluster://app:hunter2@h1,h2:7001';
+    let server;
+    try {
+      server = await startServer('ours', { pluginsDir: path.join(REPO_ROOT, 'dist', 'plugins'), prefix: mkdtempSync(path.join(os.tmpdir(), 'aipa-cs-')), sockName: 'aipa.sock' });
+    } finally {
+      if (saved === undefined) delete process.env.AI_PROXY_ADVANCED_CLUSTER_REDIS;
+      else process.env.AI_PROXY_ADVANCED_CLUSTER_REDIS = saved;
+    }
+    try {
+      await until(() => server.stderr().includes('AI_PROXY_ADVANCED_CLUSTER_REDIS'), 'the error line');
+      const line = server.stderr().split('\n').find((l) => l.includes('AI_PROXY_ADVANCED_CLUSTER_REDIS'))!;
+      assert.match(line, /error: AI_PROXY_ADVANCED_CLUSTER_REDIS: every Redis Cluster seed needs a port .*balancer state stays local/);
+      assert.ok(!server.stderr().includes('hunter2'), 'the password was printed');
+      assert.ok(await canConnect(server.socketPath), 'the plugin server is not serving');
+    } finally {
+      await server.stop();
+    }
   });
 });

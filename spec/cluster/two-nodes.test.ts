@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Redis from 'ioredis';
 import { FLUSH_INTERVAL_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
-import { holdsKey, pluginKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
+import { holdsKey, pluginKey, rrKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
 import { chatCompletion, EngineUpstream } from '../helpers/engine-upstream';
 import { chatTarget, postChat, startClusterNode, type ClusterRoute } from '../helpers/cluster-node';
 import type { Harness } from '../helpers/gateway-harness';
@@ -20,6 +20,7 @@ const ID = {
   hold: '00000000-0000-4000-8000-000000000004',
   outage: '00000000-0000-4000-8000-000000000005',
   converge: '00000000-0000-4000-8000-000000000006',
+  rr: '00000000-0000-4000-8000-000000000007',
 };
 
 let redis: RedisServer;
@@ -67,6 +68,7 @@ before(async () => {
     { path: '/hold', id: ID.hold, config: { targets: t('hold'), balancer: { failover_criteria: [...failover] } } },
     { path: '/outage', id: ID.outage, config: { targets: t('outage') } },
     { path: '/converge', id: ID.converge, config: { targets: t('converge'), balancer: { failover_criteria: [...failover] } } },
+    { path: '/rr', id: ID.rr, config: { targets: up.rr!.map((u, i) => chatTarget(u.url, i === 0 ? 3 : 1)) } },
   ];
   [n1, n2] = await Promise.all([startClusterNode(url, routes), startClusterNode(url, routes)]);
 });
@@ -120,6 +122,16 @@ describe('shared balancer state across two gateway nodes', () => {
     for (let i = 0; i < 4; i++) assert.equal(await postChat(n2.proxy, '/conns'), 200);
     assert.equal(a.requests.length - before, 0, "node 2 did not count node 1's in-flight requests on A");
     for (const s of await Promise.all(slow)) assert.equal(s, 200);
+  });
+
+  test('round-robin 3:1 with requests alternating across the nodes: the split holds cluster-wide', async () => {
+    const [a, b] = up.rr!;
+    for (let i = 0; i < 40; i++) assert.equal(await postChat((i % 2 === 0 ? n1 : n2).proxy, '/rr'), 200);
+    // However the flushes fall between the requests, the shared sequence keeps the split within about one
+    // request per node of 30:10 (the in-process test in sync.test.ts checks the bound request by request).
+    assert.equal(a.requests.length + b.requests.length, 40);
+    assert.ok(Math.abs(b.requests.length - 10) <= 2, `a=${a.requests.length} b=${b.requests.length}`);
+    await until(async () => Object.keys(await client.hgetall(rrKey(pluginKey(ID.rr)))).length === 2, 'the shared round-robin vector in redis');
   });
 
   test('kill -9 of a plugin server keeps its Retry-After holds', async () => {

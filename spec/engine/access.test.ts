@@ -156,13 +156,23 @@ describe('a successful chat request', () => {
   });
 });
 
+/** The `ai.proxy` block the plugin set (one set_serialize_value for the whole block). */
+function aiProxy(kong: FakePdk): Record<string, unknown> {
+  const block = kong.serialized.get('ai.proxy');
+  assert.ok(block !== null && typeof block === 'object', 'ai.proxy was set');
+  return block as Record<string, unknown>;
+}
+
 describe('analytics (ai.proxy, Kong _EXPECTED_CHAT_STATS shape)', () => {
   test('log_statistics sets meta, usage with cost and tried_targets before exit', async () => {
     const t = target(a.url, { logging: { log_statistics: true }, model: { provider: 'openai', name: 'gpt-3.5-turbo', options: { upstream_url: `${a.url}/v1/chat/completions`, input_cost: 10, output_cost: 10 } } });
     const { p } = plugin({ targets: [t], __plugin_id: '6e7c40f6-ce96-48e4-a366-d109c169e444' });
     const kong = await run(p);
-    const meta = kong.serialized.get('ai.proxy.meta') as Record<string, unknown>;
-    const usage = kong.serialized.get('ai.proxy.usage') as Record<string, number>;
+    // One set_serialize_value for the whole block (engine/analytics.ts), before exit.
+    assert.deepEqual(kong.calls.filter((c) => c === 'kong.log.set_serialize_value'), ['kong.log.set_serialize_value']);
+    assert.deepEqual([...kong.serialized.keys()], ['ai.proxy']);
+    const meta = aiProxy(kong).meta as Record<string, unknown>;
+    const usage = aiProxy(kong).usage as Record<string, number>;
     assert.deepEqual({ ...meta, llm_latency: 1 }, {
       plugin_id: '6e7c40f6-ce96-48e4-a366-d109c169e444',
       provider_name: 'openai',
@@ -174,10 +184,10 @@ describe('analytics (ai.proxy, Kong _EXPECTED_CHAT_STATS shape)', () => {
     assert.equal(typeof meta.llm_latency, 'number');
     assert.deepEqual({ ...usage, time_per_token: 1 }, { prompt_tokens: 25, completion_tokens: 12, total_tokens: 37, time_per_token: 1, cost: 0.00037 });
     assert.equal(usage.time_per_token, (meta.llm_latency as number) / 12);
-    assert.deepEqual(kong.serialized.get('ai.proxy.tried_targets'), [
+    assert.deepEqual(aiProxy(kong).tried_targets, [
       { provider: 'openai', model: 'gpt-3.5-turbo', host: '127.0.0.1', port: a.port, ip: '127.0.0.1', upstream_scheme: 'http', upstream_uri: '/v1/chat/completions', route_type: 'llm/v1/chat' },
     ]);
-    assert.equal(kong.serialized.get('ai.proxy.payload'), undefined);
+    assert.equal(aiProxy(kong).payload, undefined);
     assert.equal(kong.calls.at(-1), 'kong.response.exit');
   });
 
@@ -186,7 +196,7 @@ describe('analytics (ai.proxy, Kong _EXPECTED_CHAT_STATS shape)', () => {
     t.auth = { param_name: 'key', param_value: SECRET, param_location: 'query', header_name: 'Authorization', header_value: `Bearer ${SECRET}` };
     const { p } = plugin({ targets: [t] });
     const kong = await run(p);
-    const payload = kong.serialized.get('ai.proxy.payload') as { request: string; response: string };
+    const payload = aiProxy(kong).payload as { request: string; response: string };
     assert.match(payload.request, /"content":"What is 1 \+ 1\?"/);
     assert.match(payload.response, /"id":"chatcmpl-8T6YwgvjQVVnGbJ2w8hpOA17SeNy2"/);
     assert.ok(!JSON.stringify([...kong.serialized]).includes(SECRET));
@@ -207,7 +217,7 @@ describe('failover and retries', () => {
     const kong = await run(p);
     assert.equal(kong.exited?.status, 200);
     assert.equal(a.requests.length, 1);
-    const tried = kong.serialized.get('ai.proxy.tried_targets') as Array<{ port: number }>;
+    const tried = aiProxy(kong).tried_targets as Array<{ port: number }>;
     assert.deepEqual(tried.map((t) => t.port), [Number(new URL(refused).port), a.port]);
   });
 
@@ -326,9 +336,9 @@ describe('failover and retries', () => {
     assert.match(JSON.stringify(msgs[0]?.content), /What is 1 \+ 1\?/);
     assert.equal(sent?.json?.max_tokens, 256);
     assert.equal(a.requests[0]?.json?.model, 'gpt-3.5-turbo', 'the first attempt went to OpenAI in its own format');
-    const usage = kong.serialized.get('ai.proxy.usage') as Record<string, number>;
+    const usage = aiProxy(kong).usage as Record<string, number>;
     assert.deepEqual([usage.prompt_tokens, usage.completion_tokens], [9, 4]);
-    const tried = kong.serialized.get('ai.proxy.tried_targets') as Array<{ provider: string }>;
+    const tried = aiProxy(kong).tried_targets as Array<{ provider: string }>;
     assert.deepEqual(tried.map((t) => t.provider), ['openai', 'anthropic']);
   });
 
@@ -385,20 +395,12 @@ describe('bad requests and configs', () => {
     assert.equal(a.requests.length, 0);
   });
 
-  test('3.14 settings this version cannot honour are refused by name, not ignored', async () => {
-    const alias = await run(plugin({ targets: [{ ...target(a.url), model: { provider: 'openai', name: 'm', model_alias: 'fast' } }] }).p);
-    assert.equal(alias.exited?.status, 422);
-    assert.match((alias.json.error as { message: string }).message, /model_alias/);
-    const acls = await run(plugin({ targets: [target(a.url)], acls: { deny: [{ match: [{ type: 'header', key: 'x', values: ['y'] }] }] } }).p);
-    assert.equal(acls.exited?.status, 422);
-    assert.match((acls.json.error as { message: string }).message, /config\.acls/);
-  });
-
   test('an unsupported config is named on every request', async () => {
+    // Gemini's native format on an OpenAI target: refused at validation, named on every request.
     const { p } = plugin({ targets: [target(a.url)], llm_format: 'gemini' });
     const kong = await run(p);
-    assert.equal(kong.exited?.status, 422);
-    assert.match((kong.json.error as { message: string }).message, /llm_format 'gemini'/);
+    assert.equal(kong.exited?.status, 500);
+    assert.match((kong.json.error as { message: string }).message, /targets\[0\]\.model\.provider: native llm_format 'gemini' can only be used with the 'gemini' model\.provider/);
     assert.deepEqual(kong.calls, ['kong.response.exit']);
   });
 });
@@ -470,7 +472,7 @@ describe('streamed delivery (stream: true)', () => {
     return { kong, res, text: await res.text() };
   }
 
-  test('points Kong at the loopback endpoint with four PDK calls, which relays the provider stream as SSE', async () => {
+  test('points Kong at the loopback endpoint with three PDK calls, which relays the provider stream as SSE', async () => {
     a.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['The ', 'sum ', 'is 2.']) }));
     const { kong, res, text } = await stream(plugin({ targets: [target(a.url)] }).p);
     assert.deepEqual(kong.calls, [
@@ -479,7 +481,6 @@ describe('streamed delivery (stream: true)', () => {
       'kong.request.get_path_with_query',
       'kong.router.get_service',
       'kong.service.set_target',
-      'kong.service.request.set_scheme',
       'kong.service.request.set_path',
     ]);
     assert.equal(kong.upstream.host, '127.0.0.1');
@@ -493,6 +494,16 @@ describe('streamed delivery (stream: true)', () => {
     const words = data.slice(0, -1).map((d) => JSON.parse(d) as { choices: { delta?: { content?: string } }[] }).flatMap((c) => c.choices.map((x) => x.delta?.content ?? ''));
     assert.equal(words.join(''), 'The sum is 2.');
     assert.equal(a.requests[0]?.json?.stream, true, 'the provider was asked to stream');
+  });
+
+  test('set_scheme only when the service is not http already (every PDK call delays the first chunk)', async () => {
+    a.set((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['ok']) }));
+    const kong = new FakePdk({ body: { ...chatBody, stream: true }, service: { name: 'llm', protocol: 'https', host: 'example.com', port: 443 } });
+    await plugin({ targets: [target(a.url)] }).p.access(kong);
+    assert.deepEqual(kong.calls.slice(3), ['kong.router.get_service', 'kong.service.set_target', 'kong.service.request.set_scheme', 'kong.service.request.set_path']);
+    assert.equal(kong.upstream.scheme, 'http');
+    const res = await fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}' });
+    assert.match(await res.text(), /"ok"/);
   });
 
   test('a ticket serves one request: unknown and reused tickets get 404', async () => {

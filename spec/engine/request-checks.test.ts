@@ -25,7 +25,7 @@ const chatTarget: TargetConfig = { route_type: 'llm/v1/chat', model: { provider:
 const config: FilledConfig = validConfig({ targets: [chatTarget] });
 
 function ctxOf(body: Record<string, unknown>, target: TargetConfig = chatTarget, cfg: FilledConfig = config, c = client()) {
-  return buildAttemptContext({ config: target, templated: hasTemplates(target.model) }, body, c, cfg);
+  return buildAttemptContext({ config: target, templated: hasTemplates(target.model) }, { raw: Buffer.from(JSON.stringify(body)), json: body }, c, cfg);
 }
 
 function rejects(fn: () => unknown, cls: new (...a: never[]) => Error, message: string): void {

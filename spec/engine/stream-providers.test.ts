@@ -205,6 +205,122 @@ describe('stream endpoint edge cases', () => {
 
   const chunk = (t: string): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: t } }] })}\n\n`;
 
+  /** A promise and what resolves it: a party in the test saying it got somewhere. */
+  function flag(): { reached: Promise<void>; set: () => void } {
+    let set!: () => void;
+    const reached = new Promise<void>((r) => (set = r));
+    return { reached, set };
+  }
+
+  /** `p`, or a rejection naming `what` after `ms`: no wait in these tests is without an end. */
+  function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+    });
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  }
+
+  test('the provider is called from access, before Kong connects to the endpoint (issue 10: the PDK calls overlap it)', { timeout: 10_000 }, async () => {
+    const asked = flag();
+    const p = await provider((res) => {
+      asked.set();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`${chunk('early')}data: [DONE]\n\n`);
+    });
+    try {
+      const kong = await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true });
+      await within(asked.reached, 5000, 'the provider was not asked before Kong connected');
+      const res = await fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}' });
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /"early"[\s\S]*data: \[DONE\]/);
+    } finally {
+      p.close();
+    }
+  });
+
+  test("a ticket Kong never claims is dropped by the plugin's log phase, which aborts its provider stream", { timeout: 10_000 }, async () => {
+    const asked = flag();
+    // Streams one event and then nothing: only the plugin closing its connection ends this request.
+    const p = await provider((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk('first'));
+      asked.set();
+    });
+    try {
+      const plugin = new AiProxyAdvanced({ __plugin_id: randomUUID(), targets: [openaiAt(p.url, 'gpt-4o')] });
+      const kong = new FakePdk({ body: { messages: [{ role: 'user', content: 'hi' }], stream: true } });
+      await plugin.access(kong);
+      await within(asked.reached, 5000, 'the provider was not asked');
+      // Kong's log phase of a request that ended without being proxied (a later plugin answered it).
+      const set: string[] = [];
+      const logPdk = { log: { serialize: async () => JSON.stringify({ upstream_uri: kong.upstream.path }), setSerializeValue: async (k: string) => void set.push(k) } };
+      await within(Promise.resolve(plugin.log(logPdk)), 5000, 'the log phase waited for a stream that will never be claimed');
+      await within(p.closed, 5000, 'the provider connection was not closed');
+      assert.deepEqual(set, [], 'no analytics for a request that never streamed');
+      const late = await fetch(`http://127.0.0.1:${kong.upstream.port}${kong.upstream.path}`, { method: 'POST', body: '{}' });
+      assert.equal(late.status, 404, 'the dropped ticket is gone');
+    } finally {
+      p.close();
+    }
+  });
+
+  test('closing the endpoint (plugin server shutdown) aborts the provider stream of a ticket Kong has not claimed', { timeout: 10_000 }, async () => {
+    const asked = flag();
+    const p = await provider((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk('first'));
+      asked.set();
+    });
+    try {
+      await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true });
+      await within(asked.reached, 5000, 'the provider was not asked');
+      // The next test's access() starts a new endpoint.
+      await closeStreamEndpoint();
+      await within(p.closed, 5000, 'the provider connection was not closed');
+    } finally {
+      p.close();
+    }
+  });
+
+  test('what one provider read produced goes out as one chunk, not one per frame', { timeout: 10_000 }, async () => {
+    const clientHasFirst = flag();
+    const p = await provider((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk('a') + chunk('b') + chunk('c'));
+      // The rest only once the client has the first chunk, so the plugin reads the two writes separately.
+      void clientHasFirst.reached.then(() => res.end(`${chunk('d')}${chunk('e')}data: [DONE]\n\n`));
+    });
+    try {
+      const kong = await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true });
+      const sock = net.connect(kong.upstream.port!, '127.0.0.1');
+      sock.write(`POST ${kong.upstream.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+      let raw = '';
+      sock.on('data', (c: Buffer) => {
+        raw += c.toString('latin1');
+        if (/\r\n\r\n[0-9a-f]+\r\n/.test(raw)) clientHasFirst.set();
+      });
+      await within(new Promise((r) => sock.once('close', r)), 5000, 'the stream did not end');
+      // The chunked body's chunks, in order.
+      const chunks: string[] = [];
+      let rest = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+      for (;;) {
+        const eol = rest.indexOf('\r\n');
+        const size = parseInt(rest.slice(0, eol), 16);
+        if (!(size > 0)) break;
+        chunks.push(rest.slice(eol + 2, eol + 2 + size));
+        rest = rest.slice(eol + 2 + size + 2);
+      }
+      assert.deepEqual(
+        chunks.map((c) => c.split('data: ').length - 1),
+        [3, 3],
+        'two chunks: the first read\'s three frames, then two frames and [DONE]',
+      );
+    } finally {
+      p.close();
+    }
+  });
+
   test('a model name that cannot be a header value is left out of X-Kong-LLM-Model, not a crash', { timeout: 10_000 }, async () => {
     const p = await provider((res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -134,7 +134,7 @@ describe('Admin API', () => {
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.json().fields, {
       config: {
-        mode: 'expected one of: none, exit, pass, rewrite-upstream, phase-error, bad-args, unknown-method, error, throw, slow, response-exit, rewrite-exit, body-max',
+        mode: 'expected one of: none, exit, pass, authenticate, rewrite-upstream, phase-error, bad-args, unknown-method, error, throw, slow, response-exit, rewrite-exit, body-max',
         status: 'value should be between 100 and 599',
         nested: { level: 'value should be between 1 and 5', label: 'length must be at least 2' },
         tags_list: [null, 'expected a string'],

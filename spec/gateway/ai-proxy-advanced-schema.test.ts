@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KONG_SCHEMA_FIELDS } from '../../schemas/kong-schema';
+import { REALTIME_REFUSAL } from '../../schemas/definition/route-support';
 import { RUNTIME_CLI, shellQuote, startHarness, type Harness } from '../helpers/gateway-harness';
 import { send } from '../helpers/gateway-upstream';
 
@@ -71,6 +72,22 @@ describe('ai-proxy-advanced through the Admin API', () => {
     assert.match(JSON.stringify(second), /anthropic/);
     const list = await send(`${h.admin}/plugins`);
     assert.equal(list.json().data.length, 0, 'nothing was stored');
+  });
+
+  test('a realtime target is refused at config.targets[i].route_type, nothing stored', async () => {
+    const config = { targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai', name: 'gpt-4o' } }, { route_type: 'realtime/v1/realtime', model: { provider: 'openai', name: 'gpt-4o-realtime-preview' } }] };
+    const r = await send(`${h.admin}/plugins`, { method: 'POST', ...json({ name: 'ai-proxy-advanced', config }) });
+    assert.equal(r.status, 400);
+    const targets = r.json().fields.config.targets as Array<Record<string, unknown> | null>;
+    assert.equal(targets[0], null);
+    assert.equal(targets[1]?.route_type, REALTIME_REFUSAL);
+    const pair = await send(`${h.admin}/schemas/plugins/validate`, {
+      method: 'POST',
+      ...json({ name: 'ai-proxy-advanced', config: { targets: [{ route_type: 'llm/v1/responses', model: { provider: 'anthropic', options: { anthropic_version: '2023-06-01' } } }] } }),
+    });
+    assert.equal(pair.status, 400);
+    assert.match(String(pair.json().fields.config.targets[0].route_type), /not served for provider 'anthropic'/);
+    assert.equal((await send(`${h.admin}/plugins`)).json().data.length, 0, 'nothing was stored');
   });
 
   test('POST /schemas/plugins/validate applies the same cross-field rules', async () => {

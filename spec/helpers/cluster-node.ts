@@ -1,15 +1,19 @@
 /**
- * A local gateway node running ai-proxy-advanced in its own plugin server, for the cluster tests
- * (spec/cluster/): plugins carry fixed ids, so two nodes loading the same routes share state by plugin id, and
- * the gateway passes AI_PROXY_ADVANCED_CLUSTER_REDIS to the plugin server it starts (kong/gateway `env`).
+ * Cluster test nodes (spec/cluster/, bench/cluster.ts):
+ * - `startClusterNode`: a local gateway node running ai-proxy-advanced in its own plugin server; plugins carry
+ *   fixed ids, so two nodes loading the same routes share state by plugin id, and the gateway passes
+ *   AI_PROXY_ADVANCED_CLUSTER_REDIS to the plugin server it starts (kong/gateway `env`);
+ * - `syncNode` + `twoTargetState`: a "node" in this process: a ClusterSync with its own Redis connections (any
+ *   form of the setting) and BalancerState objects built as the registry builds them, on an injected clock.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { PluginConfig, TargetConfig } from '../../schemas/config';
-import { RUNTIME_CLI, shellQuote, startHarness, type Harness } from './gateway-harness';
-
-const PLUGINS_DIR = path.resolve(__dirname, '..', '..', 'plugins');
+import { BalancerState, buildTargets } from '../../plugins/ai-proxy-advanced/balancer';
+import { fingerprintOf } from '../../plugins/ai-proxy-advanced/balancer/registry';
+import { clusterClients, parseClusterSetting } from '../../plugins/ai-proxy-advanced/cluster';
+import { ClusterSync } from '../../plugins/ai-proxy-advanced/cluster/sync';
+import type { BalancerConfig, PluginConfig, TargetConfig } from '../../schemas/config';
+import { filledConfig } from './filled-config';
+import { startAipaGateway } from './engine-gateway';
+import type { Harness } from './gateway-harness';
 
 export interface ClusterRoute {
   path: string;
@@ -28,9 +32,6 @@ export function chatTarget(url: string, weight = 100): TargetConfig {
 }
 
 export async function startClusterNode(redisUrl: string | undefined, routes: ClusterRoute[]): Promise<Harness> {
-  const sockDir = mkdtempSync(path.join(os.tmpdir(), 'aipa-cl-'));
-  const node = shellQuote(process.execPath);
-  const cli = shellQuote(RUNTIME_CLI);
   const config = {
     _format_version: '3.0',
     services: [
@@ -41,20 +42,7 @@ export async function startClusterNode(redisUrl: string | undefined, routes: Clu
       },
     ],
   };
-  return startHarness({
-    config,
-    admin: false,
-    // Only so that the harness keeps plugin servers configured; no route uses it.
-    plugins: [{ name: 'probe', priority: 1, phases: ['log'] }],
-    env: redisUrl === undefined ? {} : { AI_PROXY_ADVANCED_CLUSTER_REDIS: redisUrl },
-    extraSettings: {
-      KONG_PLUGINS: 'bundled,ai-proxy-advanced,probe',
-      KONG_PLUGINSERVER_NAMES: 'aipa,probe',
-      KONG_PLUGINSERVER_AIPA_SOCKET: path.join(sockDir, 'aipa.sock'),
-      KONG_PLUGINSERVER_AIPA_START_CMD: `${node} ${cli} -p ${shellQuote(sockDir)} --sock-name aipa.sock -d ${shellQuote(PLUGINS_DIR)}`,
-      KONG_PLUGINSERVER_AIPA_QUERY_CMD: `${node} ${cli} -d ${shellQuote(PLUGINS_DIR)} --dump-all-plugins`,
-    },
-  });
+  return startAipaGateway(config, redisUrl === undefined ? {} : { AI_PROXY_ADVANCED_CLUSTER_REDIS: redisUrl });
 }
 
 export async function postChat(proxy: string, routePath: string): Promise<number> {
@@ -65,4 +53,31 @@ export async function postChat(proxy: string, routePath: string): Promise<number
   });
   await r.arrayBuffer();
   return r.status;
+}
+
+/**
+ * A ClusterSync for the setting `setting` (any form), named `name`, on clock `now`. Its timer never fires
+ * (tests step it with flushAll/tick) unless `flushIntervalMs` says otherwise.
+ */
+export function syncNode(setting: string, name: string, now: () => number, opts: { logs?: string[]; flushIntervalMs?: number } = {}): ClusterSync {
+  const { redis, sub } = clusterClients(parseClusterSetting(setting));
+  const logs = opts.logs;
+  return new ClusterSync(redis, sub, {
+    now,
+    nodeId: name,
+    log: (m) => logs?.push(m),
+    flushIntervalMs: opts.flushIntervalMs ?? 3_600_000,
+    random: () => 0.5,
+  });
+}
+
+/** Plugin `id` with targets a and b (`weights`), as the registry builds its state (same random on every node). */
+export function twoTargetState(id: string, balancer: BalancerConfig, now: () => number, weights = [100, 100], random: () => number = () => 0.5): BalancerState {
+  const config = filledConfig({
+    __plugin_id: id,
+    targets: ['a', 'b'].map((m, i) => ({ route_type: 'llm/v1/chat', weight: weights[i], model: { provider: 'openai', name: m, options: { upstream_url: `http://127.0.0.1:9/${m}` } } })),
+    balancer,
+  } as never);
+  const targets = buildTargets(config.targets);
+  return new BalancerState(id, fingerprintOf(config, targets), config, targets, { now, random });
 }

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { PluginConfig } from '../../schemas/config';
-import { RUNTIME_CLI, shellQuote, startHarness, type Harness } from './gateway-harness';
+import { RUNTIME_CLI, shellQuote, startHarness, type Harness, type TestPlugin } from './gateway-harness';
 
 const PLUGINS_DIR = path.resolve(__dirname, '..', '..', 'plugins');
 
@@ -25,12 +25,41 @@ export interface EngineGateway extends Harness {
   serialized(routePath: string): Array<Record<string, unknown>>;
 }
 
-export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineGateway> {
-  const outDir = mkdtempSync(path.join(os.tmpdir(), 'aipa-out-'));
-  const out = path.join(outDir, 'events.jsonl');
+/**
+ * The local gateway (no Admin API) serving declarative `config`, with the project's plugin server as `aipa` and
+ * the harness's probe plugin; `env` reaches the plugin servers it starts. One setup for every gateway test helper.
+ */
+export function startAipaGateway(config: Record<string, unknown>, env: Record<string, string> = {}, more: TestPlugin[] = []): Promise<Harness> {
   const sockDir = mkdtempSync(path.join(os.tmpdir(), 'aipa-sock-'));
   const node = shellQuote(process.execPath);
   const cli = shellQuote(RUNTIME_CLI);
+  const names = ['probe', ...more.map((p) => p.name)].join(',');
+  return startHarness({
+    config,
+    admin: false,
+    plugins: [{ name: 'probe', priority: 1, phases: ['log'] }, ...more],
+    env,
+    extraSettings: {
+      KONG_PLUGINS: `bundled,ai-proxy-advanced,${names}`,
+      KONG_PLUGINSERVER_NAMES: `aipa,${names}`,
+      KONG_PLUGINSERVER_AIPA_SOCKET: path.join(sockDir, 'aipa.sock'),
+      KONG_PLUGINSERVER_AIPA_START_CMD: `${node} ${cli} -p ${shellQuote(sockDir)} --sock-name aipa.sock -d ${shellQuote(PLUGINS_DIR)}`,
+      KONG_PLUGINSERVER_AIPA_QUERY_CMD: `${node} ${cli} -d ${shellQuote(PLUGINS_DIR)} --dump-all-plugins`,
+    },
+  });
+}
+
+export interface EngineGatewayOptions {
+  /** Runs an `authn` test plugin before ai-proxy-advanced that authenticates the consumer named by X-Test-Consumer. */
+  authenticate?: boolean;
+}
+
+/** The harness's probe plugin in its `authenticate` mode, at key-auth's priority (1250, before ai-proxy-advanced's 770). */
+const AUTHN: TestPlugin = { name: 'authn', priority: 1250, phases: ['access'] };
+
+export async function startEngineGateway(routes: EngineRoute[], opts: EngineGatewayOptions = {}): Promise<EngineGateway> {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'aipa-out-'));
+  const out = path.join(outDir, 'events.jsonl');
   const config = {
     _format_version: '3.0',
     services: [
@@ -42,6 +71,7 @@ export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineG
           name: `r${i}`,
           paths: [r.path],
           plugins: [
+            ...(opts.authenticate ? [{ name: AUTHN.name, config: { mode: 'authenticate', nested: {} } }] : []),
             { name: 'ai-proxy-advanced', config: r.config, ...(r.pluginId ? { id: r.pluginId } : {}) },
             { name: 'probe', config: { out, nested: {} } },
             ...(r.plugins ?? []),
@@ -50,18 +80,7 @@ export async function startEngineGateway(routes: EngineRoute[]): Promise<EngineG
       },
     ],
   };
-  const h = await startHarness({
-    config,
-    admin: false,
-    plugins: [{ name: 'probe', priority: 1, phases: ['log'] }],
-    extraSettings: {
-      KONG_PLUGINS: 'bundled,ai-proxy-advanced,probe',
-      KONG_PLUGINSERVER_NAMES: 'aipa,probe',
-      KONG_PLUGINSERVER_AIPA_SOCKET: path.join(sockDir, 'aipa.sock'),
-      KONG_PLUGINSERVER_AIPA_START_CMD: `${node} ${cli} -p ${shellQuote(sockDir)} --sock-name aipa.sock -d ${shellQuote(PLUGINS_DIR)}`,
-      KONG_PLUGINSERVER_AIPA_QUERY_CMD: `${node} ${cli} -d ${shellQuote(PLUGINS_DIR)} --dump-all-plugins`,
-    },
-  });
+  const h = await startAipaGateway(config, {}, opts.authenticate ? [AUTHN] : []);
   const harnessOut = h.out;
   return Object.assign(h, {
     out,

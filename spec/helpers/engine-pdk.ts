@@ -11,7 +11,13 @@ export interface FakeClientRequest {
   path?: string;
   method?: string;
   uriCaptures?: Record<string, string>;
-  /** What kong.router.get_service returns (default: a service). */
+  /** What kong.client.get_consumer / get_consumer_groups / get_forwarded_ip return (acls). */
+  consumer?: Record<string, unknown> | null;
+  consumerGroups?: Array<Record<string, unknown>> | null;
+  ip?: string;
+  /** What kong.request.get_path returns (default: path without its query). */
+  normalizedPath?: string;
+  /** What kong.router.get_service returns (default: an http service). */
   service?: Record<string, unknown> | null;
 }
 
@@ -28,12 +34,21 @@ export class FakePdk implements EnginePdk {
   readonly serialized = new Map<string, unknown>();
   readonly logged: string[] = [];
   exited: ExitCall | undefined;
-  /** Where a streamed request pointed Kong's upstream (service.set_target / set_scheme / set_path). */
-  readonly upstream: { host?: string; port?: number; scheme?: string; path?: string } = {};
+  /**
+   * Where a streamed request pointed Kong's upstream (service.set_target / set_scheme / set_path). The scheme
+   * starts as the service's protocol, as Kong's `upstream_scheme` does (kong/runloop/handler.lua).
+   */
+  readonly upstream: { host?: string; port?: number; scheme?: string; path?: string };
   private readonly req: FakeClientRequest;
 
   constructor(req: FakeClientRequest) {
     this.req = req;
+    const protocol = this.service_().protocol;
+    this.upstream = typeof protocol === 'string' ? { scheme: protocol } : {};
+  }
+
+  private service_(): Record<string, unknown> {
+    return this.req.service === undefined ? { name: 'llm', protocol: 'http', host: '127.0.0.1', port: 9 } : (this.req.service ?? {});
   }
 
   private record(name: string, args: unknown[]): void {
@@ -71,16 +86,35 @@ export class FakePdk implements EnginePdk {
       this.record('kong.request.get_method', args);
       return this.req.method ?? 'POST';
     },
+    getPath: async (...args) => {
+      this.record('kong.request.get_path', args);
+      return this.req.normalizedPath ?? (this.req.path ?? '/').split('?')[0];
+    },
     getUriCaptures: async (...args) => {
       this.record('kong.request.get_uri_captures', args);
       return { unnamed: [], named: this.req.uriCaptures ?? [] };
     },
   };
 
+  client: EnginePdk['client'] = {
+    getConsumer: async () => {
+      this.record('kong.client.get_consumer', []);
+      return this.req.consumer ?? undefined;
+    },
+    getConsumerGroups: async () => {
+      this.record('kong.client.get_consumer_groups', []);
+      return this.req.consumerGroups ?? undefined;
+    },
+    getForwardedIp: async () => {
+      this.record('kong.client.get_forwarded_ip', []);
+      return this.req.ip ?? '127.0.0.1';
+    },
+  };
+
   router: EnginePdk['router'] = {
     getService: async () => {
       this.record('kong.router.get_service', []);
-      return this.req.service === undefined ? { name: 'llm', host: '127.0.0.1', port: 9 } : this.req.service;
+      return this.req.service === null ? null : this.service_();
     },
   };
 

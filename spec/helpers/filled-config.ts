@@ -3,8 +3,8 @@
  * producer in production): the same default filling (schemas/defaults.ts), so tests never restate a schema
  * default. `validConfig` also validates and throws on a config the schema refuses.
  */
-import type { BalancerConfig, FilledBalancerConfig, FilledConfig, FilledTargetConfig, PluginConfig, TargetConfig } from '../../schemas/config';
-import { BALANCER, TARGET } from '../../schemas/definition';
+import type { BalancerConfig, FilledBalancerConfig, FilledConfig, FilledPgvectorConfig, FilledRedisConfig, FilledTargetConfig, PgvectorConfig, PluginConfig, RedisConfig, TargetConfig } from '../../schemas/config';
+import { BALANCER, PGVECTOR, REDIS, TARGET } from '../../schemas/definition';
 import { fillRecord } from '../../schemas/defaults';
 import { validateConfig } from '../../schemas/validate';
 
@@ -25,4 +25,13 @@ export function filledTarget(t: TargetConfig): FilledTargetConfig {
 /** Filled without validation: for tests that deliberately hand the registry configs the schema would refuse. */
 export function filledConfig(raw: PluginConfig): FilledConfig {
   return { ...raw, balancer: filledBalancer(raw.balancer ?? {}), targets: raw.targets.map(filledTarget) } as unknown as FilledConfig;
+}
+
+/** `vectordb.redis` / `vectordb.pgvector` records as validateConfig fills them, for tests of one store. */
+export function filledRedis(partial: RedisConfig): FilledRedisConfig {
+  return fillRecord(REDIS, partial as Record<string, unknown>) as unknown as FilledRedisConfig;
+}
+
+export function filledPgvector(partial: PgvectorConfig): FilledPgvectorConfig {
+  return fillRecord(PGVECTOR, partial as Record<string, unknown>) as unknown as FilledPgvectorConfig;
 }

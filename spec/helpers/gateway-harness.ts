@@ -84,6 +84,12 @@ ${method('access', `    const c = this.config;
         await kong.response.exit(200, { size: Buffer.isBuffer(b) ? b.length : typeof b, head: Buffer.isBuffer(b) ? b.subarray(0, 8).toString('utf8') : '' });
         return;
       }
+      case 'authenticate': {
+        // A stand-in for an auth plugin (key-auth and the like): the consumer named by X-Test-Consumer.
+        const u = await kong.request.get_header('x-test-consumer');
+        if (u) await kong.client.authenticate({ id: 'id-' + u, username: u, custom_id: 'custom-' + u }, null);
+        return;
+      }
       case 'throw': { throw new Error('plugin bug'); }
       case 'slow': { await new Promise((r) => setTimeout(r, c.sleep)); await kong.response.exit(200, { slept: c.sleep }); return; }
       default: return;
@@ -102,7 +108,7 @@ ${method('log', `    const c = this.config;
 module.exports = {
   Plugin, Name: NAME, Version: '1.2.3', Priority: ${p.priority},
   Schema: [
-    { mode: { type: 'string', default: 'none', one_of: ['none', 'exit', 'pass', 'rewrite-upstream', 'phase-error', 'bad-args', 'unknown-method', 'error', 'throw', 'slow', 'response-exit', 'rewrite-exit', 'body-max'] } },
+    { mode: { type: 'string', default: 'none', one_of: ['none', 'exit', 'pass', 'authenticate', 'rewrite-upstream', 'phase-error', 'bad-args', 'unknown-method', 'error', 'throw', 'slow', 'response-exit', 'rewrite-exit', 'body-max'] } },
     { max_body: { type: 'integer' } },
     { status: { type: 'integer', default: 200, between: [100, 599] } },
     { out: { type: 'string' } },

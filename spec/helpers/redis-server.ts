@@ -36,17 +36,23 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly extraArgs: string[],
+    private readonly configFile: string | undefined,
   ) {}
 
-  /** @param extraArgs more redis-server flags, e.g. ['--requirepass', 'pw'] */
-  static async start(extraArgs: string[] = []): Promise<RedisServer> {
-    const r = new RedisServer(await freePort(), extraArgs);
+  /**
+   * @param extraArgs more redis-server flags, e.g. ['--requirepass', 'pw'], ['--sentinel']
+   * @param opts.port a chosen port (Redis Cluster needs port + 10000 free too), else a free one
+   * @param opts.configFile a config file to read first (Sentinel needs one it can rewrite)
+   */
+  static async start(extraArgs: string[] = [], opts: { port?: number; configFile?: string } = {}): Promise<RedisServer> {
+    const r = new RedisServer(opts.port ?? (await freePort()), extraArgs, opts.configFile);
     await r.startProcess();
     return r;
   }
 
   async startProcess(): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs], {
+    const config = this.configFile === undefined ? [] : [this.configFile];
+    this.proc = spawn('redis-server', [...config, '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs], {
       stdio: 'ignore',
     });
     const deadline = Date.now() + 10_000;

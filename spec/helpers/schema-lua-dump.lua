@@ -55,8 +55,14 @@ end
 local config = field(schema.fields, "config")
 local targets = field(config.fields, "targets").elements
 local redis = field(field(config.fields, "vectordb").fields, "redis")
-local function custom(record)
-  for _, c in ipairs(record.entity_checks) do if c.custom_entity_check then return c.custom_entity_check.fn end end
+local function custom(record, n)
+  local seen = 0
+  for _, c in ipairs(record.entity_checks) do
+    if c.custom_entity_check then
+      seen = seen + 1
+      if seen == (n or 1) then return c.custom_entity_check.fn end
+    end
+  end
 end
 local function result(ok, err) return { ok = ok == true, err = err or NULL } end
 local function shorthand(name)
@@ -75,6 +81,16 @@ local probes = {
     targets = { { description = "a" }, { description = NULL } } })),
   semantic_complete = result(custom(config)({ balancer = { algorithm = "semantic" }, targets = { { description = "a" } } })),
   round_robin_without_descriptions = result(custom(config)({ balancer = { algorithm = "round-robin" }, targets = { {} } })),
+  native_wrong_provider = result(custom(config, 2)({ llm_format = "gemini",
+    targets = { { route_type = "llm/v1/chat", model = { provider = "gemini" } }, { route_type = "llm/v1/chat", model = { provider = "openai" } } } })),
+  native_wrong_route_type = result(custom(config, 2)({ llm_format = "bedrock",
+    targets = { { route_type = "llm/v1/embeddings", model = { provider = "bedrock" } } } })),
+  native_anthropic_any_provider = result(custom(config, 2)({ llm_format = "anthropic",
+    targets = { { route_type = "llm/v1/chat", model = { provider = "openai" } } } })),
+  native_own_provider = result(custom(config, 2)({ llm_format = "cohere",
+    targets = { { route_type = "llm/v1/chat", model = { provider = "cohere" } } } })),
+  openai_format = result(custom(config, 2)({ llm_format = "openai",
+    targets = { { route_type = "llm/v1/embeddings", model = { provider = "gemini" } } } })),
   timeout = shorthand("timeout")(250),
   sentinel_addresses = shorthand("sentinel_addresses")({ "s1:26379", "s2" }),
   cluster_addresses = shorthand("cluster_addresses")({ "10.0.0.1:7000" }),

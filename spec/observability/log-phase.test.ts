@@ -13,7 +13,8 @@ import { describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import type { PluginConfig, TargetConfig } from '../../schemas/config';
 import { aiProxyBlock } from '../../plugins/ai-proxy-advanced/engine/analytics';
-import { logPhase, ticketOf, type LogPhaseDeps, type LogPhasePdk } from '../../plugins/ai-proxy-advanced/observability/log-phase';
+import { logPhase, logPhaseDeclared, logPhaseHasWork, ticketOf, type LogPhaseDeps, type LogPhasePdk } from '../../plugins/ai-proxy-advanced/observability/log-phase';
+import * as PluginModule from '../../plugins/ai-proxy-advanced';
 import { AiMetrics, KongAiMetrics, MAX_MODEL_SERIES } from '../../plugins/ai-proxy-advanced/observability/metrics';
 import { PendingStreams, StreamRecord } from '../../plugins/ai-proxy-advanced/observability/record';
 import { sinkFromEnv, type LogSink } from '../../plugins/ai-proxy-advanced/observability/sink';
@@ -310,4 +311,21 @@ test("the gateway's metrics hold Kong's AI families only, none of the balancer's
   const text = await registry.metrics();
   assert.match(text, /# TYPE kong_ai_llm_requests_total counter/);
   assert.doesNotMatch(text, /kong_ai_proxy_advanced_/);
+});
+
+describe('declaring the log phase (AI_PROXY_ADVANCED_LOG_PHASE)', () => {
+  test('declared unless the setting is off; the handler still answers a log event at once either way', async () => {
+    assert.equal(logPhaseDeclared({}), true);
+    assert.equal(logPhaseDeclared({ AI_PROXY_ADVANCED_LOG_PHASE: 'on' }), true);
+    assert.equal(logPhaseDeclared({ AI_PROXY_ADVANCED_LOG_PHASE: ' OFF ' }), false);
+    // This process does not set it: the module declares access and log, as kong-pdk would from the prototype.
+    assert.deepEqual(PluginModule.Phases, ['access', 'log']);
+    // Nothing waits for the log phase: no promise, no PDK call (the plugin server answers "ret" in the same turn).
+    const plugin = new PluginModule.Plugin({ targets: [{ ...target, auth: null }] } as never);
+    const pdk = new Pdk({});
+    assert.equal(plugin.log(pdk), undefined);
+    assert.deepEqual(pdk.calls, []);
+    assert.equal(logPhaseHasWork(new PendingStreams(), new MemorySink('all')), true);
+    assert.equal(logPhaseHasWork(new PendingStreams(), new MemorySink('streamed')), false);
+  });
 });

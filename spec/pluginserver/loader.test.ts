@@ -34,6 +34,17 @@ describe('plugin loader (kong-pdk module contract)', () => {
     });
   });
 
+  test('an exported Phases list declares only those of the implemented phases; the handlers stay callable', () => {
+    const { plugins } = load({ 'p.js': plugin("Name: 'some', Version: '1.0.0', Phases: ['access', 'rewrite']") }, 'phases');
+    const p = plugins.get('some');
+    assert.ok(p);
+    assert.deepEqual(p.phases, ['access'], 'log is implemented but not declared; rewrite is declared but not implemented');
+    assert.equal(typeof (p.cls.prototype as Record<string, unknown>).log, 'function');
+    const bad = load({ 'b.js': plugin("Name: 'bad', Version: '1.0.0', Phases: 'access'") }, 'phases-bad');
+    assert.equal(bad.plugins.has('bad'), false);
+    assert.match(bad.log, /Phases must be an array of phase names/);
+  });
+
   test('a folder plugin without Name is named after the folder; defaults are Priority 0 and no schema fields', () => {
     const { plugins } = load({ 'thing/index.js': plugin("Version: '0.0.1'") }, 'folder');
     const p = plugins.get('thing');

@@ -67,6 +67,20 @@ class Plugin {
 module.exports = { Plugin, Version: '0.1.0' };
 `;
 
+/** Phase handlers that return without a promise: nothing to do, or one PDK call sent without awaiting it. */
+const SYNC = String.raw`'use strict';
+class Plugin {
+  access() {}
+  log(kong) {
+    kong.log.notice('sent, not awaited');
+  }
+  response() {
+    throw new Error('sync failure');
+  }
+}
+module.exports = { Plugin, Version: '0.1.0' };
+`;
+
 const probe = (): string[] => ((globalThis as { __psProbe?: string[] }).__psProbe ??= []);
 const until = async (cond: () => boolean, ms = 2000): Promise<void> => {
   const end = Date.now() + ms;
@@ -89,6 +103,7 @@ describe('our plugin server, in-process', () => {
       'probe.js': PROBE,
       'sleepy.js': SLEEPY,
       'exiter.js': EXITER_PLUGIN,
+      'sync.js': SYNC,
     });
     const logger = createLogger('debug', (l) => lines.push(l));
     ps = new PluginServer({ pluginDir: dir, logger, abandonAfterMs: 100, sweepMs: 20 });
@@ -119,6 +134,27 @@ describe('our plugin server, in-process', () => {
         }
       }),
     );
+    assert.equal(ps.events.size, 0);
+  });
+
+  test('a handler that returns without a promise is answered "ret" in the same turn, with no event left', async () => {
+    const id = await instance('sync');
+    const reply = ps.call('HandleEvent', [{ InstanceId: id, EventName: 'access' }]);
+    assert.ok(!(reply instanceof Promise), 'HandleEvent answered synchronously');
+    assert.equal((reply as { Data: unknown }).Data, 'ret');
+    assert.equal(ps.events.size, 0);
+    // Through the socket too, many at once.
+    await Promise.all(Array.from({ length: 20 }, () => runEvent(client, id, 'access', () => undefined)));
+    assert.equal(ps.events.size, 0);
+  });
+
+  test('a sync handler\'s unawaited PDK call still reaches Kong before "ret"; a sync throw is logged and ends in "ret"', async () => {
+    const id = await instance('sync');
+    const calls: string[] = [];
+    assert.equal(await runEvent(client, id, 'log', (m) => void calls.push(m)), 'ret');
+    assert.deepEqual(calls, ['kong.log.notice']);
+    assert.equal(await runEvent(client, id, 'response', () => undefined), 'ret');
+    assert.ok(lines.some((l) => l.includes('unhandled exception in sync.response') && l.includes('sync failure')));
     assert.equal(ps.events.size, 0);
   });
 

@@ -81,11 +81,11 @@ describe('stream edge cases', () => {
     const anthropic = runStream(() => DRIVERS.anthropic!.createStreamTranslator!(makeCtx(target('anthropic', 'llm/v1/chat', 'claude'), { stream: true })), [
       enc('event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"max_tokens"}}\n\n'),
     ]);
-    assert.equal(anthropic.translator.finishReason(), 'length');
+    assert.equal(anthropic.translator.finishReason?.(), 'length');
     const openai = runStream(() => createOpenAiSseTranslator(makeCtx(target('openai', 'llm/v1/chat', 'gpt-4o'), { stream: true })), [
       enc('data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'),
     ]);
-    assert.equal(openai.translator.finishReason(), 'stop');
+    assert.equal(openai.translator.finishReason?.(), 'stop');
   });
 
   it('turns a Bedrock exception message into an error frame', () => {

@@ -208,6 +208,29 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'ACL conditions the engine could not evaluate (3.14 acls, docs/acls.md), each named at its field',
+    config: withTarget(openai(), {
+      acls: {
+        allow: [{ match: [{ type: 'ip', values: ['10.0.0.0/8', '10.0.0.0/33', 'localhost', '2001:db8::/129'] }, { type: 'header', values: ['a'] }] }],
+        deny: [
+          { match: [{ type: 'consumer', key: 'email', values: ['x'] }, { type: 'consumer_group', key: 'username', values: ['g'] }] },
+          { match: [{ type: 'path', values: ['/ok', 'v1/chat'] }, { type: 'provider', values: ['openai', 'open-ai'] }, { type: 'header', key: 'bad header', values: ['v'] }] },
+        ],
+      },
+    }),
+    errors: [
+      ['acls.allow[0].match[0].values[1]', "invalid ip address or cidr range: '10.0.0.0/33'"],
+      ['acls.allow[0].match[0].values[2]', "invalid ip address or cidr range: 'localhost'"],
+      ['acls.allow[0].match[0].values[3]', "invalid ip address or cidr range: '2001:db8::/129'"],
+      ['acls.allow[0].match[1].key', 'a header condition needs the header name as its key'],
+      ['acls.deny[0].match[0].key', 'expected one of: id, username, custom_id (or no key: any of them)'],
+      ['acls.deny[0].match[1].key', 'expected one of: id, name (or no key: any of them)'],
+      ['acls.deny[1].match[0].values[1]', "a path must start with '/': 'v1/chat'"],
+      ['acls.deny[1].match[1].values[1]', `expected one of: ${PROVIDERS.join(', ')}`],
+      ['acls.deny[1].match[2].key', 'a header condition needs the header name as its key'],
+    ],
+  },
+  {
     name: 'embeddings without a model name',
     config: withTarget(openai(), { embeddings: { model: { provider: 'openai' } } }),
     errors: [['embeddings.model.name', 'required field missing']],
@@ -216,6 +239,17 @@ const CASES: Case[] = [
     name: 'a redis timeout shorthand that is not an integer',
     config: withTarget(openai(), { vectordb: { strategy: 'redis', dimensions: 3, distance_metric: 'cosine', redis: { timeout: 'soon' } } }),
     errors: [['vectordb.redis.timeout', 'expected an integer']],
+  },
+  {
+    // engine/config-check.ts, run by validateConfig: the Admin API and `npm run validate` refuse it, not requests.
+    name: 'a template in upstream_url\'s port (no request value could make it safe)',
+    config: withTarget(openai({ model: model('openai', { upstream_url: 'http://h:$(headers.x)/v1' }) })),
+    errors: [['targets[0].model.options.upstream_url', "a template may not set the URL's port"]],
+  },
+  {
+    name: 'a template in the second target\'s upstream_url user info',
+    config: { targets: [openai(), openai({ model: model('openai', { upstream_url: 'http://$(headers.x)@h/v1' }) })] },
+    errors: [['targets[1].model.options.upstream_url', "a template may not set the URL's userinfo"]],
   },
   {
     name: 'a "__proto__" key (as JSON.parse leaves it), reported instead of swallowed',

@@ -179,7 +179,8 @@ test('Kong 3.13/3.14 fields are accepted (acls, model_alias, cost lists, circuit
           },
         },
       },
-      { route_type: 'llm/v1/multimodal-embeddings', model: { provider: 'vllm', options: { upstream_url: 'http://vllm:8000/v1' } } },
+      // llm/v1/multimodal-embeddings (3.14) is in the enum but served by no provider yet: route-types-config.test.ts.
+      { route_type: 'llm/v1/embeddings', model: { provider: 'vllm', options: { upstream_url: 'http://vllm:8000/v1' } } },
     ],
     balancer: { algorithm: 'least-connections', max_fails: 3, fail_timeout: 30000, failover_criteria: ['error', 'http_429'] },
     acls: { allow: [{ match: [{ type: 'header', key: 'x-team', values: ['a'] }] }], deny: [{ match: [{ type: 'model', values: ['gpt-4o'] }] }] },

@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { PluginConfig, TargetConfig } from '../../schemas/config';
+import type { FilledConfig, PluginConfig, TargetConfig } from '../../schemas/config';
 import { closeSemanticRouters, configureSemantic, prepareSemanticPick, semanticRouterFor } from '../../plugins/ai-proxy-advanced/semantic';
 import { PgvectorStore, tableName } from '../../plugins/ai-proxy-advanced/semantic/store/pgvector';
 import { cosineDistance, euclidean, sha256hex } from '../../plugins/ai-proxy-advanced/semantic/vector';
 import { defaultAttemptDeps } from '../../plugins/ai-proxy-advanced/engine/defaults';
+import { filledPgvector, validConfig } from '../helpers/filled-config';
 import { EngineUpstream } from '../helpers/engine-upstream';
 import { lexicalEmbeddings, lexicalVector } from '../helpers/lexical-embeddings';
 import { PgvectorServer } from '../helpers/pgvector-server';
@@ -25,8 +26,8 @@ function target(description: string): TargetConfig {
   return { route_type: 'llm/v1/chat', weight: 100, description, model: { provider: 'openai', name: 'gpt-4o' } } as TargetConfig;
 }
 
-function config(id: string, metric: 'cosine' | 'euclidean', threshold: number): PluginConfig {
-  return {
+function config(id: string, metric: 'cosine' | 'euclidean', threshold: number): FilledConfig {
+  return validConfig({
     __plugin_id: id,
     targets: [target('Specialist in code completions'), target('Requests related to IT support'), target('CATCHALL')],
     balancer: { algorithm: 'semantic' },
@@ -38,7 +39,7 @@ function config(id: string, metric: 'cosine' | 'euclidean', threshold: number): 
       dimensions: DIMS,
       pgvector: { host: '127.0.0.1', port: pg.port, database: 'postgres', user: 'postgres', timeout: 3000 },
     },
-  } as unknown as PluginConfig;
+  } as unknown as PluginConfig);
 }
 const ask = (text: string) => ({ messages: [{ role: 'user', content: text }] });
 
@@ -70,7 +71,7 @@ describe('semantic routing with pgvector', () => {
 
   test("the store's <=> and <-> distances agree with the in-process ones (pgvector's <-> is the plain distance)", async () => {
     for (const metric of ['cosine', 'euclidean'] as const) {
-      const store = new PgvectorStore(`agree-${metric}`, DIMS, metric, { host: '127.0.0.1', port: pg.port, database: 'postgres', user: 'postgres', timeout: 3000 });
+      const store = new PgvectorStore(`agree-${metric}`, DIMS, metric, filledPgvector({ host: '127.0.0.1', port: pg.port, database: 'postgres', user: 'postgres', timeout: 3000 }));
       try {
         const descs = ['alpha beta gamma', 'beta delta', 'omega'];
         await store.saveDescriptions(new Map(descs.map((d) => [sha256hex(d), Float32Array.from(lexicalVector(d, DIMS))])));

@@ -9,12 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Redis from 'ioredis';
-import type { PluginConfig, RedisConfig, TargetConfig } from '../../schemas/config';
+import type { FilledConfig, PluginConfig, RedisConfig, TargetConfig } from '../../schemas/config';
 import { defaultAttemptDeps } from '../../plugins/ai-proxy-advanced/engine/defaults';
 import { UnsupportedFeatureError } from '../../plugins/ai-proxy-advanced/errors';
 import { closeSemanticRouters, configureSemantic, prepareSemanticPick } from '../../plugins/ai-proxy-advanced/semantic';
 import { redisOptions } from '../../plugins/ai-proxy-advanced/semantic/store/redis';
 import { sha256hex } from '../../plugins/ai-proxy-advanced/semantic/vector';
+import { filledPgvector, filledRedis, validConfig } from '../helpers/filled-config';
 import { EngineUpstream } from '../helpers/engine-upstream';
 import { lexicalEmbeddings } from '../helpers/lexical-embeddings';
 import { RedisServer } from '../helpers/redis-server';
@@ -34,14 +35,14 @@ after(async () => {
 
 const target = (description: string): TargetConfig => ({ route_type: 'llm/v1/chat', description, model: { provider: 'openai', name: 'm' } }) as TargetConfig;
 
-function config(id: string, redisConfig: RedisConfig, metric: 'cosine' | 'euclidean' = 'cosine', threshold = 0.7): PluginConfig {
-  return {
+function config(id: string, redisConfig: RedisConfig, metric: 'cosine' | 'euclidean' = 'cosine', threshold = 0.7): FilledConfig {
+  return validConfig({
     __plugin_id: id,
     targets: [target('Specialist in code completions'), target('CATCHALL')],
     balancer: { algorithm: 'semantic' },
     embeddings: { model: { provider: 'openai', name: 'm', options: { upstream_url: `${emb.url}/v1/embeddings` } } },
     vectordb: { strategy: 'redis', distance_metric: metric, threshold, dimensions: 16, redis: redisConfig },
-  } as unknown as PluginConfig;
+  } as unknown as PluginConfig);
 }
 const ask = (text: string) => ({ messages: [{ role: 'user', content: text }] });
 
@@ -98,7 +99,7 @@ test('cluster_nodes: a real one-node Redis Cluster (all 16384 slots) through ior
 });
 
 test('Sentinel, TLS, ACL user and timeouts map to ioredis options; cloud_authentication is refused', () => {
-  const o = redisOptions({
+  const o = redisOptions(filledRedis({
     sentinel_master: 'mymaster',
     sentinel_nodes: [{ host: 's1', port: 26379 }],
     sentinel_role: 'slave',
@@ -113,7 +114,7 @@ test('Sentinel, TLS, ACL user and timeouts map to ioredis options; cloud_authent
     read_timeout: 222,
     send_timeout: 333,
     database: 2,
-  } as RedisConfig);
+  } as RedisConfig));
   assert.deepEqual(o.sentinels, [{ host: 's1', port: 26379 }]);
   assert.equal(o.name, 'mymaster');
   assert.equal(o.role, 'slave');
@@ -127,5 +128,5 @@ test('Sentinel, TLS, ACL user and timeouts map to ioredis options; cloud_authent
   assert.equal(o.commandTimeout, 333);
   assert.equal(o.db, 2);
   assert.equal(o.enableOfflineQueue, false);
-  assert.throws(() => redisOptions({ cloud_authentication: { auth_provider: 'aws' } } as RedisConfig), UnsupportedFeatureError);
+  assert.throws(() => redisOptions(filledRedis({ cloud_authentication: { auth_provider: 'aws' } } as RedisConfig)), UnsupportedFeatureError);
 });

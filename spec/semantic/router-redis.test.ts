@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import Redis from 'ioredis';
-import type { PluginConfig, TargetConfig } from '../../schemas/config';
+import type { FilledConfig, PluginConfig, TargetConfig } from '../../schemas/config';
 import { EmbeddingsError, InvalidRequestError, NoHealthyTargetError } from '../../plugins/ai-proxy-advanced/errors';
 import { closeSemanticRouters, configureSemantic, prepareSemanticPick, semanticRouterFor } from '../../plugins/ai-proxy-advanced/semantic';
 import { clearDescriptionVectors } from '../../plugins/ai-proxy-advanced/semantic/router';
 import { sha256hex } from '../../plugins/ai-proxy-advanced/semantic/vector';
 import { defaultAttemptDeps } from '../../plugins/ai-proxy-advanced/engine/defaults';
+import { validConfig } from '../helpers/filled-config';
 import { EngineUpstream } from '../helpers/engine-upstream';
 import { eventually } from '../helpers/gateway-harness';
 import { lexicalEmbeddings, lexicalVector } from '../helpers/lexical-embeddings';
@@ -29,8 +30,8 @@ function target(description: string, weight = 100): TargetConfig {
   return { route_type: 'llm/v1/chat', weight, description, model: { provider: 'openai', name: 'gpt-4o' } } as TargetConfig;
 }
 
-function config(targets: TargetConfig[], extra: { threshold?: number; embeddingsUrl?: string; id?: string } = {}): PluginConfig {
-  return {
+function config(targets: TargetConfig[], extra: { threshold?: number; embeddingsUrl?: string; id?: string } = {}): FilledConfig {
+  return validConfig({
     __plugin_id: extra.id ?? `plugin-${++seq}`,
     targets,
     balancer: { algorithm: 'semantic' },
@@ -39,7 +40,7 @@ function config(targets: TargetConfig[], extra: { threshold?: number; embeddings
       model: { provider: 'openai', name: 'text-embedding-3-small', options: { upstream_url: extra.embeddingsUrl ?? `${emb.url}/v1/embeddings` } },
     },
     vectordb: { strategy: 'redis', distance_metric: 'cosine', threshold: extra.threshold ?? 0.7, dimensions: DIMS, redis: { host: '127.0.0.1', port: redis.port } },
-  } as unknown as PluginConfig;
+  } as unknown as PluginConfig);
 }
 
 const DOCS_TARGETS = (): TargetConfig[] => [target('Specialist in code completions'), target('Requests related to IT support'), target('CATCHALL')];

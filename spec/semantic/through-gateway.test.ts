@@ -192,14 +192,23 @@ describe('semantic routing through the gateway and the plugin server', () => {
 
   test('a second plugin server reads the vectors (descriptions and prompts) from Redis without calling the embeddings server', async () => {
     const prompt = 'Give me code completions for this TypeScript function';
-    await ask(gw, '/semantic', prompt);
+    // Each route with a prompt it serves (/fallback has no CATCHALL); /strict refuses everything on purpose.
+    const all: Array<[string, string]> = [
+      ['/semantic', prompt],
+      ['/valkey', prompt],
+      ['/fallback', 'Help with programming problems number 0'],
+      ['/group', 'question about billing invoices'],
+    ];
+    for (const [route, text] of all) assert.equal((await ask(gw, route, text)).status, 200, route);
     const before = emb.requests.length;
     gw2 = await startEngineGateway(routes());
     const r = await ask(gw2, '/semantic', prompt);
     assert.equal(r.status, 200);
     assert.equal(r.target, '/semantic/t0');
-    // Give the new process's other routers time to read their descriptions too, then nothing may have been embedded.
-    await new Promise((res) => setTimeout(res, 300));
+    // Every route's router answers only once all its description vectors are read (router.ts waitReady), and an
+    // embeddings call for a missing one happens before that: once all four have answered, nothing may have been
+    // embedded. No wall-clock wait.
+    for (const [route, text] of all.slice(1)) assert.equal((await ask(gw2, route, text)).status, 200, route);
     assert.deepEqual(embeddingInputs().slice(before), []);
   });
 

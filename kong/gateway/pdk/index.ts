@@ -148,14 +148,25 @@ const MISC_PDK: Record<string, Fn> = {
     checkPhase(ctx.phase, PHASES.afterAccess);
     return ctx.scheme;
   },
-  // No consumers exist in the local gateway.
+  // No consumer entities exist in the local gateway, but a plugin may authenticate one itself, as custom auth
+  // plugins do in Kong (kong/pdk/client.lua authenticate: ngx.ctx.authenticated_consumer / _credential).
+  'kong.client.authenticate': (ctx, [consumer, credential]) => {
+    checkPhase(ctx.phase, PHASES.access);
+    const tableOrNil = (v: unknown): boolean => v === undefined || v === null || typeof v === 'object';
+    if (!tableOrNil(consumer)) throw new LuaError('consumer must be a table or nil');
+    if (!tableOrNil(credential)) throw new LuaError('credential must be a table or nil');
+    if ((consumer ?? undefined) === undefined && (credential ?? undefined) === undefined) throw new LuaError('either credential or consumer must be provided');
+    ctx.ngxCtx.authenticated_consumer = consumer ?? undefined;
+    ctx.ngxCtx.authenticated_credential = credential ?? undefined;
+    return undefined;
+  },
   'kong.client.get_consumer': (ctx) => {
     checkPhase(ctx.phase, PHASES.afterAccess);
-    return undefined;
+    return ctx.ngxCtx.authenticated_consumer;
   },
   'kong.client.get_credential': (ctx) => {
     checkPhase(ctx.phase, PHASES.afterAccess);
-    return undefined;
+    return ctx.ngxCtx.authenticated_credential;
   },
   'kong.plugin.get_id': (_ctx, _a, env) => env.pluginId,
   'kong.ip.is_trusted': () => false,

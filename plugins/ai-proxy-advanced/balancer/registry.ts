@@ -76,6 +76,8 @@ export class BalancerState implements Balancer {
   private current: readonly BalancerTarget[];
   /** Set when the state was dropped from the registry (forgetBalancerState, clearBalancerRegistry). */
   retired = false;
+  /** Picks made so far: the cluster sync (cluster/sync.ts) refreshes a plugin in use at every flush, an idle one less often. */
+  picks = 0;
 
   constructor(key: string, fingerprint: string, config: FilledConfig, targets: readonly BalancerTarget[], deps: BalancerDeps, previous?: BalancerState) {
     this.key = key;
@@ -96,6 +98,7 @@ export class BalancerState implements Balancer {
   }
 
   pick(req: PickRequest): BalancerTarget | undefined {
+    this.picks++;
     const t = this.balancer.pick(req);
     return t === undefined ? undefined : this.current[t.index];
   }

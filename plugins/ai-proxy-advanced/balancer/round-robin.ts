@@ -7,6 +7,9 @@
  * Beyond Kong: weights are 1..65535, so a wheel for co-prime weights could hold millions of slots. Past
  * MAX_WHEEL_SIZE slots the weights are scaled down proportionally (each keeps at least one slot); the share
  * error that introduces is below 1/MAX_WHEEL_SIZE per target, far under what traffic can measure.
+ *
+ * With AI_PROXY_ADVANCED_CLUSTER_REDIS set, the cluster sync sets `shared` and picks follow one weighted
+ * sequence for the whole cluster instead of this process's wheel (cluster/round-robin.ts).
  */
 import type { FilledBalancerConfig } from '../../../schemas/config';
 import type { Balancer, BalancerDeps, BalancerTarget, Outcome, PickRequest } from './balancer';
@@ -60,6 +63,8 @@ export class RoundRobinBalancer implements Balancer {
   private readonly targets: readonly BalancerTarget[];
   private readonly wheel: Int32Array;
   private pointer: number;
+  /** Cluster-wide picker (cluster/round-robin.ts), set by the cluster sync; undefined: this process's wheel. */
+  shared: { pick(exclude: ReadonlySet<number>): number } | undefined;
 
   constructor(targets: readonly BalancerTarget[], deps: BalancerDeps) {
     this.targets = targets;
@@ -72,6 +77,10 @@ export class RoundRobinBalancer implements Balancer {
   }
 
   pick(req: PickRequest): BalancerTarget | undefined {
+    if (this.shared !== undefined) {
+      const i = this.shared.pick(req.exclude);
+      return i < 0 ? undefined : this.targets[i];
+    }
     const wheel = this.wheel;
     const size = wheel.length;
     const exclude = req.exclude;

@@ -1,35 +1,16 @@
 /**
  * Opt-in cluster sharing of balancer state (sync.ts): set AI_PROXY_ADVANCED_CLUSTER_REDIS on the plugin server
- * to a redis:// or rediss:// URL (ioredis's URL form: user, password, db, `?family=`...). Unset, nothing here
- * runs and balancing is exactly as without it: per process, as Kong's is per worker.
+ * to a Redis URL: one server, Sentinel or Redis Cluster (setting.ts lists the forms). Unset, nothing here runs
+ * and balancing is exactly as without it: per process, as Kong's is per worker.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { DEFAULT_DEPS, observeBalancerStates } from '../balancer/registry';
-import { ClusterSync } from './sync';
+import { clusterOptions, clusterSetting, type ClusterSetting } from './setting';
+import { ClusterSync, type RedisClient } from './sync';
 
-export const CLUSTER_ENV = 'AI_PROXY_ADVANCED_CLUSTER_REDIS';
-
-export class ClusterSettingError extends Error {
-  readonly code = 'cluster_setting';
-}
-
-/** The URL from the setting, or undefined when unset/empty. Throws ClusterSettingError for anything else. */
-export function clusterUrl(env: NodeJS.ProcessEnv): string | undefined {
-  const raw = env[CLUSTER_ENV]?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new ClusterSettingError(`${CLUSTER_ENV} is not a URL (expected redis://host:port or rediss://host:port)`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new ClusterSettingError(`${CLUSTER_ENV} must use redis:// or rediss://, not ${u.protocol}//`);
-  }
-  return raw;
-}
+export { CLUSTER_ENV, ClusterSettingError, clusterSetting, parseClusterSetting, type ClusterSetting } from './setting';
 
 /**
  * Fail-fast client options: no offline queue (a command while disconnected fails at once instead of waiting),
@@ -45,25 +26,43 @@ export const FAIL_FAST: RedisOptions = {
   retryStrategy: (times) => Math.min(50 * times, 1000),
 };
 
+/** The subscriber keeps its queue: it only ever sends SUBSCRIBE, which ioredis replays on reconnect. */
+const SUBSCRIBER: RedisOptions = { ...FAIL_FAST, enableOfflineQueue: true, lazyConnect: false, commandTimeout: undefined };
+
+/** One ioredis client for the setting's form (server, Sentinel or Cluster) with `options`. */
+export function connectCluster(setting: ClusterSetting, options: RedisOptions): RedisClient {
+  switch (setting.kind) {
+    case 'server':
+      return new Redis(setting.url, options);
+    case 'sentinel':
+      return new Redis({ ...options, ...setting.options });
+    case 'cluster':
+      return new Cluster(setting.nodes, clusterOptions(setting, options));
+  }
+}
+
+/** The flush client and the subscriber for a setting. */
+export function clusterClients(setting: ClusterSetting): { redis: RedisClient; sub: RedisClient } {
+  return { redis: connectCluster(setting, FAIL_FAST), sub: connectCluster(setting, SUBSCRIBER) };
+}
+
 let running: ClusterSync | undefined;
 
 /** Starts the cluster sync when the setting is present (once per process); returns it, else undefined. */
 export function startClusterFromEnv(env: NodeJS.ProcessEnv = process.env, log: (m: string) => void = stderrLog): ClusterSync | undefined {
   if (running !== undefined) return running;
-  let url: string | undefined;
+  let setting: ClusterSetting | undefined;
   try {
-    url = clusterUrl(env);
+    setting = clusterSetting(env);
   } catch (e) {
-    // A bad setting must not take the plugin down: say so once and balance locally.
-    log(`${(e as Error).message}; balancer state stays local`);
+    // Said once, at plugin-server start; a bad setting must not take the plugin down: balance locally.
+    log(`error: ${(e as Error).message}; balancer state stays local to this process`);
     return undefined;
   }
-  if (url === undefined) return undefined;
-  const redis = new Redis(url, FAIL_FAST);
-  // The subscriber keeps its queue: it only ever sends SUBSCRIBE, which ioredis replays on reconnect.
-  const sub = new Redis(url, { ...FAIL_FAST, enableOfflineQueue: true, lazyConnect: false, commandTimeout: undefined });
+  if (setting === undefined) return undefined;
+  const { redis, sub } = clusterClients(setting);
   const nodeId = `${hostname().slice(0, 64)}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  running = new ClusterSync(redis, sub, { now: DEFAULT_DEPS.now, nodeId, log });
+  running = new ClusterSync(redis, sub, { now: DEFAULT_DEPS.now, nodeId, log, random: DEFAULT_DEPS.random });
   observeBalancerStates(running);
   void running.start();
   return running;

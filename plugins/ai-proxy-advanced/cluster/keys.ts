@@ -9,7 +9,9 @@
  * - `aipa:v1:{pk}:nodes` hash, field = node id → JSON `{t, c, e}`: the node's heartbeat time, its in-flight
  *   requests per target (least-connections) and its EWMA per target ([ewma, touchedAt], lowest-latency and
  *   lowest-usage). Entries older than NODE_TTL_MS are ignored and removed: a dead node's connections expire.
- * - `aipa:v1:plugins` set of the `pk`s, read once at start to restore state before the first pick.
+ * - `aipa:v1:{pk}:rr` hash, target id → round-robin current weight shared by every node (RR_SCRIPT).
+ * - `aipa:v1:plugins` set of the `pk`s, read once at start to restore state before the first pick (its own slot:
+ *   it is only ever used by single-key commands, so it works in Redis Cluster too).
  * - channel `aipa:v1:events`: circuit openings and Retry-After holds, published the moment they happen.
  */
 import { createHash } from 'node:crypto';
@@ -59,5 +61,29 @@ for i = 4, #ARGV, 3 do
   end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return redis.call('HGETALL', KEYS[1])
+`;
+
+/** `aipa:v1:{pk}:rr` hash, target id → the cluster's current weight of smooth round robin (cluster/round-robin.ts). */
+export function rrKey(pk: string): string {
+  return `aipa:v1:{${pk}}:rr`;
+}
+
+/**
+ * KEYS[1] rr hash; ARGV: bound, key ttl ms, then (target id, delta) pairs: adds each node's change to the
+ * cluster's current weights, each kept within ±bound (a garbage or runaway value cannot starve a target for
+ * long). Returns the whole hash: the write and the refresh are one round trip.
+ */
+export const RR_SCRIPT = `
+local bound = tonumber(ARGV[1])
+for i = 3, #ARGV, 2 do
+  local d = tonumber(ARGV[i + 1])
+  if d ~= nil and d == math.floor(d) then
+    local v = redis.call('HINCRBY', KEYS[1], ARGV[i], d)
+    if v > bound then redis.call('HSET', KEYS[1], ARGV[i], bound)
+    elseif v < -bound then redis.call('HSET', KEYS[1], ARGV[i], -bound) end
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('HGETALL', KEYS[1])
 `;

@@ -6,7 +6,8 @@
  * Local-first: no request waits on Redis. Picks read in-process state (balancer/registry.ts); this module
  * - flushes each state's local deltas every FLUSH_INTERVAL_MS in one pipeline per plugin, whose reply is the
  *   cluster's view, applied to the local state (TargetHealth.applyRemote, EwmaScoreboard.setRemote,
- *   LeastConnectionsBalancer.setRemote);
+ *   LeastConnectionsBalancer.setRemote, SharedRoundRobin.applyCluster). A plugin with nothing new to send is
+ *   skipped (no round trip) and only refreshed every REFRESH_INTERVAL_MS, which also keeps its heartbeat;
  * - writes and publishes a circuit opening or Retry-After hold the moment it happens, so other nodes skip the
  *   target within one pub/sub hop instead of one flush interval;
  * - reads every plugin's holds back at start (bounded by restoreTimeoutMs), so a respawned plugin server or a
@@ -15,15 +16,25 @@
  * goes on locally, and the next flush after Redis returns pushes local holds back and re-reads the view.
  * One log line when Redis goes away, one when it is back.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { BalancerState } from '../balancer/registry';
 import type { BalancerStateObserver } from '../balancer/registry';
 import { EwmaBalancer } from '../balancer/ewma-balancer';
 import { DECAY_TIME_MS } from '../balancer/ewma';
 import { LeastConnectionsBalancer } from '../balancer/least-connections';
-import { CHANNEL, HOLDS_SCRIPT, holdsKey, nodesKey, pluginKey, PLUGINS_SET } from './keys';
+import { RoundRobinBalancer } from '../balancer/round-robin';
+import { CHANNEL, HOLDS_SCRIPT, holdsKey, nodesKey, pluginKey, PLUGINS_SET, RR_SCRIPT, rrKey } from './keys';
+import { SharedRoundRobin } from './round-robin';
+
+/** A single server, Sentinel (both `Redis`) or Redis Cluster client (index.ts connectCluster). */
+export type RedisClient = Redis | Cluster;
 
 export const FLUSH_INTERVAL_MS = 200;
+/**
+ * A plugin with no local change is refreshed (and its heartbeat renewed) this often instead of every flush:
+ * well inside NODE_TTL_MS, so a quiet node's in-flight counts never expire while it lives.
+ */
+export const REFRESH_INTERVAL_MS = 1_000;
 /** A node's in-flight counts and EWMAs count this long after its last flush (a dead node's expire). */
 export const NODE_TTL_MS = 3_000;
 /** Far longer than any hold (circuit-breaker.ts MAX_RETRY_AFTER_MS, fail_timeout) so an idle plugin's keys outlive its holds. */
@@ -42,13 +53,17 @@ export interface ClusterDeps {
   nodeId: string;
   log(message: string): void;
   flushIntervalMs?: number;
+  refreshIntervalMs?: number;
   restoreTimeoutMs?: number;
+  /** Uniform in [0, 1): the per-node tie rotation of the shared round robin. */
+  random?: () => number;
 }
 
-/** One plugin's view as Redis holds it: the holds hash and the nodes hash. */
+/** One plugin's view as Redis holds it: the holds, nodes and round-robin hashes. */
 export interface ClusterView {
   holds: Record<string, string>;
   nodes: Record<string, string>;
+  rr: Record<string, string>;
 }
 
 interface Tracked {
@@ -57,9 +72,20 @@ interface Tracked {
   /** Counted failures per target index since the last flush. */
   pendingFails: Map<number, number>;
   index: Map<string, number>;
+  rr: SharedRoundRobin | undefined;
+  /** The node entry's content (without its time) as last sent: unchanged means nothing new to say. */
+  lastEntry: string;
+  /** When this plugin is due a refresh even with nothing to send (injected clock). */
+  refreshAt: number;
+  /** state.picks at the last flush: a plugin serving requests wants a fresh view at every flush. */
+  picks: number;
 }
 
-type HoldsCommand = (key: string, ...args: (string | number)[]) => unknown;
+type ScriptCommand = (key: string, ...args: (string | number)[]) => unknown;
+interface Scripts {
+  aipaHolds: ScriptCommand;
+  aipaRr: ScriptCommand;
+}
 
 function num(v: string | undefined): number {
   const n = v === undefined ? NaN : Number(v);
@@ -95,13 +121,14 @@ export class ClusterSync implements BalancerStateObserver {
   isReady = false;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly sub: Redis,
+    private readonly redis: RedisClient,
+    private readonly sub: RedisClient,
     deps: ClusterDeps,
   ) {
-    this.deps = { flushIntervalMs: FLUSH_INTERVAL_MS, restoreTimeoutMs: RESTORE_TIMEOUT_MS, ...deps };
+    this.deps = { flushIntervalMs: FLUSH_INTERVAL_MS, refreshIntervalMs: REFRESH_INTERVAL_MS, restoreTimeoutMs: RESTORE_TIMEOUT_MS, random: Math.random, ...deps };
     this.ready = new Promise((r) => (this.markReady = r));
     redis.defineCommand('aipaHolds', { numberOfKeys: 1, lua: HOLDS_SCRIPT });
+    redis.defineCommand('aipaRr', { numberOfKeys: 1, lua: RR_SCRIPT });
     // ioredis reports every failed reconnect as an 'error' event; the up/down lines below are the log.
     redis.on('error', () => undefined);
     sub.on('error', () => undefined);
@@ -123,7 +150,7 @@ export class ClusterSync implements BalancerStateObserver {
         this.finishRestore();
       });
     void this.sub.subscribe(CHANNEL).catch(() => undefined);
-    this.timer = setInterval(() => void this.flushAll(), this.deps.flushIntervalMs);
+    this.timer = setInterval(() => void this.tick(), this.deps.flushIntervalMs);
     this.timer.unref();
     return this.ready;
   }
@@ -141,7 +168,16 @@ export class ClusterSync implements BalancerStateObserver {
     const pk = pluginKey(state.key);
     const index = new Map<string, number>();
     state.targets.forEach((t) => index.set(t.id, t.index));
-    const tr: Tracked = { state, pk, pendingFails: new Map(), index };
+    const algo = state.algorithm;
+    let rr: SharedRoundRobin | undefined;
+    if (algo instanceof RoundRobinBalancer) {
+      rr = new SharedRoundRobin(
+        state.targets.map((t) => t.weight),
+        this.deps.random,
+      );
+      algo.shared = rr;
+    }
+    const tr: Tracked = { state, pk, pendingFails: new Map(), index, rr, lastEntry: '', refreshAt: -Infinity, picks: state.picks };
     this.tracked.set(pk, tr);
     state.health.listener = {
       failure: (i, counted, openedUntil, retryUntil) => {
@@ -182,16 +218,36 @@ export class ClusterSync implements BalancerStateObserver {
     const pk = pluginKey(state.key);
     if (this.tracked.get(pk)?.state === state) this.tracked.delete(pk);
     state.health.listener = undefined;
+    if (state.algorithm instanceof RoundRobinBalancer) state.algorithm.shared = undefined;
   }
 
   // --- flush / refresh ---
 
-  /** One flush of every tracked state (the timer calls it; tests call it to step without waiting). */
+  /**
+   * What the timer runs every flush interval: flushes the plugins in use (picks since the last flush: their
+   * picks want a fresh view) or with something to send (counted failures, changed in-flight counts or EWMAs),
+   * and refreshes the others only when their refresh is due. An idle plugin costs no Redis command between
+   * refreshes; its first request is followed by a flush at the next tick.
+   */
+  async tick(): Promise<void> {
+    if (this.flushing || this.closed || !this.up) return;
+    const now = this.deps.now();
+    const due = [...this.tracked.values()].filter(
+      (tr) => now >= tr.refreshAt || tr.state.picks !== tr.picks || tr.pendingFails.size > 0 || entryBody(this.nodeEntry(tr.state)) !== tr.lastEntry,
+    );
+    if (due.length > 0) await this.run(due);
+  }
+
+  /** One flush and refresh of every tracked state, due or not (tests step with it; a reconnect needs it). */
   async flushAll(): Promise<void> {
     if (this.flushing || this.closed || !this.up) return;
+    await this.run([...this.tracked.values()]);
+  }
+
+  private async run(trs: Tracked[]): Promise<void> {
     this.flushing = true;
     try {
-      await Promise.all([...this.tracked.values()].map((tr) => this.flush(tr)));
+      await Promise.all(trs.map((tr) => this.flush(tr)));
     } finally {
       this.flushing = false;
     }
@@ -200,6 +256,8 @@ export class ClusterSync implements BalancerStateObserver {
   private async flush(tr: Tracked): Promise<void> {
     const { state, pk } = tr;
     const now = Math.round(this.deps.now());
+    tr.refreshAt = now + this.deps.refreshIntervalMs;
+    tr.picks = state.picks;
     const args: (string | number)[] = [];
     // Deltas leave the queue now: a failed flush drops them (they describe a window that an outage outlasts),
     // while holds are absolute and re-sent by every flush until they end.
@@ -212,11 +270,19 @@ export class ClusterSync implements BalancerStateObserver {
       if (h.openUntil > now) args.push('o', t.id, Math.ceil(h.openUntil));
       if (h.retryUntil > now) args.push('r', t.id, Math.ceil(h.retryUntil));
     }
-    const p = this.redis.pipeline();
-    (p as unknown as { aipaHolds: HoldsCommand }).aipaHolds(holdsKey(pk), now, Math.max(1, state.health.failTimeoutMs), KEY_TTL_MS, ...args);
-    p.hset(nodesKey(pk), this.deps.nodeId, JSON.stringify(this.nodeEntry(state, now)));
+    // Every key of one plugin carries the same hash tag ({pk}, keys.ts): one pipeline, one slot, also in Redis Cluster.
+    const p = this.redis.pipeline() as ReturnType<RedisClient['pipeline']> & Scripts;
+    p.aipaHolds(holdsKey(pk), now, Math.max(1, state.health.failTimeoutMs), KEY_TTL_MS, ...args);
+    const entry = this.nodeEntry(state);
+    p.hset(nodesKey(pk), this.deps.nodeId, JSON.stringify({ t: now, ...entry }));
     p.pexpire(nodesKey(pk), KEY_TTL_MS);
     p.hgetall(nodesKey(pk));
+    const sent = tr.rr?.pendingDelta();
+    if (tr.rr !== undefined) {
+      const rrArgs: (string | number)[] = [];
+      if (sent !== undefined) state.targets.forEach((t) => sent[t.index] !== 0 && rrArgs.push(t.id, sent[t.index]!));
+      p.aipaRr(rrKey(pk), tr.rr.bound, KEY_TTL_MS, ...rrArgs);
+    }
     let res: [Error | null, unknown][] | null;
     try {
       res = await p.exec();
@@ -224,13 +290,15 @@ export class ClusterSync implements BalancerStateObserver {
       return;
     }
     if (res === null || res.some(([e]) => e !== null)) return;
+    tr.lastEntry = entryBody(entry);
     const holds = pairs(res[0]![1]);
     const nodes = (res[3]![1] ?? {}) as Record<string, string>;
-    const stale = this.apply(tr, { holds, nodes });
+    const rr = tr.rr === undefined ? {} : pairs(res[4]![1]);
+    const stale = this.apply(tr, { holds, nodes, rr }, sent);
     if (stale.length > 0) void this.redis.hdel(nodesKey(pk), ...stale).catch(() => undefined);
   }
 
-  private nodeEntry(state: BalancerState, now: number): { t: number; c: Record<string, number>; e: Record<string, [number, number]> } {
+  private nodeEntry(state: BalancerState): { c: Record<string, number>; e: Record<string, [number, number]> } {
     const c: Record<string, number> = {};
     const e: Record<string, [number, number]> = {};
     const algo = state.algorithm;
@@ -243,12 +311,19 @@ export class ClusterSync implements BalancerStateObserver {
         if (s !== undefined) e[t.id] = [s.ewma, Math.round(s.touchedAt)];
       }
     }
-    return { t: now, c, e };
+    return { c, e };
   }
 
-  /** Applies a cluster view to one state. Returns the node fields that are stale (to delete). */
-  private apply(tr: Tracked, view: ClusterView): string[] {
+  /**
+   * Applies a cluster view to one state (`sent`: the round-robin delta this view already includes). Returns
+   * the node fields that are stale (to delete).
+   */
+  private apply(tr: Tracked, view: ClusterView, sent?: Float64Array): string[] {
     const { state } = tr;
+    tr.rr?.applyCluster(
+      state.targets.map((t) => num(view.rr[t.id])),
+      sent,
+    );
     const now = this.deps.now();
     const health = state.health;
     for (const t of state.targets) {
@@ -313,8 +388,8 @@ export class ClusterSync implements BalancerStateObserver {
     const args: (string | number)[] = [];
     if (openUntil !== undefined) args.push('o', t.id, Math.ceil(openUntil));
     if (retryUntil !== undefined) args.push('r', t.id, Math.ceil(retryUntil));
-    const p = this.redis.pipeline();
-    (p as unknown as { aipaHolds: HoldsCommand }).aipaHolds(holdsKey(tr.pk), now, Math.max(1, tr.state.health.failTimeoutMs), KEY_TTL_MS, ...args);
+    const p = this.redis.pipeline() as ReturnType<RedisClient['pipeline']> & Scripts;
+    p.aipaHolds(holdsKey(tr.pk), now, Math.max(1, tr.state.health.failTimeoutMs), KEY_TTL_MS, ...args);
     p.publish(CHANNEL, JSON.stringify({ n: this.deps.nodeId, k: tr.pk, t: t.id, o: openUntil ?? null, r: retryUntil ?? null }));
     void p.exec().catch(() => undefined);
   }
@@ -338,22 +413,18 @@ export class ClusterSync implements BalancerStateObserver {
   private async restore(): Promise<void> {
     if (this.redis.status === 'wait') await this.redis.connect();
     const members = (await this.redis.smembers(PLUGINS_SET)).slice(0, MAX_PLUGINS_RESTORED);
-    if (members.length === 0) return;
-    const p = this.redis.pipeline();
-    for (const pk of members) {
-      p.hgetall(holdsKey(pk));
-      p.hgetall(nodesKey(pk));
-    }
-    const res = (await p.exec()) ?? [];
-    members.forEach((pk, j) => {
-      const h = res[2 * j];
-      const nd = res[2 * j + 1];
-      if (!h || !nd || h[0] || nd[0]) return;
-      const view = { holds: h[1] as Record<string, string>, nodes: nd[1] as Record<string, string> };
-      const tr = this.tracked.get(pk);
-      if (tr !== undefined) this.apply(tr, view);
-      else this.pending.set(pk, view);
-    });
+    // One pipeline per plugin: its keys share a slot, different plugins' keys need not (Redis Cluster).
+    await Promise.all(
+      members.map(async (pk) => {
+        const res = await this.redis.pipeline().hgetall(holdsKey(pk)).hgetall(nodesKey(pk)).hgetall(rrKey(pk)).exec();
+        if (res === null || res.some(([e]) => e !== null)) return;
+        const [holds, nodes, rr] = res.map(([, v]) => (v ?? {}) as Record<string, string>) as [Record<string, string>, Record<string, string>, Record<string, string>];
+        const view = { holds, nodes, rr };
+        const tr = this.tracked.get(pk);
+        if (tr !== undefined) this.apply(tr, view);
+        else this.pending.set(pk, view);
+      }),
+    );
   }
 
   private finishRestore(): void {
@@ -369,12 +440,21 @@ export class ClusterSync implements BalancerStateObserver {
       this.deps.log(this.everUp ? 'cluster redis reachable again: re-syncing balancer state' : 'cluster redis connected: sharing balancer state');
       this.everUp = true;
       // Failures counted during the outage describe a window that has likely passed; holds are re-sent.
-      for (const tr of this.tracked.values()) tr.pendingFails = new Map();
+      // Holds are re-sent at the next tick: every plugin is due.
+      for (const tr of this.tracked.values()) {
+        tr.pendingFails = new Map();
+        tr.refreshAt = -Infinity;
+      }
       for (const tr of this.tracked.values()) void this.redis.sadd(PLUGINS_SET, tr.pk).catch(() => undefined);
     } else if (this.everUp) {
       this.deps.log('cluster redis unreachable: balancing on local state until it returns');
     }
   }
+}
+
+/** A node entry's content without its time: what tick() compares to decide whether there is news to send. */
+function entryBody(entry: { c: Record<string, number>; e: Record<string, [number, number]> }): string {
+  return JSON.stringify(entry);
 }
 
 /** HGETALL as a Lua script returns it: a flat [field, value, ...] array. */

@@ -5,10 +5,16 @@
  * the selected target has `logging.log_statistics`; payloads only then too, and only with `log_payloads`.
  * Buffered: set with `kong.log.set_serialize_value` before `exit`, so Kong's log plugins record them. Streamed: the
  * block is only known at stream end, after Kong's log plugins ran; see observability/log-phase.ts.
+ * The block is set with one call, `ai.proxy` = the whole block, where Kong's serialize-analytics sets
+ * `ai.proxy.meta`, `ai.proxy.usage` and the payload parts one by one: every PDK call is a round trip to Kong, and
+ * the result in `kong.log.serialize()` is the same (kong/pdk/log.lua edit_result creates the `ai` table and
+ * sets `proxy` in it). Only the ai-proxy plugins write under `ai.proxy` in Kong (the others use `ai.<their own
+ * key>`, e.g. ai-prompt-template's `ai.payload.original_request`), so nothing set before is replaced.
  * Nothing here carries a credential: URLs are logged without their query string (it may hold an auth param).
  */
 import type { TargetConfig } from '../../../schemas/config';
 import type { TokenUsage } from '../providers/provider';
+import { parseUrl } from '../providers/translator-kit/url';
 
 export interface TriedTarget {
   provider: string;
@@ -31,7 +37,7 @@ export interface AttemptRecord {
 }
 
 export function describeAttempt(target: TargetConfig, model: string, url: string): TriedTarget {
-  const u = new URL(url);
+  const u = parseUrl(url);
   const scheme = u.protocol.replace(/:$/, '');
   const port = u.port !== '' ? Number(u.port) : scheme === 'https' ? 443 : 80;
   const host = u.hostname.replace(/^\[|\]$/g, '');
@@ -67,11 +73,6 @@ export interface AnalyticsInput {
    */
   requestBody: Buffer | undefined;
   responseBody: Buffer | string | undefined;
-}
-
-export interface SerializeEntry {
-  key: string;
-  value: unknown;
 }
 
 /** The `ai.proxy` block in Kong's shape (what Kong's log plugins find under `ai.proxy` in kong.log.serialize()). */
@@ -161,19 +162,3 @@ export function aiProxyBlock(a: AnalyticsInput): AiProxyBlock | undefined {
   return block;
 }
 
-/** The serialize values to set for a block (one per part, as Kong's serialize-analytics sets them). */
-export function serializeEntries(block: AiProxyBlock | undefined): SerializeEntry[] {
-  if (block === undefined) return [];
-  const entries: SerializeEntry[] = [
-    { key: 'ai.proxy.meta', value: block.meta },
-    { key: 'ai.proxy.usage', value: block.usage },
-    { key: 'ai.proxy.tried_targets', value: block.tried_targets },
-  ];
-  if (block.payload) entries.push({ key: 'ai.proxy.payload', value: block.payload });
-  return entries;
-}
-
-/** The serialize values to set, or none when the target does not log statistics. */
-export function buildAnalytics(a: AnalyticsInput): SerializeEntry[] {
-  return serializeEntries(aiProxyBlock(a));
-}

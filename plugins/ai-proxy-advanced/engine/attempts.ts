@@ -17,7 +17,10 @@ import type { ClientRequest } from './pdk';
 import { assignOwn } from './assign-own';
 import { readFirstEvent, type StreamLease, type StreamOutcome } from './stream-lease';
 import { buildAttemptContext, type PreparedTarget } from './target-context';
+import { driverForFormat } from './llm-format';
 import { prepareSemanticPick } from '../semantic';
+import { withIneligible } from './request-targets';
+import { aliasOf } from './model-alias';
 import { classifyUndiciError, type UpstreamCaller, type UpstreamStreamOpener, type UpstreamTimeouts } from './upstream';
 
 export interface AttemptDeps {
@@ -162,18 +165,25 @@ async function buildRequest(
   deps: AttemptDeps,
   baseHeaders: Record<string, string>,
 ): Promise<{ req: SerializedRequest; target: TargetConfig; model: string; tried: AttemptRecord; ctx: ReturnType<typeof buildAttemptContext>['ctx'] }> {
-  const { ctx, target } = buildAttemptContext(prepared, parsed.json, client, rt.config);
-  const up = driver.toRequest(parsed.json, ctx);
+  const { ctx, target } = buildAttemptContext(prepared, parsed, client, rt.config);
+  // A native llm_format request: the checks ran on its view (parsed.json), the driver gets the body as sent.
+  const source = parsed.native ?? parsed.json;
+  const up = driver.toRequest(source, ctx);
   up.url = mergeClientQuery(up.url, client);
   up.headers = assignOwn(assignOwn({}, baseHeaders), up.headers);
   const bodyAuth = target.auth?.param_location === 'body' && target.auth.param_name;
   // A driver that returns the client's own object (preserve) gets the client's bytes, as Kong sends them.
-  const untouched = up.body === parsed.json;
-  if (untouched && bodyAuth) up.body = { ...parsed.json };
+  const untouched = up.body === source;
+  if (untouched && bodyAuth) up.body = { ...source };
+  // A passthrough body that named this target's model_alias goes upstream with model.name, not the alias.
+  const alias = untouched ? aliasOf(prepared.config) : undefined;
+  if (alias !== undefined && parsed.json.model === alias && ctx.model !== alias) {
+    up.body = { ...(up.body as Record<string, unknown>), model: ctx.model };
+  }
   applyAuth(up, target.auth, client);
   let body: Buffer | undefined;
   if (up.body === undefined) body = undefined;
-  else if (untouched && up.body === parsed.json) body = parsed.raw;
+  else if (untouched && up.body === source) body = parsed.raw;
   else if (Buffer.isBuffer(up.body)) body = up.body;
   else if (typeof up.body === 'string') body = Buffer.from(up.body);
   else body = Buffer.from(JSON.stringify(up.body));
@@ -207,11 +217,12 @@ export async function runAttempts(
   const semantic = rt.config.balancer.algorithm === 'semantic' ? await prepareSemanticPick(rt.config, parsed.json, deps.signDeps) : undefined;
 
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    const exclude = rt.health.exclusions(tried);
+    const exclude = withIneligible(rt.health.exclusions(tried), client.ineligible);
     const picked: BalancerTarget | undefined = rt.balancer.pick({ hashKey, exclude, semantic });
     if (!picked) {
       if (last) return last;
-      const waitMs = rt.health.rateLimitedForMs?.(tried);
+      // Over the targets this request may use: one it may not use is no reason to answer 500 instead of 429.
+      const waitMs = rt.health.rateLimitedForMs?.(withIneligible(tried, client.ineligible));
       if (waitMs !== undefined) {
         throw new RateLimitedError(`every target is rate-limited by its provider; retry after ${Math.ceil(waitMs / 1000)}s`, { retryAfterMs: waitMs });
       }
@@ -223,7 +234,7 @@ export async function runAttempts(
     let driver: ProviderDriver;
     try {
       if (!prepared) throw new NoHealthyTargetError('failed to get peer');
-      driver = deps.getDriver(prepared.config.model.provider);
+      driver = driverForFormat(rt.config, deps.getDriver(prepared.config.model.provider));
       if (stream && !driver.createStreamTranslator) {
         throw new UnsupportedFeatureError(`provider ${driver.name} cannot stream responses yet; send stream: false`);
       }

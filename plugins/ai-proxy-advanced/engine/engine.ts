@@ -3,16 +3,19 @@
  * - Buffered: attempts → analytics → exit. `exit` is the last PDK call (Kong never resumes the handler after
  *   it), and no argument before the last is ever null/undefined (kong-plugin-protocol.md §2.8: a hole drops the
  *   headers).
- * - Streamed (`stream: true` or `response_streaming: always`): a ticket for the loopback stream endpoint
- *   (stream-endpoint.ts), a check that the route has a service, and three PDK calls pointing Kong's upstream at
- *   it; the endpoint runs the attempts.
+ * - Streamed (`stream: true` or `response_streaming: always`): a check that the route has a service, a ticket
+ *   for the loopback stream endpoint (stream-endpoint.ts), which starts the attempts at once, and two PDK calls
+ *   pointing Kong's upstream at it (three when the service's protocol is not http).
  */
 import type { FilledConfig } from '../../../schemas/config';
-import { serializeEntries, type SerializeEntry } from './analytics';
+import type { AiProxyBlock } from './analytics';
 import { pendingStreams, recordOutcome, StreamRecord } from '../observability/record';
+import { LOG_PHASE_DECLARED } from '../observability/log-phase';
 import { assignOwn } from './assign-own';
 import { runAttempts, type AttemptDeps, type BufferedResult, type PluginRuntime } from './attempts';
-import { parseRequestBody, type ParsedBody } from './parse-request';
+import { parsePassThroughBody, parseRequestBody, type ParsedBody } from './parse-request';
+import { formatReadsUriCaptures, readLlmFormat } from './llm-format';
+import { passThroughRoute, mayStream } from './route-types';
 import { firstHeader, readClientRequest, type ClientRequest, type EnginePdk, type ReadNeeds } from './pdk';
 import { errorResponse, upstreamFailureError, wireBody, type ClientResponse } from './responses';
 import { STREAM_PATH, streamEndpoint } from './stream-endpoint';
@@ -21,11 +24,13 @@ import { usesUriCaptures } from './templating';
 import { ConfigError, InvalidRequestError } from '../errors';
 import { kongHeaderSettings, proxiedHeaders, type KongHeaderSettings } from './kong-headers';
 import { acceptsGzip, gzipAnswer } from './encoding';
+import { ineligibleTargets, targetFiltersOf, type TargetFilters } from './request-targets';
 
 export function readNeedsOf(config: FilledConfig): ReadNeeds {
   return {
-    method: config.targets.some((t) => t.route_type === 'preserve'),
-    uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)),
+    // preserve forwards the client's method; the REST route types (files, responses, ...) take GET and DELETE too.
+    method: config.targets.some((t) => t.route_type === 'preserve' || passThroughRoute(t.route_type) !== undefined),
+    uriCaptures: config.targets.some((t) => usesUriCaptures(t.model)) || formatReadsUriCaptures(config),
     maxBody: config.max_request_body_size,
   };
 }
@@ -55,27 +60,38 @@ export function responseOf(result: BufferedResult, config: FilledConfig, client:
 export class Engine {
   private readonly needs: ReadNeeds;
   private readonly kongHeaders: KongHeaderSettings;
+  /** Some target passes OpenAI's other APIs through: bodies may also be empty or multipart (engine/route-types). */
+  private readonly passThrough: boolean;
+  /** model_alias / acls: undefined for a config with neither (no extra work per request). */
+  private readonly filters: TargetFilters | undefined;
 
   constructor(
     private readonly runtime: PluginRuntime,
     private readonly deps: AttemptDeps,
   ) {
     this.needs = readNeedsOf(runtime.config);
+    this.passThrough = runtime.config.targets.some((t) => passThroughRoute(t.route_type) !== undefined);
     this.kongHeaders = kongHeaderSettings(deps.signDeps.env);
+    this.filters = targetFiltersOf(runtime.config);
   }
 
   async handle(kong: EnginePdk): Promise<void> {
     const { runtime: rt, deps } = this;
     const started = deps.now();
     let response: ClientResponse;
-    let analytics: SerializeEntry[] = [];
+    let analytics: AiProxyBlock | undefined;
     let unexpected: unknown;
     let failureNote: string | undefined;
     let gzipIt = false;
     try {
-      const client = await readClientRequest(kong, this.needs);
-      const parsed: ParsedBody = parseRequestBody(client.body, firstHeader(client.headers, 'content-type'), rt.config.max_request_body_size);
-      if (isStreamRequest(parsed.json, rt.config)) {
+      let client = await readClientRequest(kong, this.needs);
+      const contentType = firstHeader(client.headers, 'content-type');
+      // Native llm_formats need route_type llm/v1/chat (config time), so they never meet a pass-through route type.
+      const parsed: ParsedBody = this.passThrough
+        ? await parsePassThroughBody(client.body, contentType, rt.config.max_request_body_size)
+        : readLlmFormat(rt.config, client, parseRequestBody(client.body, contentType, rt.config.max_request_body_size));
+      if (this.filters) client = { ...client, ineligible: await ineligibleTargets(this.filters, rt.config, kong, client, parsed.json) };
+      if (isStreamRequest(parsed.json, rt.config) && (!this.passThrough || mayStream(rt.config, client, parsed))) {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
         // Kong answers 503 "no Service found with those values" after access for a route without a service
         // (kong/init.lua access phase), whatever set_target said: name the cause instead.
@@ -87,6 +103,7 @@ export class Engine {
         }
         const ep = await streamEndpoint();
         const record = new StreamRecord(rt.config, started, deps.now);
+        // The provider is called from here on (stream-endpoint.ts): the calls below overlap its first event.
         const path = ep.issue({
           record,
           rt,
@@ -97,10 +114,21 @@ export class Engine {
           // The access phase is over by then: the plugin server's stderr is Kong's error log.
           log: (message) => process.stderr.write(`[ai-proxy-advanced] ${message}\n`),
         });
-        pendingStreams.add(path.slice(STREAM_PATH.length), record);
-        await kong.service.setTarget(ep.host, ep.port);
-        await kong.service.request.setScheme('http');
-        await kong.service.request.setPath(path);
+        const ticket = path.slice(STREAM_PATH.length);
+        // Kept for the log phase to claim; without one (AI_PROXY_ADVANCED_LOG_PHASE=off) the ticket's own expiry drops it.
+        if (LOG_PHASE_DECLARED) pendingStreams.add(ticket, record);
+        try {
+          // Every PDK call is a round trip to Kong before it can connect to the endpoint, so none is made that
+          // would change nothing: Kong's upstream scheme starts as the service's protocol (kong/runloop/handler.lua,
+          // `var.upstream_scheme = match_t.upstream_scheme`), so an http service needs no set_scheme.
+          await kong.service.setTarget(ep.host, ep.port);
+          if (service.protocol !== 'http') await kong.service.request.setScheme('http');
+          await kong.service.request.setPath(path);
+        } catch (err) {
+          // Kong will not come for this ticket: stop its provider request now.
+          ep.dropUnclaimed(ticket);
+          throw err;
+        }
         return;
       }
       const result = await runAttempts(rt, client, parsed, deps);
@@ -114,15 +142,13 @@ export class Engine {
         failureNote = `ai-proxy-advanced: no upstream answered (${result.tried.length} attempt(s)); last: ${result.reason}`;
       }
       const success = result.kind === 'success';
-      analytics = serializeEntries(
-        recordOutcome({
-          config: rt.config,
-          result,
-          mode: 'oneshot',
-          latencyMs: deps.now() - started,
-          responseBody: success ? (Buffer.isBuffer(result.body) ? result.body : (response.body as string)) : undefined,
-        }),
-      );
+      analytics = recordOutcome({
+        config: rt.config,
+        result,
+        mode: 'oneshot',
+        latencyMs: deps.now() - started,
+        responseBody: success ? (Buffer.isBuffer(result.body) ? result.body : (response.body as string)) : undefined,
+      });
     } catch (err) {
       response = errorResponse(err);
       if (response.status >= 500 && !(err as { userFacing?: boolean })?.userFacing) unexpected = err;
@@ -132,7 +158,8 @@ export class Engine {
       await kong.log.err('ai-proxy-advanced: unexpected error: ', (unexpected as Error)?.stack ?? String(unexpected));
     }
     if (failureNote !== undefined) await kong.log.err(failureNote);
-    for (const e of analytics) await kong.log.setSerializeValue(e.key, e.value);
+    // One call for the whole block (analytics.ts): each PDK call is a round trip to Kong.
+    if (analytics !== undefined) await kong.log.setSerializeValue('ai.proxy', analytics);
     const body = gzipIt ? await gzipAnswer(wireBody(response.body), response.headers) : wireBody(response.body);
     await kong.response.exit(response.status, body, response.headers);
   }

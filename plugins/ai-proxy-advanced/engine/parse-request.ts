@@ -5,6 +5,7 @@
  * "content-type header does not match request body, or bad JSON formatting".
  */
 import { BodyTooLargeError, InvalidRequestError, UnsupportedFeatureError } from '../errors';
+import { readMultipartForm, type MultipartForm } from './route-types/multipart';
 
 export const BAD_JSON_MESSAGE = 'content-type header does not match request body, or bad JSON formatting';
 
@@ -39,17 +40,29 @@ export function nestedDeeperThan(raw: Buffer, max: number): boolean {
 
 export interface ParsedBody {
   readonly raw: Buffer;
+  /** The JSON body; `{}` for a multipart or empty body (pass-through route types only). */
   readonly json: Record<string, unknown>;
+  /**
+   * A native `llm_format` request (engine/llm-format.ts): the client's body as sent (`raw` is its bytes), while
+   * `json` holds what the engine checks of it.
+   */
+  readonly native?: Record<string, unknown>;
+  /** A multipart/form-data body's text fields (pass-through route types only). */
+  readonly form?: MultipartForm;
 }
 
 /**
  * @param maxSize `max_request_body_size`; 0 (3.10+) or unset means unlimited. Kong refuses a larger body with
  *   its generic 400 because `get_body` returns nil; we answer 413 naming the limit, which says what went wrong.
  */
-export function parseRequestBody(raw: Buffer, contentType: string | undefined, maxSize: number | null | undefined): ParsedBody {
+function checkBodySize(raw: Buffer, maxSize: number | null | undefined): void {
   if (maxSize != null && maxSize > 0 && raw.length > maxSize) {
     throw new BodyTooLargeError(`request body is ${raw.length} bytes, more than max_request_body_size (${maxSize})`);
   }
+}
+
+export function parseRequestBody(raw: Buffer, contentType: string | undefined, maxSize: number | null | undefined): ParsedBody {
+  checkBodySize(raw, maxSize);
   const ct = (contentType ?? 'application/json').toLowerCase();
   if (ct.includes('multipart/form-data')) {
     throw new UnsupportedFeatureError('multipart/form-data request bodies are not supported by this version of ai-proxy-advanced');
@@ -64,4 +77,18 @@ export function parseRequestBody(raw: Buffer, contentType: string | undefined, m
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new InvalidRequestError(BAD_JSON_MESSAGE);
   return { raw, json: json as Record<string, unknown> };
+}
+
+/**
+ * The body for a config with pass-through route types (engine/route-types): besides JSON, no body at all (GET,
+ * DELETE) and multipart/form-data (uploads, audio, image edits), both within `max_request_body_size`.
+ */
+export async function parsePassThroughBody(raw: Buffer, contentType: string | undefined, maxSize: number | null | undefined): Promise<ParsedBody> {
+  const ct = (contentType ?? '').toLowerCase();
+  if (ct.includes('multipart/form-data')) {
+    checkBodySize(raw, maxSize);
+    return { raw, json: {}, form: await readMultipartForm(raw, contentType as string) };
+  }
+  if (raw.length === 0) return { raw, json: {} };
+  return parseRequestBody(raw, contentType, maxSize);
 }

@@ -23,6 +23,16 @@ export interface EnginePdk {
     getPathWithQuery(): Promise<string | null | undefined>;
     getMethod(): Promise<string | null | undefined>;
     getUriCaptures(): Promise<{ named?: Record<string, string> | unknown[] } | unknown[] | null | undefined>;
+    /** acls `path` conditions only: Kong's normalized path (kong/pdk/request.lua get_path; the raw one is bypassable). */
+    getPath(): Promise<string | null | undefined>;
+  };
+  /** acls only (acls.ts), each call made only when a rule needs its answer. */
+  client: {
+    getConsumer(): Promise<Record<string, unknown> | unknown[] | null | undefined>;
+    /** Kong Enterprise PDK; Kong OSS has no such method and its bridge answers nil (no groups). */
+    getConsumerGroups(): Promise<Record<string, unknown> | unknown[] | null | undefined>;
+    /** The client address after Kong's trusted_ips / real_ip_header handling. */
+    getForwardedIp(): Promise<string | null | undefined>;
   };
   response: {
     exit(status: number, body: unknown, headers: Record<string, string>): Promise<void>;
@@ -56,6 +66,8 @@ export interface ClientRequest {
   readonly query: Readonly<Record<string, string | string[]>>;
   readonly method: string;
   readonly uriCaptures: Readonly<Record<string, string>>;
+  /** Targets this request may not use (model_alias, acls: request-targets.ts), decided in access. */
+  readonly ineligible?: ReadonlySet<number> | undefined;
 }
 
 export interface ReadNeeds {

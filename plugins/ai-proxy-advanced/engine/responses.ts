@@ -34,6 +34,7 @@ export const ERROR_CODE_HEADER = 'x-ai-proxy-error-code';
 const TYPES: Record<ErrorCode, string> = {
   AIPA_ERR_INVALID_REQUEST: 'invalid_request_error',
   AIPA_ERR_BODY_TOO_LARGE: 'invalid_request_error',
+  AIPA_ERR_ACCESS_DENIED: 'permission_error',
   AIPA_ERR_UNSUPPORTED_FEATURE: 'unsupported_feature_error',
   AIPA_ERR_NO_HEALTHY_TARGET: 'api_error',
   AIPA_ERR_RATE_LIMITED: 'rate_limit_error',

@@ -3,8 +3,14 @@
  * for a streaming request the access phase leaves a ticket here and points Kong's upstream at this loopback
  * HTTP endpoint, served by the plugin server process itself; Kong then proxies the stream to the client
  * natively. The endpoint runs the same attempt loop as the buffered path (failover until the provider's first
- * event was read and translated, stream-lease.ts), translates the provider's stream to OpenAI SSE frames as they arrive, and reports latency and usage to
- * the balancer when the stream ends.
+ * event was read and translated, stream-lease.ts), translates the provider's stream to OpenAI SSE frames as they
+ * arrive, and reports latency and usage to the balancer when the stream ends.
+ *
+ * The attempt loop starts when the ticket is issued, not when Kong connects: the provider is called while the
+ * access phase still makes its last PDK calls and Kong connects here, so those round trips overlap the provider's
+ * time to first event instead of adding to it (issue 10). The buffered path calls the provider from access too;
+ * a ticket Kong never claims (a later plugin ended the request) is dropped by the plugin's log phase
+ * (`dropUnclaimed`) or after TICKET_TTL_MS, which aborts its provider request.
  *
  * Only Kong should reach it: it listens on 127.0.0.1 (streamListenAddress), and every request must name a ticket
  * that access issued moments before (128 random bits, used once, forgotten after TICKET_TTL_MS).
@@ -53,17 +59,29 @@ export interface StreamJob {
   record?: StreamRecord;
 }
 
+/** What the attempt loop ended with, or what it threw (kept, so that an unclaimed ticket rejects nothing). */
+type Attempted = { kind: 'done'; result: AttemptsResult } | { kind: 'thrown'; error: unknown };
+
 interface Ticket {
   job: StreamJob;
   issuedAt: number;
+  /** The attempt loop, running since the ticket was issued. */
+  attempted: Promise<Attempted>;
+  /** Aborts the attempts: Kong's connection closed early, or the ticket was dropped unclaimed. */
+  gone: AbortController;
 }
 
 export interface StreamEndpoint {
   /** The address Kong must be pointed at (kong.service.set_target). */
   readonly host: string;
   readonly port: number;
-  /** Registers a job; returns the path Kong must request. */
+  /** Registers a job and starts its attempts; returns the path Kong must request. */
   issue(job: StreamJob): string;
+  /**
+   * Drops a ticket Kong has not claimed (the request ended without reaching here), aborting its provider request;
+   * true when there was one. A claimed ticket is left alone.
+   */
+  dropUnclaimed(id: string): boolean;
   close(): Promise<void>;
 }
 
@@ -92,7 +110,12 @@ function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSi
     const broken = (why: string): void => {
       if (done) return; // e.g. the 'close' that follows a normal 'end'
       body.destroy();
-      res.destroy();
+      // What was written still goes out (at least the head and the first event: the provider may have broken off
+      // before Kong connected), then the connection closes without HTTP's last chunk, which Kong sees as a cut
+      // stream. A plain destroy here would drop the head still corked in this tick, leaving Kong a bare 502.
+      const socket = res.socket;
+      if (socket && !socket.destroyed) socket.destroySoon();
+      else res.destroy();
       finish({ broken: why });
     };
     const gone = (): void => {
@@ -102,10 +125,13 @@ function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSi
     };
     if (clientGone.aborted) return gone();
     clientGone.addEventListener('abort', gone, { once: true });
+    // A native llm_format stream's frames are the provider's bytes, one latin1 character each.
+    const encoding: BufferEncoding = translator.passThrough ? 'latin1' : 'utf8';
     const write = (frames: readonly string[]): boolean => {
+      if (frames.length === 0) return true;
       record?.frames(frames);
-      let ok = true;
-      for (const f of frames) ok = res.write(f) && ok;
+      // One write (one chunk, one syscall) for what one provider read produced, not one per frame.
+      const ok = res.write(frames.length === 1 ? (frames[0] as string) : frames.join(''), encoding);
       if (!ok) {
         body.pause();
         res.once('drain', () => body.resume());
@@ -158,16 +184,46 @@ function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSi
   });
 }
 
-async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
+/**
+ * Starts a ticket's attempt loop on the next turn of the event loop, so that the PDK call access makes right
+ * after issuing the ticket reaches Kong first: building (and signing) the provider request takes CPU, and the
+ * rest of the access phase is on the way to the first chunk too. `gone` aborts it (the client went away).
+ */
+function startAttempts(job: StreamJob, gone: AbortSignal): Promise<Attempted> {
+  return new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() => {
+      if (gone.aborted) throw new Error('the stream ticket was dropped before its attempts started');
+      return runAttempts(job.rt, job.client, job.parsed, job.deps, { stream: true, clientGone: gone });
+    })
+    .then(
+      (result): Attempted => ({ kind: 'done', result }),
+      (error: unknown): Attempted => ({ kind: 'thrown', error }),
+    );
+}
+
+/** Ends a ticket nobody will claim: aborts its provider request, or closes the stream it already opened. */
+function abandon(ticket: Ticket): void {
+  ticket.gone.abort();
+  void ticket.attempted.then((a) => {
+    if (a.kind === 'done' && a.result.kind === 'stream') {
+      const { lease } = a.result;
+      lease.body.destroy();
+      // As a client that went away: the provider is not at fault, and what it streamed still counts.
+      lease.finish({ ok: true, usage: lease.translator.usage(), complete: false });
+    }
+    ticket.job.record?.abandon();
+  });
+}
+
+async function serve(ticket: Ticket, res: http.ServerResponse): Promise<void> {
+  const { job, gone } = ticket;
   // Kong's connection may close at any time, even before the provider answers: abort whatever is in flight.
-  const gone = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) gone.abort();
   });
-  let result: AttemptsResult;
-  try {
-    result = await runAttempts(job.rt, job.client, job.parsed, job.deps, { stream: true, clientGone: gone.signal });
-  } catch (err) {
+  const attempted = await ticket.attempted;
+  if (attempted.kind === 'thrown') {
+    const err = attempted.error;
     job.record?.abandon();
     const response = errorResponse(err);
     // As the buffered path does (engine.ts): a bug is logged with its detail, the client gets the generic answer.
@@ -177,6 +233,7 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     if (!gone.signal.aborted) send(res, response);
     return;
   }
+  const result = attempted.result;
   if (result.kind !== 'stream') {
     if (gone.signal.aborted) {
       job.record?.abandon();
@@ -198,7 +255,9 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     for (const [k, v] of Object.entries(lease.headers)) {
       if (k !== 'content-type' && k !== 'content-encoding') headers[k] = v;
     }
-    headers['content-type'] = 'text/event-stream; charset=utf-8';
+    // A native llm_format stream keeps the provider's type (Bedrock's binary event stream, Gemini's JSON array).
+    const providerType = lease.translator.passThrough ? lease.headers['content-type'] : undefined;
+    headers['content-type'] = providerType ?? 'text/event-stream; charset=utf-8';
     headers['cache-control'] = 'no-cache';
     // nginx buffers proxied responses by default (Kong's route response_buffering); this header turns that off for
     // this response, so each chunk reaches the client as it comes. nginx hides it from the client.
@@ -216,7 +275,7 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     if (how === undefined) {
       lease.body.destroy();
       lease.finish({ ok: false });
-      job.record?.streamed(result, lease.translator.usage(), lease.translator.text(), lease.translator.finishReason());
+      job.record?.streamed(result, lease.translator.usage(), lease.translator.text(), lease.translator.finishReason?.());
       if (!res.headersSent) send(res, errorResponse(new InternalError(undefined, { cause: new Error('stream relay failed') })));
       else res.destroy();
     }
@@ -228,7 +287,7 @@ async function serve(job: StreamJob, res: http.ServerResponse): Promise<void> {
     // A client that went away is not the provider's fault: the tokens it streamed until then still count.
     lease.finish({ ok: true, usage: lease.translator.usage(), complete: how === 'ended' });
   }
-  job.record?.streamed(result, lease.translator.usage(), lease.translator.text(), lease.translator.finishReason());
+  job.record?.streamed(result, lease.translator.usage(), lease.translator.text(), lease.translator.finishReason?.());
 }
 
 export function createStreamEndpoint(now: () => number = Date.now, address = streamListenAddress()): Promise<StreamEndpoint> {
@@ -251,7 +310,7 @@ export function createStreamEndpoint(now: () => number = Date.now, address = str
     // Counted for the plugin server's shutdown drain: a live stream is work Kong is still proxying.
     active++;
     res.once('close', () => active--);
-    serve(ticket.job, res).catch((err: unknown) => {
+    serve(ticket, res).catch((err: unknown) => {
       ticket.job.log(`ai-proxy-advanced: unexpected error while streaming: ${(err as Error)?.stack ?? String(err)}`);
       if (!res.headersSent) send(res, errorResponse(err));
       else res.destroy();
@@ -265,7 +324,11 @@ export function createStreamEndpoint(now: () => number = Date.now, address = str
   server.keepAliveTimeout = 75_000;
   const sweeper = setInterval(() => {
     const limit = now() - TICKET_TTL_MS;
-    for (const [id, t] of tickets) if (t.issuedAt < limit) tickets.delete(id);
+    for (const [id, t] of tickets) {
+      if (t.issuedAt >= limit) continue;
+      tickets.delete(id);
+      abandon(t);
+    }
   }, 10_000);
   sweeper.unref();
   return new Promise((resolve, reject) => {
@@ -280,13 +343,22 @@ export function createStreamEndpoint(now: () => number = Date.now, address = str
         port,
         issue(job) {
           const id = randomBytes(16).toString('hex');
-          tickets.set(id, { job, issuedAt: now() });
+          const gone = new AbortController();
+          tickets.set(id, { job, issuedAt: now(), gone, attempted: startAttempts(job, gone.signal) });
           return `${STREAM_PATH}${id}`;
+        },
+        dropUnclaimed(id) {
+          const t = tickets.get(id);
+          if (!t) return false;
+          tickets.delete(id);
+          abandon(t);
+          return true;
         },
         close: () =>
           new Promise<void>((done) => {
             clearInterval(sweeper);
             unhook();
+            for (const t of tickets.values()) abandon(t);
             tickets.clear();
             server.close(() => done());
             server.closeAllConnections();
@@ -307,6 +379,11 @@ export function streamEndpoint(): Promise<StreamEndpoint> {
     });
   }
   return shared;
+}
+
+/** `dropUnclaimed` on the process's endpoint, if it was started (the plugin's log phase). */
+export async function dropUnclaimedTicket(id: string): Promise<boolean> {
+  return shared ? (await shared).dropUnclaimed(id) : false;
 }
 
 /** Stops the process's endpoint (tests, graceful shutdown). */

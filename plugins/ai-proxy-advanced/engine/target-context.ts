@@ -10,6 +10,8 @@ import type { TranslateContext } from '../providers/provider';
 import { estimatePromptTokens } from '../providers/streams/usage-estimate';
 import { firstHeader, firstQueryArg, type ClientRequest } from './pdk';
 import { resolveModelTemplates, type TemplateSources } from './templating';
+import type { ParsedBody } from './parse-request';
+import { passThroughAttempt, passThroughRoute, resolveModelName, type PassThroughRoute } from './route-types';
 
 export interface PreparedTarget {
   readonly config: TargetConfig;
@@ -69,31 +71,47 @@ export function isStreamRequest(body: Record<string, unknown>, config: FilledCon
   return body.stream === true || config.response_streaming === 'always';
 }
 
+/** A route type passed through in OpenAI's own format (engine/route-types): no prompt or format checks. */
+function passThroughContext(route: PassThroughRoute, cfg: TargetConfig, model: ModelConfig, parsed: ParsedBody, client: ClientRequest, config: FilledConfig): AttemptContext {
+  const wantsStream = isStreamRequest(parsed.json, config);
+  const attempt = passThroughAttempt(route, cfg.route_type, model, parsed, client, wantsStream);
+  if (attempt.stream && config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
+  const resolved = (attempt.model ?? null) === (model.name ?? null) ? model : { ...model, name: attempt.model ?? null };
+  const target: TargetConfig = resolved === cfg.model ? cfg : { ...cfg, model: resolved };
+  return {
+    target,
+    ctx: {
+      target,
+      provider: cfg.model.provider,
+      routeType: cfg.route_type,
+      model: attempt.model ?? '',
+      stream: attempt.stream,
+      clientPath: client.path,
+      clientQuery: client.query,
+      clientMethod: client.method,
+      passThrough: attempt.request,
+    },
+  };
+}
+
 export function buildAttemptContext(
   prepared: PreparedTarget,
-  body: Record<string, unknown>,
+  parsed: ParsedBody,
   client: ClientRequest,
   config: FilledConfig,
 ): AttemptContext {
+  const body = parsed.json;
   const cfg = prepared.config;
   let model: ModelConfig = prepared.templated ? resolveModelTemplates(cfg.model, templateSources(client)) : cfg.model;
   const routeType = cfg.route_type;
   const preserve = routeType === 'preserve';
 
+  const passRoute = passThroughRoute(routeType);
+  if (passRoute) return passThroughContext(passRoute, cfg, model, parsed, client, config);
+
   if (!preserve && !hasValidPrompts(body, routeType)) throw new InvalidRequestError("request body doesn't contain valid prompts");
 
-  let name = model.name ?? undefined;
-  const requested = typeof body.model === 'string' ? body.model : undefined;
-  if (name === undefined && requested !== undefined) {
-    // The name goes into X-Kong-LLM-Model with the answer: a control character there failed the response only
-    // after the provider had been called (and paid). Template values are checked in templating.ts.
-    if (/[\x00-\x1f\x7f]/.test(requested)) throw new InvalidRequestError('model may not contain control characters');
-    name = requested;
-  }
-  if (requested !== undefined && requested !== '' && requested !== name) {
-    throw new InvalidRequestError(`cannot use own model - must be: ${name ?? ''}`);
-  }
-  if (name === undefined && !preserve) throw new InvalidRequestError('model parameter not found in request, nor in gateway configuration');
+  const name = resolveModelName(model, typeof body.model === 'string' ? body.model : undefined, !preserve);
   if (name !== model.name) model = { ...model, name };
 
   checkFormat(body, routeType);

@@ -27,6 +27,7 @@
  */
 import type { ModelConfig } from '../../../schemas/config';
 import { InvalidRequestError } from '../errors';
+import { modelNameProblem } from '../providers/translator-kit/model-name';
 
 export interface TemplateSources {
   header(name: string): string | undefined;
@@ -157,8 +158,9 @@ function placeValue(p: Placement, v: string, template: string, field: string): s
     case 'text':
       return v;
     case 'model':
-      if (/[\\?#%]/.test(v) || v.split('/').some((s) => s === '.' || s === '..')) {
-        refuse(template, field, "a model name may not contain '\\', '?', '#', '%' or '.' / '..' path segments");
+      {
+        const problem = modelNameProblem(v);
+        if (problem !== undefined) refuse(template, field, problem);
       }
       return v;
     case 'host-label':

@@ -20,6 +20,7 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import type { SerializedRequest } from '../providers/provider';
+import { parseUrl } from '../providers/translator-kit/url';
 import type { AttemptFailure } from './failover';
 
 export interface UpstreamTimeouts {
@@ -431,7 +432,7 @@ function dispatch(
 }
 
 async function run(req: SerializedRequest, timeouts: UpstreamTimeouts, streamed: boolean, signal: AbortSignal | undefined, timers: UpstreamTimers): Promise<UpstreamStreamResult> {
-  const url = new URL(req.url);
+  const url = parseUrl(req.url);
   const { headers, sent, watch } = prepareBody(req, timeouts, timers);
   try {
     const response = await dispatch(

@@ -8,14 +8,15 @@
  * external plugin can get into Kong's log plugins (README "Analytics"). So this phase:
  * - does nothing, without a single RPC, when no streamed request is waiting and the sink does not log
  *   buffered requests (the common case costs nothing but Kong's event call);
- * - otherwise reads kong.log.serialize() once, finds the stream's record by the ticket in `upstream_uri`, and
+ * - otherwise reads kong.log.serialize() once, finds the stream's record by the ticket in `upstream_uri` (a
+ *   ticket Kong never claimed is dropped then, which stops the provider request access started for it), and
  *   sets `ai.proxy` (the local gateway runs its log plugins after the plugin's log handler, so there they
  *   record it like any other request's; on Kong the value arrives too late and is dropped with the timer), and
  *   writes the entry, Kong's log shape with `ai.proxy`, to the plugin server's sink (observability/sink.ts).
  */
 import type { PluginConfig } from '../../../schemas/config';
 import type { AiProxyBlock } from '../engine/analytics';
-import { STREAM_PATH } from '../engine/stream-endpoint';
+import { dropUnclaimedTicket, STREAM_PATH } from '../engine/stream-endpoint';
 import { pendingStreams, type PendingStreams } from './record';
 import { sinkFromEnv, type LogSink } from './sink';
 import { onShutdown } from '../../../kong/pluginserver/shutdown-hooks';
@@ -32,9 +33,33 @@ export interface LogPhaseDeps {
   sink: LogSink | undefined;
   /** How long to wait for a stream that has not ended yet when Kong logs it (the client left first). */
   waitMs: number;
+  /**
+   * Drops a stream ticket Kong never brought to the stream endpoint (stream-endpoint.ts `dropUnclaimed`): by the
+   * log phase the response is over, so it never will.
+   */
+  dropUnclaimed?: (ticket: string) => unknown;
 }
 
 let processSink: LogSink | undefined | null = null;
+
+/**
+ * AI_PROXY_ADVANCED_LOG_PHASE=off: the plugin does not declare its `log` phase (index.ts `Phases`), so Kong sends no
+ * log event per request: one RPC round trip fewer in the plugin server, and on Kong's side no
+ * `kong.log.serialize()` + ngx.ctx copy + timer per request (kong/runloop/plugin_servers/plugin.lua). What is lost:
+ * streamed requests' `ai.proxy` (they only reach the sink and the local gateway's log plugins through the log
+ * phase); buffered requests, metrics and balancers do not need it. Read where Kong asks for the plugin's phases
+ * (the query command) and in the plugin server alike: set it in both, or with kong.conf `nginx_main_env`.
+ * Anything but `off` (default `on`) declares it.
+ */
+export function logPhaseDeclared(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.AI_PROXY_ADVANCED_LOG_PHASE?.trim().toLowerCase() !== 'off';
+}
+
+/** This process's setting, read once (module load). */
+export const LOG_PHASE_DECLARED = logPhaseDeclared();
+if (!LOG_PHASE_DECLARED && (process.env.AI_PROXY_ADVANCED_LOG_FILE?.trim() || process.env.AI_PROXY_ADVANCED_LOG_HTTP_ENDPOINT?.trim())) {
+  process.stderr.write('[ai-proxy-advanced] AI_PROXY_ADVANCED_LOG_PHASE=off: the log sink gets no entries (it is fed by the log phase)\n');
+}
 
 /** How long after its stream ended a record's log phase is still expected (it follows the response at once). */
 const LOG_PHASE_EXPECTED_MS = 5000;
@@ -63,7 +88,7 @@ export function processLogSink(): LogSink | undefined {
 }
 
 export function defaultLogPhaseDeps(): LogPhaseDeps {
-  return { pending: pendingStreams, sink: processLogSink(), waitMs: 10_000 };
+  return { pending: pendingStreams, sink: processLogSink(), waitMs: 10_000, dropUnclaimed: dropUnclaimedTicket };
 }
 
 /** Header names that may carry a credential: the ones Kong redacts plus every auth header the targets use. */
@@ -111,10 +136,18 @@ export function ticketOf(upstreamUri: unknown): string | undefined {
   return q < 0 ? rest : rest.slice(0, q);
 }
 
+/**
+ * Whether a log event has anything to do: a streamed request waits for it, or the sink logs every request. Kong
+ * sends one per request; the common answer (no) is given without a promise or a PDK call (handler.ts).
+ */
+export function logPhaseHasWork(pending: PendingStreams = pendingStreams, sink: LogSink | undefined = processLogSink()): boolean {
+  return pending.size > 0 || sink?.scope === 'all';
+}
+
 export async function logPhase(kong: LogPhasePdk, config: PluginConfig, deps: LogPhaseDeps = defaultLogPhaseDeps()): Promise<void> {
   const { pending, sink } = deps;
   const all = sink?.scope === 'all';
-  if (pending.size === 0 && !all) return;
+  if (!logPhaseHasWork(pending, sink)) return;
   const raw = await kong.log.serialize();
   let entry: Record<string, unknown>;
   try {
@@ -129,6 +162,7 @@ export async function logPhase(kong: LogPhasePdk, config: PluginConfig, deps: Lo
   const ai = (entry.ai && typeof entry.ai === 'object' ? entry.ai : undefined) as Record<string, unknown> | undefined;
   let block = ai?.proxy as AiProxyBlock | undefined;
   if (record) {
+    await deps.dropUnclaimed?.(ticket as string);
     block = await record.settled(deps.waitMs);
     if (block === undefined) return;
     await kong.log.setSerializeValue('ai.proxy', block);

@@ -49,6 +49,20 @@ export interface TranslateContext {
    * reports no prompt tokens; absent, such a stream counts 0 prompt tokens.
    */
   readonly promptTokensEstimate?: () => number;
+  /** Set for the route types passed through in OpenAI's own format (engine/route-types): what to send. */
+  readonly passThrough?: PassThroughRequest;
+}
+
+/** A pass-through route type's request, decided by the engine the same for every provider. */
+export interface PassThroughRequest {
+  /**
+   * The route type's own resource (`from`), the one the client path names (itself, or an alias such as the
+   * Assistants API's `threads`) and what follows it, each segment checked and percent-encoded
+   * (`/file-abc/content`, or '').
+   */
+  readonly operation: { readonly from: string; readonly resource: string; readonly rest: string };
+  /** The client's JSON object (sent as its bytes when untouched), a multipart body, or nothing. */
+  readonly body: Record<string, unknown> | Buffer | undefined;
 }
 
 /** A provider request before generic auth and serialization. */
@@ -102,8 +116,44 @@ export interface StreamTranslator {
   usage(): TokenUsage;
   /** Concatenated generated text so far (for `log_payloads`). */
   text(): string;
-  /** The last `finish_reason` the client's chunks carried (Kong's composed stream answer logs it). */
-  finishReason(): string | undefined;
+  /**
+   * The last `finish_reason` of the OpenAI chunks the client got (Kong's composed stream answer logs it); the
+   * native pass-through and wrapped formats have none.
+   */
+  finishReason?(): string | undefined;
+  /**
+   * Set by the `llm_format` pass-through (streams/pass-through.ts): the frames are the provider's own bytes as
+   * latin1 strings (one character per byte, so binary AWS event-stream frames survive), written as latin1, and
+   * the provider's content type goes to the client instead of `text/event-stream`.
+   */
+  readonly passThrough?: boolean;
+}
+
+/**
+ * What the engine checks of a native (`llm_format` other than openai) request, as Kong's format adapters build
+ * it (kong/llm/adapters/gemini.lua, bedrock.lua `to_kong_req`): the model the request names (path or body),
+ * whether it asks for a stream, and its prompt as chat messages for Kong's prompt check, semantic routing and
+ * the payload log. The native body itself goes to the provider untouched.
+ */
+export interface NativeRequestView {
+  readonly model?: string;
+  readonly stream: boolean;
+  readonly messages: ReadonlyArray<{ role: string; content: string }>;
+}
+
+/** A provider's own API, served by `llm_format: <provider>` (providers/<provider>/native.ts). */
+export interface NativeFormat {
+  /**
+   * The client's native body, path (after strip_path) and the route's named URI captures (read only when
+   * `readsUriCaptures`) → what the engine checks. Throws InvalidRequestError.
+   */
+  read(body: Record<string, unknown>, clientPath: string, uriCaptures: Readonly<Record<string, string>>): NativeRequestView;
+  /** Kong's adapter takes `model` / `operation` from the route's named captures before the path. */
+  readonly readsUriCaptures?: boolean;
+  /** The native body (`body`, returned as is unless the format must flag a forced stream) → provider request. */
+  toRequest(body: Record<string, unknown>, ctx: TranslateContext): UpstreamRequest;
+  /** The route type whose translators of this driver read its native answers (usage, model, generated text). */
+  readonly answersAs: RouteType;
 }
 
 /** Injected I/O for `sign`: network, clock, environment. Tests pass local servers and fake clocks. */
@@ -125,6 +175,8 @@ export interface ProviderDriver {
   fromError(status: number, headers: Readonly<Record<string, string>>, body: Buffer, ctx: TranslateContext): ClientErrorResponse;
   /** Incremental stream translator, one per attempt. */
   createStreamTranslator?(ctx: TranslateContext): StreamTranslator;
+  /** The provider's own API, for `llm_format: <name>`; absent: that format is refused at config time. */
+  readonly native?: NativeFormat;
   /** Provider-specific credentials that need I/O or the final bytes (SigV4, GCP OAuth, Azure identity). */
   sign?(req: SerializedRequest, ctx: TranslateContext, deps: SignDeps): Promise<SerializedRequest>;
 }

@@ -8,7 +8,7 @@
  * close hook): the same plugin id with the same semantic config keeps its router; a changed config replaces it
  * and closes the old store connection.
  */
-import type { PluginConfig } from '../../../schemas/config';
+import type { FilledConfig } from '../../../schemas/config';
 import { canonicalJson } from '../balancer/targets';
 import { EmbeddingsError } from '../errors';
 import type { SignDeps } from '../providers/provider';
@@ -48,13 +48,13 @@ interface Held {
 const routers = new Map<string, Held>();
 const byConfig = new WeakMap<object, SemanticRouter>();
 
-function createStore(config: PluginConfig, namespace: string): VectorStore {
+function createStore(config: FilledConfig, namespace: string): VectorStore {
   const vdb = config.vectordb!;
-  if (vdb.strategy === 'pgvector') return new PgvectorStore(namespace, vdb.dimensions, vdb.distance_metric as 'cosine' | 'euclidean', vdb.pgvector ?? {});
-  return new RedisStore(namespace, vdb.dimensions, vdb.redis ?? {});
+  if (vdb.strategy === 'pgvector') return new PgvectorStore(namespace, vdb.dimensions, vdb.distance_metric as 'cosine' | 'euclidean', vdb.pgvector);
+  return new RedisStore(namespace, vdb.dimensions, vdb.redis);
 }
 
-export function semanticRouterFor(config: PluginConfig, signDeps: SignDeps): SemanticRouter {
+export function semanticRouterFor(config: FilledConfig, signDeps: SignDeps): SemanticRouter {
   const cached = byConfig.get(config);
   if (cached) return cached;
   if (!config.embeddings || !config.vectordb) throw new EmbeddingsError('balancer.algorithm semantic needs config.embeddings and config.vectordb');
@@ -63,7 +63,7 @@ export function semanticRouterFor(config: PluginConfig, signDeps: SignDeps): Sem
       embeddings: config.embeddings,
       vectordb: config.vectordb,
       targets: config.targets.map((t) => t.description ?? ''),
-      timeout: config.balancer?.read_timeout ?? null,
+      timeout: config.balancer.read_timeout,
     }),
   );
   const namespace = config.__plugin_id ?? `anonymous-${key.slice(0, 32)}`;
@@ -73,7 +73,7 @@ export function semanticRouterFor(config: PluginConfig, signDeps: SignDeps): Sem
     return held.router;
   }
   if (held) void held.router.close();
-  const timeoutMs = Math.min(config.balancer?.read_timeout ?? EMBEDDINGS_TIMEOUT_MS, EMBEDDINGS_TIMEOUT_MS);
+  const timeoutMs = Math.min(config.balancer.read_timeout, EMBEDDINGS_TIMEOUT_MS);
   const embedder = createEmbedder(config.embeddings, config.vectordb.dimensions, { call: env.call, signDeps, timeoutMs });
   const router = new SemanticRouter(namespace, config, { embedder, store: createStore(config, namespace), log: env.log, waitMs: timeoutMs });
   routers.delete(namespace);
@@ -97,15 +97,15 @@ export async function closeSemanticRouters(): Promise<void> {
 }
 
 /** Before the attempt loop: the candidate groups for this request, or undefined when the algorithm is not semantic. */
-export async function prepareSemanticPick(config: PluginConfig, body: Record<string, unknown>, signDeps: SignDeps): Promise<SemanticRoute | undefined> {
-  if (config.balancer?.algorithm !== 'semantic') return undefined;
+export async function prepareSemanticPick(config: FilledConfig, body: Record<string, unknown>, signDeps: SignDeps): Promise<SemanticRoute | undefined> {
+  if (config.balancer.algorithm !== 'semantic') return undefined;
   const text = lastUserText(body);
   return semanticRouterFor(config, signDeps).route(text);
 }
 
 /** At instance creation: start embedding the descriptions (errors surface on requests, not here). */
-export function warmSemantic(config: PluginConfig, signDeps: SignDeps): void {
-  if (config.balancer?.algorithm !== 'semantic') return;
+export function warmSemantic(config: FilledConfig, signDeps: SignDeps): void {
+  if (config.balancer.algorithm !== 'semantic') return;
   try {
     semanticRouterFor(config, signDeps);
   } catch {

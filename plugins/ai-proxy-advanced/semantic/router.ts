@@ -15,7 +15,7 @@
  * `waitMs`; while some are missing, routing treats it as an embeddings outage (CATCHALL, else a 500 naming the
  * embeddings call), since routing among the others could send a prompt meant for the missing one elsewhere.
  */
-import type { PluginConfig } from '../../../schemas/config';
+import type { FilledConfig } from '../../../schemas/config';
 import { canonicalJson } from '../balancer/targets';
 import { AiProxyError, EmbeddingsError, NoHealthyTargetError } from '../errors';
 import type { Embedder } from './embeddings/embedder';
@@ -86,7 +86,7 @@ export class SemanticRouter {
 
   constructor(
     readonly namespace: string,
-    config: PluginConfig,
+    config: FilledConfig,
     private readonly deps: RouterDeps,
   ) {
     const vdb = config.vectordb;

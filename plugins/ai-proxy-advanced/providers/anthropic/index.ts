@@ -11,10 +11,11 @@ import { unsupportedRoute } from '../translator-kit/route';
 import { toAnthropicChat, toAnthropicCompletion } from './request';
 import { fromAnthropicChat, fromAnthropicCompletion } from './response';
 import { createAnthropicStreamTranslator } from './stream';
+import { anthropicNative } from './native';
 
-const BASE = 'https://api.anthropic.com:443';
+export const ANTHROPIC_BASE = 'https://api.anthropic.com:443';
 
-function headers(ctx: TranslateContext): Record<string, string> {
+export function anthropicHeaders(ctx: TranslateContext): Record<string, string> {
   const h = jsonHeaders();
   const version = modelOptions(ctx).anthropic_version;
   if (version) h['anthropic-version'] = version;
@@ -26,10 +27,10 @@ export const anthropicDriver: ProviderDriver = {
   routeTypes: ['llm/v1/chat', 'llm/v1/completions'],
   toRequest(body, ctx) {
     if (ctx.routeType === 'llm/v1/chat') {
-      return { method: 'POST', url: upstreamUrl(ctx, BASE, '/v1/messages'), headers: headers(ctx), body: toAnthropicChat(body, ctx) };
+      return { method: 'POST', url: upstreamUrl(ctx, ANTHROPIC_BASE, '/v1/messages'), headers: anthropicHeaders(ctx), body: toAnthropicChat(body, ctx) };
     }
     if (ctx.routeType === 'llm/v1/completions') {
-      return { method: 'POST', url: upstreamUrl(ctx, BASE, '/v1/complete'), headers: headers(ctx), body: toAnthropicCompletion(body, ctx) };
+      return { method: 'POST', url: upstreamUrl(ctx, ANTHROPIC_BASE, '/v1/complete'), headers: anthropicHeaders(ctx), body: toAnthropicCompletion(body, ctx) };
     }
     throw unsupportedRoute('anthropic', ctx);
   },
@@ -38,4 +39,5 @@ export const anthropicDriver: ProviderDriver = {
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
   createStreamTranslator: createAnthropicStreamTranslator,
+  native: anthropicNative,
 };

@@ -7,8 +7,9 @@ import { unsupportedRoute } from '../translator-kit/route';
 import { toCohere, toCohereEmbeddings } from './request';
 import { fromCohere, fromCohereEmbeddings } from './response';
 import { createCohereStreamTranslator } from './stream';
+import { cohereNative } from './native';
 
-const BASE = 'https://api.cohere.com:443';
+export const COHERE_BASE = 'https://api.cohere.com:443';
 const PATH: Record<string, string> = { 'llm/v1/chat': '/v1/chat', 'llm/v1/completions': '/v1/generate', 'llm/v1/embeddings': '/v2/embed' };
 
 export const cohereDriver: ProviderDriver = {
@@ -18,11 +19,12 @@ export const cohereDriver: ProviderDriver = {
     const path = PATH[ctx.routeType];
     if (!path) throw unsupportedRoute('cohere', ctx);
     const out = ctx.routeType === 'llm/v1/embeddings' ? toCohereEmbeddings(body, ctx) : toCohere(body, ctx);
-    return { method: 'POST', url: upstreamUrl(ctx, BASE, path), headers: jsonHeaders(), body: out };
+    return { method: 'POST', url: upstreamUrl(ctx, COHERE_BASE, path), headers: jsonHeaders(), body: out };
   },
   fromResponse(_s, _h, body, ctx) {
     return ctx.routeType === 'llm/v1/embeddings' ? fromCohereEmbeddings(body, ctx) : fromCohere(body, ctx);
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
   createStreamTranslator: createCohereStreamTranslator,
+  native: cohereNative,
 };

@@ -18,6 +18,7 @@ import { GcpTokenSource } from './oauth';
 import { toGeminiChat } from './request';
 import { fromGeminiChat } from './response';
 import { createGeminiStreamTranslator } from './stream';
+import { geminiNative } from './native';
 
 const PUBLIC_BASE = 'https://generativelanguage.googleapis.com';
 
@@ -61,6 +62,7 @@ export const geminiDriver: ProviderDriver = {
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
   createStreamTranslator: createGeminiStreamTranslator,
+  native: geminiNative,
   async sign(req, ctx, deps) {
     const auth = ctx.target.auth;
     if (!auth?.gcp_use_service_account) return req;

@@ -14,6 +14,7 @@ import { unsupportedRoute } from '../translator-kit/route';
 import { toHfCompletions, toHfEmbeddings } from './request';
 import { fromHfCompletions, fromHfEmbeddings } from './response';
 import { createTgiStreamTranslator } from './stream';
+import { huggingfaceNative } from './native';
 
 export function hfBase(ctx: TranslateContext): string {
   return modelOptions(ctx).upstream_url ?? `https://api-inference.huggingface.co/models/${hfModelPath(ctx.model)}`;
@@ -54,6 +55,7 @@ export const huggingfaceDriver: ProviderDriver = {
     return fromOpenAiBody(body, ctx);
   },
   fromError: (status, headers, body) => passThroughError(status, headers, body),
+  native: huggingfaceNative,
   createStreamTranslator(ctx) {
     return ctx.routeType === 'llm/v1/completions'
       ? createTgiStreamTranslator(ctx)

@@ -12,8 +12,10 @@ import type { ProviderDriver, TranslateContext, TranslatedResponse } from '../pr
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
 import { requireUpstreamUrl, upstreamUrl } from '../translator-kit/url';
+import { fromPassThroughBody, passThroughRequest } from './pass-through';
 import { openAiRequest } from './request';
 import { fromOpenAiBody } from './response';
+import { createResponsesStreamTranslator } from './responses-stream';
 import { createOpenAiSseTranslator } from './stream';
 
 export interface OpenAiStyleSpec {
@@ -26,6 +28,8 @@ export interface OpenAiStyleSpec {
   query?(ctx: TranslateContext): Record<string, string>;
   /** 3.13+ self-hosted providers: an `upstream_url` with no path gets the route type's path. */
   readonly upstreamUrlIsBase?: boolean;
+  /** Route types whose path starts at the host, not under the base URL's path (Azure's files, batches, ...). */
+  readonly fromHost?: ReadonlySet<RouteType>;
 }
 
 export function makeOpenAiStyleDriver(spec: OpenAiStyleSpec): ProviderDriver {
@@ -37,16 +41,21 @@ export function makeOpenAiStyleDriver(spec: OpenAiStyleSpec): ProviderDriver {
     toRequest(body, ctx) {
       if (!supported.has(ctx.routeType)) throw unsupportedRoute(spec.name, ctx);
       const q = spec.query?.(ctx);
+      if (ctx.passThrough) {
+        const base = spec.fromHost?.has(ctx.routeType) ? () => new URL(spec.baseUrl(ctx.target, ctx)).origin : () => spec.baseUrl(ctx.target, ctx);
+        return passThroughRequest(ctx, base, spec.paths[ctx.routeType] ?? '/', q);
+      }
       const url = upstreamUrl(ctx, () => spec.baseUrl(ctx.target, ctx), spec.paths[ctx.routeType] ?? '/', {
         ...(spec.upstreamUrlIsBase ? { urlIsBase: true } : {}),
         ...(q ? { query: q } : {}),
       });
       return openAiRequest(body, ctx, url);
     },
-    fromResponse: (_status, _headers, body, ctx): TranslatedResponse => fromOpenAiBody(body, ctx),
+    fromResponse: (_status, headers, body, ctx): TranslatedResponse =>
+      ctx.passThrough ? fromPassThroughBody(headers, body) : fromOpenAiBody(body, ctx),
     fromError: (status, headers, body) => passThroughError(status, headers, body),
     // OpenAI's own SSE: frames pass through, usage and text are collected on the way.
-    createStreamTranslator: createOpenAiSseTranslator,
+    createStreamTranslator: (ctx) => (ctx.routeType === 'llm/v1/responses' ? createResponsesStreamTranslator(ctx) : createOpenAiSseTranslator(ctx)),
   };
 }
 
@@ -61,15 +70,54 @@ export const OPENAI_PATHS = {
   'llm/v1/embeddings': '/v1/embeddings',
 } as const;
 
+/**
+ * The OpenAI API's other route types (engine/route-types, providers/openai/pass-through.ts), at the paths of
+ * the OpenAI API reference (Kong's provider table, ai-proxy.yaml, lists the same; for video it names Sora's
+ * `/v1/videos` API only loosely).
+ */
+export const OPENAI_API_PATHS = {
+  'llm/v1/files': '/v1/files',
+  'llm/v1/batches': '/v1/batches',
+  'llm/v1/assistants': '/v1/assistants',
+  'llm/v1/responses': '/v1/responses',
+  'audio/v1/audio/speech': '/v1/audio/speech',
+  'audio/v1/audio/transcriptions': '/v1/audio/transcriptions',
+  'audio/v1/audio/translations': '/v1/audio/translations',
+  'image/v1/images/generations': '/v1/images/generations',
+  'image/v1/images/edits': '/v1/images/edits',
+  'video/v1/videos/generations': '/v1/videos',
+} as const;
+
 export const openaiDriver = makeOpenAiStyleDriver({
   name: 'openai',
-  paths: OPENAI_PATHS,
+  paths: { ...OPENAI_PATHS, ...OPENAI_API_PATHS },
   baseUrl: () => 'https://api.openai.com:443',
 });
 
+/**
+ * Azure OpenAI: model calls under the deployment (`/openai/deployments/{id}/audio/speech`, ...), the account's
+ * resources and the v1 API from the host (`/openai/files`, `/openai/batches`, `/openai/assistants`,
+ * `/openai/v1/responses` and `/openai/v1/videos`, which take `api-version=preview`), as Azure's REST reference
+ * and Kong's provider table place them.
+ */
 export const azureDriver = makeOpenAiStyleDriver({
   name: 'azure',
-  paths: { 'llm/v1/chat': '/chat/completions', 'llm/v1/completions': '/completions', 'llm/v1/embeddings': '/embeddings' },
+  paths: {
+    'llm/v1/chat': '/chat/completions',
+    'llm/v1/completions': '/completions',
+    'llm/v1/embeddings': '/embeddings',
+    'llm/v1/files': '/openai/files',
+    'llm/v1/batches': '/openai/batches',
+    'llm/v1/assistants': '/openai/assistants',
+    'llm/v1/responses': '/openai/v1/responses',
+    'audio/v1/audio/speech': '/audio/speech',
+    'audio/v1/audio/transcriptions': '/audio/transcriptions',
+    'audio/v1/audio/translations': '/audio/translations',
+    'image/v1/images/generations': '/images/generations',
+    'image/v1/images/edits': '/images/edits',
+    'video/v1/videos/generations': '/openai/v1/videos',
+  },
+  fromHost: new Set<RouteType>(['llm/v1/files', 'llm/v1/batches', 'llm/v1/assistants', 'llm/v1/responses', 'video/v1/videos/generations']),
   baseUrl: (t) => {
     const o = t.model.options;
     if (!o?.azure_instance) throw new ConfigError('must set model.options.azure_instance for azure provider');
@@ -100,7 +148,7 @@ export const deepseekDriver = makeOpenAiStyleDriver({
 
 export const xaiDriver = makeOpenAiStyleDriver({
   name: 'xai',
-  paths: { 'llm/v1/chat': '/v1/chat/completions' },
+  paths: { 'llm/v1/chat': '/v1/chat/completions', 'llm/v1/responses': '/v1/responses', 'image/v1/images/generations': '/v1/images/generations' },
   baseUrl: () => 'https://api.x.ai:443',
   upstreamUrlIsBase: true,
 });

@@ -15,11 +15,11 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Pool, type PoolConfig } from 'pg';
-import type { VectordbConfig } from '../../../../schemas/config';
+import type { FilledPgvectorConfig } from '../../../../schemas/config';
 import { ConfigError } from '../../errors';
 import type { NearestHit, VectorStore } from './store';
 
-type PgvectorConfig = NonNullable<VectordbConfig['pgvector']>;
+type PgvectorConfig = FilledPgvectorConfig;
 
 export const HNSW_MAX_DIMENSIONS = 2000;
 
@@ -33,12 +33,12 @@ export function tableName(namespace: string, dimensions: number): string {
 }
 
 export function pgPoolConfig(c: PgvectorConfig): PoolConfig {
-  const timeout = Math.max(1, Math.round(c.timeout ?? 5000));
+  const timeout = Math.max(1, Math.round(c.timeout));
   const cfg: PoolConfig = {
-    host: c.host ?? '127.0.0.1',
-    port: c.port ?? 5432,
-    database: c.database ?? 'kong-pgvector',
-    user: c.user ?? 'postgres',
+    host: c.host,
+    port: c.port,
+    database: c.database,
+    user: c.user,
     connectionTimeoutMillis: timeout,
     query_timeout: timeout,
     max: 4,

@@ -22,7 +22,7 @@
  * and the store reports each up/down transition once.
  */
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../../../../schemas/config';
+import type { FilledRedisConfig } from '../../../../schemas/config';
 import { UnsupportedFeatureError } from '../../errors';
 import { bytesToVector, vectorToBytes } from '../vector';
 import type { VectorStore } from './store';
@@ -41,16 +41,16 @@ export function promptKey(sha: string): string {
 }
 
 /** ioredis options for one `vectordb.redis` record (exported for tests). */
-export function redisOptions(c: RedisConfig): RedisOptions {
+export function redisOptions(c: FilledRedisConfig): RedisOptions {
   if (c.cloud_authentication?.auth_provider) {
     throw new UnsupportedFeatureError('vectordb.redis.cloud_authentication is not supported by this version of ai-proxy-advanced');
   }
-  const commandTimeout = Math.max(c.read_timeout ?? 2000, c.send_timeout ?? 2000) || undefined;
+  const commandTimeout = Math.max(c.read_timeout, c.send_timeout) || undefined;
   const o: RedisOptions = {
-    host: c.host ?? '127.0.0.1',
-    port: c.port ?? 6379,
-    db: c.database ?? 0,
-    connectTimeout: c.connect_timeout ?? 2000,
+    host: c.host,
+    port: c.port,
+    db: c.database,
+    connectTimeout: c.connect_timeout,
     commandTimeout,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -61,7 +61,7 @@ export function redisOptions(c: RedisConfig): RedisOptions {
   if (c.password) o.password = c.password;
   if (c.ssl) o.tls = { rejectUnauthorized: c.ssl_verify !== false, ...(c.server_name ? { servername: c.server_name } : {}) };
   if (c.sentinel_master || (c.sentinel_nodes && c.sentinel_nodes.length > 0)) {
-    o.sentinels = (c.sentinel_nodes ?? []).map((n) => ({ host: n.host ?? '127.0.0.1', port: n.port ?? 6379 }));
+    o.sentinels = (c.sentinel_nodes ?? []).map((n) => ({ host: n.host, port: n.port }));
     o.name = c.sentinel_master ?? 'mymaster';
     o.role = c.sentinel_role === 'slave' ? 'slave' : 'master';
     if (c.sentinel_username) o.sentinelUsername = c.sentinel_username;
@@ -73,17 +73,17 @@ export function redisOptions(c: RedisConfig): RedisOptions {
   return o;
 }
 
-function connect(c: RedisConfig): Redis | Cluster {
+function connect(c: FilledRedisConfig): Redis | Cluster {
   const o = redisOptions(c);
   if (c.cluster_nodes && c.cluster_nodes.length > 0 && !c.connection_is_proxied) {
     const { db: _db, ...redisOpts } = o;
     const opts: ClusterOptions = {
       redisOptions: redisOpts,
-      maxRedirections: c.cluster_max_redirections ?? 5,
+      maxRedirections: c.cluster_max_redirections,
       enableOfflineQueue: false,
       clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), MAX_BACKOFF_MS),
     };
-    return new Cluster(c.cluster_nodes.map((n) => ({ host: n.ip ?? '127.0.0.1', port: n.port ?? 6379 })), opts);
+    return new Cluster(c.cluster_nodes.map((n) => ({ host: n.ip, port: n.port })), opts);
   }
   return new Redis(o);
 }
@@ -99,12 +99,12 @@ export class RedisStore implements VectorStore {
   constructor(
     private readonly pluginId: string,
     private readonly dimensions: number,
-    config: RedisConfig,
+    config: FilledRedisConfig,
   ) {
     this.client = connect(config);
     // Commands fail at once while not connected (no offline queue); the description load at startup waits for
     // the first connection instead, at most connect_timeout.
-    const bound = config.connect_timeout ?? 2000;
+    const bound = config.connect_timeout;
     this.firstConnect = new Promise<void>((resolve) => {
       const t = setTimeout(resolve, bound);
       t.unref();

@@ -1,0 +1,84 @@
+/**
+ * `balancer.algorithm: round-robin` with the cluster on: weights hold cluster-wide, not only per node.
+ *
+ * Kong's wheel (balancer/round-robin.ts) is per worker: every worker keeps its own shuffled wheel and pointer, so
+ * the split over the whole cluster is right only on average, and a burst spread over many workers/nodes can land
+ * on one target. Here every node runs nginx's smooth weighted round robin (ngx_http_upstream_get_peer in
+ * nginx's ngx_http_upstream_round_robin.c: each available peer's current weight grows by its weight, the largest
+ * is picked and lowered by the sum of the weights that grew) over ONE vector of current weights shared through
+ * Redis:
+ *
+ * - a pick reads `base` (the cluster's vector at the last refresh) + `delta` (this node's picks since): no
+ *   request waits on Redis;
+ * - each flush adds `delta` to the cluster's vector (RR_SCRIPT, HINCRBY) and the reply becomes the new `base`,
+ *   so a target another node just served is owed less here, and one it skipped is owed more;
+ * - a smooth-WRR step changes the vector by a zero sum, so the shared vector stays centred whatever the number
+ *   of nodes; excluded targets (tried, circuit open, Retry-After) do not grow, as in nginx, so a target is not
+ *   owed a burst for the time it was out.
+ * Between two refreshes nodes pick from the same view, so the cluster's split can be off by about one pick per
+ * node and target, and the next refresh corrects it. Ties go to a per-node rotation of the targets so nodes
+ * that see the same vector do not all start on the same target.
+ */
+
+/** What balancer/round-robin.ts asks of a shared picker. */
+export interface SharedPicker {
+  /** The target index to serve, or -1 when every target is excluded. */
+  pick(exclude: ReadonlySet<number>): number;
+}
+
+export class SharedRoundRobin implements SharedPicker {
+  private readonly weights: Float64Array;
+  private readonly base: Float64Array;
+  private readonly delta: Float64Array;
+  private readonly offset: number;
+  /** The farthest the shared vector may drift from 0 per target: 16 turns of the total weight. */
+  readonly bound: number;
+
+  constructor(weights: readonly number[], random: () => number) {
+    const n = weights.length;
+    this.weights = Float64Array.from(weights);
+    this.base = new Float64Array(n);
+    this.delta = new Float64Array(n);
+    this.offset = n > 0 ? Math.floor(random() * n) % n : 0;
+    this.bound = 16 * weights.reduce((a, b) => a + b, 0);
+  }
+
+  pick(exclude: ReadonlySet<number>): number {
+    const n = this.weights.length;
+    let best = -1;
+    let bestScore = -Infinity;
+    let total = 0;
+    for (let k = 0; k < n; k++) {
+      let i = this.offset + k;
+      if (i >= n) i -= n;
+      if (exclude.size > 0 && exclude.has(i)) continue;
+      const w = this.weights[i]!;
+      this.delta[i]! += w;
+      total += w;
+      const score = this.base[i]! + this.delta[i]!;
+      if (score > bestScore) {
+        bestScore = score;
+        best = i;
+      }
+    }
+    if (best >= 0) this.delta[best]! -= total;
+    return best;
+  }
+
+  /** This node's change since the last successful flush, to send (a copy: picks go on while it travels). */
+  pendingDelta(): Float64Array | undefined {
+    return this.delta.some((d) => d !== 0) ? this.delta.slice() : undefined;
+  }
+
+  /**
+   * The cluster's vector after `sent` was added to it: becomes the base; what was sent leaves the local delta
+   * (picks made while the flush travelled stay). `cluster[i]` is NaN for a target Redis does not know yet.
+   */
+  applyCluster(cluster: readonly number[], sent: Float64Array | undefined): void {
+    for (let i = 0; i < this.base.length; i++) {
+      if (sent !== undefined) this.delta[i]! -= sent[i]!;
+      const v = cluster[i]!;
+      this.base[i] = Number.isFinite(v) ? Math.max(-this.bound, Math.min(this.bound, v)) : 0;
+    }
+  }
+}

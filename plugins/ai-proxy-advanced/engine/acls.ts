@@ -1,0 +1,192 @@
+/**
+ * `config.acls` (3.14): allow/deny rules over who sends the request (consumer, consumer_group, header, ip, path)
+ * and what it would use (model, provider). Kong's 3.14 changelog: "blocks requests matching deny rules, requires
+ * allow rules to pass when present, and resolves consumer/model values once per request"; its schema: deny wins,
+ * a rule's conditions are AND-ed, rules are OR-ed. `provider` can only be a target's, so the rules are decided
+ * per target and filter what the balancer may pick, as circuit-open targets are skipped (docs/acls.md): a
+ * request is denied (403, AccessDeniedError) when no target is left. Rules without model/provider conditions
+ * give every target the same answer, which is gating the whole request.
+ *
+ * Facts about the request are read once, and only those some rule needs (each is a PDK round trip): a config
+ * without acls makes no call at all (the engine never gets here).
+ */
+import { BlockList } from 'node:net';
+import type { AclMatch, AclRule, FilledConfig, FilledTargetConfig } from '../../../schemas/config';
+import { parseIpRange } from '../../../schemas/acl-conditions';
+import { AccessDeniedError } from '../errors';
+import type { ClientRequest, EnginePdk } from './pdk';
+import { aliasOf, requestedModel } from './model-alias';
+import { hasTemplates } from './templating';
+
+type Condition =
+  | { kind: 'consumer'; fields: readonly string[]; values: ReadonlySet<string> }
+  | { kind: 'consumer_group'; fields: readonly string[]; values: ReadonlySet<string> }
+  | { kind: 'header'; name: string; values: ReadonlySet<string> }
+  | { kind: 'ip'; ranges: BlockList }
+  | { kind: 'path'; exact: ReadonlySet<string>; prefixes: readonly string[] }
+  | { kind: 'model'; values: ReadonlySet<string> }
+  | { kind: 'provider'; values: ReadonlySet<string> };
+
+type Rule = readonly Condition[];
+
+export interface CompiledAcls {
+  readonly allow: readonly Rule[] | undefined;
+  readonly deny: readonly Rule[];
+  /** Which request facts some rule reads. */
+  readonly needs: { consumer: boolean; groups: boolean; ip: boolean; path: boolean };
+}
+
+/** What the rules are matched against, read once per request. */
+export interface AclFacts {
+  consumer: Record<string, unknown> | undefined;
+  groups: Array<Record<string, unknown>>;
+  ip: string | undefined;
+  path: string | undefined;
+  headers: ReadonlyMap<string, string[]>;
+  model: string | undefined;
+}
+
+function compileCondition(m: AclMatch): Condition {
+  const values = m.values.filter((v): v is string => typeof v === 'string');
+  const key = m.key ?? undefined;
+  switch (m.type) {
+    case 'consumer':
+      return { kind: 'consumer', fields: key === undefined ? ['id', 'username', 'custom_id'] : [key], values: new Set(values) };
+    case 'consumer_group':
+      return { kind: 'consumer_group', fields: key === undefined ? ['id', 'name'] : [key], values: new Set(values) };
+    case 'header':
+      return { kind: 'header', name: (key ?? '').toLowerCase(), values: new Set(values) };
+    case 'ip': {
+      const ranges = new BlockList();
+      for (const v of values) {
+        const r = parseIpRange(v);
+        // The schema refused anything else (acl-conditions.ts).
+        if (r) ranges.addSubnet(r.address, r.prefix, r.family);
+      }
+      return { kind: 'ip', ranges };
+    }
+    case 'path':
+      return {
+        kind: 'path',
+        exact: new Set(values.filter((v) => !v.endsWith('*'))),
+        prefixes: values.filter((v) => v.endsWith('*')).map((v) => v.slice(0, -1)),
+      };
+    case 'model':
+      return { kind: 'model', values: new Set(values) };
+    case 'provider':
+      return { kind: 'provider', values: new Set(values) };
+  }
+}
+
+const compileRules = (rules: readonly AclRule[] | null | undefined): Rule[] => (rules ?? []).map((r) => r.match.map(compileCondition));
+
+/** Built once per plugin instance; undefined when there is no rule (an empty acls block is no acls). */
+export function compileAcls(config: Pick<FilledConfig, 'acls'>): CompiledAcls | undefined {
+  const allow = compileRules(config.acls?.allow);
+  const deny = compileRules(config.acls?.deny);
+  if (allow.length === 0 && deny.length === 0) return undefined;
+  const kinds = new Set([...allow, ...deny].flat().map((c) => c.kind));
+  return {
+    allow: allow.length > 0 ? allow : undefined,
+    deny,
+    needs: { consumer: kinds.has('consumer'), groups: kinds.has('consumer_group'), ip: kinds.has('ip'), path: kinds.has('path') },
+  };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Kong's groups come as a Lua sequence of tables (`{ id, name }`); an empty Lua table arrives as `[]` or `{}`. */
+function groupsOf(raw: unknown): Array<Record<string, unknown>> {
+  return Array.isArray(raw) ? raw.filter(isRecord) : [];
+}
+
+/** An IPv4 client seen through an IPv6 socket (`::ffff:192.0.2.1`) is matched as the IPv4 address it is. */
+function plainIp(ip: string): string {
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip;
+}
+
+export async function readAclFacts(acls: CompiledAcls, kong: EnginePdk, client: ClientRequest, body: Record<string, unknown>): Promise<AclFacts> {
+  const { needs } = acls;
+  const consumer = needs.consumer ? await kong.client.getConsumer() : undefined;
+  const groups = needs.groups ? groupsOf(await kong.client.getConsumerGroups()) : [];
+  const ip = needs.ip ? ((await kong.client.getForwardedIp()) ?? undefined) : undefined;
+  const path = needs.path ? ((await kong.request.getPath()) ?? undefined) : undefined;
+  return {
+    consumer: isRecord(consumer) ? consumer : undefined,
+    groups,
+    ip: typeof ip === 'string' && ip !== '' ? plainIp(ip) : undefined,
+    path: typeof path === 'string' ? path : undefined,
+    headers: client.headers,
+    model: requestedModel(body),
+  };
+}
+
+function fieldIn(record: Record<string, unknown>, fields: readonly string[], values: ReadonlySet<string>): boolean {
+  return fields.some((f) => {
+    const v = record[f];
+    return (typeof v === 'string' || typeof v === 'number') && values.has(String(v));
+  });
+}
+
+function ipIn(ranges: BlockList, ip: string): boolean {
+  try {
+    return ranges.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
+  } catch {
+    // Not an address Node can read (Kong only ever sends addresses): nothing matches it.
+    return false;
+  }
+}
+
+/**
+ * The model names a `model` condition sees for a target: the model the client asked for; when it asked by this
+ * target's `model_alias`, also the `model.name` the alias stands for (a rule may name either); when it asked for
+ * none, the target's `model.name` (what it would run) and its alias. A templated name is not known before the request is
+ * built and is left out.
+ */
+function modelsOf(target: FilledTargetConfig, facts: AclFacts): string[] {
+  const raw = target.model.name;
+  const name = typeof raw === 'string' && raw !== '' && !hasTemplates(raw) ? raw : undefined;
+  const alias = aliasOf(target);
+  if (facts.model === undefined) return [name, alias].filter((m): m is string => m !== undefined);
+  if (facts.model === alias && name !== undefined) return [alias, name];
+  return [facts.model];
+}
+
+function conditionHolds(c: Condition, facts: AclFacts, target: FilledTargetConfig): boolean {
+  switch (c.kind) {
+    case 'consumer':
+      return facts.consumer !== undefined && fieldIn(facts.consumer, c.fields, c.values);
+    case 'consumer_group':
+      return facts.groups.some((g) => fieldIn(g, c.fields, c.values));
+    case 'header':
+      return (facts.headers.get(c.name) ?? []).some((v) => c.values.has(v));
+    case 'ip':
+      return facts.ip !== undefined && ipIn(c.ranges, facts.ip);
+    case 'path': {
+      const p = facts.path;
+      return p !== undefined && (c.exact.has(p) || c.prefixes.some((prefix) => p.startsWith(prefix)));
+    }
+    case 'model':
+      return modelsOf(target, facts).some((m) => c.values.has(m));
+    case 'provider':
+      return c.values.has(target.model.provider);
+  }
+}
+
+const ruleHolds = (rule: Rule, facts: AclFacts, target: FilledTargetConfig): boolean => rule.every((c) => conditionHolds(c, facts, target));
+
+/** Deny wins; with allow rules, one must hold; without, anything not denied is allowed. */
+export function aclAllows(acls: CompiledAcls, facts: AclFacts, target: FilledTargetConfig): boolean {
+  if (acls.deny.some((r) => ruleHolds(r, facts, target))) return false;
+  return acls.allow === undefined || acls.allow.some((r) => ruleHolds(r, facts, target));
+}
+
+/** Indexes of the targets the rules let this request use; throws 403 when there are none. */
+export function aclPermitted(acls: CompiledAcls, facts: AclFacts, targets: readonly FilledTargetConfig[]): number[] {
+  const out: number[] = [];
+  targets.forEach((t, i) => {
+    if (aclAllows(acls, facts, t)) out.push(i);
+  });
+  if (out.length === 0) throw new AccessDeniedError();
+  return out;
+}

@@ -1,0 +1,55 @@
+/**
+ * multipart/form-data bodies (file uploads, audio transcriptions and translations, image edits, video): read
+ * only for their text fields (`model`), with Node's own parser (undici's `Response.formData`, no dependency),
+ * and sent on as the client's bytes. The body was already held to `max_request_body_size` (parse-request.ts),
+ * so the parser never sees more than that; a body it cannot parse is the client's 400.
+ *
+ * A create request that names no model gets the configured one as one more part, written before the closing
+ * delimiter (RFC 7578 / RFC 2046 §5.1.1): the client's parts, files included, go out byte for byte.
+ */
+import { InvalidRequestError } from '../../errors';
+
+export interface MultipartForm {
+  readonly boundary: string;
+  /** The text fields (first value of each name); file parts are not kept. */
+  readonly fields: ReadonlyMap<string, string>;
+}
+
+/** Text fields kept per form, and the longest value kept: `model`, `purpose`, `stream` are short. */
+const MAX_FIELDS = 64;
+const MAX_FIELD_CHARS = 4096;
+
+/** The boundary parameter of a multipart/form-data Content-Type (RFC 2046: 1-70 characters). */
+export function boundaryOf(contentType: string): string {
+  const m = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
+  const b = m?.[1] ?? m?.[2];
+  if (b === undefined) throw new InvalidRequestError('multipart/form-data request without a valid boundary');
+  return b;
+}
+
+export async function readMultipartForm(raw: Buffer, contentType: string): Promise<MultipartForm> {
+  const boundary = boundaryOf(contentType);
+  let form: FormData;
+  try {
+    form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+  } catch (err) {
+    throw new InvalidRequestError('multipart/form-data body could not be parsed', { cause: err });
+  }
+  const fields = new Map<string, string>();
+  for (const [name, value] of form) {
+    if (typeof value !== 'string' || fields.has(name)) continue;
+    if (fields.size >= MAX_FIELDS) break;
+    fields.set(name, value.length > MAX_FIELD_CHARS ? value.slice(0, MAX_FIELD_CHARS) : value);
+  }
+  return { boundary, fields };
+}
+
+/** The client's form with a `model` part added before the closing delimiter. */
+export function withModelPart(raw: Buffer, boundary: string, model: string): Buffer {
+  // The configured (or template-resolved) name is written into a part header block: no line breaks or quotes.
+  if (/[\r\n"]/.test(model)) throw new InvalidRequestError('model may not contain line breaks or quotes');
+  const close = raw.lastIndexOf(`--${boundary}--`);
+  if (close < 0) throw new InvalidRequestError('multipart/form-data body has no closing delimiter');
+  const part = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\n${model}\r\n`, 'utf8');
+  return Buffer.concat([raw.subarray(0, close), part, raw.subarray(close)]);
+}
