@@ -13,6 +13,8 @@
  * resolved or loaded is reported on stderr and skipped (kong-pdk crashes on an unresolvable folder,
  * kong-js-pdk#151); declaration files (.d.ts) are ignored; a folder plugin without `Name` is named after the
  * folder (kong-pdk names it "index" after its index.js); a duplicate name is skipped whichever way it arose.
+ * One addition to the contract: an optional `Warm` function, called once when the server starts serving (not for
+ * a dump), for one-time work the first request would otherwise pay inside Kong's RPC (compiling validators).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,6 +39,8 @@ export class PluginModule {
     readonly priority: number,
     readonly version: unknown,
     readonly schema: unknown[],
+    /** The module's optional `Warm` export (see above). */
+    readonly warm?: () => unknown,
   ) {}
 
   /** The GetPluginInfo / --dump-* description, key for key as kong-pdk builds it (server.js GetPluginInfo). */
@@ -92,6 +96,7 @@ export function loadModule(entryName: string, file: string): PluginModule {
     (mod.Priority as number) || 0,
     mod.Version,
     schema,
+    typeof mod.Warm === 'function' ? (mod.Warm as () => unknown) : undefined,
   );
 }
 

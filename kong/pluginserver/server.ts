@@ -91,6 +91,17 @@ export class PluginServer {
     if (this.pluginDir) loadPluginsDir(this.pluginDir, this.plugins, this.logger);
   }
 
+  /** Runs every plugin's `Warm` (serve mode only, before listening); a failing one is reported, never fatal. */
+  warm(): void {
+    for (const m of this.plugins.values()) {
+      try {
+        m.warm?.();
+      } catch (e) {
+        this.logger.warn(`plugin "${m.name}" Warm failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
   /** Starts the abandoned-event sweep (serve mode only; dump mode must exit at once). */
   startSweeper(): void {
     if (this.sweeper) return;

@@ -15,10 +15,11 @@ import type { TargetConfig } from '../../schemas/config';
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import { closeStreamEndpoint, createStreamEndpoint, streamListenAddress } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
 import { ConfigError } from '../../plugins/ai-proxy-advanced/errors';
-import { closeUpstreamAgents } from '../../plugins/ai-proxy-advanced/engine/upstream';
+import { defaultAttemptDeps } from '../../plugins/ai-proxy-advanced/engine/defaults';
+import { closeUpstreamAgents, openUpstreamStream, type UpstreamTimers } from '../../plugins/ai-proxy-advanced/engine/upstream';
 import { FakePdk } from '../helpers/engine-pdk';
 import { EngineUpstream } from '../helpers/engine-upstream';
-import { caseDirs, readFixture, readJsonFixture, streamInput, type StreamCase } from '../helpers/providers-fixtures';
+import { caseDirs, readFixture, readJsonFixture, streamInput, streamRequest, type StreamCase } from '../helpers/providers-fixtures';
 
 /** Credentials each provider's driver needs to build its request (never real). */
 const AUTH: Partial<Record<TargetConfig['model']['provider'], TargetConfig['auth']>> = {
@@ -47,6 +48,21 @@ after(async () => {
   await closeStreamEndpoint();
 });
 
+/** The body of a raw HTTP/1.1 response with chunked transfer encoding. */
+function dechunk(raw: Buffer): string {
+  let at = raw.indexOf('\r\n\r\n') + 4;
+  assert.match(raw.subarray(0, at).toString('latin1'), /transfer-encoding: chunked/i);
+  const parts: Buffer[] = [];
+  for (;;) {
+    const eol = raw.indexOf('\r\n', at);
+    const size = parseInt(raw.subarray(at, eol).toString('latin1'), 16);
+    if (!(size > 0)) break;
+    parts.push(raw.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
 describe('streamed delivery per provider stream fixture', () => {
   for (const name of caseDirs('streams')) {
     const c = readJsonFixture<StreamCase>(`streams/${name}/case.json`);
@@ -68,9 +84,7 @@ describe('streamed delivery per provider stream fixture', () => {
         },
         ...(AUTH[provider] ? { auth: AUTH[provider] } : {}),
       };
-      const body: Record<string, unknown> =
-        c.target.route_type === 'llm/v1/completions' ? { prompt: 'Say hello', stream: true } : { messages: [{ role: 'user', content: 'Say hello' }], stream: true };
-      if (c.include_usage) body.stream_options = { include_usage: true };
+      const body = streamRequest(c);
       const p = new AiProxyAdvanced({ __plugin_id: randomUUID(), targets: [target] });
       const kong = new FakePdk({ body });
       await p.access(kong);
@@ -347,49 +361,91 @@ describe('stream endpoint edge cases', () => {
     }
   });
 
-  test('a slow reader holds the provider back without read_timeout cutting the stream', { timeout: 15_000 }, async () => {
-    // The provider sends 24 MB of frames at once, more than the socket buffers on the way hold, so the plugin must
-    // pause reading it; the client reads nothing for three read_timeouts, then everything.
-    const frames = Array.from({ length: 48_000 }, (_, i) => chunk(`${i} ${'x'.repeat(480)}`)).join('');
+  test('a slow reader holds the provider back without read_timeout cutting the stream', { timeout: 60_000 }, async () => {
+    // No wall clock: read_timeout (300 ms) runs on injected timers the test watches and never fires, so a loaded
+    // machine cannot cut the stream, and the amount of data is whatever it takes to hold the provider back (its
+    // writes stop being taken), not a guess at the socket buffers' size. The client reads nothing until the
+    // provider is held back while the plugin runs no read timer (nginx times out only reads it is waiting on: a
+    // timer left running through the pause would cut the stream of any reader slower than read_timeout); then it
+    // reads everything, and every frame arrives.
+    interface ManualTimer {
+      fn(): void;
+      refresh(): unknown;
+    }
+    const armed = new Set<ManualTimer>();
+    const timers: UpstreamTimers = {
+      setTimeout(fn, ms) {
+        assert.equal(ms, 300, 'read_timeout');
+        const t: ManualTimer = { fn, refresh: () => armed.add(t) };
+        armed.add(t);
+        return t;
+      },
+      clearTimeout(t) {
+        if (t) armed.delete(t as unknown as ManualTimer);
+      },
+    };
+    const provider_ = { sent: 0, held: false, drains: 0, stop: false, bytes: [] as string[] };
     const p = await provider((res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(`${frames}data: [DONE]\n\n`);
+      const pump = (): void => {
+        while (!provider_.stop) {
+          const frame = chunk(`${provider_.sent} ${'x'.repeat(480)}`);
+          provider_.bytes.push(frame);
+          provider_.sent++;
+          if (!res.write(frame)) {
+            provider_.held = true;
+            res.once('drain', () => {
+              provider_.held = false;
+              provider_.drains++;
+              pump();
+            });
+            return;
+          }
+        }
+        res.end('data: [DONE]\n\n');
+      };
+      pump();
     });
+    const received: Buffer[] = [];
+    let sock: net.Socket | undefined;
     try {
-      const kong = await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true }, { read_timeout: 300 });
-      const sock = net.connect(kong.upstream.port!, '127.0.0.1');
-      await new Promise<void>((r) => sock.once('connect', () => r()));
-      sock.write(`POST ${kong.upstream.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`);
-      sock.pause();
-      await new Promise((r) => setTimeout(r, 1000));
-      const received: Buffer[] = [];
-      sock.on('data', (c: Buffer) => received.push(c));
-      sock.resume();
-      // Settles on the last frame, on the connection ending, or at a deadline: never a wait without an end.
+      const config = { __plugin_id: randomUUID(), targets: [openaiAt(p.url, 'gpt-4o')], balancer: { read_timeout: 300 } };
+      const plugin = new AiProxyAdvanced(config, { attempt: { ...defaultAttemptDeps, openStream: (req, t, signal) => openUpstreamStream(req, t, signal, timers) } });
+      const kong = new FakePdk({ body: { messages: [{ role: 'user', content: 'hi' }], stream: true } });
+      await plugin.access(kong);
+      const client = net.connect(kong.upstream.port!, '127.0.0.1');
+      sock = client;
+      client.pause();
+      await new Promise<void>((r) => client.once('connect', () => r()));
+      client.write(`POST ${kong.upstream.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+      // Held back: the provider's writes wait for 'drain' and the plugin has no read timer running, through 20
+      // turns of the event loop (each polls the sockets) without a drain in between: the whole chain stands still.
+      // Bounded by a deadline and by the data a plugin that never pauses would buffer.
+      const deadline = Date.now() + 30_000;
+      for (let still = 0, drains = provider_.drains; still < 20; ) {
+        assert.ok(Date.now() < deadline, 'the provider was not held back within 30 s');
+        assert.ok(provider_.sent <= 65_536, `the plugin took ${provider_.sent} frames without holding the provider back`);
+        await new Promise((r) => setTimeout(r, 0));
+        still = provider_.held && armed.size === 0 && drains === provider_.drains ? still + 1 : 0;
+        drains = provider_.drains;
+      }
+      provider_.stop = true;
+      // Settles on the connection's end (Connection: close) or at a deadline.
       await new Promise<void>((resolve, reject) => {
-        const deadline = setTimeout(() => done(new Error('no [DONE] frame within 10 s')), 10_000);
-        const done = (err?: Error): void => {
-          clearTimeout(deadline);
-          sock.off('data', onData);
-          sock.off('close', onClose);
-          if (err) reject(err);
-          else resolve();
-        };
-        // Only the newest bytes can complete the frame: looking at all 24 MB on every chunk would starve the
-        // provider in this same process past read_timeout.
-        let tail = '';
-        const onData = (chunk: Buffer): void => {
-          tail = (tail + chunk.toString('latin1')).slice(-64);
-          if (tail.includes('data: [DONE]')) done();
-        };
-        const onClose = (): void => done(new Error('the connection closed before the [DONE] frame'));
-        sock.on('data', onData);
-        sock.on('close', onClose);
+        const ends = setTimeout(() => reject(new Error('the stream did not end within 30 s')), 30_000);
+        client.on('data', (c: Buffer) => received.push(c));
+        client.once('close', () => {
+          clearTimeout(ends);
+          resolve();
+        });
+        client.once('error', reject);
+        client.resume();
       });
-      sock.destroy();
-      const text = Buffer.concat(received).toString();
-      assert.match(text, /47999 x/, 'every frame arrived: read_timeout did not cut the paused stream');
+      const body = dechunk(Buffer.concat(received));
+      assert.ok(body.endsWith('data: [DONE]\n\n'), 'the stream ended with [DONE]: read_timeout did not cut it');
+      assert.ok(body === `${provider_.bytes.join('')}data: [DONE]\n\n`, `all ${provider_.sent} frames arrived, in order and whole`);
     } finally {
+      sock?.destroy();
       p.close();
     }
   });

@@ -95,6 +95,14 @@ export interface StreamCase {
 }
 
 /** The provider's stream bytes of a stream case. */
+/** The client request a stream case answers (spec/engine/stream-providers.test.ts sends it), with `stream` and usage. */
+export function streamRequest(c: StreamCase): Record<string, unknown> {
+  const body: Record<string, unknown> =
+    c.target.route_type === 'llm/v1/completions' ? { prompt: 'Say hello', stream: true } : { messages: [{ role: 'user', content: 'Say hello' }], stream: true };
+  if (c.include_usage) body.stream_options = { include_usage: true };
+  return body;
+}
+
 export function streamInput(c: StreamCase): Buffer {
   const files = Array.isArray(c.stream_input) ? c.stream_input : [c.stream_input];
   return Buffer.concat(files.map((f) => (c.input_encoding === 'base64' ? Buffer.from(readFixture(f).toString('ascii'), 'base64') : readFixture(f))));

@@ -86,6 +86,7 @@ describe('log phase', () => {
       { kind: 'stream', target, model: 'gpt-4o', tried: [{ target, model: 'gpt-4o', url: 'https://api.openai.com/v1/chat/completions', body: Buffer.from(JSON.stringify({ model: 'gpt-4o', api_key: KEY })) }] },
       { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
       'hello',
+      'stop',
     );
     await done;
     assert.deepEqual(kong.calls, ['serialize', 'set']);
@@ -95,7 +96,14 @@ describe('log phase', () => {
     assert.equal(block.meta.llm_latency, 100);
     assert.equal(block.usage.time_to_first_token, 40);
     assert.equal(block.usage.total_tokens, 7);
-    assert.equal(block.payload.response, 'hello');
+    // Kong's composed chat.completion (normalize-sse-chunk.lua), with the model the chunks named.
+    assert.deepEqual(JSON.parse(block.payload.response), {
+      choices: [{ finish_reason: 'stop', index: 0, logprobs: null, message: { role: 'assistant', content: 'hello' } }],
+      model: 'gpt-4o-2024',
+      object: 'chat.completion',
+      response: 'hello',
+      usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+    });
     assert.deepEqual(JSON.parse(block.payload.request), { model: 'gpt-4o', api_key: 'REDACTED' });
     assert.equal(sink.written.length, 1);
     const text = JSON.stringify(sink.written[0]);

@@ -286,12 +286,17 @@ describe('one log entry per request, in Kong shape, through file-log', () => {
       const ai = e.ai.proxy;
       assert.equal(ai.meta.provider_name, 'openai');
       assert.equal(ai.meta.response_model, MODEL_OPENAI);
-      // Reported by the provider when asked; else estimated as Kong does (no prompt count, one token per word).
-      const [p, c] = includeUsage ? [9, 5] : [0, 5];
+      // Reported by the provider when asked (9, 5); else estimated as Kong does: the request's 5 words x 1.8 and
+      // the 20-byte answer / 4, which happen to be the same counts.
+      const [p, c] = [9, 5];
       assert.deepEqual([ai.usage.prompt_tokens, ai.usage.completion_tokens, ai.usage.total_tokens], [p, c, p + c]);
       assert.equal(ai.usage.cost, (p * 10 + c * 20) / 1e6);
       assertLatencies(e, 'stream', r.elapsedMs);
-      assert.equal(ai.payload.response, 'One plus one is two.', 'streams log the concatenated text');
+      // Kong's composed chat.completion around the concatenated text (normalize-sse-chunk.lua).
+      const logged = JSON.parse(ai.payload.response);
+      assert.equal(logged.object, 'chat.completion');
+      assert.equal(logged.choices[0].message.content, 'One plus one is two.');
+      assert.deepEqual(logged.usage, { prompt_tokens: p, completion_tokens: c, total_tokens: p + c });
       assert.equal(JSON.parse(ai.payload.request).stream, true);
       // The plugin server's own sink has the same block with Kong's request id, route and service.
       const s = await entryOf(r.id, sinkFile);

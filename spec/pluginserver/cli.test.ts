@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { PluginServerClient } from '../../kong/rpc/client';
@@ -85,6 +86,51 @@ describe('plugin server CLI', () => {
     const bad = runDump('ours', ['--frobnicate']);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /unknown option '--frobnicate'/);
+  });
+
+  test('a plugin\'s Warm runs once before the server serves, never for a dump; a failing one is only reported', async () => {
+    const marker = path.join(tmp.dir, 'warmed.txt');
+    const dir = writePlugins(path.join(tmp.dir, 'warm-plugins'), {
+      'warmed.js': `'use strict';
+class Plugin { async access() {} }
+module.exports = { Plugin, Version: '0.1.0', Warm: () => require('node:fs').appendFileSync(${JSON.stringify(marker)}, 'warm\\n') };
+`,
+      'broken.js': `'use strict';
+class Plugin { async access() {} }
+module.exports = { Plugin, Version: '0.1.0', Warm: () => { throw new Error('cold forever'); } };
+`,
+    });
+    const dump = runDump('ours', ['-d', dir, '--dump-all-plugins']);
+    assert.equal(dump.status, 0, dump.stderr);
+    assert.equal(existsSync(marker), false, 'a dump does not warm');
+    const srv = await startServer('ours', { pluginsDir: dir, prefix: tmp.dir, sockName: 'warm.sock' });
+    try {
+      // startServer returns once the socket accepts: Warm has run by then, exactly once.
+      assert.equal(readFileSync(marker, 'utf8'), 'warm\n');
+      assert.match(srv.stderr(), /plugin "broken" Warm failed: cold forever/);
+      assert.equal(srv.hasExited(), false);
+    } finally {
+      assert.equal(await srv.stop(), 0);
+    }
+  });
+
+  test('ai-proxy-advanced\'s Warm compiles the config validator, so its first instance compiles nothing', () => {
+    // In a fresh process: count ajv compiles through Warm and then the first plugin instance.
+    const script = `
+      const Ajv = require('ajv').default;
+      let compiles = 0;
+      const compile = Ajv.prototype.compile;
+      Ajv.prototype.compile = function (...a) { compiles++; return compile.apply(this, a); };
+      const mod = require(${JSON.stringify(path.join(REPO_ROOT, 'dist', 'plugins', 'ai-proxy-advanced'))});
+      const before = compiles;
+      mod.Warm();
+      const warmed = compiles;
+      new mod.Plugin({ __plugin_id: 'p', targets: [{ route_type: 'llm/v1/chat', model: { provider: 'openai', name: 'gpt-4o' } }] });
+      process.stdout.write(JSON.stringify([before, warmed, compiles]));
+    `;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: REPO_ROOT, timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.deepEqual(JSON.parse(r.stdout.toString()), [0, 1, 1]);
   });
 
   test('serving logs only to stderr (even at -vv) and survives a plugin\'s unhandled rejection', async () => {

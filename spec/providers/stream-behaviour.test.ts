@@ -7,6 +7,7 @@ import { crc32 } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
 import { createOpenAiSseTranslator } from '../../plugins/ai-proxy-advanced/providers/openai/stream';
+import { estimateCompletionTokens, estimatePromptTokens } from '../../plugins/ai-proxy-advanced/providers/streams/usage-estimate';
 import { makeCtx, runStream, target } from '../helpers/providers-fixtures';
 
 const enc = (s: string): Buffer => Buffer.from(s);
@@ -54,13 +55,37 @@ describe('stream edge cases', () => {
     assert.deepEqual(t.end(), []);
   });
 
-  it('estimates usage from the text when the provider reports none, and puts it in the usage frame', () => {
-    const ctx = makeCtx(target('anthropic', 'llm/v1/chat', 'claude'), { stream: true, includeUsage: true });
+  it('estimates usage as Kong when the provider reports none (request words x 1.8, text bytes / 4), also in the usage frame', () => {
+    const request = { messages: [{ role: 'user', content: 'What is 1 + 1?' }] };
+    const ctx = makeCtx(target('anthropic', 'llm/v1/chat', 'claude'), { stream: true, includeUsage: true, promptTokensEstimate: () => estimatePromptTokens(request) });
     const { out, translator } = runStream(() => DRIVERS.anthropic!.createStreamTranslator!(ctx), [
-      enc('event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"one two three"}}\n\n'),
+      enc('event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":" one two three\\n"}}\n\n'),
     ]);
-    assert.deepEqual(translator.usage(), { prompt_tokens: 0, completion_tokens: 3, total_tokens: 3 });
-    assert.match(out, /"usage":\{"prompt_tokens":0,"completion_tokens":3,"total_tokens":3\}/);
+    // 5 words x 1.8 = 9; "one two three" without its surrounding whitespace is 13 bytes: 4 tokens.
+    assert.deepEqual(translator.usage(), { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 });
+    assert.match(out, /"usage":\{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13\}/);
+  });
+
+  it('keeps each count the provider reported and estimates only the missing one', () => {
+    let asked = 0;
+    const ctx = makeCtx(target('anthropic', 'llm/v1/chat', 'claude'), { stream: true, promptTokensEstimate: () => ++asked });
+    const { translator } = runStream(() => DRIVERS.anthropic!.createStreamTranslator!(ctx), [
+      enc('event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":15}}}\n\n'),
+      enc('event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"abcde"}}\n\n'),
+    ]);
+    assert.deepEqual(translator.usage(), { prompt_tokens: 15, completion_tokens: 2, total_tokens: 17 });
+    assert.equal(asked, 0, 'the request is not counted when the provider reported its prompt');
+  });
+
+  it('the last finish_reason the client got, translated or passed through', () => {
+    const anthropic = runStream(() => DRIVERS.anthropic!.createStreamTranslator!(makeCtx(target('anthropic', 'llm/v1/chat', 'claude'), { stream: true })), [
+      enc('event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"max_tokens"}}\n\n'),
+    ]);
+    assert.equal(anthropic.translator.finishReason?.(), 'length');
+    const openai = runStream(() => createOpenAiSseTranslator(makeCtx(target('openai', 'llm/v1/chat', 'gpt-4o'), { stream: true })), [
+      enc('data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'),
+    ]);
+    assert.equal(openai.translator.finishReason?.(), 'stop');
   });
 
   it('turns a Bedrock exception message into an error frame', () => {
@@ -78,5 +103,24 @@ describe('stream edge cases', () => {
     assert.equal(out, input);
     assert.deepEqual(translator.usage(), { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 });
     assert.equal(translator.text(), 'a b');
+  });
+});
+
+describe("Kong's stream usage estimates (shared.lua calculate_cost x 1.8, normalize-sse-chunk.lua #strip(text) / 4)", () => {
+  it('prompt: words of string contents and text parts, x 1.8 rounded up; token ids of a prompt count 1 each', () => {
+    // Kong's 09-streaming good-stream.json: 10 words, Kong's expected 18.
+    assert.equal(estimatePromptTokens({ messages: [{ role: 'system', content: 'You are a helpful assistant.' }, { role: 'user', content: 'What is 1 + 1?' }] }), 18);
+    assert.equal(estimatePromptTokens({ messages: [{ role: 'user', content: [{ type: 'text', text: 'two words' }, { type: 'image_url', image_url: { url: 'x y z' } }] }] }), 4);
+    assert.equal(estimatePromptTokens({ prompt: 'one two three four five six seven' }), 13);
+    assert.equal(estimatePromptTokens({ prompt: ['one two', 7, [1, 2, 3]] }), 4 + 1 + 3);
+    assert.equal(estimatePromptTokens({ input: 'not a prompt' }), 0);
+    assert.equal(estimatePromptTokens({ messages: [null, { content: 5 }, { content: [{ type: 'text', text: 5 }] }] }), 0);
+  });
+
+  it('completion: UTF-8 bytes without surrounding ASCII whitespace, / 4 rounded up', () => {
+    assert.equal(estimateCompletionTokens('The answer to 1 + 1 is 2.'), 7);
+    assert.equal(estimateCompletionTokens(' \t\n\r\v\f'), 0);
+    assert.equal(estimateCompletionTokens('\u00e9t\u00e9'), 2, '5 bytes');
+    assert.equal(estimateCompletionTokens('\u00a0abc'), 2, 'a no-break space is not stripped (Kong strips ASCII whitespace only)');
   });
 });

@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import type { TargetConfig } from '../../schemas/config';
 import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
 import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
-import { bytewise, caseDirs, makeCtx, readFixture, readJsonFixture, runStream, splitAt, streamInput, type StreamCase } from '../helpers/providers-fixtures';
+import { estimatePromptTokens } from '../../plugins/ai-proxy-advanced/providers/streams/usage-estimate';
+import { bytewise, caseDirs, makeCtx, readFixture, readJsonFixture, runStream, splitAt, streamInput, streamRequest, type StreamCase } from '../helpers/providers-fixtures';
 
 interface Frame {
   usage?: unknown;
@@ -34,7 +35,9 @@ function clientText(fs: Frame[]): string {
 for (const name of caseDirs('streams')) {
   const c = readJsonFixture<StreamCase>(`streams/${name}/case.json`);
   const driver = DRIVERS[c.target.model.provider];
-  const ctx: TranslateContext = makeCtx(c.target, { stream: true, includeUsage: c.include_usage ?? false });
+  // The request the engine test sends (stream-providers.test.ts): its estimate counts where the provider reports no prompt.
+  const request = streamRequest(c);
+  const ctx: TranslateContext = makeCtx(c.target, { stream: true, includeUsage: c.include_usage ?? false, promptTokensEstimate: () => estimatePromptTokens(request) });
   const input = streamInput(c);
   const expected = readFixture(`streams/${name}/expected.txt`).toString('utf8');
   const make = () => {

@@ -275,7 +275,7 @@ async function serve(ticket: Ticket, res: http.ServerResponse): Promise<void> {
     if (how === undefined) {
       lease.body.destroy();
       lease.finish({ ok: false });
-      job.record?.streamed(result, lease.translator.usage(), lease.translator.text());
+      job.record?.streamed(result, lease.translator.usage(), lease.translator.text(), lease.translator.finishReason?.());
       if (!res.headersSent) send(res, errorResponse(new InternalError(undefined, { cause: new Error('stream relay failed') })));
       else res.destroy();
     }
@@ -287,7 +287,7 @@ async function serve(ticket: Ticket, res: http.ServerResponse): Promise<void> {
     // A client that went away is not the provider's fault: the tokens it streamed until then still count.
     lease.finish({ ok: true, usage: lease.translator.usage(), complete: how === 'ended' });
   }
-  job.record?.streamed(result, lease.translator.usage(), lease.translator.text());
+  job.record?.streamed(result, lease.translator.usage(), lease.translator.text(), lease.translator.finishReason?.());
 }
 
 export function createStreamEndpoint(now: () => number = Date.now, address = streamListenAddress()): Promise<StreamEndpoint> {

@@ -7,6 +7,7 @@
 import type { FilledConfig, ModelConfig, RouteType, TargetConfig } from '../../../schemas/config';
 import { InvalidRequestError, UnsupportedFeatureError } from '../errors';
 import type { TranslateContext } from '../providers/provider';
+import { estimatePromptTokens } from '../providers/streams/usage-estimate';
 import { firstHeader, firstQueryArg, type ClientRequest } from './pdk';
 import { resolveModelTemplates, type TemplateSources } from './templating';
 import type { ParsedBody } from './parse-request';
@@ -133,6 +134,9 @@ export function buildAttemptContext(
       clientQuery: client.query,
       clientMethod: client.method,
       includeUsage,
+      // Kong estimates a stream's prompt from the client's request (normalize-request.lua); asked for only when
+      // the provider reports no prompt tokens, so the words are counted only then.
+      ...(stream ? { promptTokensEstimate: () => estimatePromptTokens(body) } : {}),
     },
   };
 }

@@ -63,6 +63,24 @@ export function recordOutcome(o: Outcome, metrics: AiMetrics = pluginMetrics()):
   return block;
 }
 
+/**
+ * What Kong logs as a stream's `payload.response`: the `chat.completion` its normalize-sse-chunk.lua composes at
+ * the end of the stream (the streamed text as the message, the last finish reason, the text again as `response`,
+ * the usage counts). Kong leaves `model` out ("TODO: populate this") and so logs the request's model as
+ * `response_model`; the model the chunks named is filled in here (docs/providers.md "Streamed analytics").
+ */
+export function composedStreamAnswer(text: string, finishReason: string | undefined, model: string | undefined, usage: TokenUsage | undefined): string {
+  const prompt = usage?.prompt_tokens ?? 0;
+  const completion = usage?.completion_tokens ?? 0;
+  return JSON.stringify({
+    choices: [{ ...(finishReason !== undefined ? { finish_reason: finishReason } : {}), index: 0, logprobs: null, message: { role: 'assistant', content: text } }],
+    ...(model !== undefined ? { model } : {}),
+    object: 'chat.completion',
+    response: text,
+    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage?.total_tokens ?? prompt + completion },
+  });
+}
+
 /** `"model":"…"` of the first OpenAI chunk: the model the provider answered with, in Kong's terms. */
 const MODEL_IN_FRAME = /"model"\s*:\s*"((?:[^"\\]|\\.)*)"/;
 
@@ -112,10 +130,11 @@ export class StreamRecord {
     this.settle(recordOutcome({ config: this.config, result, mode: 'stream', latencyMs: this.now() - this.startedAt, responseBody }));
   }
 
-  /** The stream ended (complete, cut by the provider, or the client left): usage and text so far. */
-  streamed(result: OutcomeOf, usage: TokenUsage | undefined, text: string): void {
+  /** The stream ended (complete, cut by the provider, or the client left): usage, text and finish reason so far. */
+  streamed(result: OutcomeOf, usage: TokenUsage | undefined, text: string, finishReason?: string): void {
     if (this.finished) return;
     const end = this.now();
+    const logged = result.target.logging?.log_payloads === true;
     this.settle(
       recordOutcome({
         config: this.config,
@@ -125,7 +144,7 @@ export class StreamRecord {
         ttftMs: this.firstFrameAt === undefined ? undefined : this.firstFrameAt - this.startedAt,
         usage,
         responseModel: this.streamedModel,
-        responseBody: text,
+        responseBody: logged ? composedStreamAnswer(text, finishReason, this.streamedModel, usage) : undefined,
       }),
     );
   }

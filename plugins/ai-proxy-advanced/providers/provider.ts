@@ -44,6 +44,11 @@ export interface TranslateContext {
    * Optional so callers that predate it keep compiling (added by #6).
    */
   readonly includeUsage?: boolean;
+  /**
+   * Streams: the request's prompt estimate (providers/streams/usage-estimate.ts), asked for only when the provider
+   * reports no prompt tokens; absent, such a stream counts 0 prompt tokens.
+   */
+  readonly promptTokensEstimate?: () => number;
   /** Set for the route types passed through in OpenAI's own format (engine/route-types): what to send. */
   readonly passThrough?: PassThroughRequest;
 }
@@ -111,6 +116,11 @@ export interface StreamTranslator {
   usage(): TokenUsage;
   /** Concatenated generated text so far (for `log_payloads`). */
   text(): string;
+  /**
+   * The last `finish_reason` of the OpenAI chunks the client got (Kong's composed stream answer logs it); the
+   * native pass-through and wrapped formats have none.
+   */
+  finishReason?(): string | undefined;
   /**
    * Set by the `llm_format` pass-through (streams/pass-through.ts): the frames are the provider's own bytes as
    * latin1 strings (one character per byte, so binary AWS event-stream frames survive), written as latin1, and

@@ -30,6 +30,7 @@ export function handleOpenAiEvent(ev: StreamEvent, sink: StreamSink): void {
   for (const c of choicesOf(chunk)) {
     const t = choiceText(c);
     if (t !== undefined) sink.text(t);
+    if (typeof c.finish_reason === 'string') sink.finishReason(c.finish_reason);
   }
   sink.raw(data, u !== undefined);
 }

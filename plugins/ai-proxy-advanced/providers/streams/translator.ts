@@ -2,11 +2,11 @@
  * The generic incremental stream translator: a framer (bytes → provider events) plus a per-provider event handler
  * that writes OpenAI chunks through a sink. This file owns the OpenAI side of every translated stream: frame
  * serialization, the optional final usage frame (`stream_options.include_usage`), `data: [DONE]`, usage totals
- * (reported, else estimated like Kong), and the text kept for `log_payloads`.
+ * (reported, else estimated like Kong: usage-estimate.ts), the text kept for `log_payloads` and the finish reason.
  */
 import type { StreamTranslator, TokenUsage, TranslateContext } from '../provider';
-import { countWords } from '../translator-kit/response';
 import type { Framer } from './framer';
+import { estimateCompletionTokens } from './usage-estimate';
 
 export type StreamKind = 'chat' | 'completions';
 
@@ -23,6 +23,8 @@ export interface StreamSink {
   choice(choice: Record<string, unknown>): void;
   /** Generated text, for the payload log and the usage estimate. */
   text(s: string): void;
+  /** A `finish_reason` of a chunk passed through as is (`choice` notes its own). */
+  finishReason(reason: string): void;
   /** Provider-reported token counts; later reports overwrite earlier ones field by field. */
   usage(u: { prompt_tokens?: number | undefined; completion_tokens?: number | undefined; total_tokens?: number | undefined }): void;
   setId(id: string | undefined): void;
@@ -45,6 +47,7 @@ class Translator<E> implements StreamTranslator, StreamSink {
   private model: string;
   private finished = false;
   private upstreamUsageFrame = false;
+  private finish: string | undefined;
 
   constructor(
     readonly ctx: TranslateContext,
@@ -84,8 +87,9 @@ class Translator<E> implements StreamTranslator, StreamSink {
       if (typeof u.total_tokens === 'number') this.reported.total_tokens = u.total_tokens;
       return;
     }
-    const p = this.reported.prompt_tokens ?? 0;
-    const c = this.reported.completion_tokens ?? countWords(this.text());
+    // Each count the provider did not report is Kong's estimate (usage-estimate.ts).
+    const p = this.reported.prompt_tokens ?? this.ctx.promptTokensEstimate?.() ?? 0;
+    const c = this.reported.completion_tokens ?? estimateCompletionTokens(this.text());
     return { prompt_tokens: p, completion_tokens: c, total_tokens: this.reported.total_tokens ?? p + c };
   }
 
@@ -96,8 +100,16 @@ class Translator<E> implements StreamTranslator, StreamSink {
     if (s) this.chunks.push(s);
   }
 
+  finishReason(): string | undefined;
+  finishReason(reason: string): void;
+  finishReason(reason?: string): string | undefined | void {
+    if (reason === undefined) return this.finish;
+    this.finish = reason;
+  }
+
   choice(choice: Record<string, unknown>): void {
     const c = 'index' in choice ? choice : Object.assign({ index: 0 }, choice);
+    if (typeof c['finish_reason'] === 'string') this.finish = c['finish_reason'];
     const frame: Record<string, unknown> = {};
     if (this.id !== undefined) frame['id'] = this.id;
     frame['object'] = this.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
