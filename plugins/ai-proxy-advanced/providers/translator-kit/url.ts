@@ -43,11 +43,13 @@ export function upstreamUrl(ctx: TranslateContext, base: string | (() => string)
   const o = ctx.target.model.options;
   const preserveClientPath = ctx.routeType === 'preserve' && !o?.upstream_path;
   // The same target gives the same URL on every request unless the client's path goes into it: built once.
-  // A base computed from options (a function, e.g. Azure's instance) is built every time.
+  // A base computed from options (a function, e.g. Azure's instance) is built every time. Every input of
+  // buildUpstreamUrl but the client path is in the key: a pass-through operation (`/files/{id}/content`)
+  // left out sent every request to the first request's resource.
   if (preserveClientPath || (!o?.upstream_url && typeof base !== 'string')) return buildUpstreamUrl(ctx, base, path, opts, preserveClientPath);
   const key = `${o?.upstream_url ?? ''}\n${o?.upstream_url ? '' : (base as string)}\n${o?.upstream_path ?? ''}\n${path}\n${opts.urlIsBase === true}\n${
     opts.query ? JSON.stringify(opts.query) : ''
-  }`;
+  }\n${opts.operation ? `${opts.operation.from}\n${opts.operation.resource}\n${opts.operation.rest}` : ''}`;
   return remember(builtUrls, key, () => buildUpstreamUrl(ctx, base, path, opts, false));
 }
 
