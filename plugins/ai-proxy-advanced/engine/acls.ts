@@ -15,7 +15,7 @@ import type { AclMatch, AclRule, FilledConfig, FilledTargetConfig } from '../../
 import { parseIpRange } from '../../../schemas/acl-conditions';
 import { AccessDeniedError } from '../errors';
 import type { ClientRequest, EnginePdk } from './pdk';
-import { aliasOf, requestedModel } from './model-alias';
+import { aliasOf } from './model-alias';
 import { hasTemplates } from './templating';
 
 type Condition =
@@ -105,7 +105,7 @@ function plainIp(ip: string): string {
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip;
 }
 
-export async function readAclFacts(acls: CompiledAcls, kong: EnginePdk, client: ClientRequest, body: Record<string, unknown>): Promise<AclFacts> {
+export async function readAclFacts(acls: CompiledAcls, kong: EnginePdk, client: ClientRequest, model: string | undefined): Promise<AclFacts> {
   const { needs } = acls;
   const consumer = needs.consumer ? await kong.client.getConsumer() : undefined;
   const groups = needs.groups ? groupsOf(await kong.client.getConsumerGroups()) : [];
@@ -117,7 +117,7 @@ export async function readAclFacts(acls: CompiledAcls, kong: EnginePdk, client: 
     ip: typeof ip === 'string' && ip !== '' ? plainIp(ip) : undefined,
     path: typeof path === 'string' ? path : undefined,
     headers: client.headers,
-    model: requestedModel(body),
+    model,
   };
 }
 

@@ -17,7 +17,7 @@ import { InvalidRequestError } from '../../errors';
 import type { PassThroughRequest } from '../../providers/provider';
 import type { ParsedBody } from '../parse-request';
 import { withModelPart } from './multipart';
-import { aliasOf } from '../model-alias';
+import { aliasOf, requestedModel } from '../model-alias';
 
 export interface PassThroughRoute {
   /** Methods a client may use (anything else is a 400 naming them). */
@@ -139,12 +139,6 @@ export function resolveModelName(model: ModelConfig, requested: string | undefin
   }
   if (name === undefined && required) throw new InvalidRequestError('model parameter not found in request, nor in gateway configuration');
   return name;
-}
-
-/** The model named by the request: JSON `model`, or the `model` field of a multipart form. */
-export function requestedModel(parsed: ParsedBody): string | undefined {
-  if (parsed.form) return parsed.form.fields.get('model');
-  return typeof parsed.json.model === 'string' ? parsed.json.model : undefined;
 }
 
 /** Tuning a configured model carries onto a Responses API request (its token limit is `max_output_tokens`). */
