@@ -292,6 +292,11 @@ describe('acls: PDK calls and what the local gateway cannot show', () => {
     const before = b.requests.length;
     for (let i = 0; i < 4; i++) assert.equal((await run(aliased, req('tb'))).exited?.status, 200, 'the alias picks its target, whatever the balancer');
     assert.equal(b.requests.length - before, 4);
+    // The alias never reaches the provider: the form's model part carries model.name, the file part as sent.
+    const sent = b.requests.at(-1)!;
+    const back = await new Response(sent.body, { headers: { 'content-type': String(sent.headers['content-type']) } }).formData();
+    assert.deepEqual(back.getAll('model'), ['whisper-b']);
+    assert.equal(await (back.get('file') as Blob).text(), 'x');
   });
 
   test("path: matched on Kong's normalized path (kong.request.get_path), never the raw one a client can dress up", async () => {

@@ -18,7 +18,7 @@ import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
 import { mayStream, operationOf, passThroughRoute } from '../../plugins/ai-proxy-advanced/engine/route-types';
 import { validConfig } from '../helpers/filled-config';
-import { withModelPart } from '../../plugins/ai-proxy-advanced/engine/route-types/multipart';
+import { withModelPart, withModelValue } from '../../plugins/ai-proxy-advanced/engine/route-types/multipart';
 import { passThroughUsage } from '../../plugins/ai-proxy-advanced/providers/openai/pass-through';
 import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
 import { InvalidRequestError } from '../../plugins/ai-proxy-advanced/errors';
@@ -183,6 +183,29 @@ describe('pass-through requests, pure parts', () => {
     assert.equal(await (back.get('file') as Blob).text(), 'abc');
     assert.throws(() => withModelPart(raw, boundary, 'a\r\nContent-Type: x'), InvalidRequestError);
     assert.throws(() => withModelPart(Buffer.from('no delimiter'), boundary, 'm'), InvalidRequestError);
+  });
+
+  test('a form that named an alias gets model.name in every model field, other parts byte for byte', async () => {
+    const B = 'XyZ';
+    const part = (head: string, body: string): string => `--${B}\r\n${head}\r\n\r\n${body}\r\n`;
+    const raw = Buffer.from(
+      part('Content-Disposition: form-data; name="purpose"', 'model') +
+        part('Content-Disposition: form-data; name="model"', 'fast') +
+        part('Content-Disposition: form-data; name="model_x"', 'fast') +
+        part('Content-Disposition: form-data; name="model"; filename="model.bin"\r\nContent-Type: application/octet-stream', 'fast') +
+        part('content-disposition: form-data; name="model"', 'fast') +
+        `--${B}--\r\n`,
+      'latin1',
+    );
+    const out = withModelValue(raw, B, 'gpt-4o-transcribe');
+    // Undici's parser (readMultipartForm) takes only quoted names and no preamble: the forms that get here.
+    const want = raw.toString('latin1').replaceAll('name="model"\r\n\r\nfast', 'name="model"\r\n\r\ngpt-4o-transcribe');
+    assert.equal(out.toString('latin1'), want);
+    const back = await new Response(out, { headers: { 'content-type': `multipart/form-data; boundary=${B}` } }).formData();
+    assert.deepEqual(back.getAll('model').filter((v) => typeof v === 'string'), ['gpt-4o-transcribe', 'gpt-4o-transcribe']);
+    assert.equal(back.get('model_x'), 'fast');
+    assert.throws(() => withModelValue(raw, B, 'a"b'), InvalidRequestError);
+    assert.throws(() => withModelValue(Buffer.from(part('Content-Disposition: form-data; name="file"', 'x') + `--${B}--`), B, 'm'), InvalidRequestError);
   });
 
   test('usage in either naming', () => {

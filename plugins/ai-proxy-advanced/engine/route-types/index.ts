@@ -16,7 +16,7 @@ import type { FilledConfig, ModelConfig, RouteType } from '../../../../schemas/c
 import { InvalidRequestError } from '../../errors';
 import type { PassThroughRequest } from '../../providers/provider';
 import type { ParsedBody } from '../parse-request';
-import { withModelPart } from './multipart';
+import { withModelPart, withModelValue } from './multipart';
 import { aliasOf, requestedModel } from '../model-alias';
 
 export interface PassThroughRoute {
@@ -182,14 +182,17 @@ export function passThroughAttempt(
   // Only creating one streams (mayStream decided the delivery the same way).
   const stream = route.stream && wantsStream && creates && parsed.form === undefined;
   let body: PassThroughRequest['body'];
+  // The request named this target's alias: model.name goes upstream instead (resolveModelName refused any other).
+  const renamed = requested !== undefined && name !== undefined && requested !== name;
   if (parsed.form) {
-    body = addModel ? withModelPart(parsed.raw, parsed.form.boundary, name as string) : parsed.raw;
+    if (addModel) body = withModelPart(parsed.raw, parsed.form.boundary, name as string);
+    else body = renamed ? withModelValue(parsed.raw, parsed.form.boundary, name as string) : parsed.raw;
   } else if (parsed.raw.length === 0) {
     body = undefined;
   } else {
     let json = parsed.json;
     // A create that names no model gets the configured one; one that named this target's alias gets its model.name.
-    if (addModel || (requested !== undefined && name !== undefined && requested !== name)) json = { ...json, model: name };
+    if (addModel || renamed) json = { ...json, model: name };
     if (creates && routeType === 'llm/v1/responses') {
       json = responsesTuning(json, model);
       // `response_streaming: always`: the provider must be asked for the stream the client will get.
