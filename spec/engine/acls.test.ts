@@ -299,6 +299,17 @@ describe('acls: PDK calls and what the local gateway cannot show', () => {
     assert.equal(await (back.get('file') as Blob).text(), 'x');
   });
 
+  test('model: a templated model.name is matched as this request resolves it (no bypass through the header it reads)', async () => {
+    const targets = [openai(upstream(), '$(headers.x-model)')];
+    const deny = { targets, acls: { deny: [rule({ type: 'model', values: ['gpt-4o'] })] } };
+    assert.equal((await run(deny, { headers: { 'x-model': 'gpt-4o' } })).exited?.status, 403);
+    assert.equal((await run(deny, { headers: { 'x-model': 'gpt-4o-mini' } })).exited?.status, 200);
+    const aliased = { targets: [openai(upstream(), '$(headers.x-model)', { model_alias: 'fast' })], acls: deny.acls };
+    assert.equal((await run(aliased, { headers: { 'x-model': 'gpt-4o' }, body: chat({ model: 'fast' }) })).exited?.status, 403);
+    const allow = { targets, acls: { allow: [rule({ type: 'model', values: ['gpt-4o-mini'] })] } };
+    assert.equal((await run(allow, { headers: { 'x-model': 'gpt-4o-mini' } })).exited?.status, 200);
+  });
+
   test("path: matched on Kong's normalized path (kong.request.get_path), never the raw one a client can dress up", async () => {
     const config = { targets: [openai(upstream())], acls: { deny: [rule({ type: 'path', values: ['/admin/*'] })] } };
     const k = await run(config, { path: '/v1/../admin/chat', normalizedPath: '/admin/chat' });
