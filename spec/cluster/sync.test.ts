@@ -328,6 +328,10 @@ describe('cluster sync', () => {
       ['redis+sentinel://u:hunter2@s1/m?password=x', /unknown option 'password'/],
       ['redis+sentinel://u:hunter2@s1/m/x', /database 'x' is not a number/],
       ['redis+sentinel://u:hunter2@bad host/m', /is not host\[:port\]/],
+      // Unencoded '/' or '?' in a password cut the authority short: what is left is never echoed.
+      ['redis+sentinel://u:hunter2/x@s1/m', /host 1 is not host\[:port\].*percent-encoded/],
+      ['redis+cluster://u:hunter2?x@h1:7000', /takes no \?options/],
+      ['redis+sentinel://s1/m?hunter2@x=1', /unknown option \(known/],
     ];
     for (const [value, why] of bad) {
       assert.throws(

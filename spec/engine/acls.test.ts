@@ -265,6 +265,51 @@ describe('acls: PDK calls and what the local gateway cannot show', () => {
     assert.equal((await run(allowAlias, { body: chat({ model: 'fast' }) })).exited?.status, 200);
   });
 
+  test('multipart bodies (audio, uploads): the form field `model` is the requested model for acls and model_alias', async () => {
+    const boundary = 'b0undary';
+    const form = (model: string): Buffer =>
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\n${model}\r\n` +
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\nx\r\n--${boundary}--\r\n`,
+      );
+    const audio = (url: string, name: string | undefined, extra: Partial<TargetConfig['model']> = {}): TargetConfig => ({
+      route_type: 'audio/v1/audio/transcriptions',
+      model: { provider: 'openai', ...(name ? { name } : {}), options: { upstream_url: `${url}/v1/audio/transcriptions` }, ...extra },
+      auth: { header_name: 'Authorization', header_value: 'Bearer sk-test' },
+    });
+    const req = (model: string): FakeClientRequest => ({
+      path: '/v1/audio/transcriptions',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body: form(model),
+    });
+    // A target without model.name runs the model the form names: a deny rule on it must see the form's field.
+    const deny = { targets: [audio(upstream(), undefined)], acls: { deny: [rule({ type: 'model', values: ['whisper-1'] })] } };
+    assert.equal((await run(deny, req('whisper-1'))).exited?.status, 403);
+    const aliased = { targets: [audio(a.url, 'whisper-a', { model_alias: 'ta' }), audio(b.url, 'whisper-b', { model_alias: 'tb' })] };
+    const unknown = await run(aliased, req('nope'));
+    assert.equal(unknown.exited?.status, 400);
+    assert.match(unknown.exited?.body ?? '', /model not configured/);
+    const before = b.requests.length;
+    for (let i = 0; i < 4; i++) assert.equal((await run(aliased, req('tb'))).exited?.status, 200, 'the alias picks its target, whatever the balancer');
+    assert.equal(b.requests.length - before, 4);
+    // The alias never reaches the provider: the form's model part carries model.name, the file part as sent.
+    const sent = b.requests.at(-1)!;
+    const back = await new Response(sent.body, { headers: { 'content-type': String(sent.headers['content-type']) } }).formData();
+    assert.deepEqual(back.getAll('model'), ['whisper-b']);
+    assert.equal(await (back.get('file') as Blob).text(), 'x');
+  });
+
+  test('model: a templated model.name is matched as this request resolves it (no bypass through the header it reads)', async () => {
+    const targets = [openai(upstream(), '$(headers.x-model)')];
+    const deny = { targets, acls: { deny: [rule({ type: 'model', values: ['gpt-4o'] })] } };
+    assert.equal((await run(deny, { headers: { 'x-model': 'gpt-4o' } })).exited?.status, 403);
+    assert.equal((await run(deny, { headers: { 'x-model': 'gpt-4o-mini' } })).exited?.status, 200);
+    const aliased = { targets: [openai(upstream(), '$(headers.x-model)', { model_alias: 'fast' })], acls: deny.acls };
+    assert.equal((await run(aliased, { headers: { 'x-model': 'gpt-4o' }, body: chat({ model: 'fast' }) })).exited?.status, 403);
+    const allow = { targets, acls: { allow: [rule({ type: 'model', values: ['gpt-4o-mini'] })] } };
+    assert.equal((await run(allow, { headers: { 'x-model': 'gpt-4o-mini' } })).exited?.status, 200);
+  });
+
   test("path: matched on Kong's normalized path (kong.request.get_path), never the raw one a client can dress up", async () => {
     const config = { targets: [openai(upstream())], acls: { deny: [rule({ type: 'path', values: ['/admin/*'] })] } };
     const k = await run(config, { path: '/v1/../admin/chat', normalizedPath: '/admin/chat' });

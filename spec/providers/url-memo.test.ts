@@ -41,6 +41,17 @@ describe('upstream URLs built once per distinct input', () => {
     assert.equal(upstreamUrl(ctx, () => `https://${host}`, '/p'), 'https://two/p');
   });
 
+  it('pass-through operations (ids, actions) are part of the memo key: each request gets its own resource', () => {
+    // A target with upstream_url is memoised; the client's operation (`/files/{id}/content`) varies per request.
+    const ctx = makeCtx(target('openai', 'llm/v1/files', 'm', { upstream_url: 'http://h:8080' }));
+    const url = (rest: string, resource = 'files') =>
+      upstreamUrl(ctx, () => 'https://b', '/v1/files', { urlIsBase: true, operation: { from: 'files', resource, rest } });
+    assert.equal(url('/file-abc/content'), 'http://h:8080/v1/files/file-abc/content');
+    assert.equal(url('/file-xyz/content'), 'http://h:8080/v1/files/file-xyz/content');
+    assert.equal(url(''), 'http://h:8080/v1/files');
+    assert.equal(url('/t1', 'threads'), 'http://h:8080/v1/threads/t1');
+  });
+
   it('past the bound (templated URLs, client query strings) answers stay right; invalid URLs fail every time', () => {
     for (let i = 0; i < 3000; i++) {
       const ctx = makeCtx(target('openai', 'llm/v1/chat', 'm', { upstream_url: `http://h${i % 1500}/v1` }));

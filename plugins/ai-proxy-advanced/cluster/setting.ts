@@ -53,9 +53,10 @@ function decode(s: string, what: string): string {
 function hostList(text: string, defaultPort: number | undefined): HostPort[] {
   const parts = text.split(',');
   if (parts.length > MAX_HOSTS) fail(`more than ${MAX_HOSTS} hosts`);
-  return parts.map((p) => {
+  return parts.map((p, i) => {
     const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?$/.exec(p.trim());
-    if (m === null) return fail(`'${p.trim().slice(0, 80)}' is not host[:port]`);
+    // Not echoed: a password with an unencoded '/', '?' or '#' ends the authority early and lands here.
+    if (m === null) return fail(`host ${i + 1} is not host[:port] (a '/', '?', '#' or '@' in the user name or password must be percent-encoded)`);
     const port = m[2] === undefined ? defaultPort : Number(m[2]);
     if (port === undefined) return fail('every Redis Cluster seed needs a port (host:port)');
     if (port < 1 || port > 65535) return fail(`port ${port} is out of range`);
@@ -128,7 +129,8 @@ export function parseClusterSetting(raw: string): ClusterSetting {
   const options: RedisOptions = { ...auth, sentinels, name };
   if (segments[1] !== undefined) options.db = dbNumber(segments[1]);
   for (const [k, v] of query) {
-    if (!SENTINEL_QUERY.has(k)) fail(`unknown option '${k.slice(0, 40)}' (known: ${[...SENTINEL_QUERY].join(', ')})`);
+    // Only a plain name is echoed: a password with an unencoded '?' makes the rest of the value a "query".
+    if (!SENTINEL_QUERY.has(k)) fail(`unknown option${/^[A-Za-z_]{1,40}$/.test(k) ? ` '${k}'` : ''} (known: ${[...SENTINEL_QUERY].join(', ')})`);
     if (k === 'sentinelUsername') options.sentinelUsername = v;
     else options.sentinelPassword = v;
   }

@@ -15,8 +15,9 @@ import type { AclMatch, AclRule, FilledConfig, FilledTargetConfig } from '../../
 import { parseIpRange } from '../../../schemas/acl-conditions';
 import { AccessDeniedError } from '../errors';
 import type { ClientRequest, EnginePdk } from './pdk';
-import { aliasOf, requestedModel } from './model-alias';
-import { hasTemplates } from './templating';
+import { aliasOf } from './model-alias';
+import { hasTemplates, resolveNameTemplate } from './templating';
+import { templateSources } from './target-context';
 
 type Condition =
   | { kind: 'consumer'; fields: readonly string[]; values: ReadonlySet<string> }
@@ -44,6 +45,8 @@ export interface AclFacts {
   path: string | undefined;
   headers: ReadonlyMap<string, string[]>;
   model: string | undefined;
+  /** A templated `model.name` (`$(headers.x-model)`) with this request's values; undefined when it cannot be. */
+  resolveName(raw: string): string | undefined;
 }
 
 function compileCondition(m: AclMatch): Condition {
@@ -105,7 +108,7 @@ function plainIp(ip: string): string {
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip;
 }
 
-export async function readAclFacts(acls: CompiledAcls, kong: EnginePdk, client: ClientRequest, body: Record<string, unknown>): Promise<AclFacts> {
+export async function readAclFacts(acls: CompiledAcls, kong: EnginePdk, client: ClientRequest, model: string | undefined): Promise<AclFacts> {
   const { needs } = acls;
   const consumer = needs.consumer ? await kong.client.getConsumer() : undefined;
   const groups = needs.groups ? groupsOf(await kong.client.getConsumerGroups()) : [];
@@ -117,7 +120,15 @@ export async function readAclFacts(acls: CompiledAcls, kong: EnginePdk, client: 
     ip: typeof ip === 'string' && ip !== '' ? plainIp(ip) : undefined,
     path: typeof path === 'string' ? path : undefined,
     headers: client.headers,
-    model: requestedModel(body),
+    model,
+    resolveName(raw) {
+      try {
+        return resolveNameTemplate(raw, templateSources(client));
+      } catch {
+        // The attempt refuses such a value with a 400 before any provider is called.
+        return undefined;
+      }
+    },
   };
 }
 
@@ -140,12 +151,14 @@ function ipIn(ranges: BlockList, ip: string): boolean {
 /**
  * The model names a `model` condition sees for a target: the model the client asked for; when it asked by this
  * target's `model_alias`, also the `model.name` the alias stands for (a rule may name either); when it asked for
- * none, the target's `model.name` (what it would run) and its alias. A templated name is not known before the request is
- * built and is left out.
+ * none, the target's `model.name` (what it would run) and its alias. A templated name is resolved with this request's
+ * headers, query and URI captures, as the attempt will resolve it: leaving it out let a client pick a denied model
+ * through the header the template reads.
  */
 function modelsOf(target: FilledTargetConfig, facts: AclFacts): string[] {
   const raw = target.model.name;
-  const name = typeof raw === 'string' && raw !== '' && !hasTemplates(raw) ? raw : undefined;
+  const resolved = typeof raw === 'string' && hasTemplates(raw) ? facts.resolveName(raw) : raw;
+  const name = typeof resolved === 'string' && resolved !== '' ? resolved : undefined;
   const alias = aliasOf(target);
   if (facts.model === undefined) return [name, alias].filter((m): m is string => m !== undefined);
   if (facts.model === alias && name !== undefined) return [alias, name];

@@ -90,7 +90,7 @@ export class Engine {
       const parsed: ParsedBody = this.passThrough
         ? await parsePassThroughBody(client.body, contentType, rt.config.max_request_body_size)
         : readLlmFormat(rt.config, client, parseRequestBody(client.body, contentType, rt.config.max_request_body_size));
-      if (this.filters) client = { ...client, ineligible: await ineligibleTargets(this.filters, rt.config, kong, client, parsed.json) };
+      if (this.filters) client = { ...client, ineligible: await ineligibleTargets(this.filters, rt.config, kong, client, parsed) };
       if (isStreamRequest(parsed.json, rt.config) && (!this.passThrough || mayStream(rt.config, client, parsed))) {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
         // Kong answers 503 "no Service found with those values" after access for a route without a service

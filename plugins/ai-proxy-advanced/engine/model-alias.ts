@@ -12,6 +12,7 @@
  */
 import type { FilledTargetConfig } from '../../../schemas/config';
 import { InvalidRequestError } from '../errors';
+import type { ParsedBody } from './parse-request';
 
 export interface ModelAliases {
   /** Target indexes by alias, in config order. */
@@ -42,9 +43,13 @@ export function modelAliasesOf(targets: readonly FilledTargetConfig[]): ModelAli
   return byAlias.size === 0 ? undefined : { byAlias, unaliased };
 }
 
-/** The body's `model` when it is a non-empty string (anything else selects nothing, as Kong's own-model check). */
-export function requestedModel(body: Record<string, unknown>): string | undefined {
-  const m = body.model;
+/**
+ * The model the request names, when it is a non-empty string (anything else selects nothing, as Kong's own-model
+ * check): JSON `model`, or the `model` field of a multipart form (audio, uploads: their `json` is empty, and
+ * reading only it let a form's model pass every alias and acl model rule).
+ */
+export function requestedModel(parsed: Pick<ParsedBody, 'json' | 'form'>): string | undefined {
+  const m = parsed.form ? parsed.form.fields.get('model') : parsed.json.model;
   return typeof m === 'string' && m !== '' ? m : undefined;
 }
 
@@ -52,8 +57,7 @@ export function requestedModel(body: Record<string, unknown>): string | undefine
  * The targets this request may use by its `model`, or undefined for all of them. Throws Kong's 400
  * `model not configured` when the model is no alias and every target has one.
  */
-export function aliasCandidates(aliases: ModelAliases, body: Record<string, unknown>): readonly number[] | undefined {
-  const requested = requestedModel(body);
+export function aliasCandidates(aliases: ModelAliases, requested: string | undefined): readonly number[] | undefined {
   if (requested === undefined) return undefined;
   const matched = aliases.byAlias.get(requested);
   if (matched) return matched;

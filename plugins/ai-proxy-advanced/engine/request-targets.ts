@@ -11,7 +11,8 @@
 import type { FilledConfig } from '../../../schemas/config';
 import { AccessDeniedError } from '../errors';
 import { aclPermitted, compileAcls, readAclFacts, type CompiledAcls } from './acls';
-import { aliasCandidates, modelAliasesOf, type ModelAliases } from './model-alias';
+import { aliasCandidates, modelAliasesOf, requestedModel, type ModelAliases } from './model-alias';
+import type { ParsedBody } from './parse-request';
 import type { ClientRequest, EnginePdk } from './pdk';
 
 export interface TargetFilters {
@@ -32,16 +33,17 @@ export async function ineligibleTargets(
   config: FilledConfig,
   kong: EnginePdk,
   client: ClientRequest,
-  body: Record<string, unknown>,
+  parsed: Pick<ParsedBody, 'json' | 'form'>,
 ): Promise<ReadonlySet<number> | undefined> {
   const count = config.targets.length;
+  const model = requestedModel(parsed);
   let eligible: readonly number[] | undefined;
   if (filters.acls) {
-    const facts = await readAclFacts(filters.acls, kong, client, body);
+    const facts = await readAclFacts(filters.acls, kong, client, model);
     eligible = aclPermitted(filters.acls, facts, config.targets);
   }
   if (filters.aliases) {
-    const byAlias = aliasCandidates(filters.aliases, body);
+    const byAlias = aliasCandidates(filters.aliases, model);
     if (byAlias !== undefined) {
       const allowed = eligible === undefined ? undefined : new Set(eligible);
       eligible = allowed === undefined ? byAlias : byAlias.filter((i) => allowed.has(i));

@@ -25,7 +25,7 @@ export interface AttemptContext {
   readonly target: TargetConfig;
 }
 
-function templateSources(client: ClientRequest): TemplateSources {
+export function templateSources(client: ClientRequest): TemplateSources {
   return {
     header: (n) => firstHeader(client.headers, n),
     queryArg: (n) => firstQueryArg(client.query, n),

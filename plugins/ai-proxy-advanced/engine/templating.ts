@@ -254,6 +254,11 @@ function resolveValue(v: unknown, sources: TemplateSources, field: string): unkn
 }
 
 /** A new model block with templates resolved; the config object is never mutated. */
+/** A templated `model.name` with this request's values (acls.ts: the model a target would run); throws as the engine would. */
+export function resolveNameTemplate(name: string, sources: TemplateSources): string {
+  return resolveString(name, sources, 'model.name');
+}
+
 export function resolveModelTemplates(model: ModelConfig, sources: TemplateSources): ModelConfig {
   return {
     ...model,

@@ -16,8 +16,8 @@ import type { FilledConfig, ModelConfig, RouteType } from '../../../../schemas/c
 import { InvalidRequestError } from '../../errors';
 import type { PassThroughRequest } from '../../providers/provider';
 import type { ParsedBody } from '../parse-request';
-import { withModelPart } from './multipart';
-import { aliasOf } from '../model-alias';
+import { withModelPart, withModelValue } from './multipart';
+import { aliasOf, requestedModel } from '../model-alias';
 
 export interface PassThroughRoute {
   /** Methods a client may use (anything else is a 400 naming them). */
@@ -141,12 +141,6 @@ export function resolveModelName(model: ModelConfig, requested: string | undefin
   return name;
 }
 
-/** The model named by the request: JSON `model`, or the `model` field of a multipart form. */
-export function requestedModel(parsed: ParsedBody): string | undefined {
-  if (parsed.form) return parsed.form.fields.get('model');
-  return typeof parsed.json.model === 'string' ? parsed.json.model : undefined;
-}
-
 /** Tuning a configured model carries onto a Responses API request (its token limit is `max_output_tokens`). */
 function responsesTuning(json: Record<string, unknown>, model: ModelConfig): Record<string, unknown> {
   const o = model.options;
@@ -188,14 +182,17 @@ export function passThroughAttempt(
   // Only creating one streams (mayStream decided the delivery the same way).
   const stream = route.stream && wantsStream && creates && parsed.form === undefined;
   let body: PassThroughRequest['body'];
+  // The request named this target's alias: model.name goes upstream instead (resolveModelName refused any other).
+  const renamed = requested !== undefined && name !== undefined && requested !== name;
   if (parsed.form) {
-    body = addModel ? withModelPart(parsed.raw, parsed.form.boundary, name as string) : parsed.raw;
+    if (addModel) body = withModelPart(parsed.raw, parsed.form.boundary, name as string);
+    else body = renamed ? withModelValue(parsed.raw, parsed.form.boundary, name as string) : parsed.raw;
   } else if (parsed.raw.length === 0) {
     body = undefined;
   } else {
     let json = parsed.json;
     // A create that names no model gets the configured one; one that named this target's alias gets its model.name.
-    if (addModel || (requested !== undefined && name !== undefined && requested !== name)) json = { ...json, model: name };
+    if (addModel || renamed) json = { ...json, model: name };
     if (creates && routeType === 'llm/v1/responses') {
       json = responsesTuning(json, model);
       // `response_streaming: always`: the provider must be asked for the stream the client will get.

@@ -44,12 +44,49 @@ export async function readMultipartForm(raw: Buffer, contentType: string): Promi
   return { boundary, fields };
 }
 
-/** The client's form with a `model` part added before the closing delimiter. */
-export function withModelPart(raw: Buffer, boundary: string, model: string): Buffer {
+function checkModelValue(model: string): void {
   // The configured (or template-resolved) name is written into a part header block: no line breaks or quotes.
   if (/[\r\n"]/.test(model)) throw new InvalidRequestError('model may not contain line breaks or quotes');
+}
+
+/** The client's form with a `model` part added before the closing delimiter. */
+export function withModelPart(raw: Buffer, boundary: string, model: string): Buffer {
+  checkModelValue(model);
   const close = raw.lastIndexOf(`--${boundary}--`);
   if (close < 0) throw new InvalidRequestError('multipart/form-data body has no closing delimiter');
   const part = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\n${model}\r\n`, 'utf8');
   return Buffer.concat([raw.subarray(0, close), part, raw.subarray(close)]);
+}
+
+/** A part header block naming the text field `model` (a file part of that name is not the field). */
+const MODEL_FIELD = /^content-disposition:[ \t]*form-data[ \t]*;(?:[^\r\n]*;)?[ \t]*name="?model"?[ \t]*(?:;|$)/im;
+
+/**
+ * The client's form with the value of every `model` field replaced (a request that named this target's
+ * `model_alias`: the provider gets `model.name`, as a JSON body does). Parts are found by their delimiters
+ * (CRLF `--boundary`, RFC 2046 §5.1.1), which the content of a part never contains; everything else, files
+ * included, goes out byte for byte.
+ */
+export function withModelValue(raw: Buffer, boundary: string, model: string): Buffer {
+  checkModelValue(model);
+  const delimiter = Buffer.from(`--${boundary}`, 'latin1');
+  const starts: number[] = [];
+  for (let at = raw.indexOf(delimiter); at >= 0; at = raw.indexOf(delimiter, at + delimiter.length)) {
+    if (at === 0 || (raw[at - 2] === 0x0d && raw[at - 1] === 0x0a)) starts.push(at);
+  }
+  const out: Buffer[] = [];
+  let copied = 0;
+  for (let i = 0; i + 1 < starts.length; i++) {
+    const headStart = (starts[i] as number) + delimiter.length + 2;
+    const bodyEnd = (starts[i + 1] as number) - 2;
+    const headEnd = raw.indexOf('\r\n\r\n', headStart, 'latin1');
+    if (headEnd < 0 || headEnd >= bodyEnd) continue;
+    const head = raw.toString('latin1', headStart, headEnd);
+    if (!MODEL_FIELD.test(head) || /filename\*?=/i.test(head)) continue;
+    out.push(raw.subarray(copied, headEnd + 4), Buffer.from(model, 'utf8'));
+    copied = bodyEnd;
+  }
+  if (out.length === 0) throw new InvalidRequestError('multipart/form-data body: the model field could not be found');
+  out.push(raw.subarray(copied));
+  return Buffer.concat(out);
 }
