@@ -10,7 +10,6 @@ import { Engine } from './engine/engine';
 import type { EnginePdk } from './engine/pdk';
 import { errorResponse } from './engine/responses';
 import { buildRuntime, type BalancerSource } from './engine/runtime';
-import { checkEngineConfig } from './engine/config-check';
 import { defaultAttemptDeps, defaultBalancerSource } from './engine/defaults';
 import { ConfigError } from './errors';
 import { clusterGate } from './cluster';
@@ -20,7 +19,7 @@ import { validateConfig } from '../../schemas';
 
 export type KongPdk = EnginePdk;
 
-/** The config as the schema fills it (defaults), or a ConfigError naming every invalid field. */
+/** The config as the schema fills it (defaults), or a ConfigError naming every invalid field (validateConfig also runs the engine's own checks, engine/config-check.ts). */
 function validatedConfig(config: PluginConfig): FilledConfig {
   const r = validateConfig(config);
   if (r.ok) return r.config;
@@ -44,7 +43,6 @@ export class AiProxyAdvanced {
     let configError: unknown;
     try {
       const valid = validatedConfig(config);
-      checkEngineConfig(valid);
       const runtime = buildRuntime(valid, deps.balancers ?? defaultBalancerSource);
       engine = new Engine(runtime, deps.attempt ?? defaultAttemptDeps);
       warmSemantic(valid, (deps.attempt ?? defaultAttemptDeps).signDeps);

@@ -1,10 +1,11 @@
 /**
- * Checks the engine needs before serving with a config: anything the schema accepts but this version cannot
- * do is refused by name at instance start (and answered on every request), never silently ignored.
+ * Checks the engine needs before serving with a config, run by validateConfig (schemas/validate.ts) after the
+ * schema and its entity checks, so the Admin API, `npm run validate` and the plugin refuse the same configs.
+ * Provider/route-type pairs and native-format pairings are entity checks (route_type_served,
+ * native_format_targets in schemas/entity-checks.ts) and are not repeated here.
  */
 import type { FilledConfig } from '../../../schemas/config';
-import { ConfigError, UnsupportedFeatureError } from '../errors';
-import { getDriver } from '../providers';
+import { ConfigError } from '../errors';
 import { misplacedTemplates } from './templating';
 import { nativeFormat } from './llm-format';
 
@@ -16,18 +17,5 @@ export function checkEngineConfig(config: FilledConfig): void {
     if (!t || !t.model || typeof t.model.provider !== 'string') throw new ConfigError(`config.targets[${i}].model.provider is required`);
     const misplaced = misplacedTemplates(t.model);
     if (misplaced.length > 0) throw new ConfigError(`config.targets[${i}].${misplaced.join('; ')}`);
-    const driver = getDriver(t.model.provider);
-    // The schema refuses other pairings, but for anthropic, which Kong's docs pair with any provider (Claude Code
-    // examples) and any chat target serves by translation (llm-format.ts).
-    if (format !== undefined && format !== 'anthropic' && t.model.provider !== format) {
-      throw new UnsupportedFeatureError(
-        `config.targets[${i}]: llm_format '${format}' with provider '${t.model.provider}' is not supported by this version of ai-proxy-advanced; only '${format}' targets serve it`,
-      );
-    }
-    if (!driver.routeTypes.includes(t.route_type)) {
-      throw new UnsupportedFeatureError(
-        `config.targets[${i}]: route_type '${t.route_type}' is not supported for provider '${t.model.provider}' by this version of ai-proxy-advanced`,
-      );
-    }
   });
 }
