@@ -16,7 +16,12 @@
  *     Target: >= 3x. A stream that is not 200 + `data: [DONE]` counts as broken, and the bench says so.
  *   - what does not depend on the machine's load: the RPC round trips of one streamed request, counted in the
  *     plugin server's debug log (a separate gateway run with -vv), and the process hops to the first chunk.
- * Knobs: BENCH_SAMPLES (default 200), BENCH_SECONDS (default 5, split over BENCH_ROUNDS = 5 alternating rounds).
+ *   - the plugin's CPU per streamed request in one process without RPC (bench/lib/stream-alone.ts): steadier than
+ *     frames/s when other work shares the machine.
+ *   - optional, BENCH_STREAM_BUSY_POLL_US=<us> (e.g. 100): TTFC and CPU with busy polling on both sides of the RPC
+ *     (busyPollRun below), against the same gateway without.
+ * Knobs: BENCH_SAMPLES (default 200), BENCH_SECONDS (default 5, split over BENCH_ROUNDS = 5 alternating rounds),
+ * BENCH_ALONE_STREAMS (default 1000).
  *
  * Where the time to first chunk goes (issue 10, strace of gateway, plugin server and upstream): not Nagle. Every
  * TCP hop has TCP_NODELAY (curl by default; Node's http servers, the local gateway's and the stream endpoint's,
@@ -32,13 +37,15 @@
  * pauses saw 7 -> 23 ms), which is what curl in a shell loop does; that, not the fresh connection, is the
  * 30-40 ms seen with curl.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { freePort, ROOT, startGateway, startNode, startPortkey, stopAll, waitForPort } from './lib/procs';
 import { shellQuote } from '../kong/gateway/settings';
 import { freshTtfc, keepAliveTtfc, streamLoad, type StreamTarget } from './lib/stream-client';
+import { cpuSecondsFine } from './lib/proc';
+import { streamCpuAlone } from './lib/stream-alone';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -46,6 +53,15 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /** Samples against the provider that waits TTFB_MS (sse-upstream.ts, default 50 ms) before its first event. */
 const TTFB_SAMPLES = Number(process.env.BENCH_TTFB_SAMPLES ?? 60);
 const CONNECTIONS = 10;
+/** Opt-in busy-polling comparison (busyPollRun); 0 or unset: not run. */
+const BUSY_POLL_US = Number(process.env.BENCH_STREAM_BUSY_POLL_US ?? 0);
+const BUSY_POLL_IDLE_SECONDS = 3;
+/** Streams of the in-process CPU figure (streamCpuAlone). */
+const ALONE_STREAMS = Number(process.env.BENCH_ALONE_STREAMS ?? 1000);
+/** sse-upstream.ts's /burst length (its default). */
+const BURST_FRAMES = Number(process.env.BURST_FRAMES ?? 200);
+/** The main gateway's pid, for the busy-polling comparison's CPU figures. */
+let mainGatewayPid = 0;
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Count to two.' }], stream: true });
 
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
@@ -58,20 +74,110 @@ const median = (xs: number[]): number => {
  * Two plugin servers, as Kong 3.9+ wants one per plugin: the project's runtime with ai-proxy-advanced (`js`, at
  * `-vv` when `debugRpc` to have every RPC in the log) and the same runtime serving bench/floor-plugin.
  */
-function pluginServers(prefix: string, debugRpc = false): NodeJS.ProcessEnv {
+function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0): NodeJS.ProcessEnv {
   const node = shellQuote(process.execPath);
   const cli = shellQuote(path.join(ROOT, 'dist', 'kong', 'pluginserver', 'cli.js'));
   const floorDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-plugin'));
   const p = shellQuote(prefix);
+  const poll = `--busy-poll-us ${busyPollUs}`;
   return {
     KONG_PLUGINS: 'bundled,ai-proxy-advanced,floor-upstream',
     KONG_PLUGINSERVER_NAMES: 'js,floor',
-    KONG_PLUGINSERVER_JS_START_CMD: `${node} ${cli} -p ${p} --sock-name js.socket --busy-poll-us 0 ${debugRpc ? '-vv' : '-v'}`,
+    KONG_PLUGINSERVER_JS_START_CMD: `${node} ${cli} -p ${p} --sock-name js.socket ${poll} ${debugRpc ? '-vv' : '-v'}`,
     KONG_PLUGINSERVER_JS_QUERY_CMD: `${node} ${cli} --dump-all-plugins`,
-    KONG_PLUGINSERVER_FLOOR_START_CMD: `${node} ${cli} -p ${p} --sock-name floor.socket --busy-poll-us 0 -d ${floorDir} ${debugRpc ? '-vv' : '-v'}`,
+    KONG_PLUGINSERVER_FLOOR_START_CMD: `${node} ${cli} -p ${p} --sock-name floor.socket ${poll} -d ${floorDir} ${debugRpc ? '-vv' : '-v'}`,
     KONG_PLUGINSERVER_FLOOR_QUERY_CMD: `${node} ${cli} -d ${floorDir} --dump-all-plugins`,
+    // The gateway's side of the RPC (kong/gateway/README.md pluginserver_busy_poll_us); 0 is its default.
+    KONG_PLUGINSERVER_BUSY_POLL_US: String(busyPollUs),
     ...(debugRpc ? { KONG_LOG_LEVEL: 'info' } : {}),
   };
+}
+
+/** The ai-proxy-advanced plugin server (`js.socket`) the gateway with `prefix` spawned: the floor's is the other. */
+function jsPluginServerPid(prefix: string): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      // `-p <prefix>` exactly: the other gateways' prefixes are folders under this one.
+      if (cmd.includes('pluginserver') && cmd.includes(`\0${prefix}\0`) && cmd.includes('js.socket')) return Number(d);
+    } catch {
+      // process gone
+    }
+  }
+  throw new Error(`no ai-proxy-advanced plugin server under ${prefix}`);
+}
+
+/**
+ * BENCH_STREAM_BUSY_POLL_US=<us> (e.g. 100, kong/rpc/busy-poll.ts SUGGESTED_BUSY_POLL_US): a second gateway whose RPC
+ * client and plugin servers busy-poll for <us> µs after each message they send, measured against the main one
+ * (busy polling off, the default) and direct: TTFC added over direct (keep-alive and fresh connection, samples
+ * alternated), and what it costs: the ai-proxy-advanced plugin server's CPU seconds per second while idle, and
+ * while the TTFC loop runs (per second of its own samples, and per request). Gateway figures beside them.
+ * This says how far TTFC can go with the same round trips when no wake-up is paid, that is, what part of the
+ * gap to direct is process wake-ups.
+ */
+async function busyPollRun(scratch: string, configFile: string, offPort: number, upPort: number, us: number): Promise<void> {
+  const prefix = path.join(scratch, 'busy-poll');
+  mkdirSync(prefix, { recursive: true });
+  const { port: onPort, child: onGw } = await startGateway(prefix, configFile, pluginServers(prefix, false, us));
+  const pids = {
+    off: { ps: jsPluginServerPid(scratch), gw: mainGatewayPid },
+    on: { ps: jsPluginServerPid(prefix), gw: onGw.proc.pid! },
+  };
+  const target = (port: number): StreamTarget => ({ url: `http://127.0.0.1:${port}/ai-ttfc/v1/chat/completions`, headers: {}, body: CHAT });
+  const targets: Record<string, StreamTarget> = {
+    direct: { url: `http://127.0.0.1:${upPort}/ttfc/v1/chat/completions`, headers: { authorization: 'Bearer sk-bench' }, body: CHAT },
+    off: target(offPort),
+    on: target(onPort),
+  };
+  const pools = Object.fromEntries(Object.entries(targets).map(([n, t]) => [n, new Pool(new URL(t.url).origin, { connections: 1, keepAliveTimeout: 60_000 })]));
+  const cpu = (m: 'off' | 'on'): { ps: number; gw: number } => ({ ps: cpuSecondsFine(pids[m].ps), gw: cpuSecondsFine(pids[m].gw) });
+  try {
+    for (let i = 0; i < 20; i++) for (const [n, t] of Object.entries(targets)) await keepAliveTtfc(pools[n]!, t);
+    // Idle: nothing is sent for IDLE_SECONDS; a bounded poll must cost nothing here.
+    await new Promise((r) => setTimeout(r, 500));
+    const idle0 = { off: cpu('off'), on: cpu('on') };
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, BUSY_POLL_IDLE_SECONDS * 1000));
+    const idleSecs = (performance.now() - t0) / 1000;
+    const idle1 = { off: cpu('off'), on: cpu('on') };
+    // The TTFC loop, alternating; each mode's CPU is counted over its own samples only.
+    const ka: Record<string, number[]> = {};
+    const fresh: Record<string, number[]> = {};
+    const busy = { off: { ps: 0, gw: 0, secs: 0, requests: 0 }, on: { ps: 0, gw: 0, secs: 0, requests: 0 } };
+    for (let i = 0; i < SAMPLES; i++) {
+      for (const [n, t] of Object.entries(targets)) {
+        const m = n === 'direct' ? undefined : (n as 'off' | 'on');
+        const c0 = m && cpu(m);
+        const w0 = performance.now();
+        (ka[n] ??= []).push(await keepAliveTtfc(pools[n]!, t));
+        (fresh[n] ??= []).push(await freshTtfc(t));
+        if (m && c0) {
+          const c1 = cpu(m);
+          busy[m].ps += c1.ps - c0.ps;
+          busy[m].gw += c1.gw - c0.gw;
+          busy[m].secs += (performance.now() - w0) / 1000;
+          busy[m].requests += 2;
+        }
+      }
+    }
+    console.log(`\nbusy polling (BENCH_STREAM_BUSY_POLL_US=${us}: gateway RPC client and plugin servers), p50 of ${SAMPLES} alternated samples, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log('busy poll  TTFC added keep-alive ms  TTFC added fresh ms  plugin server CPU s/s idle  CPU s/s TTFC loop  CPU ms/request   gateway CPU s/s idle  TTFC loop');
+    for (const m of ['off', 'on'] as const) {
+      const b = busy[m];
+      console.log(
+        `${(m === 'off' ? 'off' : `${us} us`).padEnd(10)} ${fmt(median(ka[m]!) - median(ka.direct!), 3).padStart(23)} ${fmt(median(fresh[m]!) - median(fresh.direct!), 3).padStart(20)} ` +
+          `${fmt((idle1[m].ps - idle0[m].ps) / idleSecs, 4).padStart(27)} ${fmt(b.ps / b.secs, 3).padStart(18)} ${fmt((b.ps / b.requests) * 1000, 3).padStart(15)} ` +
+          `${fmt((idle1[m].gw - idle0[m].gw) / idleSecs, 4).padStart(21)} ${fmt(b.gw / b.secs, 3).padStart(10)}`,
+      );
+    }
+    const addedOn = median(ka.on!) - median(ka.direct!);
+    console.log(`TTFC added <= 1 ms (keep-alive) with busy polling: ${addedOn <= 1 ? 'reached' : 'NOT reached'} (${fmt(addedOn, 3)} ms; without: ${fmt(median(ka.off!) - median(ka.direct!), 3)} ms)`);
+  } finally {
+    await Promise.all(Object.values(pools).map((p) => p.close()));
+    onGw.proc.kill('SIGTERM');
+  }
 }
 
 function gatewayConfig(upPort: number): string {
@@ -167,7 +273,8 @@ async function main(): Promise<void> {
     const up = startNode('sse-upstream', [path.join(ROOT, 'dist', 'bench', 'lib', 'sse-upstream.js')], { PORT: String(upPort) });
     await waitForPort(upPort, 'sse-upstream', up);
     writeFileSync(path.join(scratch, 'kong.yml'), gatewayConfig(upPort));
-    const { port: gwPort } = await startGateway(scratch, path.join(scratch, 'kong.yml'), pluginServers(scratch));
+    const { port: gwPort, child: gwChild } = await startGateway(scratch, path.join(scratch, 'kong.yml'), pluginServers(scratch));
+    mainGatewayPid = gwChild.proc.pid!;
     const { port: pkPort, child: pkChild } = await startPortkey();
     const rpc = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/ai-ttfc/v1/chat/completions`, headers: {}, body: CHAT }), true);
     const floorRpc = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/floor/ttfc/v1/chat/completions`, headers: {}, body: CHAT }), false);
@@ -291,6 +398,13 @@ async function main(): Promise<void> {
       `process hops to the first chunk: direct 2, gw-plain 4, floor ${4 + 2 * floorRpc.access.length}, gateway+plugin ${4 + 2 * rpc.access.length} ` +
         '(4, and 2 per RPC round trip of the access phase)',
     );
+    // Steadier than frames/s on a loaded machine (one process's CPU clock, bench/lib/stream-alone.ts).
+    const alone = await streamCpuAlone({ upstreamUrl: `http://127.0.0.1:${upPort}/burst/v1/chat/completions`, body: CHAT, streams: ALONE_STREAMS });
+    console.log(
+      `plugin CPU per streamed request in one process, no RPC (access, stream endpoint, relay, and the reading client): ` +
+        `${fmt(alone.perStream)} µs per ${BURST_FRAMES}-frame stream, ${fmt(alone.perFrame, 2)} µs per frame (load average ${os.loadavg()[0]!.toFixed(2)})`,
+    );
+    if (BUSY_POLL_US > 0) await busyPollRun(scratch, path.join(scratch, 'kong.yml'), gwPort, upPort, BUSY_POLL_US);
   } finally {
     stopAll();
     rmSync(scratch, { recursive: true, force: true });

@@ -321,6 +321,46 @@ describe('stream endpoint edge cases', () => {
     }
   });
 
+  test('events a provider wrote one by one but that arrived in one read go out as one chunk (issue 10)', { timeout: 10_000 }, async () => {
+    const clientHasFirst = flag();
+    const p = await provider((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk('first'));
+      // Twenty writes in one tick: one HTTP chunk each (undici hands the plugin one piece per HTTP chunk), one
+      // TCP segment on loopback.
+      void clientHasFirst.reached.then(() => {
+        for (let i = 0; i < 20; i++) res.write(chunk(`t${i}`));
+        res.end('data: [DONE]\n\n');
+      });
+    });
+    try {
+      const kong = await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true });
+      const sock = net.connect(kong.upstream.port!, '127.0.0.1');
+      sock.write(`POST ${kong.upstream.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+      let raw = '';
+      sock.on('data', (c: Buffer) => {
+        raw += c.toString('latin1');
+        if (/\r\n\r\n[0-9a-f]+\r\n/.test(raw)) clientHasFirst.set();
+      });
+      await within(new Promise((r) => sock.once('close', r)), 5000, 'the stream did not end');
+      const chunks: string[] = [];
+      let rest = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+      for (;;) {
+        const eol = rest.indexOf('\r\n');
+        const size = parseInt(rest.slice(0, eol), 16);
+        if (!(size > 0)) break;
+        chunks.push(rest.slice(eol + 2, eol + 2 + size));
+        rest = rest.slice(eol + 2 + size + 2);
+      }
+      assert.equal(chunks.join(''), [chunk('first'), ...Array.from({ length: 20 }, (_, i) => chunk(`t${i}`)), 'data: [DONE]\n\n'].join(''));
+      assert.equal(chunks[0], chunk('first'));
+      // One chunk per read: the rest came in one read, two if the kernel split it; not one per event (21).
+      assert.ok(chunks.length <= 3, `the 21 frames after the first went out in ${chunks.length - 1} chunks`);
+    } finally {
+      p.close();
+    }
+  });
+
   test('a model name that cannot be a header value is left out of X-Kong-LLM-Model, not a crash', { timeout: 10_000 }, async () => {
     const p = await provider((res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

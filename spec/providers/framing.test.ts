@@ -103,6 +103,22 @@ describe('framers on malformed input', () => {
     assert.deepEqual(events, [{ event: 'x', data: 'a\nb' }]);
   });
 
+  it('ends SSE lines at CR, LF and CRLF alike, wherever the chunks split them', () => {
+    // Lone CRs, a CRLF and LFs in one stream; a CR as the last byte of a chunk whose LF starts the next must
+    // still be one line end, not a line end and an empty line (which would dispatch an event early).
+    const src = 'data: a\rdata: b\r\rdata: c\r\n\r\ndata: d\n\nevent: e\rdata: f\r\n\ndata: g\n\r';
+    const expected = [{ data: 'a\nb' }, { data: 'c' }, { data: 'd' }, { event: 'e', data: 'f' }, { data: 'g' }];
+    const whole = new SseFramer();
+    assert.deepEqual([...whole.push(Buffer.from(src)), ...whole.end()], expected);
+    for (let at = 1; at < src.length; at++) {
+      const f = new SseFramer();
+      const got = [...f.push(Buffer.from(src.slice(0, at))), ...f.push(Buffer.from(src.slice(at))), ...f.end()];
+      assert.deepEqual(got, expected, `split at ${at}`);
+    }
+    const f = new SseFramer();
+    assert.deepEqual([...bytewise(Buffer.from(src)).flatMap((b) => f.push(b)), ...f.end()], expected);
+  });
+
   it('keeps a multi-byte character split across chunks intact', () => {
     const bytes = Buffer.from('{"t":"é€😀"}\n');
     const f = new NdjsonFramer();

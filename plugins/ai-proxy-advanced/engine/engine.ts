@@ -95,6 +95,14 @@ export class Engine {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
         // Kong answers 503 "no Service found with those values" after access for a route without a service
         // (kong/init.lua access phase), whatever set_target said: name the cause instead.
+        // Asked on every streamed request, not remembered per plugin instance (issue 10): Kong keeps an instance
+        // while its route's service, or that service's protocol, changes. DB mode rebuilds only the router on a
+        // route or service edit (kong/runloop/events.lua crud_routes_handler, crud_services_handler), and a
+        // declarative reload rebuilds the plugins iterator, which gives configs a new __seq__ and so new
+        // instances, only when the plugins' own hash changed (kong/db/declarative/import.lua plugins_hash,
+        // kong/runloop/handler.lua reconfigure_handler). A remembered "http" would then skip set_scheme for a
+        // service that became https, and Kong would speak TLS to the plain endpoint: a 502 for a request that
+        // works today.
         const service = await kong.router.getService();
         if (service === null || service === undefined || Array.isArray(service)) {
           throw new ConfigError(

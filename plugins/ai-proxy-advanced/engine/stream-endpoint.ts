@@ -127,16 +127,20 @@ function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSi
     clientGone.addEventListener('abort', gone, { once: true });
     // A native llm_format stream's frames are the provider's bytes, one latin1 character each.
     const encoding: BufferEncoding = translator.passThrough ? 'latin1' : 'utf8';
+    /** Writes `frames` as one chunk; false when the socket is full (the caller waits for 'drain'). */
     const write = (frames: readonly string[]): boolean => {
       if (frames.length === 0) return true;
       record?.frames(frames);
-      // One write (one chunk, one syscall) for what one provider read produced, not one per frame.
-      const ok = res.write(frames.length === 1 ? (frames[0] as string) : frames.join(''), encoding);
-      if (!ok) {
-        body.pause();
-        res.once('drain', () => body.resume());
+      return res.write(frames.length === 1 ? (frames[0] as string) : frames.join(''), encoding);
+    };
+    const end = (): void => {
+      try {
+        write(translator.end());
+      } catch (err) {
+        return broken(`its stream could not be translated: ${(err as Error).message}`);
       }
-      return ok;
+      res.end();
+      finish('ended');
     };
     // What was read to decide the attempt (at least its first event) goes first.
     const firstWritten = write(lease.first);
@@ -146,41 +150,51 @@ function relay(lease: StreamLease, res: http.ServerResponse, clientGone: AbortSi
     }
     // The provider may have ended (or broken) while the body sat paused after its first event: a paused
     // Readable still emits 'end' once its buffer is empty, before these listeners existed.
-    if (body.readableEnded) {
-      try {
-        write(translator.end());
-      } catch (err) {
-        return broken(`its stream could not be translated: ${(err as Error).message}`);
-      }
-      res.end();
-      return finish('ended');
-    }
+    if (body.readableEnded) return end();
     if (body.destroyed) return broken('its stream broke off');
-    body.on('data', (chunk: Buffer) => {
-      if (done) return;
-      try {
-        write(translator.push(chunk));
-      } catch (err) {
-        broken(`its stream could not be translated: ${(err as Error).message}`);
+    // Pulled with read(), not 'data' events: undici pushes one chunk per HTTP chunk of the provider's answer,
+    // that is one per event it wrote, and read() hands over everything buffered since the last pull as one
+    // Buffer. The events one socket read brought are then translated, counted and written as one chunk (one
+    // chunk header for Kong to parse), not one by one (issue 10: a 200-event burst went through as ~107 writes,
+    // now 3). Nothing waits for more: read() takes what is there now.
+    let draining = false;
+    const drained = (): void => {
+      draining = false;
+      pump();
+    };
+    const pump = (): void => {
+      // The socket is full: what follows stays in the body (undici pauses the provider once the body's buffer
+      // is full too) until it drains; 'readable' may still fire meanwhile.
+      if (draining) return;
+      let chunk: Buffer | null;
+      while (!done && (chunk = body.read() as Buffer | null) !== null) {
+        let ok: boolean;
+        try {
+          ok = write(translator.push(chunk));
+        } catch (err) {
+          return broken(`its stream could not be translated: ${(err as Error).message}`);
+        }
+        if (!ok) {
+          draining = true;
+          res.once('drain', drained);
+          return;
+        }
       }
-    });
+    };
+    body.on('readable', pump);
     body.on('end', () => {
-      if (done) return;
-      try {
-        write(translator.end());
-      } catch (err) {
-        broken(`its stream could not be translated: ${(err as Error).message}`);
-        return;
-      }
-      res.end();
-      finish('ended');
+      if (!done) end();
     });
     body.on('error', (err) => broken(`its stream broke off: ${err.message}`));
     // A body destroyed without an error or an end (should not happen) must still settle the relay.
     body.on('close', () => broken('its stream closed before it ended'));
-    // The 'data' listener above started the body flowing; when the first frames already filled the socket, it
-    // waits for 'drain' instead.
-    if (!firstWritten) body.pause();
+    // What followed the first event is already buffered: it goes out with it, unless the first frames filled
+    // the socket.
+    if (firstWritten) pump();
+    else {
+      draining = true;
+      res.once('drain', drained);
+    }
   });
 }
 
