@@ -14,6 +14,7 @@ import path from 'node:path';
 import { createStreamDecoder } from '../rpc/lua-msgpack';
 import { encodeJs } from './js-msgpack';
 import { redactForLog } from './redact';
+import { ReplyWriter } from './reply-writer';
 import { closeHooks, hooksBusy } from './shutdown-hooks';
 import type { Logger } from './log';
 import { RPC_METHODS, type PluginServer } from './server';
@@ -46,10 +47,11 @@ class Connection {
   /** Replies in request order; a slot's frame stays undefined while its request is still running. */
   private readonly queue: Slot[] = [];
   private readonly decoder;
+  private readonly out: ReplyWriter;
 
-  /** Requests on this connection not yet answered. */
+  /** Requests on this connection not yet answered (or answered in a frame not yet handed to the socket). */
   pending(): number {
-    return this.socket.destroyed ? 0 : this.queue.length;
+    return this.socket.destroyed ? 0 : this.queue.length + this.out.queued;
   }
 
   constructor(
@@ -57,6 +59,7 @@ class Connection {
     private readonly ps: PluginServer,
     private readonly logger: Logger,
   ) {
+    this.out = new ReplyWriter(socket);
     this.decoder = createStreamDecoder((m) => this.onRequest(m));
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -83,8 +86,7 @@ class Connection {
   private flush(): void {
     const q = this.queue;
     while (q.length > 0 && q[0]!.frame !== undefined) {
-      const frame = q.shift()!.frame!;
-      if (!this.socket.destroyed) this.socket.write(frame);
+      this.out.write(q.shift()!.frame!);
     }
   }
 
