@@ -14,9 +14,13 @@ import path from 'node:path';
 import { createStreamDecoder } from '../rpc/lua-msgpack';
 import { encodeJs } from './js-msgpack';
 import { redactForLog } from './redact';
+import { ReplyWriter } from './reply-writer';
 import { closeHooks, hooksBusy } from './shutdown-hooks';
 import type { Logger } from './log';
-import { RPC_METHODS, type PluginServer } from './server';
+import { LATER, RPC_METHODS, type PluginServer } from './server';
+
+/** "plugin.<method>" -> method, for the names Kong sends (one Map lookup instead of a split per request). */
+const COMMANDS: ReadonlyMap<string, string> = new Map([...RPC_METHODS].map((m) => [`plugin.${m}`, m]));
 
 function errorText(err: unknown): string {
   if (typeof err === 'string') return err;
@@ -46,10 +50,11 @@ class Connection {
   /** Replies in request order; a slot's frame stays undefined while its request is still running. */
   private readonly queue: Slot[] = [];
   private readonly decoder;
+  private readonly out: ReplyWriter;
 
-  /** Requests on this connection not yet answered. */
+  /** Requests on this connection not yet answered (or answered in a frame not yet handed to the socket). */
   pending(): number {
-    return this.socket.destroyed ? 0 : this.queue.length;
+    return this.socket.destroyed ? 0 : this.queue.length + this.out.queued;
   }
 
   constructor(
@@ -57,6 +62,7 @@ class Connection {
     private readonly ps: PluginServer,
     private readonly logger: Logger,
   ) {
+    this.out = new ReplyWriter(socket);
     this.decoder = createStreamDecoder((m) => this.onRequest(m));
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -72,30 +78,31 @@ class Connection {
   private onRequest(msg: unknown): void {
     const slot: Slot = { frame: undefined };
     this.queue.push(slot);
-    const settle = (frame: Buffer): void => {
-      slot.frame = frame;
-      this.flush();
-    };
-    const quick = this.dispatch(msg, settle);
-    if (quick) settle(quick);
+    const quick = this.dispatch(msg, slot);
+    if (quick !== undefined) this.settle(slot, quick);
   }
 
-  private flush(): void {
+  private settle(slot: Slot, frame: Buffer): void {
+    slot.frame = frame;
     const q = this.queue;
     while (q.length > 0 && q[0]!.frame !== undefined) {
-      const frame = q.shift()!.frame!;
-      if (!this.socket.destroyed) this.socket.write(frame);
+      this.out.write(q.shift()!.frame!);
     }
   }
 
-  /** Returns the reply frame at once (a bad request, or a reply known at once), or arranges for `settle` to get it later. */
-  private dispatch(msg: unknown, settle: (frame: Buffer) => void): Buffer | undefined {
+  /** Returns the reply frame at once (a bad request, or a reply known at once), or arranges for `slot` to get it later. */
+  private dispatch(msg: unknown, slot: Slot): Buffer | undefined {
     if (!Array.isArray(msg)) return errorFrame(0, 'RPC request must be an array [type, msgid, method, params]');
     const msgid: unknown = msg[1];
     const method: unknown = msg[2];
     if (typeof method !== 'string') return errorFrame(msgid, 'RPC request has no method name');
-    const [ns, cmd = ''] = method.split('.');
-    if (ns !== 'plugin') return errorFrame(msgid, `RPC for ${ns} is not supported`);
+    let cmd = COMMANDS.get(method);
+    if (cmd === undefined) {
+      // Not a name Kong sends: kong-pdk's checks and error texts, from its split at dots ("plugin.Step.x" is Step).
+      const [ns, c = ''] = method.split('.');
+      if (ns !== 'plugin') return errorFrame(msgid, `RPC for ${ns} is not supported`);
+      cmd = c;
+    }
     if (this.logger.enabled('debug')) {
       this.logger.debug(`rpc: #${String(msgid)} method: ${method} args: ${redactForLog(msg[3])}`);
     }
@@ -108,21 +115,17 @@ class Connection {
     if (!Array.isArray(params)) return errorFrame(msgid, `params of ${cmd} must be an array`);
     let r: unknown;
     try {
-      r = this.ps.call(cmd, params);
+      r = this.ps.invoke(cmd, params, (ok, v) => this.settle(slot, ok ? replyFrame(msgid, v) : this.failed(msgid, v)));
     } catch (e) {
-      this.logger.error(`rpc: # ${String(msgid)} ${errorText(e)}`);
-      return errorFrame(msgid, e);
+      return this.failed(msgid, e);
     }
     // A reply known at once (HandleEvent whose first message is ready) goes out in this turn.
-    if (!(r instanceof Promise)) return replyFrame(msgid, r);
-    r.then(
-      (ret) => settle(replyFrame(msgid, ret)),
-      (err: unknown) => {
-        this.logger.error(`rpc: # ${String(msgid)} ${errorText(err)}`);
-        settle(errorFrame(msgid, err));
-      },
-    );
-    return undefined;
+    return r === LATER ? undefined : replyFrame(msgid, r);
+  }
+
+  private failed(msgid: unknown, err: unknown): Buffer {
+    this.logger.error(`rpc: # ${String(msgid)} ${errorText(err)}`);
+    return errorFrame(msgid, err);
   }
 }
 

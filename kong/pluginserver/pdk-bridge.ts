@@ -1,14 +1,16 @@
 /**
  * The `kong` object handed to plugin phase handlers: kong-pdk 0.6.0's PDK bridge (kong-pdk/pdk.js
- * `newBridgeCall`, `bridgeHandler`, `rpcCall`), rebuilt with one change: the camelCase -> snake_case name of a
- * property is computed once per distinct name instead of with a regex replace on every access. kong-pdk's
- * Proxy trap ran that regex twice per PDK call (`kong.request`, then `.getRawBody`), ~5 µs of plugin-server
- * CPU per proxied request. Everything a plugin can observe is as in kong-pdk: every property access returns a
- * fresh callable Proxy with `prefix` and `call`, a call puts `{Method, Args}` on the pipe, kong.response.exit /
- * error resolve at once without waiting for a reply, an error reply rejects with kong-pdk's own PDKError and
- * message, and a Symbol property throws the same TypeError (`name.replace is not a function`).
+ * `newBridgeCall`, `bridgeHandler`, `rpcCall`), rebuilt with two changes: the camelCase -> snake_case name of a
+ * property is computed once per distinct name instead of with a regex replace on every access (kong-pdk's
+ * Proxy trap ran that regex twice per PDK call, `kong.request` then `.getRawBody`, ~5 µs of plugin-server CPU
+ * per proxied request), and a call goes straight to the event (event.ts `PdkChannel`), whose promise Kong's
+ * answer settles, instead of through kong-pdk's pipe and an async function awaiting `[result, error]`.
+ * Everything a plugin can observe is as in kong-pdk: every property access returns a fresh callable Proxy with
+ * `prefix` and `call`, a call sends `{Method, Args}` to Kong and returns a promise, kong.response.exit / error
+ * resolve at once without waiting for a reply, an error reply rejects with kong-pdk's own PDKError and message,
+ * and a Symbol property throws the same TypeError (`name.replace is not a function`).
  */
-import type { PdkPipe } from './event';
+import type { PdkChannel } from './event';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const PDK = require('kong-pdk/pdk') as { Error: new (message: string) => Error };
@@ -57,19 +59,17 @@ function newBridgeCall(prefix: string, call: Call): BridgeTarget {
   return new Proxy(bridgeCall, bridgeHandler);
 }
 
-function rpcCall(pipe: PdkPipe): Call {
-  return async (method, ...args) => {
-    pipe.put({ Method: method, Args: args });
-    if (NON_RETURN_METHODS.has(method)) return undefined;
-    const [ret, err] = await pipe.get();
-    if (err) throw new PDK.Error(`PDK method ${method} failed:  ${err as string}`);
-    return ret;
+function rpcCall(ch: PdkChannel): Call {
+  return (method, ...args) => {
+    if (!NON_RETURN_METHODS.has(method)) return ch.call(method, args);
+    ch.send(method, args);
+    return Promise.resolve(undefined);
   };
 }
 
-/** What kong-pdk's `new Kong(pipe).kong` returns. */
-export function newKongBridge(pipe: PdkPipe): unknown {
-  return newBridgeCall('kong', rpcCall(pipe));
+/** What kong-pdk's `new Kong(pipe).kong` returns, over an event instead of a pipe. */
+export function newKongBridge(ch: PdkChannel): unknown {
+  return newBridgeCall('kong', rpcCall(ch));
 }
 
 export const PdkError = PDK.Error;

@@ -38,6 +38,21 @@ interface Instance {
 
 type Step = { EventId?: unknown; Data?: unknown };
 
+/** Gets the result of an RPC method that `invoke` could not answer at once: `ok` false carries the error. */
+export type Done = (ok: boolean, value: unknown) => void;
+/** Returned by `invoke` when the result will go to `done`. */
+export const LATER: unique symbol = Symbol('later');
+
+function later(p: Promise<unknown>, done: Done): typeof LATER {
+  p.then(
+    (v) => done(true, v),
+    (e: unknown) => done(false, e),
+  );
+  return LATER;
+}
+
+const newPdkError = (m: string): Error => new PdkError(m);
+
 const STEP_ALIASES = ['StepMultiMap', 'StepService', 'StepConsumer', 'StepRoute', 'StepPlugin', 'StepCredential', 'StepMemoryStats'];
 export const RPC_METHODS: ReadonlySet<string> = new Set([
   'GetStatus',
@@ -116,32 +131,50 @@ export class PluginServer {
   }
 
   /**
-   * Calls RPC method `cmd`; rejects (or throws) with the text the error reply must carry. HandleEvent answers
-   * synchronously when the phase's first message is known at once (its first PDK call, or "ret" from a handler
-   * that had nothing to do): the reply goes out in the same turn of the event loop.
+   * Calls RPC method `cmd`: returns its result when it is known at once, otherwise LATER, and then `done` gets
+   * it; an error is thrown or handed to `done` with `ok` false, carrying the text the error reply must have.
+   * HandleEvent and Step answer at once when the phase's next message is already known (its first PDK call, or
+   * "ret" from a handler that had nothing to do): the reply goes out in the same turn of the event loop. They
+   * take no promise of their own: the plugin's next message reaches `done` through a callback.
    */
-  call(cmd: string, params: unknown[]): Promise<unknown> | { Data: PdkMessage; EventId: number } {
+  invoke(cmd: string, params: unknown[], done: Done): unknown {
     switch (cmd) {
-      case 'GetStatus':
-        return this.GetStatus();
-      case 'GetPluginInfo':
-        return this.GetPluginInfo(params[0]);
-      case 'StartInstance':
-        return this.StartInstance(params[0] as { Name?: unknown; Config?: unknown });
-      case 'InstanceStatus':
-        return this.InstanceStatus(params[0]);
-      case 'CloseInstance':
-        return this.CloseInstance(params[0]);
       case 'HandleEvent':
-        return this.HandleEvent(params[0] as { InstanceId?: unknown; EventName?: unknown });
+        return this.HandleEvent(params[0] as { InstanceId?: unknown; EventName?: unknown } | undefined, done);
       case 'StepError':
-        return this.step(params[0] as Step, true);
+        return this.step(params[0] as Step | undefined, true, done);
+      case 'GetStatus':
+        return later(this.GetStatus(), done);
+      case 'GetPluginInfo':
+        return later(this.GetPluginInfo(params[0]), done);
+      case 'StartInstance':
+        return later(this.StartInstance(params[0] as { Name?: unknown; Config?: unknown }), done);
+      case 'InstanceStatus':
+        return later(this.InstanceStatus(params[0]), done);
+      case 'CloseInstance':
+        return later(this.CloseInstance(params[0]), done);
       case 'SetPluginDir':
-        return this.SetPluginDir(params[0]);
+        return later(this.SetPluginDir(params[0]), done);
       default:
         // Step and its aliases: kong-pdk treats StepMultiMap, StepService, ... exactly like Step.
-        return this.step(params[0] as Step, false);
+        return this.step(params[0] as Step | undefined, false, done);
     }
+  }
+
+  /** `invoke` as a promise (or the result itself when known at once), for callers in this process (tests). */
+  call(cmd: string, params: unknown[]): unknown {
+    let settle: Done = () => undefined;
+    const p = new Promise((resolve, reject) => {
+      settle = (ok, v) => (ok ? resolve(v) : reject(v));
+    });
+    let r: unknown;
+    try {
+      r = this.invoke(cmd, params, settle);
+    } catch (e) {
+      settle(false, e);
+      return p;
+    }
+    return r === LATER ? p : r;
   }
 
   async SetPluginDir(dir: unknown): Promise<string> {
@@ -217,17 +250,16 @@ export class PluginServer {
     return { Name: ins.name, Id: ins.id, Config: ins.config };
   }
 
-  HandleEvent(event: { InstanceId?: unknown; EventName?: unknown } | undefined): Promise<{ Data: PdkMessage; EventId: number }> | { Data: PdkMessage; EventId: number } {
+  HandleEvent(event: { InstanceId?: unknown; EventName?: unknown } | undefined, done: Done): unknown {
     const ins = this.instance(event?.InstanceId);
     const phase = String(event?.EventName);
-    const ev = new PluginEvent(this.eventID++, (m) => new PdkError(m));
+    const ev = new PluginEvent(this.eventID++, newPdkError);
     this.events.set(ev.id, ev);
     this.runPhase(ins, phase, ev);
-    const first = ev.next();
-    return first instanceof Promise ? first.then((m) => this.forward(ev, m)) : this.forward(ev, first);
+    return this.reply(ev, done);
   }
 
-  private async step(data: Step | undefined, isError: boolean): Promise<unknown> {
+  private step(data: Step | undefined, isError: boolean, done: Done): unknown {
     const eid = data?.EventId;
     const ev = typeof eid === 'number' ? this.events.get(eid) : undefined;
     if (!ev) throw new PluginServerError(`event id ${String(eid)} not found`);
@@ -235,8 +267,16 @@ export class PluginServer {
     if (ev.busy) throw new PluginServerError(`event id ${String(eid)} is still running; Step it once per PDK call`);
     if (ev.awaitingKongSince !== 0) this.busyPoll.settle(ev.pollToken);
     ev.awaitingKongSince = 0;
-    ev.deliver(isError ? [undefined, data?.Data] : [data?.Data, undefined]);
-    return this.forward(ev, await ev.next());
+    ev.deliver(data?.Data, isError);
+    return this.reply(ev, done);
+  }
+
+  /** The reply carrying the plugin's next message: now when it is queued, else LATER and through `done`. */
+  private reply(ev: PluginEvent, done: Done): unknown {
+    const m = ev.next();
+    if (m !== undefined) return this.forward(ev, m);
+    ev.wait((msg) => done(true, this.forward(ev, msg)));
+    return LATER;
   }
 
   /** Builds the reply carrying the plugin's next message and retires the event when Kong is done with it. */
@@ -265,21 +305,21 @@ export class PluginServer {
     try {
       const handler = ins.obj[phase];
       if (typeof handler !== 'function') throw new TypeError(`${ins.name} has no ${phase} phase handler`);
-      ret = (handler as (kong: unknown) => unknown).call(ins.obj, newKongBridge(ev.pipe));
+      ret = (handler as (kong: unknown) => unknown).call(ins.obj, newKongBridge(ev));
     } catch (e) {
       this.phaseFailed(ins, phase, ev, e);
-      ev.pipe.put(RET);
+      ev.end();
       return;
     }
     if (ret === null || (typeof ret !== 'object' && typeof ret !== 'function') || typeof (ret as PromiseLike<unknown>).then !== 'function') {
-      ev.pipe.put(RET);
+      ev.end();
       return;
     }
     (ret as PromiseLike<unknown>).then(
-      () => ev.pipe.put(RET),
+      () => ev.end(),
       (e: unknown) => {
         this.phaseFailed(ins, phase, ev, e);
-        ev.pipe.put(RET);
+        ev.end();
       },
     );
   }

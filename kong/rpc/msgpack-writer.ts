@@ -3,6 +3,9 @@
  * (lua-msgpack.ts) and the plugin server's JS-style reply encoder (kong/pluginserver/js-msgpack.ts) differ only
  * in which of these they pick for a value.
  */
+/** Longest string `str` copies in JS when it is ASCII (longer ones: one Buffer#write is cheaper than the loop). */
+const ASCII_INLINE_MAX = 64;
+
 export class MsgpackWriter {
   buf: Buffer;
   pos = 0;
@@ -92,8 +95,36 @@ export class MsgpackWriter {
 
   /** str; `str8` selects whether 32..255-byte strings use str8 (msgpack 2013) or str16 (the older raw spec). */
   str(s: string, str8: boolean): void {
-    // Short ASCII-ish strings are the common case: write the body first, then fix the header width.
-    const max = s.length * 3;
+    const n = s.length;
+    // Short ASCII strings (method names, map keys, header names: most strings on this socket) are copied byte by
+    // byte here: cheaper than a Buffer#write call into C++ per string. Any other character falls through.
+    if (n <= ASCII_INLINE_MAX) {
+      const head = n < 32 ? 1 : str8 ? 2 : 3;
+      this.ensure(head + n);
+      const buf = this.buf;
+      const at = this.pos + head;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[at + i] = c;
+      }
+      if (i === n) {
+        if (head === 1) buf[this.pos] = 0xa0 | n;
+        else if (head === 2) {
+          buf[this.pos] = 0xd9;
+          buf[this.pos + 1] = n;
+        } else {
+          buf[this.pos] = 0xda;
+          buf[this.pos + 1] = n >> 8;
+          buf[this.pos + 2] = n & 0xff;
+        }
+        this.pos = at + n;
+        return;
+      }
+    }
+    // Write the body first, then fix the header width.
+    const max = n * 3;
     this.ensure(5 + max);
     let len: number;
     if (max < 32) {

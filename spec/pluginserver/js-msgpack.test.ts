@@ -19,6 +19,11 @@ const values: [string, unknown][] = [
   ['negative ints', [-1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, -(2 ** 53 - 1)]],
   ['floats and unsafe integers', [0.5, -1.25, 1e300, 2 ** 60, Number.NaN, Infinity, -0]],
   ['strings', ['', 'a', 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(255), 'x'.repeat(256), 'é'.repeat(200), 'x'.repeat(70000)]],
+  // Around the encoder's inline ASCII copy (up to 64 characters): non-ASCII at the start, middle and end, and the
+  // lengths either side of the limit and of the fixstr/str8 boundary. (Not a lone surrogate: @msgpack/msgpack's
+  // own JS encoder for short strings writes it as ED A0 80, where Buffer#write, like its TextEncoder path for long
+  // strings, writes the replacement character EF BF BD; a known difference, older than the inline copy.)
+  ['short strings', ['é', 'aé', 'x'.repeat(30) + 'é', 'x'.repeat(63) + 'é', '😀', 'x'.repeat(64), 'x'.repeat(65), '\x7f\x00']],
   ['nil and booleans', [null, undefined, true, false, { a: undefined, b: null }]],
   ['binary', [Buffer.from([1, 2, 3]), new Uint8Array(300), Buffer.alloc(70000)]],
   ['dates', [new Date(0), new Date(1_700_000_000_000), new Date(1_700_000_000_123), new Date(-1000)]],

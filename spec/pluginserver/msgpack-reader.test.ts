@@ -131,4 +131,18 @@ describe('stream decoder work stays linear in the message size (issue 11)', () =
     assert.deepEqual(Object.getOwnPropertyDescriptor(o, '__proto__')?.value, { polluted: true });
     assert.equal((o as { polluted?: unknown }).polluted, undefined);
   });
+
+  test('short strings come back right however often they repeat or collide in the decoder\'s string cache', () => {
+    // 5000 distinct 6-byte keys and values (many more than the cache has slots, so entries collide and are
+    // replaced), ASCII and not, each message decoded twice: every string must be what msgpack-lite decodes.
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < 5000; i++) o[`k${String(i).padStart(5, '0')}`] = i % 3 === 0 ? `é${i}` : i % 3 === 1 ? `v${i}` : '';
+    const bytes = encodeJs(o);
+    const want = msgpack.decode(bytes) as unknown;
+    for (let round = 0; round < 2; round++) {
+      const out: unknown[] = [];
+      createStreamDecoder((m) => out.push(m)).push(bytes);
+      assert.deepEqual(out[0], want);
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { newKongBridge } from '../../kong/pluginserver/pdk-bridge';
-import type { PdkMessage } from '../../kong/pluginserver/event';
+import { newKongBridge, PdkError } from '../../kong/pluginserver/pdk-bridge';
+import { isNonReturn, PluginEvent, RET, type PdkMessage } from '../../kong/pluginserver/event';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const KongPdk = require('kong-pdk/pdk') as new (pipe: unknown) => { kong: unknown };
@@ -10,6 +10,31 @@ type Reply = [unknown, unknown];
 function pipe(replies: Reply[]): { sent: PdkMessage[]; pipe: { put(m: PdkMessage): void; get(): Promise<Reply> } } {
   const sent: PdkMessage[] = [];
   return { sent, pipe: { put: (m) => sent.push(m), get: async () => replies.shift() ?? [undefined, undefined] } };
+}
+
+/**
+ * Our side: a real PluginEvent, with Kong played by taking each message the plugin sends and answering every call
+ * that expects an answer from `replies` (`[result, undefined]` as Step, `[undefined, err]` as StepError).
+ */
+function event(replies: Reply[]): { sent: PdkMessage[]; ev: PluginEvent } {
+  const sent: PdkMessage[] = [];
+  const ev = new PluginEvent(1, (m) => new PdkError(m));
+  const serve = (m: PdkMessage): void => {
+    sent.push(m);
+    if (m !== RET && !isNonReturn(m)) {
+      const [data, err] = replies.shift() ?? [undefined, undefined];
+      if (err) ev.deliver(err, true);
+      else ev.deliver(data, false);
+    }
+    take();
+  };
+  const take = (): void => {
+    const m = ev.next();
+    if (m !== undefined) serve(m);
+    else ev.wait(serve);
+  };
+  take();
+  return { sent, ev };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -41,8 +66,8 @@ describe('the kong object plugins get (kong-pdk 0.6.0 bridge, name conversion ca
     const want = await drive(new KongPdk(stock.pipe).kong);
     // Twice: the second run takes the cached names.
     for (let i = 0; i < 2; i++) {
-      const o = pipe(replies());
-      assert.deepEqual(await drive(newKongBridge(o.pipe)), want);
+      const o = event(replies());
+      assert.deepEqual(await drive(newKongBridge(o.ev)), want);
       assert.deepEqual(o.sent, stock.sent);
     }
     assert.deepEqual(ours.sent, []);
@@ -50,7 +75,7 @@ describe('the kong object plugins get (kong-pdk 0.6.0 bridge, name conversion ca
 
   test('a property access returns a fresh callable, and a Symbol property throws as in kong-pdk', () => {
     const stock = new KongPdk(pipe([]).pipe).kong as Any;
-    const kong = newKongBridge(pipe([]).pipe) as Any;
+    const kong = newKongBridge(event([]).ev) as Any;
     assert.notEqual(kong.request, kong.request);
     assert.equal(typeof kong.request.getHeader, 'function');
     // As in kong-pdk, even `prefix` and `call` go through the trap: they are bridge calls themselves.
