@@ -14,7 +14,7 @@ import { FailoverPolicy, type AttemptFailure } from './failover';
 import { parseRetryAfter, type EngineHealth } from './health';
 import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
-import { assignOwn } from './assign-own';
+import { assignOwn, withOwn } from '../providers/translator-kit/assign-own';
 import { readFirstEvent, type StreamLease, type StreamOutcome } from './stream-lease';
 import { buildAttemptContext, type PreparedTarget } from './target-context';
 import { driverForFormat } from './llm-format';
@@ -137,7 +137,7 @@ const DROP_RESPONSE_HEADERS = new Set([
 
 export function forwardedRequestHeaders(client: ClientRequest): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of client.headers) if (!DROP_REQUEST_HEADERS.has(k)) out[k] = v.join(', ');
+  for (const [k, v] of client.headers) if (!DROP_REQUEST_HEADERS.has(k)) out[k] = v.length === 1 ? (v[0] as string) : v.join(', ');
   // Kong asks for gzip or identity; we ask for identity so answers can be inspected without inflating.
   out['accept-encoding'] = 'identity';
   return out;
@@ -174,11 +174,11 @@ async function buildRequest(
   const bodyAuth = target.auth?.param_location === 'body' && target.auth.param_name;
   // A driver that returns the client's own object (preserve) gets the client's bytes, as Kong sends them.
   const untouched = up.body === source;
-  if (untouched && bodyAuth) up.body = { ...source };
+  if (untouched && bodyAuth) up.body = assignOwn({}, source);
   // A passthrough body that named this target's model_alias goes upstream with model.name, not the alias.
   const alias = untouched ? aliasOf(prepared.config) : undefined;
   if (alias !== undefined && parsed.json.model === alias && ctx.model !== alias) {
-    up.body = { ...(up.body as Record<string, unknown>), model: ctx.model };
+    up.body = withOwn(up.body as Record<string, unknown>, { model: ctx.model });
   }
   applyAuth(up, target.auth, client);
   let body: Buffer | undefined;

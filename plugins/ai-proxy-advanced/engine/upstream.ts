@@ -22,6 +22,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { SerializedRequest } from '../providers/provider';
 import { parseUrl } from '../providers/translator-kit/url';
 import type { AttemptFailure } from './failover';
+import { withOwn } from '../providers/translator-kit/assign-own';
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -282,7 +283,7 @@ function prepareBody(req: SerializedRequest, timeouts: UpstreamTimeouts, timers:
   // streams; a Readable here would read ahead of the socket and blind the watchdog.
   const sent = watchedBody(body, timeouts.writeMs, watch, timers) as unknown as Dispatcher.DispatchOptions['body'];
   // A generator has no length: without Content-Length undici would switch to chunked encoding.
-  const headers = hasHeader(req.headers, 'content-length') ? req.headers : { ...req.headers, 'content-length': String(body.length) };
+  const headers = hasHeader(req.headers, 'content-length') ? req.headers : withOwn(req.headers, { 'content-length': String(body.length) });
   return { headers, sent, watch };
 }
 
