@@ -189,30 +189,11 @@ function fromAjv(errors: ErrorObject[], data: unknown): PathError[] {
 }
 
 /**
- * What the schema accepts but the plugin cannot serve (plugins/ai-proxy-advanced/engine/config-check.ts: route
- * types a provider lacks, templates in a URL's scheme/user info/port, ...). Run here so that the Admin API, the
- * declarative loader and `npm run validate` refuse such a config with the field named, as the plugin would at
- * instance start, instead of accepting it and failing every request. The check's messages start with the field
- * path (`config.targets[0].model.options.upstream_url: ...`); that path becomes the error's segments.
+ * What the schema accepts but the plugin cannot serve (plugins/ai-proxy-advanced/engine/config-check.ts: templates
+ * in a URL's scheme/user info/port, ...). Run here so that the Admin API, the declarative loader and `npm run
+ * validate` refuse such a config with the field named, as the plugin would at instance start, instead of
+ * accepting it and failing every request. The check names each field as a path, used as is.
  */
 function servabilityErrors(config: FilledConfig): PathError[] {
-  try {
-    checkEngineConfig(config);
-    return [];
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    return [configPathError(message)];
-  }
-}
-
-/** `config.targets[2].model.options: text` → segments ['targets', 2, 'model', 'options'] and the text. */
-export function configPathError(message: string): PathError {
-  const m = /^config\.([A-Za-z0-9_.[\]]+?)(?::\s*|\s+(?=[a-z'"]))(.*)$/s.exec(message);
-  if (!m) return { segments: [], message };
-  const segments: Array<string | number> = [];
-  for (const part of (m[1] as string).split('.')) {
-    const re = /([^[\]]+)|\[(\d+)\]/g;
-    for (let x = re.exec(part); x; x = re.exec(part)) segments.push(x[2] !== undefined ? Number(x[2]) : (x[1] as string));
-  }
-  return { segments, message: m[2] as string };
+  return checkEngineConfig(config).map((p) => ({ segments: [...p.field], message: p.message }));
 }

@@ -12,7 +12,7 @@ import { LeastConnectionsBalancer } from '../../plugins/ai-proxy-advanced/balanc
 import { MAX_RETRY_AFTER_MS } from '../../plugins/ai-proxy-advanced/balancer/circuit-breaker';
 import { parseClusterSetting, clusterSetting } from '../../plugins/ai-proxy-advanced/cluster';
 import { ClusterSync, NODE_TTL_MS, REFRESH_INTERVAL_MS, FLUSH_INTERVAL_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
-import { holdsKey, pluginKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
+import { holdsKey, nodesKey, pluginKey, rrKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
 import type { BalancerConfig } from '../../schemas/config';
 import { syncNode, twoTargetState } from '../helpers/cluster-node';
 import { canConnect, REPO_ROOT, startServer } from '../helpers/pluginserver-process';
@@ -240,6 +240,51 @@ describe('cluster sync', () => {
       await (i % 2 === 0 ? n1 : n2).flushAll();
     }
     assert.ok(served[0]! <= 12, `A took ${served[0]} of 20 after its return`);
+  });
+
+  test('round-robin: a flush that half failed or timed out counts its picks once, sent again until acknowledged', async () => {
+    const n1 = node('rrOnce');
+    await n1.start();
+    const id = `p${++seq}`;
+    const s1 = state(id, {}, [3, 1]);
+    n1.created(s1);
+    await n1.flushAll();
+    const pk = pluginKey(id);
+    const admin = new Redis(url);
+    admin.on('error', () => undefined);
+    const served = [0, 0];
+    const pick = (k: number): void => {
+      for (let i = 0; i < k; i++) served[s1.pick({ exclude: new Set() })!.index]!++;
+    };
+    /** The shared vector holds each pick once: a target is owed its weight per pick, less the total per serve. */
+    const assertCountedOnce = async (what: string): Promise<void> => {
+      const picks = served[0]! + served[1]!;
+      const want = s1.targets.map((t) => String(t.weight * picks - 4 * served[t.index]!));
+      const got = await admin.hgetall(rrKey(pk));
+      assert.deepEqual(s1.targets.map((t) => got[t.id] ?? '0'), want, what);
+    };
+    try {
+      // Another command of the flush fails (the nodes hash is not a hash): the round-robin batch was applied.
+      pick(3);
+      await admin.set(nodesKey(pk), 'not a hash');
+      await n1.flushAll();
+      await admin.del(nodesKey(pk));
+      await n1.flushAll();
+      await assertCountedOnce('after a flush with a failed command');
+      // Redis holds writes past the client's command timeout and applies them later: the reply is lost, the
+      // batch was applied, and the next flush sends it again with more picks made meanwhile.
+      pick(5);
+      await admin.client('PAUSE', 60_000, 'WRITE');
+      await n1.flushAll();
+      pick(2);
+      await admin.client('UNPAUSE');
+      await n1.flushAll();
+      await n1.flushAll();
+      await assertCountedOnce('after a flush whose reply timed out');
+    } finally {
+      await admin.client('UNPAUSE').catch(() => undefined);
+      admin.disconnect();
+    }
   });
 
   test('an idle plugin costs no Redis command between refreshes; its heartbeat goes on', async () => {

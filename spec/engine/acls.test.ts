@@ -7,6 +7,7 @@
  * gateway follows Kong OSS, which has no consumer groups).
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { AclMatch, PluginConfig, TargetConfig } from '../../schemas/config';
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
@@ -45,6 +46,25 @@ async function post(path: string, headers: Record<string, string> = {}, body = c
   return { status: r.status, json: JSON.parse(text) as Record<string, unknown>, code: r.headers.get('x-ai-proxy-error-code') };
 }
 
+/** A POST whose headers may repeat: `[name, value]` pairs, each its own field line (fetch would join them). */
+function postLines(path: string, lines: Array<[string, string]>): Promise<{ status: number; json: Record<string, unknown>; code: string | null }> {
+  const headers: Record<string, string[]> = { 'content-type': ['application/json'] };
+  for (const [k, v] of lines) (headers[k] ??= []).push(v);
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${gw.proxy}${path}`, { method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const code = res.headers['x-ai-proxy-error-code'];
+        resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>, code: typeof code === 'string' ? code : null });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(chat());
+  });
+}
+
 const DENIED = { error: { message: 'request denied by acls' } };
 
 function assertDenied(r: { status: number; json: Record<string, unknown>; code: string | null }, what: string): void {
@@ -62,6 +82,7 @@ before(async () => {
     [
       { path: '/deny-header', config: one({ deny: [rule({ type: 'header', key: 'X-Team', values: ['blocked', 'banned'] })] }) },
       { path: '/allow-header', config: one({ allow: [rule({ type: 'header', key: 'x-team', values: ['a'] })] }) },
+      { path: '/deny-header-comma', config: one({ deny: [rule({ type: 'header', key: 'x-team', values: ['x, y'] })] }) },
       { path: '/ip-other', config: one({ allow: [rule({ type: 'ip', values: ['10.0.0.0/8', '2001:db8::/32'] })] }) },
       { path: '/ip-local', config: one({ allow: [rule({ type: 'ip', values: ['192.0.2.1', '127.0.0.0/8'] })] }) },
       { path: '/ip-deny', config: one({ deny: [rule({ type: 'ip', values: ['127.0.0.1'] })] }) },
@@ -122,6 +143,20 @@ describe('acls through the gateway', () => {
     assert.equal((await post('/allow-header', { 'X-TEAM': 'a' })).status, 200);
     assertDenied(await post('/allow-header', { 'x-team': 'b' }), 'other value');
     assertDenied(await post('/allow-header'), 'no header');
+  });
+
+  test('header: sent several times or as a comma list, it matches when any of its values does (docs/acls.md)', async () => {
+    assertDenied(await post('/deny-header', { 'x-team': 'a, blocked' }), 'comma list');
+    assertDenied(await post('/deny-header', { 'x-team': 'a,\tbanned ,c' }), 'comma list, spaces and tabs around elements');
+    assertDenied(await postLines('/deny-header', [['x-team', 'a'], ['x-team', 'blocked']]), 'two field lines');
+    assert.equal((await post('/deny-header', { 'x-team': 'a, not-blocked, blocked-not' })).status, 200, 'elements match exactly');
+    assert.equal((await postLines('/allow-header', [['x-team', 'b'], ['x-team', 'a']])).status, 200);
+    assert.equal((await post('/allow-header', { 'x-team': 'b, a' })).status, 200);
+    assertDenied(await post('/allow-header', { 'x-team': 'b, c' }), 'no element matches');
+    assertDenied(await post('/allow-header', { 'x-team': ',' }), 'empty elements match nothing');
+    // A configured value that holds a comma still matches a field line sent as it is written.
+    assertDenied(await post('/deny-header-comma', { 'x-team': 'x, y' }), 'the whole line');
+    assert.equal((await post('/deny-header-comma', { 'x-team': 'x' })).status, 200);
   });
 
   test('ip: addresses and CIDR blocks, v4 and v6, matched against the client address', async () => {

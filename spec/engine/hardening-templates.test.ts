@@ -56,7 +56,7 @@ describe('where a template value lands in upstream_url', () => {
       assert.match(r.message, /^template '\$\(headers\.x\)' in model\.options\.upstream_url: a template may not set the URL's/);
     }
     assert.deepEqual(misplacedTemplates({ provider: 'openai', options: { upstream_url: 'http://h:$(headers.x)/p' } }), [
-      "model.options.upstream_url: a template may not set the URL's port",
+      { field: ['model', 'options', 'upstream_url'], message: "a template may not set the URL's port" },
     ]);
     assert.deepEqual(misplacedTemplates({ provider: 'openai', options: { upstream_url: 'http://h/$(headers.x)' } }), []);
   });

@@ -18,7 +18,7 @@ import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import { DRIVERS } from '../../plugins/ai-proxy-advanced/providers';
 import { mayStream, operationOf, passThroughRoute } from '../../plugins/ai-proxy-advanced/engine/route-types';
 import { validConfig } from '../helpers/filled-config';
-import { withModelPart, withModelValue } from '../../plugins/ai-proxy-advanced/engine/route-types/multipart';
+import { boundaryOf, readMultipartForm, withModelPart, withModelValue } from '../../plugins/ai-proxy-advanced/engine/route-types/multipart';
 import { passThroughUsage } from '../../plugins/ai-proxy-advanced/providers/openai/pass-through';
 import type { TranslateContext } from '../../plugins/ai-proxy-advanced/providers/provider';
 import { InvalidRequestError } from '../../plugins/ai-proxy-advanced/errors';
@@ -183,6 +183,49 @@ describe('pass-through requests, pure parts', () => {
     assert.equal(await (back.get('file') as Blob).text(), 'abc');
     assert.throws(() => withModelPart(raw, boundary, 'a\r\nContent-Type: x'), InvalidRequestError);
     assert.throws(() => withModelPart(Buffer.from('no delimiter'), boundary, 'm'), InvalidRequestError);
+  });
+
+  test('a Content-Type is read one way: strict RFC 9110 parameters, exactly one RFC 2046 boundary, else a 400', async () => {
+    const ok: Array<[string, string]> = [
+      ['multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW', '----WebKitFormBoundary7MA4YWxkTrZu0gW'],
+      ['Multipart/Form-Data;charset=utf-8; BOUNDARY=abc', 'abc'],
+      ['multipart/form-data ; boundary=abc ;', 'abc'],
+      ['multipart/form-data; boundary="a b:c=d?"', 'a b:c=d?'],
+      ['multipart/form-data; name="quoted, value"; boundary=abc', 'abc'],
+    ];
+    for (const [ct, b] of ok) assert.equal(boundaryOf(ct), b, ct);
+    const refused = [
+      'multipart/form-data',
+      'text/plain; boundary=abc',
+      'multipart/form-data, boundary=abc',
+      // Undici takes the first boundary; a parser taking the last, or searching for `boundary=`, another one.
+      'multipart/form-data; boundary=abc; boundary=xyz',
+      'multipart/form-data; boundary=abc; Boundary=abc',
+      'multipart/form-data; x="; boundary=evil"; boundary=good',
+      'multipart/form-data; x="\\"; boundary=evil"; boundary=good',
+      'multipart/form-data; boundary="a\\bc"',
+      'multipart/form-data; boundary="abc',
+      'multipart/form-data; boundary="abc"x',
+      'multipart/form-data; boundary=a b',
+      'multipart/form-data; boundary = abc',
+      'multipart/form-data; boundary=',
+      'multipart/form-data; boundary=""',
+      'multipart/form-data; boundary="abc "',
+      'multipart/form-data; boundary=abc!',
+      `multipart/form-data; boundary=${'b'.repeat(71)}`,
+    ];
+    for (const ct of refused) {
+      assert.throws(() => boundaryOf(ct), (e: unknown) => e instanceof InvalidRequestError && /without a valid boundary/.test((e as Error).message), ct);
+      await assert.rejects(readMultipartForm(Buffer.from('--abc--\r\n'), ct), InvalidRequestError, ct);
+    }
+    // What is accepted, undici reads with the same boundary, and a model part written with it is read back.
+    const ct = 'multipart/form-data; boundary="a b:c"';
+    const raw = Buffer.from('--a b:c\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nx\r\n--a b:c--\r\n');
+    const form = await readMultipartForm(raw, ct);
+    assert.equal(form.boundary, 'a b:c');
+    assert.equal(form.fields.get('purpose'), 'x');
+    const back = await new Response(withModelPart(raw, form.boundary, 'whisper-1'), { headers: { 'content-type': ct } }).formData();
+    assert.equal(back.get('model'), 'whisper-1');
   });
 
   test('a form that named an alias gets model.name in every model field, other parts byte for byte', async () => {

@@ -283,6 +283,22 @@ describe('audio, images, video', () => {
     assert.equal(nb.status, 400);
   });
 
+  test('a Content-Type whose boundary parsers could read differently is a 400, the provider never called', async () => {
+    // Valid under `good` (what undici reads: the first boundary, or the one after the quoted value), with the
+    // configured model: before, forwarded as sent to a provider that may read `evil` (last one, or a plain search).
+    const form = (b: string): string => `--${b}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n--${b}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nx\r\n--${b}--\r\n`;
+    const n = up.requests.length;
+    for (const ct of ['multipart/form-data; boundary=good; boundary=evil', 'multipart/form-data; x="; boundary=evil"; boundary=good']) {
+      const r = await fetch(`${gw.proxy}/audio/audio/transcriptions`, { method: 'POST', headers: { 'content-type': ct }, body: form('good') });
+      assert.equal(r.status, 400, ct);
+      assert.match(((await r.json()) as { error: { message: string } }).error.message, /without a valid boundary/, ct);
+    }
+    assert.equal(up.requests.length, n);
+    const ok = await fetch(`${gw.proxy}/audio/audio/transcriptions`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=good' }, body: form('good') });
+    assert.equal(ok.status, 200);
+    assert.equal(up.requests.length, n + 1);
+  });
+
   test('speech answers the provider audio bytes with their content type', async () => {
     const res = await sdk('/speech').audio.speech.create({ model: 'tts-1', voice: 'alloy', input: 'Hello' });
     assert.equal(res.headers.get('content-type'), 'audio/mpeg');

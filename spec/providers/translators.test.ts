@@ -311,6 +311,30 @@ describe('huggingface', () => {
     }
   });
 
+  it('keeps a model from the body of a native TGI request inside /models/ too, and takes at most org/name', () => {
+    const generate = (model: string) => d('huggingface').native!.toRequest({ inputs: 'hi' }, makeCtx(target('huggingface', 'llm/v1/chat', ''), { model }));
+    assert.equal(generate('org/na me?x#y').url, 'https://api-inference.huggingface.co/models/org/na%20me%3Fx%23y/generate');
+    assert.equal(generate('gpt2').url, 'https://api-inference.huggingface.co/models/gpt2/generate');
+    for (const bad of ['org/name/extra', 'org/name/../../x', '../generate', 'org/..', 'org/.']) {
+      assert.throws(() => generate(bad), (err: unknown) => err instanceof InvalidRequestError && /Hugging Face model id/.test((err as Error).message), bad);
+    }
+  });
+
+  it('puts the operation at the end of upstream_url\'s path (its query and fragment stay theirs) and never reads upstream_path', () => {
+    const ctx = (route: 'llm/v1/chat' | 'llm/v1/completions', options: Record<string, unknown>) => makeCtx(target('huggingface', route, 'org/m', options), { stream: true });
+    const chat = (options: Record<string, unknown>) => d('huggingface').toRequest({ messages: [{ role: 'user', content: 'hi' }] }, ctx('llm/v1/chat', options)).url;
+    const completions = (options: Record<string, unknown>) => d('huggingface').toRequest({ prompt: 'hi' }, ctx('llm/v1/completions', options)).url;
+    const generateStream = (options: Record<string, unknown>) => d('huggingface').native!.toRequest({ inputs: 'hi' }, ctx('llm/v1/chat', options)).url;
+    const tgi = { upstream_url: 'http://tgi.internal:8080/v1/base/?route=a#frag' };
+    assert.equal(chat(tgi), 'http://tgi.internal:8080/v1/base/v1/chat/completions?route=a#frag');
+    assert.equal(generateStream(tgi), 'http://tgi.internal:8080/v1/base/generate_stream?route=a#frag');
+    assert.equal(completions(tgi), 'http://tgi.internal:8080/v1/base/?route=a#frag');
+    assert.equal(chat({ upstream_url: 'http://tgi.internal:8080' }), 'http://tgi.internal:8080/v1/chat/completions');
+    // Kong's huggingface.lua reads upstream_url and the model name only.
+    assert.equal(chat({ upstream_path: '/elsewhere' }), 'https://api-inference.huggingface.co/models/org/m/v1/chat/completions');
+    assert.equal(completions({ upstream_path: '/elsewhere' }), 'https://api-inference.huggingface.co/models/org/m');
+  });
+
   it('embeds through feature extraction and refuses token-level output', () => {
     const e = makeCtx(target('huggingface', 'llm/v1/embeddings', 'sentence-transformers/all-MiniLM-L6-v2'));
     assert.deepEqual(body(d('huggingface').toRequest({ input: ['a', 'b'] }, e)), { inputs: ['a', 'b'], options: { use_cache: false, wait_for_model: false } });

@@ -252,6 +252,28 @@ const CASES: Case[] = [
     errors: [['targets[1].model.options.upstream_url', "a template may not set the URL's userinfo"]],
   },
   {
+    // Each misplaced template is its own error at its own field, in every target (the check returns
+    // {field, message}: no path is parsed back out of a message).
+    name: 'misplaced templates in two URL options of one target and in a second target',
+    config: {
+      targets: [
+        {
+          route_type: 'llm/v1/chat',
+          model: model('gemini', {
+            upstream_url: 'http://h:$(headers.x)/v1',
+            gemini: { api_endpoint: 'https://$(headers.y)@aiplatform.example', project_id: 'p', location_id: 'l' },
+          }),
+        },
+        openai({ model: model('openai', { upstream_url: 'http://u:$(headers.s)@h/v1' }) }),
+      ],
+    },
+    errors: [
+      ['targets[0].model.options.upstream_url', "a template may not set the URL's port"],
+      ['targets[0].model.options.gemini.api_endpoint', "a template may not set the URL's userinfo"],
+      ['targets[1].model.options.upstream_url', "a template may not set the URL's userinfo"],
+    ],
+  },
+  {
     name: 'a "__proto__" key (as JSON.parse leaves it), reported instead of swallowed',
     config: JSON.parse('{"targets": [], "__proto__": {"polluted": true}}') as unknown,
     errors: [['__proto__', 'unknown field']],

@@ -10,6 +10,8 @@
  *   requests per target (least-connections) and its EWMA per target ([ewma, touchedAt], lowest-latency and
  *   lowest-usage). Entries older than NODE_TTL_MS are ignored and removed: a dead node's connections expire.
  * - `aipa:v1:{pk}:rr` hash, target id → round-robin current weight shared by every node (RR_SCRIPT).
+ * - `aipa:v1:{pk}:rr:<state id>` string: the number of the last round-robin batch applied from one node's state
+ *   (RR_SCRIPT), so a batch sent twice counts once.
  * - `aipa:v1:plugins` set of the `pk`s, read once at start to restore state before the first pick (its own slot:
  *   it is only ever used by single-key commands, so it works in Redis Cluster too).
  * - channel `aipa:v1:events`: circuit openings and Retry-After holds, published the moment they happen.
@@ -69,19 +71,36 @@ export function rrKey(pk: string): string {
   return `aipa:v1:{${pk}}:rr`;
 }
 
+/** The last batch number applied from one node's round-robin state (`stateId`, unique per node and state). */
+export function rrSeqKey(pk: string, stateId: string): string {
+  return `aipa:v1:{${pk}}:rr:${stateId}`;
+}
+
 /**
- * KEYS[1] rr hash; ARGV: bound, key ttl ms, then (target id, delta) pairs: adds each node's change to the
+ * KEYS[1] rr hash, KEYS[2] the sending state's last applied batch number (rrSeqKey); ARGV: bound, key ttl ms,
+ * batch number (0: nothing to add, a refresh), then (target id, delta) pairs: adds the node's change to the
  * cluster's current weights, each kept within ±bound (a garbage or runaway value cannot starve a target for
- * long). Returns the whole hash: the write and the refresh are one round trip.
+ * long), unless this batch was applied already (a reply lost or timed out, or another command of the flush
+ * failed: the node sends the same batch again). Returns the whole hash: the write and the refresh are one round
+ * trip. A batch resent after its number expired (KEY_TTL_MS without a reply) would count twice.
  */
 export const RR_SCRIPT = `
 local bound = tonumber(ARGV[1])
-for i = 3, #ARGV, 2 do
-  local d = tonumber(ARGV[i + 1])
-  if d ~= nil and d == math.floor(d) then
-    local v = redis.call('HINCRBY', KEYS[1], ARGV[i], d)
-    if v > bound then redis.call('HSET', KEYS[1], ARGV[i], bound)
-    elseif v < -bound then redis.call('HSET', KEYS[1], ARGV[i], -bound) end
+local seq = tonumber(ARGV[3]) or 0
+if seq > 0 then
+  local last = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+  if seq > last then
+    for i = 4, #ARGV, 2 do
+      local d = tonumber(ARGV[i + 1])
+      if d ~= nil and d == math.floor(d) then
+        local v = redis.call('HINCRBY', KEYS[1], ARGV[i], d)
+        if v > bound then redis.call('HSET', KEYS[1], ARGV[i], bound)
+        elseif v < -bound then redis.call('HSET', KEYS[1], ARGV[i], -bound) end
+      end
+    end
+    redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+  else
+    redis.call('PEXPIRE', KEYS[2], ARGV[2])
   end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])

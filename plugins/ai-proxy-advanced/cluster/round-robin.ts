@@ -11,7 +11,10 @@
  * - a pick reads `base` (the cluster's vector at the last refresh) + `delta` (this node's picks since): no
  *   request waits on Redis;
  * - each flush adds `delta` to the cluster's vector (RR_SCRIPT, HINCRBY) and the reply becomes the new `base`,
- *   so a target another node just served is owed less here, and one it skipped is owed more;
+ *   so a target another node just served is owed less here, and one it skipped is owed more. A delta travels as
+ *   a numbered batch that Redis applies once (a batch sent again, after a lost or timed-out reply or beside
+ *   another command that failed, is only acknowledged), and it leaves the local delta only when a reply says so:
+ *   a flush that half failed neither drops nor double-counts picks;
  * - a smooth-WRR step changes the vector by a zero sum, so the shared vector stays centred whatever the number
  *   of nodes; excluded targets (tried, circuit open, Retry-After) do not grow, as in nginx, so a target is not
  *   owed a burst for the time it was out.
@@ -19,6 +22,12 @@
  * node and target, and the next refresh corrects it. Ties go to a per-node rotation of the targets so nodes
  * that see the same vector do not all start on the same target.
  */
+
+/** A node's change to the shared vector, numbered per SharedRoundRobin so that Redis applies it once (RR_SCRIPT). */
+export interface RrBatch {
+  readonly seq: number;
+  readonly delta: Float64Array;
+}
 
 /** What balancer/round-robin.ts asks of a shared picker. */
 export interface SharedPicker {
@@ -31,6 +40,8 @@ export class SharedRoundRobin implements SharedPicker {
   private readonly base: Float64Array;
   private readonly delta: Float64Array;
   private readonly offset: number;
+  private seq = 0;
+  private inFlight: RrBatch | undefined;
   /** The farthest the shared vector may drift from 0 per target: 16 turns of the total weight. */
   readonly bound: number;
 
@@ -65,18 +76,28 @@ export class SharedRoundRobin implements SharedPicker {
     return best;
   }
 
-  /** This node's change since the last successful flush, to send (a copy: picks go on while it travels). */
-  pendingDelta(): Float64Array | undefined {
-    return this.delta.some((d) => d !== 0) ? this.delta.slice() : undefined;
+  /**
+   * What the next flush sends: the batch still unacknowledged, again and unchanged (its number tells Redis
+   * whether it was applied already), else this node's change since the last acknowledged batch, as a new batch (a
+   * copy: picks go on while it travels); undefined when there is nothing to send.
+   */
+  batch(): RrBatch | undefined {
+    if (this.inFlight !== undefined) return this.inFlight;
+    if (!this.delta.some((d) => d !== 0)) return undefined;
+    this.inFlight = { seq: ++this.seq, delta: this.delta.slice() };
+    return this.inFlight;
   }
 
   /**
-   * The cluster's vector after `sent` was added to it: becomes the base; what was sent leaves the local delta
-   * (picks made while the flush travelled stay). `cluster[i]` is NaN for a target Redis does not know yet.
+   * The cluster's vector from a reply: becomes the base. `acked`: the batch that reply includes, which then leaves
+   * the local delta (picks made while it travelled stay), once however many replies say so. `cluster[i]` is NaN
+   * for a target Redis does not know yet.
    */
-  applyCluster(cluster: readonly number[], sent: Float64Array | undefined): void {
+  applyCluster(cluster: readonly number[], acked?: RrBatch): void {
+    const subtract = acked !== undefined && acked === this.inFlight;
+    if (subtract) this.inFlight = undefined;
     for (let i = 0; i < this.base.length; i++) {
-      if (sent !== undefined) this.delta[i]! -= sent[i]!;
+      if (subtract) this.delta[i]! -= acked.delta[i]!;
       const v = cluster[i]!;
       this.base[i] = Number.isFinite(v) ? Math.max(-this.bound, Math.min(this.bound, v)) : 0;
     }

@@ -23,8 +23,8 @@ import { EwmaBalancer } from '../balancer/ewma-balancer';
 import { DECAY_TIME_MS } from '../balancer/ewma';
 import { LeastConnectionsBalancer } from '../balancer/least-connections';
 import { RoundRobinBalancer } from '../balancer/round-robin';
-import { CHANNEL, HOLDS_SCRIPT, holdsKey, nodesKey, pluginKey, PLUGINS_SET, RR_SCRIPT, rrKey } from './keys';
-import { SharedRoundRobin } from './round-robin';
+import { CHANNEL, HOLDS_SCRIPT, holdsKey, nodesKey, pluginKey, PLUGINS_SET, RR_SCRIPT, rrKey, rrSeqKey } from './keys';
+import { SharedRoundRobin, type RrBatch } from './round-robin';
 
 /** A single server, Sentinel (both `Redis`) or Redis Cluster client (index.ts connectCluster). */
 export type RedisClient = Redis | Cluster;
@@ -73,6 +73,8 @@ interface Tracked {
   pendingFails: Map<number, number>;
   index: Map<string, number>;
   rr: SharedRoundRobin | undefined;
+  /** The round-robin state's id in Redis (rrSeqKey): this node's id and a count, unique per state. */
+  rrId: string;
   /** The node entry's content (without its time) as last sent: unchanged means nothing new to say. */
   lastEntry: string;
   /** When this plugin is due a refresh even with nothing to send (injected clock). */
@@ -113,6 +115,7 @@ export class ClusterSync implements BalancerStateObserver {
   private readonly deps: Required<ClusterDeps>;
   private timer: NodeJS.Timeout | undefined;
   private flushing = false;
+  private rrStates = 0;
   private up = false;
   private everUp = false;
   private closed = false;
@@ -128,7 +131,7 @@ export class ClusterSync implements BalancerStateObserver {
     this.deps = { flushIntervalMs: FLUSH_INTERVAL_MS, refreshIntervalMs: REFRESH_INTERVAL_MS, restoreTimeoutMs: RESTORE_TIMEOUT_MS, random: Math.random, ...deps };
     this.ready = new Promise((r) => (this.markReady = r));
     redis.defineCommand('aipaHolds', { numberOfKeys: 1, lua: HOLDS_SCRIPT });
-    redis.defineCommand('aipaRr', { numberOfKeys: 1, lua: RR_SCRIPT });
+    redis.defineCommand('aipaRr', { numberOfKeys: 2, lua: RR_SCRIPT });
     // ioredis reports every failed reconnect as an 'error' event; the up/down lines below are the log.
     redis.on('error', () => undefined);
     sub.on('error', () => undefined);
@@ -177,7 +180,8 @@ export class ClusterSync implements BalancerStateObserver {
       );
       algo.shared = rr;
     }
-    const tr: Tracked = { state, pk, pendingFails: new Map(), index, rr, lastEntry: '', refreshAt: -Infinity, picks: state.picks };
+    const rrId = `${this.deps.nodeId}:${++this.rrStates}`;
+    const tr: Tracked = { state, pk, pendingFails: new Map(), index, rr, rrId, lastEntry: '', refreshAt: -Infinity, picks: state.picks };
     this.tracked.set(pk, tr);
     state.health.listener = {
       failure: (i, counted, openedUntil, retryUntil) => {
@@ -277,11 +281,11 @@ export class ClusterSync implements BalancerStateObserver {
     p.hset(nodesKey(pk), this.deps.nodeId, JSON.stringify({ t: now, ...entry }));
     p.pexpire(nodesKey(pk), KEY_TTL_MS);
     p.hgetall(nodesKey(pk));
-    const sent = tr.rr?.pendingDelta();
+    const batch = tr.rr?.batch();
     if (tr.rr !== undefined) {
       const rrArgs: (string | number)[] = [];
-      if (sent !== undefined) state.targets.forEach((t) => sent[t.index] !== 0 && rrArgs.push(t.id, sent[t.index]!));
-      p.aipaRr(rrKey(pk), tr.rr.bound, KEY_TTL_MS, ...rrArgs);
+      if (batch !== undefined) state.targets.forEach((t) => batch.delta[t.index] !== 0 && rrArgs.push(t.id, batch.delta[t.index]!));
+      p.aipaRr(rrKey(pk), rrSeqKey(pk, tr.rrId), tr.rr.bound, KEY_TTL_MS, batch?.seq ?? 0, ...rrArgs);
     }
     let res: [Error | null, unknown][] | null;
     try {
@@ -289,12 +293,16 @@ export class ClusterSync implements BalancerStateObserver {
     } catch {
       return;
     }
-    if (res === null || res.some(([e]) => e !== null)) return;
+    if (res === null) return;
+    // The round-robin reply stands alone: RR_SCRIPT applied the batch (now or before), so it is acknowledged
+    // whatever the other commands answered; without a reply the batch is sent again, and counted once.
+    const rrReply = res[4];
+    if (tr.rr !== undefined && rrReply !== undefined && rrReply[0] === null) this.applyRr(tr, pairs(rrReply[1]), batch);
+    if (res.some(([e]) => e !== null)) return;
     tr.lastEntry = entryBody(entry);
     const holds = pairs(res[0]![1]);
     const nodes = (res[3]![1] ?? {}) as Record<string, string>;
-    const rr = tr.rr === undefined ? {} : pairs(res[4]![1]);
-    const stale = this.apply(tr, { holds, nodes, rr }, sent);
+    const stale = this.apply(tr, { holds, nodes });
     if (stale.length > 0) void this.redis.hdel(nodesKey(pk), ...stale).catch(() => undefined);
   }
 
@@ -314,16 +322,21 @@ export class ClusterSync implements BalancerStateObserver {
     return { c, e };
   }
 
-  /**
-   * Applies a cluster view to one state (`sent`: the round-robin delta this view already includes). Returns
-   * the node fields that are stale (to delete).
-   */
-  private apply(tr: Tracked, view: ClusterView, sent?: Float64Array): string[] {
-    const { state } = tr;
+  /** A round-robin vector from Redis (`acked`: the batch it includes) applied to one state. */
+  private applyRr(tr: Tracked, rr: Record<string, string>, acked?: RrBatch): void {
     tr.rr?.applyCluster(
-      state.targets.map((t) => num(view.rr[t.id])),
-      sent,
+      tr.state.targets.map((t) => num(rr[t.id])),
+      acked,
     );
+  }
+
+  /**
+   * Applies a cluster view to one state (its round-robin vector when the view has one: a flush applies its own
+   * reply's first). Returns the node fields that are stale (to delete).
+   */
+  private apply(tr: Tracked, view: Omit<ClusterView, 'rr'> & { rr?: ClusterView['rr'] }): string[] {
+    const { state } = tr;
+    if (view.rr !== undefined) this.applyRr(tr, view.rr);
     const now = this.deps.now();
     const health = state.health;
     for (const t of state.targets) {

@@ -139,6 +139,25 @@ function fieldIn(record: Record<string, unknown>, fields: readonly string[], val
   });
 }
 
+/**
+ * A header condition holds when any value the header was sent with is one of `values`: each field line as sent,
+ * and each element of a line read as a comma-separated list (RFC 9110 §5.3: `X-Team: a` and `X-Team: b` mean
+ * `X-Team: a, b`, which a proxy may send instead), trimmed of spaces and tabs; empty elements match nothing.
+ * Deny rules must not be dodged by sending a denied value beside another one; quoted strings are not parsed.
+ */
+function headerHolds(lines: readonly string[] | undefined, values: ReadonlySet<string>): boolean {
+  if (lines === undefined) return false;
+  for (const line of lines) {
+    if (values.has(line)) return true;
+    if (!line.includes(',')) continue;
+    for (const element of line.split(',')) {
+      const v = element.replace(/^[ \t]+|[ \t]+$/g, '');
+      if (v !== '' && values.has(v)) return true;
+    }
+  }
+  return false;
+}
+
 function ipIn(ranges: BlockList, ip: string): boolean {
   try {
     return ranges.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
@@ -172,7 +191,7 @@ function conditionHolds(c: Condition, facts: AclFacts, target: FilledTargetConfi
     case 'consumer_group':
       return facts.groups.some((g) => fieldIn(g, c.fields, c.values));
     case 'header':
-      return (facts.headers.get(c.name) ?? []).some((v) => c.values.has(v));
+      return headerHolds(facts.headers.get(c.name), c.values);
     case 'ip':
       return facts.ip !== undefined && ipIn(c.ranges, facts.ip);
     case 'path': {

@@ -269,19 +269,20 @@ export function resolveModelTemplates(model: ModelConfig, sources: TemplateSourc
 
 /**
  * Templates that no request value could make safe (in a URL's scheme, user info or port): found once per
- * config, so an operator learns at config time rather than from every request's 400.
+ * config, so an operator learns at config time rather than from every request's 400. `field` is the path from
+ * the target (`['model', 'options', 'upstream_url']`).
  */
-export function misplacedTemplates(model: ModelConfig | null | undefined): string[] {
-  const out: string[] = [];
-  const walk = (v: unknown, field: string): void => {
+export function misplacedTemplates(model: ModelConfig | null | undefined): Array<{ field: Array<string | number>; message: string }> {
+  const out: Array<{ field: Array<string | number>; message: string }> = [];
+  const walk = (v: unknown, field: string, segments: Array<string | number>): void => {
     if (typeof v === 'string') {
       const p = placementOf(field, v);
       if (p.kind === 'url' && ['scheme', 'userinfo', 'port', 'unparsable'].includes(p.component)) {
-        out.push(`${field}: a template may not set the URL's ${p.component === 'unparsable' ? 'scheme or host' : p.component}`);
+        out.push({ field: segments, message: `a template may not set the URL's ${p.component === 'unparsable' ? 'scheme or host' : p.component}` });
       }
-    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${field}[${i}]`));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${field}.${k}`);
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${field}[${i}]`, [...segments, i]));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${field}.${k}`, [...segments, k]);
   };
-  if (model?.options) walk(model.options, 'model.options');
+  if (model?.options) walk(model.options, 'model.options', ['model', 'options']);
   return out;
 }

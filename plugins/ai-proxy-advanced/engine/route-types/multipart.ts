@@ -19,11 +19,62 @@ export interface MultipartForm {
 const MAX_FIELDS = 64;
 const MAX_FIELD_CHARS = 4096;
 
-/** The boundary parameter of a multipart/form-data Content-Type (RFC 2046: 1-70 characters). */
+/** RFC 9110 §5.6.2 token. */
+const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+/** RFC 2046 §5.1.1: 1-70 bchars, the last not a space. */
+const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
+
+function refuse(why: string): never {
+  throw new InvalidRequestError(`multipart/form-data request without a valid boundary: ${why}`);
+}
+
+/**
+ * The boundary of a multipart/form-data Content-Type, read one way only. The form is read here by undici (WHATWG
+ * MIME type parsing: the first `boundary` wins, quoted-pair escapes are undone, text after a closing quote and
+ * an unterminated quote are tolerated, a space may sit in an unquoted value), and the client's Content-Type goes
+ * on to the provider, whose parser may read the same header otherwise (the last `boundary`, RFC 9110 rules, a
+ * plain search for `boundary=`). Where two parsers disagree on the boundary, they disagree on the fields, and
+ * `model` is checked here (acls, model_alias, own model): so the header must be strict RFC 9110
+ * (`multipart/form-data *( OWS ";" OWS [ token "=" ( token / quoted-string ) ] )`), with no escape and no `;`
+ * in a quoted value, exactly one `boundary` (any case), and that boundary valid for RFC 2046. Anything else is
+ * a 400: every parser reads what is accepted the same way.
+ */
 export function boundaryOf(contentType: string): string {
-  const m = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
-  const b = m?.[1] ?? m?.[2];
-  if (b === undefined) throw new InvalidRequestError('multipart/form-data request without a valid boundary');
+  const n = contentType.length;
+  let i = contentType.indexOf(';');
+  const essence = (i < 0 ? contentType : contentType.slice(0, i)).replace(/^[ \t]+|[ \t]+$/g, '');
+  if (essence.toLowerCase() !== 'multipart/form-data') refuse('the media type is not multipart/form-data');
+  const boundaries: string[] = [];
+  while (i >= 0 && i < n) {
+    i++; // past ';'
+    while (contentType[i] === ' ' || contentType[i] === '\t') i++;
+    if (i >= n) break;
+    if (contentType[i] === ';') continue; // an empty parameter
+    const nameStart = i;
+    while (i < n && TOKEN_CHAR.test(contentType[i] as string)) i++;
+    const name = contentType.slice(nameStart, i);
+    if (name === '' || contentType[i] !== '=') refuse('a parameter is not name=value');
+    i++;
+    let value: string;
+    if (contentType[i] === '"') {
+      const close = contentType.indexOf('"', i + 1);
+      if (close < 0) refuse('a quoted value is not closed');
+      value = contentType.slice(i + 1, close);
+      if (/[\\;]/.test(value)) refuse('a quoted value holds an escape or a semicolon');
+      i = close + 1;
+    } else {
+      const valueStart = i;
+      while (i < n && TOKEN_CHAR.test(contentType[i] as string)) i++;
+      value = contentType.slice(valueStart, i);
+      if (value === '') refuse('a parameter has no value');
+    }
+    while (contentType[i] === ' ' || contentType[i] === '\t') i++;
+    if (i < n && contentType[i] !== ';') refuse('text follows a parameter value');
+    if (name.toLowerCase() === 'boundary') boundaries.push(value);
+  }
+  if (boundaries.length !== 1) refuse(boundaries.length === 0 ? 'no boundary parameter' : 'more than one boundary parameter');
+  const b = boundaries[0] as string;
+  if (!BOUNDARY.test(b)) refuse('RFC 2046 allows 1-70 letters, digits and \'()+_,-./:=? (no trailing space)');
   return b;
 }
 

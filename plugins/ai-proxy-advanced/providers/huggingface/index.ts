@@ -11,23 +11,43 @@ import { createOpenAiSseTranslator } from '../openai/stream';
 import { jsonHeaders, modelOptions } from '../translator-kit/request';
 import { passThroughError } from '../translator-kit/response';
 import { unsupportedRoute } from '../translator-kit/route';
+import { upstreamUrl } from '../translator-kit/url';
 import { toHfCompletions, toHfEmbeddings } from './request';
 import { fromHfCompletions, fromHfEmbeddings } from './response';
 import { createTgiStreamTranslator } from './stream';
 import { huggingfaceNative } from './native';
 
-export function hfBase(ctx: TranslateContext): string {
-  return modelOptions(ctx).upstream_url ?? `https://api-inference.huggingface.co/models/${hfModelPath(ctx.model)}`;
+const HF_API = 'https://api-inference.huggingface.co';
+
+/**
+ * The upstream URL of an operation (`suffix`: '' for completions and embeddings, `/v1/chat/completions`,
+ * `/generate`, `/generate_stream`), from the one URL builder (translator-kit/url.ts). As Kong's huggingface.lua:
+ * the base is `upstream_url`, else the Inference API's URL of the model, and the suffix goes at the end of that
+ * base's path (a query or fragment in `upstream_url` stays a query or fragment; text glued after it would have
+ * moved the operation into them); `upstream_path` plays no part (Kong's driver never reads it).
+ */
+export function hfUrl(ctx: TranslateContext, suffix: string): string {
+  const c = modelOptions(ctx).upstream_path ? withoutUpstreamPath(ctx) : ctx;
+  if (modelOptions(c).upstream_url) {
+    // `operation.rest` is the builder's way to append to whichever path it used (from === resource: no swap).
+    return upstreamUrl(c, HF_API, '/', suffix === '' ? {} : { operation: { from: '', resource: '', rest: suffix } });
+  }
+  return upstreamUrl(c, HF_API, `/models/${hfModelPath(c.model)}${suffix}`);
+}
+
+function withoutUpstreamPath(ctx: TranslateContext): TranslateContext {
+  const model = ctx.target.model;
+  return { ...ctx, target: { ...ctx.target, model: { ...model, options: { ...model.options, upstream_path: null } } } };
 }
 
 /**
- * A Hugging Face model id (`org/name`) as URL path segments. The name may come from the client's body, so it may
- * not leave `/models/`: each segment is percent-encoded (no `?`, `#`, `\` or `%` survive), and empty or dot
- * segments are refused.
+ * A Hugging Face model id (`name` or `org/name`) as URL path segments. The name may come from the client's body,
+ * so it may not leave `/models/` nor reach another resource below it: at most two segments, each
+ * percent-encoded (no `?`, `#`, `\` or `%` survive), and empty or dot segments are refused.
  */
 export function hfModelPath(model: string): string {
   const segments = model.split('/');
-  if (segments.some((s) => s === '' || s === '.' || s === '..')) {
+  if (segments.length > 2 || segments.some((s) => s === '' || s === '.' || s === '..')) {
     throw new InvalidRequestError(`model '${model.slice(0, 200)}' is not a Hugging Face model id (org/name)`);
   }
   return segments.map((s) => encodeURIComponent(s)).join('/');
@@ -37,14 +57,13 @@ export const huggingfaceDriver: ProviderDriver = {
   name: 'huggingface',
   routeTypes: ['llm/v1/chat', 'llm/v1/completions', 'llm/v1/embeddings'],
   toRequest(body, ctx) {
-    const base = hfBase(ctx);
     switch (ctx.routeType) {
       case 'llm/v1/chat':
-        return openAiRequest(body, ctx, `${base.replace(/\/+$/, '')}/v1/chat/completions`);
+        return openAiRequest(body, ctx, hfUrl(ctx, '/v1/chat/completions'));
       case 'llm/v1/completions':
-        return { method: 'POST', url: base, headers: jsonHeaders(), body: toHfCompletions(body, ctx) };
+        return { method: 'POST', url: hfUrl(ctx, ''), headers: jsonHeaders(), body: toHfCompletions(body, ctx) };
       case 'llm/v1/embeddings':
-        return { method: 'POST', url: base, headers: jsonHeaders(), body: toHfEmbeddings(body, ctx) };
+        return { method: 'POST', url: hfUrl(ctx, ''), headers: jsonHeaders(), body: toHfEmbeddings(body, ctx) };
       default:
         throw unsupportedRoute('huggingface', ctx);
     }
