@@ -14,7 +14,7 @@ import { FailoverPolicy, type AttemptFailure } from './failover';
 import { parseRetryAfter, type EngineHealth } from './health';
 import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
-import { assignOwn } from './assign-own';
+import { assignOwn, withOwn } from '../providers/translator-kit/assign-own';
 import { readFirstEvent, type StreamLease, type StreamOutcome } from './stream-lease';
 import { buildAttemptContext, type PreparedTarget } from './target-context';
 import { driverForFormat } from './llm-format';
@@ -137,7 +137,7 @@ const DROP_RESPONSE_HEADERS = new Set([
 
 export function forwardedRequestHeaders(client: ClientRequest): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of client.headers) if (!DROP_REQUEST_HEADERS.has(k)) out[k] = v.join(', ');
+  for (const [k, v] of client.headers) if (!DROP_REQUEST_HEADERS.has(k)) out[k] = v.length === 1 ? (v[0] as string) : v.join(', ');
   // Kong asks for gzip or identity; we ask for identity so answers can be inspected without inflating.
   out['accept-encoding'] = 'identity';
   return out;
@@ -174,11 +174,11 @@ async function buildRequest(
   const bodyAuth = target.auth?.param_location === 'body' && target.auth.param_name;
   // A driver that returns the client's own object (preserve) gets the client's bytes, as Kong sends them.
   const untouched = up.body === source;
-  if (untouched && bodyAuth) up.body = { ...source };
+  if (untouched && bodyAuth) up.body = assignOwn({}, source);
   // A passthrough body that named this target's model_alias goes upstream with model.name, not the alias.
   const alias = untouched ? aliasOf(prepared.config) : undefined;
   if (alias !== undefined && parsed.json.model === alias && ctx.model !== alias) {
-    up.body = { ...(up.body as Record<string, unknown>), model: ctx.model };
+    up.body = withOwn(up.body as Record<string, unknown>, { model: ctx.model });
   }
   applyAuth(up, target.auth, client);
   let body: Buffer | undefined;
@@ -253,12 +253,13 @@ export async function runAttempts(
     triedTargets.push(built.tried);
     const { target, model } = built;
     const started = deps.now();
-    const answered = { target, model, tried: triedTargets, sentAt: started };
+    // Every result below lists target, model, tried and sentAt itself rather than spreading one shared object:
+    // on Node 20 a spread followed by more properties leaves V8's fast path (~3 µs per literal, assign-own.ts).
     const result = stream ? await deps.openStream(built.req, rt.timeouts, clientGone) : await deps.call(built.req, rt.timeouts);
     let latencyMs = deps.now() - started;
     const gone = (): BufferedResult => {
       settle(rt, picked, { ok: 'neutral' });
-      return { ...answered, kind: 'failure', failure: { kind: 'error' }, reason: 'the client went away' };
+      return { kind: 'failure', target, model, tried: triedTargets, sentAt: started, failure: { kind: 'error' }, reason: 'the client went away' };
     };
     if (clientGone?.aborted) {
       if (result.ok && 'stream' in result.response) result.response.stream?.destroy();
@@ -301,7 +302,7 @@ export async function runAttempts(
           translator,
           finish,
         };
-        return { ...answered, kind: 'stream', lease };
+        return { kind: 'stream', target, model, tried: triedTargets, sentAt: started, lease };
       }
       body.destroy();
       if (first.kind === 'client-gone') return gone();
@@ -311,7 +312,7 @@ export async function runAttempts(
         settle(rt, picked, { ok: false, latencyMs });
         const message = first.error instanceof Error ? first.error.message : String(first.error);
         const error = first.error instanceof TranslationError ? first.error : new TranslationError(`${driver.name} stream: ${message}`, { cause: first.error });
-        return { ...answered, kind: 'translation-error', error };
+        return { kind: 'translation-error', target, model, tried: triedTargets, sentAt: started, error };
       }
       // Broke before its first event: nothing reached the client, so this is an attempt failure like any other.
       const c = classifyUndiciError(first.error);
@@ -324,14 +325,17 @@ export async function runAttempts(
         const headers = passedResponseHeaders(res.headers);
         if (res.status !== 200) {
           settle(rt, picked, { ok: true, latencyMs });
-          return { ...answered, kind: 'upstream-status', status: res.status, headers, body: resBody };
+          return { kind: 'upstream-status', target, model, tried: triedTargets, sentAt: started, status: res.status, headers, body: resBody };
         }
         try {
           const tr = driver.fromResponse(res.status, res.headers, resBody, built.ctx);
           settle(rt, picked, { ok: true, latencyMs, usage: tr.usage, cost: costOf(target, tr.usage) });
           return {
-            ...answered,
             kind: 'success',
+            target,
+            model,
+            tried: triedTargets,
+            sentAt: started,
             status: 200,
             headers,
             body: tr.raw ?? tr.body,
@@ -341,7 +345,7 @@ export async function runAttempts(
           };
         } catch (err) {
           settle(rt, picked, { ok: false, latencyMs });
-          if (err instanceof TranslationError) return { ...answered, kind: 'translation-error', error: err };
+          if (err instanceof TranslationError) return { kind: 'translation-error', target, model, tried: triedTargets, sentAt: started, error: err };
           throw err;
         }
       }
@@ -349,8 +353,11 @@ export async function runAttempts(
       failure = { kind: 'http', status: res.status, sent: true, retryAfterMs };
       const out = driver.fromError(res.status, res.headers, resBody, built.ctx);
       last = {
-        ...answered,
         kind: 'upstream-status',
+        target,
+        model,
+        tried: triedTargets,
+        sentAt: started,
         status: out.status,
         headers: assignOwn(passedResponseHeaders(res.headers), out.headers),
         body: out.body,
@@ -359,7 +366,7 @@ export async function runAttempts(
       if (!rt.policy.shouldFailover(failure, built.req.method)) return last;
       continue;
     }
-    last = { ...answered, kind: 'failure', failure, reason };
+    last = { kind: 'failure', target, model, tried: triedTargets, sentAt: started, failure, reason };
     settle(rt, picked, { ok: false, latencyMs, failure });
     if (!rt.policy.shouldFailover(failure, built.req.method)) return last;
   }

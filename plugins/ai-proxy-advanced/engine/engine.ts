@@ -11,7 +11,7 @@ import type { FilledConfig } from '../../../schemas/config';
 import type { AiProxyBlock } from './analytics';
 import { pendingStreams, recordOutcome, StreamRecord } from '../observability/record';
 import { LOG_PHASE_DECLARED } from '../observability/log-phase';
-import { assignOwn } from './assign-own';
+import { assignOwn, withOwn } from '../providers/translator-kit/assign-own';
 import { runAttempts, type AttemptDeps, type BufferedResult, type PluginRuntime } from './attempts';
 import { parsePassThroughBody, parseRequestBody, type ParsedBody } from './parse-request';
 import { formatReadsUriCaptures, readLlmFormat } from './llm-format';
@@ -90,7 +90,7 @@ export class Engine {
       const parsed: ParsedBody = this.passThrough
         ? await parsePassThroughBody(client.body, contentType, rt.config.max_request_body_size)
         : readLlmFormat(rt.config, client, parseRequestBody(client.body, contentType, rt.config.max_request_body_size));
-      if (this.filters) client = { ...client, ineligible: await ineligibleTargets(this.filters, rt.config, kong, client, parsed) };
+      if (this.filters) client = withOwn(client, { ineligible: await ineligibleTargets(this.filters, rt.config, kong, client, parsed) });
       if (isStreamRequest(parsed.json, rt.config) && (!this.passThrough || mayStream(rt.config, client, parsed))) {
         if (rt.config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
         // Kong answers 503 "no Service found with those values" after access for a route without a service
@@ -143,7 +143,7 @@ export class Engine {
       response = responseOf(result, rt.config, client);
       // A provider answered (or was tried): the headers Kong puts on a proxied answer, which an exit lacks.
       const times = { startedAt: started, sentAt: result.sentAt, answeredAt: deps.now() };
-      Object.assign(response.headers, proxiedHeaders(this.kongHeaders, times, response.headers['via']));
+      proxiedHeaders(this.kongHeaders, times, response.headers['via'], response.headers);
       // The provider's answers (not nginx's error pages for a try that got none) go gzipped to a client asking.
       gzipIt = result.kind !== 'failure' && acceptsGzip(firstHeader(client.headers, 'accept-encoding'));
       if (result.kind === 'failure') {

@@ -42,14 +42,15 @@ export function kongHeaderSettings(env: Readonly<Record<string, string | undefin
 /**
  * The proxied-answer headers for an answer a provider gave: upstream latency = from sending the answering
  * attempt's request to having its answer; proxy latency = from the start of the request to that send (Kong's
- * KONG_PROXY_LATENCY, which includes earlier failed tries' time here since each try is ours).
+ * KONG_PROXY_LATENCY, which includes earlier failed tries' time here since each try is ours). Set on `out` (the
+ * answer's own headers, whose Via is `upstreamVia`), which is returned.
  */
 export function proxiedHeaders(
   s: KongHeaderSettings,
   times: { startedAt: number; sentAt: number; answeredAt: number },
   upstreamVia: string | undefined,
+  out: Record<string, string> = {},
 ): Record<string, string> {
-  const out: Record<string, string> = {};
   if (s.upstreamLatency) out['x-kong-upstream-latency'] = String(Math.max(0, Math.round(times.answeredAt - times.sentAt)));
   if (s.proxyLatency) out['x-kong-proxy-latency'] = String(Math.max(0, Math.round(times.sentAt - times.startedAt)));
   if (s.via) out['via'] = upstreamVia ? `${upstreamVia}, 1.1 kong/${s.version}` : `1.1 kong/${s.version}`;

@@ -21,6 +21,7 @@ import { createPassThroughTranslator } from '../providers/streams/pass-through';
 import { anthropicMessageOf, createMessagesStream, openAiRequestOf } from '../providers/anthropic/messages-format';
 import type { ParsedBody } from './parse-request';
 import type { ClientRequest } from './pdk';
+import { withOwn } from '../providers/translator-kit/assign-own';
 
 function formatOf(config: FilledConfig): string | undefined {
   const f = config.llm_format;
@@ -80,7 +81,7 @@ export function driverForFormat(config: FilledConfig, driver: ProviderDriver): P
 function messagesDriver(driver: ProviderDriver): ProviderDriver {
   const sign = driver.sign;
   // The driver's stream ends with a usage chunk, whatever the client asked: message_delta reports usage.
-  const withUsage = (ctx: TranslateContext): TranslateContext => ({ ...ctx, includeUsage: true });
+  const withUsage = (ctx: TranslateContext): TranslateContext => withOwn(ctx, { includeUsage: true });
   return Object.freeze({
     name: driver.name,
     routeTypes: driver.routeTypes,
@@ -101,7 +102,7 @@ function messagesDriver(driver: ProviderDriver): ProviderDriver {
 function passThroughDriver(driver: ProviderDriver): ProviderDriver {
   const native = nativeFormat(driver.name);
   // The driver's translators read the native answer as the route type whose answers have that shape.
-  const reading = (ctx: TranslateContext): TranslateContext => ({ ...ctx, routeType: native.answersAs });
+  const reading = (ctx: TranslateContext): TranslateContext => withOwn(ctx, { routeType: native.answersAs });
   const sign = driver.sign;
   return Object.freeze({
     name: driver.name,

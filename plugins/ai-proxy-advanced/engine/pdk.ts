@@ -128,7 +128,9 @@ export function normalizeHeaders(raw: MultiMap | unknown[] | null | undefined): 
   const out = new Map<string, string[]>();
   // An empty Lua table arrives as [] (msgpack fixarray 0).
   if (!raw || Array.isArray(raw)) return out;
-  for (const [name, value] of Object.entries(raw)) {
+  // Object.keys, not entries: no [name, value] array per header on every request.
+  for (const name of Object.keys(raw)) {
+    const value = raw[name];
     if (value === undefined || value === false) continue;
     const values = Array.isArray(value) ? value.map(String) : value === true ? [''] : [String(value)];
     const key = name.toLowerCase();

@@ -11,6 +11,7 @@ import { estimatePromptTokens } from '../providers/streams/usage-estimate';
 import { firstHeader, firstQueryArg, type ClientRequest } from './pdk';
 import { resolveModelTemplates, type TemplateSources } from './templating';
 import type { ParsedBody } from './parse-request';
+import { withOwn } from '../providers/translator-kit/assign-own';
 import { passThroughAttempt, passThroughRoute, resolveModelName, type PassThroughRoute } from './route-types';
 
 export interface PreparedTarget {
@@ -56,6 +57,9 @@ function checkFormat(body: Record<string, unknown>, routeType: RouteType): void 
   }
 }
 
+/** The last modelHeaderValue answer (it holds for its own inputs). */
+let lastHeader: { provider: string; model: string; value: string | undefined } = { provider: '', model: '', value: '/' };
+
 /**
  * `provider/model` for X-Kong-LLM-Model when it can be a header value everywhere (printable ASCII): a model name
  * from the request body may be any Unicode, which Kong would send as raw UTF-8 bytes and Node refuses (a 500
@@ -63,9 +67,14 @@ function checkFormat(body: Record<string, unknown>, routeType: RouteType): void 
  * stream endpoint does.
  */
 export function modelHeaderValue(provider: string, model: string): string | undefined {
+  // Nearly every answer names the same provider and model as the one before: checked once, not per request.
+  if (provider === lastHeader.provider && model === lastHeader.model) return lastHeader.value;
   const v = `${provider}/${model}`;
-  return /^[\t\x20-\x7e]*$/.test(v) ? v : undefined;
+  const value = /^[\t\x20-\x7e]*$/.test(v) ? v : undefined;
+  lastHeader = { provider, model, value };
+  return value;
 }
+
 
 export function isStreamRequest(body: Record<string, unknown>, config: FilledConfig): boolean {
   return body.stream === true || config.response_streaming === 'always';
@@ -76,8 +85,8 @@ function passThroughContext(route: PassThroughRoute, cfg: TargetConfig, model: M
   const wantsStream = isStreamRequest(parsed.json, config);
   const attempt = passThroughAttempt(route, cfg.route_type, model, parsed, client, wantsStream);
   if (attempt.stream && config.response_streaming === 'deny') throw new InvalidRequestError('response streaming is not enabled for this LLM');
-  const resolved = (attempt.model ?? null) === (model.name ?? null) ? model : { ...model, name: attempt.model ?? null };
-  const target: TargetConfig = resolved === cfg.model ? cfg : { ...cfg, model: resolved };
+  const resolved = (attempt.model ?? null) === (model.name ?? null) ? model : withOwn(model, { name: attempt.model ?? null });
+  const target: TargetConfig = resolved === cfg.model ? cfg : withOwn(cfg, { model: resolved });
   return {
     target,
     ctx: {
@@ -112,7 +121,7 @@ export function buildAttemptContext(
   if (!preserve && !hasValidPrompts(body, routeType)) throw new InvalidRequestError("request body doesn't contain valid prompts");
 
   const name = resolveModelName(model, typeof body.model === 'string' ? body.model : undefined, !preserve);
-  if (name !== model.name) model = { ...model, name };
+  if (name !== model.name) model = withOwn(model, { name });
 
   checkFormat(body, routeType);
 
@@ -121,7 +130,7 @@ export function buildAttemptContext(
   const options = body.stream_options;
   const includeUsage = options !== null && typeof options === 'object' && (options as Record<string, unknown>).include_usage === true;
 
-  const target: TargetConfig = model === cfg.model ? cfg : { ...cfg, model };
+  const target: TargetConfig = model === cfg.model ? cfg : withOwn(cfg, { model });
   return {
     target,
     ctx: {
@@ -135,8 +144,9 @@ export function buildAttemptContext(
       clientMethod: client.method,
       includeUsage,
       // Kong estimates a stream's prompt from the client's request (normalize-request.lua); asked for only when
-      // the provider reports no prompt tokens, so the words are counted only then.
-      ...(stream ? { promptTokensEstimate: () => estimatePromptTokens(body) } : {}),
+      // the provider reports no prompt tokens, so the words are counted only then. Always listed (undefined
+      // when buffered), not spread in: a spread in this literal left V8's fast path (assign-own.ts).
+      promptTokensEstimate: stream ? () => estimatePromptTokens(body) : undefined,
     },
   };
 }

@@ -28,6 +28,7 @@
 import type { ModelConfig } from '../../../schemas/config';
 import { InvalidRequestError } from '../errors';
 import { modelNameProblem } from '../providers/translator-kit/model-name';
+import { withOwn } from '../providers/translator-kit/assign-own';
 
 export interface TemplateSources {
   header(name: string): string | undefined;
@@ -260,11 +261,10 @@ export function resolveNameTemplate(name: string, sources: TemplateSources): str
 }
 
 export function resolveModelTemplates(model: ModelConfig, sources: TemplateSources): ModelConfig {
-  return {
-    ...model,
+  return withOwn(model, {
     name: model.name == null ? model.name : resolveString(model.name, sources, 'model.name'),
     options: model.options == null ? model.options : (resolveValue(model.options, sources, 'model.options') as ModelConfig['options']),
-  };
+  });
 }
 
 /**

@@ -72,9 +72,10 @@ export function recordOutcome(o: Outcome, metrics: AiMetrics = pluginMetrics()):
 export function composedStreamAnswer(text: string, finishReason: string | undefined, model: string | undefined, usage: TokenUsage | undefined): string {
   const prompt = usage?.prompt_tokens ?? 0;
   const completion = usage?.completion_tokens ?? 0;
+  // JSON.stringify leaves out a key whose value is undefined: no finish reason or model, no key.
   return JSON.stringify({
-    choices: [{ ...(finishReason !== undefined ? { finish_reason: finishReason } : {}), index: 0, logprobs: null, message: { role: 'assistant', content: text } }],
-    ...(model !== undefined ? { model } : {}),
+    choices: [{ finish_reason: finishReason, index: 0, logprobs: null, message: { role: 'assistant', content: text } }],
+    model,
     object: 'chat.completion',
     response: text,
     usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage?.total_tokens ?? prompt + completion },

@@ -18,6 +18,7 @@ import type { PassThroughRequest } from '../../providers/provider';
 import type { ParsedBody } from '../parse-request';
 import { withModelPart, withModelValue } from './multipart';
 import { aliasOf, requestedModel } from '../model-alias';
+import { assignOwn, withOwn } from '../../providers/translator-kit/assign-own';
 
 export interface PassThroughRoute {
   /** Methods a client may use (anything else is a 400 naming them). */
@@ -145,7 +146,7 @@ export function resolveModelName(model: ModelConfig, requested: string | undefin
 function responsesTuning(json: Record<string, unknown>, model: ModelConfig): Record<string, unknown> {
   const o = model.options;
   if (!o || (o.temperature == null && o.top_p == null && o.max_tokens == null)) return json;
-  const out = { ...json };
+  const out = assignOwn({}, json);
   if (o.temperature != null) out['temperature'] = o.temperature;
   if (o.top_p != null) out['top_p'] = o.top_p;
   if (o.max_tokens != null) out['max_output_tokens'] = o.max_tokens;
@@ -192,13 +193,13 @@ export function passThroughAttempt(
   } else {
     let json = parsed.json;
     // A create that names no model gets the configured one; one that named this target's alias gets its model.name.
-    if (addModel || renamed) json = { ...json, model: name };
+    if (addModel || renamed) json = withOwn(json, { model: name });
     if (creates && routeType === 'llm/v1/responses') {
       json = responsesTuning(json, model);
       // `response_streaming: always`: the provider must be asked for the stream the client will get.
-      if (stream && json.stream !== true) json = { ...json, stream: true };
+      if (stream && json.stream !== true) json = withOwn(json, { stream: true });
     }
     body = json;
   }
-  return { model: name, stream, request: { operation: { from: route.resource, ...operation }, body } };
+  return { model: name, stream, request: { operation: { from: route.resource, resource: operation.resource, rest: operation.rest }, body } };
 }

@@ -52,7 +52,7 @@ export function fromPassThroughBody(headers: Readonly<Record<string, string>>, b
 /** The provider request: the client's method, the route type's path with the client's operation, the prepared body. */
 export function passThroughRequest(ctx: TranslateContext, base: () => string, path: string, query: UrlOptions['query']): UpstreamRequest {
   const pt = ctx.passThrough as NonNullable<TranslateContext['passThrough']>;
-  const url = upstreamUrl(ctx, base, path, { urlIsBase: true, operation: pt.operation, ...(query ? { query } : {}) });
+  const url = upstreamUrl(ctx, base, path, query ? { urlIsBase: true, operation: pt.operation, query } : { urlIsBase: true, operation: pt.operation });
   // A multipart Content-Type is the client's (its boundary must stay as sent), forwarded with the other headers.
   const json = pt.body !== undefined && !Buffer.isBuffer(pt.body);
   return { method: ctx.clientMethod, url, headers: json ? { 'content-type': 'application/json' } : {}, body: pt.body };

@@ -7,6 +7,7 @@ import { InvalidRequestError } from '../../errors';
 import type { TranslateContext } from '../provider';
 import { isObject } from './guards';
 import { modelNameProblem } from './model-name';
+import { assignOwn } from './assign-own';
 
 /** Longest model id taken from a path: real ids (Bedrock ARNs included) are well under it. */
 export const MAX_PATH_MODEL_LENGTH = 256;
@@ -84,7 +85,7 @@ export function bodyWithModelAndStream(body: Record<string, unknown>, ctx: Trans
   const needsModel = ctx.model !== '' && body['model'] !== ctx.model;
   const needsStream = ctx.stream && body['stream'] !== true;
   if (!needsModel && !needsStream) return body;
-  const out = { ...body };
+  const out = assignOwn({}, body);
   if (needsModel) out['model'] = ctx.model;
   if (needsStream) out['stream'] = true;
   return out;
