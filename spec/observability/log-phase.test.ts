@@ -295,6 +295,41 @@ test('metrics label sets are bounded: models beyond MAX_MODEL_SERIES count as "o
   assert.ok(series.some((l) => l.includes('ai_model="other"') && l.endsWith(' 50')));
 });
 
+test('counts kept between scrapes add up: every request, token and latency reaches the families, across scrapes and past the pending-latency bound', async () => {
+  const registry = new Registry();
+  const m = new KongAiMetrics(registry);
+  const t: TargetConfig = { ...target, model: { provider: 'openai', name: 'gpt-4o' } };
+  const usage = { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 };
+  const observe = (n: number, latencyMs: number): void => {
+    for (let i = 0; i < n; i++) {
+      const block = aiProxyBlock({ pluginId: 'p', target: t, requestModel: 'gpt-4o', responseModel: 'gpt-4o', latencyMs, usage, tried: [], requestBody: undefined, responseBody: undefined });
+      if (block) m.observe(block, 'default');
+    }
+  };
+  const value = (text: string, prefix: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(prefix));
+    assert.ok(line, `${prefix} in the scrape`);
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  observe(1500, 300); // more latencies than are kept pending (1024)
+  let text = await registry.metrics();
+  assert.equal(value(text, 'kong_ai_llm_requests_total{'), 1500);
+  assert.equal(value(text, 'kong_ai_llm_provider_latency_ms_count{'), 1500);
+  assert.equal(value(text, 'kong_ai_llm_provider_latency_ms_bucket{le="250"'), 0);
+  assert.equal(value(text, 'kong_ai_llm_provider_latency_ms_bucket{le="500"'), 1500);
+  observe(20, 100);
+  text = await registry.metrics();
+  assert.equal(value(text, 'kong_ai_llm_requests_total{'), 1520);
+  assert.equal(value(text, 'kong_ai_llm_provider_latency_ms_bucket{le="250"'), 20);
+  const tokens = text.split('\n').filter((l) => l.startsWith('kong_ai_llm_tokens_total{'));
+  assert.deepEqual(
+    tokens.map((l) => [/token_type="(\w+)"/.exec(l)?.[1], Number(l.slice(l.lastIndexOf(' ') + 1))]).sort(),
+    [['completion_tokens', 4 * 1520], ['prompt_tokens', 3 * 1520], ['total_tokens', 7 * 1520]],
+  );
+  // A scrape with nothing new changes nothing.
+  assert.equal(value(await registry.metrics(), 'kong_ai_llm_requests_total{'), 1520);
+});
+
 test('failover label sets are bounded too: client-chosen models beyond MAX_MODEL_SERIES count as "other"', async () => {
   const registry = new Registry();
   const m = new AiMetrics(registry);

@@ -34,14 +34,24 @@ export interface CircuitSample {
  */
 export const MAX_MODEL_SERIES = 1000;
 
-interface Children {
-  requests: { inc(v?: number): void };
-  cost: { inc(v?: number): void };
-  latency: { observe(v: number): void };
-  prompt: { inc(v?: number): void };
-  completion: { inc(v?: number): void };
-  total: { inc(v?: number): void };
+/**
+ * One (provider, model, workspace) series of Kong's AI metrics, counted in plain numbers on the request path and
+ * handed to prom-client when a scrape collects: prom-client hashes the label set on every inc/observe, even
+ * through a bound child, and that was ~5 µs of every logged request (issue 13's CPU budget).
+ */
+interface Series {
+  labels: Record<(typeof AI_LABELS)[number], string>;
+  requests: number;
+  cost: number;
+  prompt: number;
+  completion: number;
+  total: number;
+  /** Latencies observed since the last collect (at most PENDING_LATENCIES, then handed over at once). */
+  latencies: number[];
 }
+
+/** Pending latencies per series before they are handed to the histogram without waiting for a scrape. */
+const PENDING_LATENCIES = 1024;
 
 /**
  * Kong's AI metrics (exporter.lua, `ai_metrics: true`). The local gateway's prometheus plugin builds only these:
@@ -53,20 +63,24 @@ export class KongAiMetrics {
   readonly cost: Counter<(typeof AI_LABELS)[number]>;
   readonly tokens: Counter<(typeof AI_TOKEN_LABELS)[number]>;
   readonly latency: Histogram<(typeof AI_LABELS)[number]>;
-  /** Bound label children per (provider, model, workspace), built once; their number is capped (MAX_MODEL_SERIES). */
-  private readonly children = new CappedSeries<Children>();
+  /** One series per (provider, model, workspace), built once; their number is capped (MAX_MODEL_SERIES). */
+  private readonly series = new CappedSeries<Series>();
+  private readonly all: Series[] = [];
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
-    this.requests = new Counter({ name: 'kong_ai_llm_requests_total', help: 'AI requests total per ai_provider in Kong', labelNames: AI_LABELS, registers });
-    this.cost = new Counter({ name: 'kong_ai_llm_cost_total', help: 'AI requests cost per ai_provider/cache in Kong', labelNames: AI_LABELS, registers });
-    this.tokens = new Counter({ name: 'kong_ai_llm_tokens_total', help: 'AI requests cost per ai_provider/cache in Kong', labelNames: AI_TOKEN_LABELS, registers });
+    // Every family's collect hands over all pending counts (the first one a scrape calls does the work).
+    const flush = (): void => this.flush();
+    this.requests = new Counter({ name: 'kong_ai_llm_requests_total', help: 'AI requests total per ai_provider in Kong', labelNames: AI_LABELS, registers, collect: flush });
+    this.cost = new Counter({ name: 'kong_ai_llm_cost_total', help: 'AI requests cost per ai_provider/cache in Kong', labelNames: AI_LABELS, registers, collect: flush });
+    this.tokens = new Counter({ name: 'kong_ai_llm_tokens_total', help: 'AI requests cost per ai_provider/cache in Kong', labelNames: AI_TOKEN_LABELS, registers, collect: flush });
     this.latency = new Histogram({
       name: 'kong_ai_llm_provider_latency_ms',
       help: 'LLM response Latency for each AI plugins per ai_provider in Kong',
       labelNames: AI_LABELS,
       buckets: AI_LLM_PROVIDER_LATENCY_BUCKETS,
       registers,
+      collect: flush,
     });
   }
 
@@ -75,23 +89,46 @@ export class KongAiMetrics {
    * count when > 0, labelled by provider and *request* model (meta.request_model), as Kong does.
    */
   observe(block: AiProxyBlock, workspace: string): void {
-    const c = this.children.get(block.meta.provider_name, block.meta.request_model, workspace, (model) => {
-      const labels = { ai_provider: block.meta.provider_name, ai_model: model, cache_status: '', vector_db: '', embeddings_provider: '', embeddings_model: '', workspace };
-      return {
-        requests: this.requests.labels(labels),
-        cost: this.cost.labels(labels),
-        latency: this.latency.labels(labels),
-        prompt: this.tokens.labels({ ...labels, token_type: 'prompt_tokens' }),
-        completion: this.tokens.labels({ ...labels, token_type: 'completion_tokens' }),
-        total: this.tokens.labels({ ...labels, token_type: 'total_tokens' }),
+    const s = this.series.get(block.meta.provider_name, block.meta.request_model, workspace, (model) => {
+      const made: Series = {
+        labels: { ai_provider: block.meta.provider_name, ai_model: model, cache_status: '', vector_db: '', embeddings_provider: '', embeddings_model: '', workspace },
+        requests: 0,
+        cost: 0,
+        prompt: 0,
+        completion: 0,
+        total: 0,
+        latencies: [],
       };
+      this.all.push(made);
+      return made;
     });
-    c.requests.inc();
-    if (block.usage.cost > 0) c.cost.inc(block.usage.cost);
-    if (block.meta.llm_latency >= 0) c.latency.observe(block.meta.llm_latency);
-    if (block.usage.prompt_tokens > 0) c.prompt.inc(block.usage.prompt_tokens);
-    if (block.usage.completion_tokens > 0) c.completion.inc(block.usage.completion_tokens);
-    if (block.usage.total_tokens > 0) c.total.inc(block.usage.total_tokens);
+    s.requests++;
+    if (block.usage.cost > 0) s.cost += block.usage.cost;
+    if (block.meta.llm_latency >= 0) {
+      s.latencies.push(block.meta.llm_latency);
+      if (s.latencies.length >= PENDING_LATENCIES) this.flushLatencies(s);
+    }
+    if (block.usage.prompt_tokens > 0) s.prompt += block.usage.prompt_tokens;
+    if (block.usage.completion_tokens > 0) s.completion += block.usage.completion_tokens;
+    if (block.usage.total_tokens > 0) s.total += block.usage.total_tokens;
+  }
+
+  /** Hands what was counted since the last flush to prom-client (Kong's series appear on their first request). */
+  private flush(): void {
+    for (const s of this.all) {
+      if (s.requests > 0) this.requests.inc(s.labels, s.requests);
+      if (s.cost > 0) this.cost.inc(s.labels, s.cost);
+      if (s.prompt > 0) this.tokens.inc({ ...s.labels, token_type: 'prompt_tokens' }, s.prompt);
+      if (s.completion > 0) this.tokens.inc({ ...s.labels, token_type: 'completion_tokens' }, s.completion);
+      if (s.total > 0) this.tokens.inc({ ...s.labels, token_type: 'total_tokens' }, s.total);
+      s.requests = s.cost = s.prompt = s.completion = s.total = 0;
+      this.flushLatencies(s);
+    }
+  }
+
+  private flushLatencies(s: Series): void {
+    for (const v of s.latencies) this.latency.observe(s.labels, v);
+    s.latencies.length = 0;
   }
 }
 
