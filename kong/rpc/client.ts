@@ -15,6 +15,12 @@ import net from 'node:net';
 import { BusyPoll } from './busy-poll';
 import { createStreamDecoder, encodeLua } from './lua-msgpack';
 
+/**
+ * The read buffer every connection's socket reads into. One is enough: a read is handed to its connection's
+ * decoder synchronously, before the next read into the buffer can happen.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 export class RpcError extends Error {
   override name = 'RpcError';
 }
@@ -73,15 +79,17 @@ class Connection {
   ) {
     socket.unref();
     this.decoder = createStreamDecoder((msg) => this.onMessage(msg));
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.push(chunk);
-      } catch (e) {
-        this.fail(new Error(`undecodable reply from plugin server: ${(e as Error).message}`));
-      }
-    });
     socket.on('error', (e) => this.fail(new Error(`no data (${e.message})`)));
     socket.on('close', () => this.fail(new Error('no data')));
+  }
+
+  /** Bytes read from the socket (a view of the shared read buffer, valid only during this call). */
+  onData(chunk: Buffer): void {
+    try {
+      this.decoder.push(chunk);
+    } catch (e) {
+      this.fail(new Error(`undecodable reply from plugin server: ${(e as Error).message}`));
+    }
   }
 
   private onMessage(msg: unknown): void {
@@ -210,8 +218,22 @@ export class PluginServerClient {
   }
 
   private async connect(): Promise<Connection> {
+    let conn: Connection | undefined;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.createConnection(this.socketPath);
+      const s = net.createConnection({
+        path: this.socketPath,
+        // Reads land in one shared buffer and go straight to the decoder, which copies whatever it keeps (a
+        // split message's head; strings and bins it decodes): no Buffer per read and no stream 'data' machinery.
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (n: number, buf: Uint8Array): boolean => {
+            // Nothing is due before the first call: a server that talks first is not speaking the protocol.
+            if (conn) conn.onData((buf as Buffer).subarray(0, n));
+            else s.destroy();
+            return true;
+          },
+        },
+      });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new RpcConnectError(`failed to connect to ${this.socketPath}: timeout`, 'ETIMEDOUT'));
@@ -231,7 +253,7 @@ export class PluginServerClient {
       throw new Error('plugin server client is closed');
     }
     socket.setNoDelay?.(true);
-    const conn = new Connection(socket, this);
+    conn = new Connection(socket, this);
     this.busy.add(conn);
     return conn;
   }
