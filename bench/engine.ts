@@ -5,7 +5,9 @@
  *   gateway     the local Kong-compatible gateway with ai-proxy-advanced on the route (plugin server process)
  *   portkey     Portkey's open-source gateway @portkey-ai/gateway 1.15.x (--headless), installed by this script
  *               into a scratch folder under /tmp, pointed at the same upstream with x-portkey-custom-host
- * at 1 and 20 connections, plus the plugin server's CPU time per request (from /proc, Linux).
+ * at 1 and 20 connections, plus the CPU time per request (from /proc, Linux) of the plugin server and of the
+ * gateway process, the latter on both gateway paths (with the plugin: HTTP, routing and Kong's side of the RPC;
+ * gw-plain: HTTP, routing and the proxied call).
  * The load generator is undici in this process; each server runs in its own process.
  *
  * Targets (issue 10, busy polling off, its default): gateway >= 5x Portkey req/s at 20 connections; <= 0.6 ms
@@ -21,7 +23,7 @@ import os from 'node:os';
 import { benchChatConfig, CHAT, CHAT_BODY, CHAT_HEADERS, chatRoute, startEngineUpstream, writeGatewayYaml } from './lib/chat';
 import { engineCpuPerRequest } from './lib/engine-alone';
 import { load, merge, type LoadResult as Result } from './lib/load';
-import { cpuSeconds } from './lib/proc';
+import { cpuSecondsFine } from './lib/proc';
 import { findPluginServerPid, runBench, startGateway, startPortkey } from './lib/procs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -66,29 +68,34 @@ async function main(scratch: string): Promise<void> {
 
   const psPid = findPluginServerPid(scratch);
   const results: Record<string, Record<number, Result>> = {};
-  // CPU µs per request of the plugin server and of the gateway process, per connection count.
-  const cpuUs: Record<number, { ps: number; gw: number }> = {};
+  // CPU µs per request of the plugin server and of the gateway process, per connection count; `plain` is the
+  // gateway process on gw-plain (its own proxying cost, no RPC), to set its cost with the plugin against.
+  const cpuUs: Record<number, { ps: number; gw: number; plain: number }> = {};
   for (const conns of [1, 20]) {
     for (const t of Object.values(targets)) await load({ ...t, body: CHAT }, conns, Math.min(1, SECONDS / 3)); // warm-up
     // Alternating rounds, so that drift in the machine's load (it is shared) hits every path alike.
     const rounds: Record<string, Result[]> = {};
-    const cpu = { ps: 0, gw: 0 };
+    const cpu = { ps: 0, gw: 0, plain: 0 };
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, t] of Object.entries(targets)) {
         const measure = name === 'gateway' && psPid !== undefined;
-        const ps0 = measure ? cpuSeconds(psPid) : 0;
-        const gw0 = measure ? cpuSeconds(gw.proc.pid!) : 0;
+        const plain = name === 'gw-plain';
+        // schedstat (ns) rather than /proc/<pid>/stat's 10 ms ticks: a round is short.
+        const ps0 = measure ? cpuSecondsFine(psPid) : 0;
+        const gw0 = measure || plain ? cpuSecondsFine(gw.proc.pid!) : 0;
         const r = await load({ ...t, body: CHAT }, conns, SECONDS / ROUNDS);
         if (measure) {
-          cpu.ps += cpuSeconds(psPid) - ps0;
-          cpu.gw += cpuSeconds(gw.proc.pid!) - gw0;
+          cpu.ps += cpuSecondsFine(psPid) - ps0;
+          cpu.gw += cpuSecondsFine(gw.proc.pid!) - gw0;
         }
+        if (plain) cpu.plain += cpuSecondsFine(gw.proc.pid!) - gw0;
         (rounds[name] ??= []).push(r);
       }
     }
     for (const [name, rs] of Object.entries(rounds)) (results[name] ??= {})[conns] = merge(rs);
     const n = results.gateway?.[conns]?.requests ?? NaN;
-    cpuUs[conns] = { ps: (cpu.ps / n) * 1e6, gw: (cpu.gw / n) * 1e6 };
+    const nPlain = results['gw-plain']?.[conns]?.requests ?? NaN;
+    cpuUs[conns] = { ps: (cpu.ps / n) * 1e6, gw: (cpu.gw / n) * 1e6, plain: (cpu.plain / nPlain) * 1e6 };
   }
   const cpuPerReqUs = cpuUs[20]?.ps ?? NaN;
 
@@ -113,7 +120,9 @@ async function main(scratch: string): Promise<void> {
   console.log(`  of which the plugin (gateway with plugin vs gw-plain): ${fmt(pluginAdded, 3)} ms`);
   console.log(`engine alone, in process (no RPC), CPU per request: ${fmt(engineUs, 1)} µs`);
   for (const c of [1, 20]) {
-    console.log(`CPU per request at ${c} conn(s): plugin server ${fmt(cpuUs[c]?.ps ?? NaN, 1)} µs, gateway process ${fmt(cpuUs[c]?.gw ?? NaN, 1)} µs`);
+    console.log(
+      `CPU per request at ${c} conn(s): plugin server ${fmt(cpuUs[c]?.ps ?? NaN, 1)} µs, gateway process ${fmt(cpuUs[c]?.gw ?? NaN, 1)} µs (on gw-plain: ${fmt(cpuUs[c]?.plain ?? NaN, 1)} µs)`,
+    );
   }
   const target = STATS || LOG_PHASE !== 'off' ? 150 : 100;
   console.log(

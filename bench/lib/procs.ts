@@ -109,15 +109,19 @@ export function findPluginServerPid(prefix: string): number | undefined {
   return undefined;
 }
 
-/** The local gateway (`npm start`'s dist/kong/start.js) on a free port with a declarative config file. */
+/**
+ * The local gateway (`npm start`'s dist/kong/start.js) on a free port with a declarative config file; `root` is
+ * the checkout whose build runs (another one for bench/gateway-ab.ts).
+ */
 export async function startGateway(
   prefix: string,
   configFile: string,
   env: NodeJS.ProcessEnv = {},
   onOutput?: (text: string) => void,
+  root = ROOT,
 ): Promise<{ port: number; child: Child }> {
   const port = await freePort();
-  const child = startNode('gateway', [path.join(ROOT, 'dist', 'kong', 'start.js')], {
+  const child = startNode('gateway', [path.join(root, 'dist', 'kong', 'start.js')], {
     KONG_PREFIX: prefix,
     KONG_PROXY_LISTEN: `127.0.0.1:${port}`,
     KONG_ADMIN_LISTEN: 'off',
@@ -125,7 +129,7 @@ export async function startGateway(
     KONG_NGINX_WORKER_PROCESSES: '1',
     KONG_LOG_LEVEL: 'warn',
     ...env,
-  }, ROOT, onOutput);
+  }, root, onOutput);
   await waitForPort(port, 'gateway', child);
   return { port, child };
 }

@@ -93,8 +93,12 @@ export class Gateway {
 
   private track(res: http.ServerResponse): void {
     this.inFlight++;
-    res.once('close', () => this.inFlight--);
+    // 'close' is emitted once per response; one shared listener instead of a once-wrapper per request.
+    res.on('close', this.untrack);
   }
+  private readonly untrack = (): void => {
+    this.inFlight--;
+  };
   readonly nativeLog: NativeLogPlugins;
 
   private constructor(readonly settings: Settings, private readonly opts: GatewayOptions) {

@@ -26,6 +26,11 @@ let seqCounter = 0;
 
 export class PluginsIterator {
   private readonly byName = new Map<string, ConfiguredPlugin[]>();
+  /**
+   * forRequest's answers by route and service id. Bounded by the configuration (ids come from matched routes,
+   * never from the request), and dropped with the iterator on the next config change.
+   */
+  private readonly picked = new Map<string, readonly ConfiguredPlugin[]>();
   readonly globals: ConfiguredPlugin[];
 
   constructor(snap: Snapshot, catalog: PluginCatalog, env: NodeJS.ProcessEnv, warn: (m: string) => void) {
@@ -58,8 +63,18 @@ export class PluginsIterator {
     this.globals = sortByPriority(all.filter((p) => !p.routeId && !p.serviceId));
   }
 
-  /** The plugins for a matched route/service, one per name, most specific scope first. */
-  forRequest(routeId: string | undefined, serviceId: string | undefined): ConfiguredPlugin[] {
+  /** The plugins for a matched route/service, one per name, by priority (shared between requests: read-only). */
+  forRequest(routeId: string | undefined, serviceId: string | undefined): readonly ConfiguredPlugin[] {
+    const key = `${routeId ?? ''}|${serviceId ?? ''}`;
+    let list = this.picked.get(key);
+    if (!list) {
+      list = Object.freeze(this.pick(routeId, serviceId));
+      this.picked.set(key, list);
+    }
+    return list;
+  }
+
+  private pick(routeId: string | undefined, serviceId: string | undefined): ConfiguredPlugin[] {
     const out: ConfiguredPlugin[] = [];
     // `protocols` only selects the subsystem (should_process_plugin: an http-subsystem protocol), as in Kong.
     for (const list of this.byName.values()) {

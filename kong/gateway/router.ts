@@ -239,7 +239,7 @@ export function upstreamUri(opts: { stripPath: boolean; prefix: string | undefin
  * characters are decoded, dot segments removed and repeated slashes kept.
  */
 export function normalizePath(raw: string): string {
-  let p = raw.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
+  let p = !raw.includes('%') ? raw : raw.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
     const c = String.fromCharCode(parseInt(hex, 16));
     return /[A-Za-z0-9\-._~]/.test(c) ? c : m.toUpperCase();
   });

@@ -15,6 +15,12 @@ import net from 'node:net';
 import { BusyPoll } from './busy-poll';
 import { createStreamDecoder, encodeLua } from './lua-msgpack';
 
+/**
+ * The read buffer every connection's socket reads into. One is enough: a read is handed to its connection's
+ * decoder synchronously, before the next read into the buffer can happen.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 export class RpcError extends Error {
   override name = 'RpcError';
 }
@@ -52,29 +58,38 @@ interface Pending {
   poll: number;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
+/**
+ * One pooled unix connection. Its socket never holds the process open by itself (an idle pooled connection must
+ * not, as ngx_lua's pool does not); a call in flight does, through the connection's read timer, which is
+ * referenced only while a reply is due. The timer is one object per connection, re-armed for each call
+ * (`refresh`) rather than created and cleared per call: the gateway makes four or five calls per request.
+ */
 class Connection {
   pending: Pending | undefined;
   dead = false;
   idleSince = 0;
   private readonly decoder;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: net.Socket,
     private readonly owner: PluginServerClient,
   ) {
+    socket.unref();
     this.decoder = createStreamDecoder((msg) => this.onMessage(msg));
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.push(chunk);
-      } catch (e) {
-        this.fail(new Error(`undecodable reply from plugin server: ${(e as Error).message}`));
-      }
-    });
     socket.on('error', (e) => this.fail(new Error(`no data (${e.message})`)));
     socket.on('close', () => this.fail(new Error('no data')));
+  }
+
+  /** Bytes read from the socket (a view of the shared read buffer, valid only during this call). */
+  onData(chunk: Buffer): void {
+    try {
+      this.decoder.push(chunk);
+    } catch (e) {
+      this.fail(new Error(`undecodable reply from plugin server: ${(e as Error).message}`));
+    }
   }
 
   private onMessage(msg: unknown): void {
@@ -93,7 +108,7 @@ class Connection {
     if (msg[1] !== p.msgId) {
       return this.fail(new Error(`unexpected RPC response ID from plugin server: got ${msg[1]}, want ${p.msgId}`));
     }
-    clearTimeout(p.timer);
+    this.timer?.unref();
     this.pending = undefined;
     this.owner.busyPoll.settle(p.poll);
     this.owner.release(this);
@@ -104,12 +119,18 @@ class Connection {
 
   send(msgId: number, frame: Buffer, timeoutMs: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new Error('no data')), timeoutMs);
-      this.pending = { msgId, poll: 0, resolve, reject, timer };
+      this.pending = { msgId, poll: 0, resolve, reject };
+      if (this.timer === undefined) this.timer = setTimeout(this.onTimeout, timeoutMs);
+      else this.timer.refresh().ref();
       this.socket.write(frame);
       this.pending.poll = this.owner.busyPoll.arm();
     });
   }
+
+  /** The read timer fired: a reply still due has not come within the read timeout (an idle connection ignores it). */
+  private readonly onTimeout = (): void => {
+    if (this.pending) this.fail(new Error('no data'));
+  };
 
   fail(err: Error): void {
     if (!this.dead) {
@@ -117,10 +138,10 @@ class Connection {
       this.socket.destroy();
       this.owner.forget(this);
     }
+    if (this.timer !== undefined) clearTimeout(this.timer);
     const p = this.pending;
     if (p) {
       this.pending = undefined;
-      clearTimeout(p.timer);
       this.owner.busyPoll.settle(p.poll);
       p.reject(err);
     }
@@ -151,12 +172,20 @@ export class PluginServerClient {
   }
 
   /** Sends `[0, msgId, method, params]` and resolves with the result (rejects with RpcError on an error reply). */
-  async call(method: string, ...params: unknown[]): Promise<unknown> {
-    if (this.closed) throw new Error('plugin server client is closed');
+  call(method: string, ...params: unknown[]): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error('plugin server client is closed'));
     const msgId = ++this.msgId;
-    const frame = encodeLua([0, msgId, method, params]);
-    const conn = await this.acquire();
-    return conn.send(msgId, frame, this.readTimeoutMs);
+    let frame: Buffer;
+    try {
+      frame = encodeLua([0, msgId, method, params]);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    // A pooled connection is taken and written to in this same turn (no promise in between); only a new
+    // connection waits for its connect.
+    const conn = this.takeIdle();
+    if (conn) return conn.send(msgId, frame, this.readTimeoutMs);
+    return this.connect().then((c) => c.send(msgId, frame, this.readTimeoutMs));
   }
 
   /** Number of open connections, idle and busy (for tests and diagnostics). */
@@ -173,7 +202,8 @@ export class PluginServerClient {
     this.busy.clear();
   }
 
-  private async acquire(): Promise<Connection> {
+  /** The most recently used live idle connection, now busy; undefined when none is left. */
+  private takeIdle(): Connection | undefined {
     const now = Date.now();
     for (let c = this.idle.pop(); c; c = this.idle.pop()) {
       if (c.dead) continue;
@@ -181,12 +211,29 @@ export class PluginServerClient {
         c.fail(new Error('idle timeout'));
         continue;
       }
-      c.socket.ref();
       this.busy.add(c);
       return c;
     }
+    return undefined;
+  }
+
+  private async connect(): Promise<Connection> {
+    let conn: Connection | undefined;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.createConnection(this.socketPath);
+      const s = net.createConnection({
+        path: this.socketPath,
+        // Reads land in one shared buffer and go straight to the decoder, which copies whatever it keeps (a
+        // split message's head; strings and bins it decodes): no Buffer per read and no stream 'data' machinery.
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (n: number, buf: Uint8Array): boolean => {
+            // Nothing is due before the first call: a server that talks first is not speaking the protocol.
+            if (conn) conn.onData((buf as Buffer).subarray(0, n));
+            else s.destroy();
+            return true;
+          },
+        },
+      });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new RpcConnectError(`failed to connect to ${this.socketPath}: timeout`, 'ETIMEDOUT'));
@@ -206,7 +253,7 @@ export class PluginServerClient {
       throw new Error('plugin server client is closed');
     }
     socket.setNoDelay?.(true);
-    const conn = new Connection(socket, this);
+    conn = new Connection(socket, this);
     this.busy.add(conn);
     return conn;
   }
@@ -220,8 +267,6 @@ export class PluginServerClient {
       return;
     }
     c.idleSince = Date.now();
-    // An idle pooled connection must not keep the process alive (ngx_lua's pool does not either).
-    c.socket.unref();
     this.idle.push(c);
     this.startSweeper();
   }

@@ -68,14 +68,13 @@ export function mustFix(method: string, result: unknown): unknown {
     }
     const out: Record<string | number, unknown> = {};
     let empty = true;
-    const entries = Array.isArray(result)
-      ? result.map((v, i): [string | number, unknown] => [i + 1, v])
-      : Object.entries(result as Record<string, unknown>);
-    for (const [k, v] of entries) {
-      if (v === undefined || v === null) continue;
+    const fix = (k: string | number, v: unknown): void => {
+      if (v === undefined || v === null) return;
       empty = false;
-      out[k] = v === true ? EMPTY_ARRAY : typeof v === 'string' ? [v] : v;
-    }
+      out[k] = fixValue(v);
+    };
+    if (Array.isArray(result)) for (let i = 0; i < result.length; i++) fix(i + 1, result[i]);
+    else for (const k of Object.keys(result)) fix(k, (result as Record<string, unknown>)[k]);
     return empty ? EMPTY_MAP : out;
   }
   if (RAW.has(method)) {
@@ -85,6 +84,11 @@ export function mustFix(method: string, result: unknown): unknown {
     throw new Error(`attempt to get length of local 'str' (a ${luaType(result)} value)`);
   }
   return result;
+}
+
+/** fix_mmap's per-value rule: `true` (a query flag) -> empty array, a string -> a one-element array. */
+function fixValue(v: unknown): unknown {
+  return v === true ? EMPTY_ARRAY : typeof v === 'string' ? [v] : v;
 }
 
 function luaType(v: unknown): string {
@@ -120,7 +124,9 @@ export async function runEvent(
     // Kong: `if type(args) == "table" then method(unpack(args)) else method(args)`.
     const args = Array.isArray(rawArgs) ? rawArgs : rawArgs === null || rawArgs === undefined ? [] : [rawArgs];
     checkPdkArgs(Method, args);
-    const result = await pdk(Method, args);
+    // The gateway's PDK answers synchronously: awaiting only a promise saves a turn per call.
+    const answer = pdk(Method, args);
+    const result = answer instanceof Promise ? await answer : answer;
     if (result === EXIT) return { exited: true };
     const stepMethod = getStepMethod(Method, result);
     const data = mustFix(Method, result);

@@ -18,7 +18,8 @@ function ctx(phase: Phase, headers: Record<string, string[]> = { host: ['api.tes
     method: 'POST',
     httpVersion: '1.1',
     headers: { host: headers.host?.[0] },
-    headersDistinct: headers,
+    // What Node's parser keeps: [name, value, ...] as received.
+    rawHeaders: Object.entries(headers).flatMap(([k, vs]) => vs.flatMap((v) => [k, v])),
     socket: { localPort: 8000, remoteAddress: '::ffff:10.1.2.3', remotePort: 5555 },
   } as unknown as IncomingMessage;
   const c = createContext(req, 8192);

@@ -156,6 +156,27 @@ describe('PluginServerClient (Kong mp_rpc Rpc:call)', () => {
     c.close();
   });
 
+  test('a pooled connection re-arms its read timer per call: idle time never counts, silence still does', { timeout: 15_000 }, async () => {
+    const saved = peer.reply;
+    const before = peer.connections;
+    const c = new PluginServerClient({ socketPath: peer.path, readTimeoutMs: 1000 });
+    assert.equal((await c.call('plugin.GetStatus')) !== undefined, true);
+    // Idle past the read timeout: the timer armed for the first call fires with nothing due and must not
+    // touch the pooled connection.
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.deepEqual(c.connections, { idle: 1, busy: 0 });
+    // A reply that comes 0.4 s after its call (but 1.6 s after the first call) is in time.
+    peer.reply = (msg, write) => setTimeout(() => saved(msg, write), 400);
+    assert.deepEqual(await c.call('plugin.GetStatus'), { echo: 'plugin.GetStatus', params: [] });
+    assert.equal(peer.connections - before, 1);
+    // And the re-armed timer still ends a silent call.
+    peer.reply = () => {};
+    await assert.rejects(c.call('plugin.GetStatus'), (e: unknown) => (e as Error).message === 'no data');
+    assert.deepEqual(c.connections, { idle: 0, busy: 0 });
+    peer.reply = saved;
+    c.close();
+  });
+
   test('a missing socket rejects with RpcConnectError naming the cause', async () => {
     const c = new PluginServerClient({ socketPath: tmp.sock('absent.sock') });
     await assert.rejects(c.call('plugin.GetStatus'), (e: unknown) => {

@@ -68,6 +68,12 @@ export class Worker {
     return c;
   }
 
+  /** The running instance's id when it is current (same `__seq__` and plugin id): no RPC and no wait needed. */
+  private currentInstanceId(plugin: ConfiguredPlugin): number | undefined {
+    const info = this.instances.get(plugin.entity.id);
+    return info && info.id !== undefined && info.seq === plugin.conf.__seq__ && info.conf.__plugin_id === plugin.entity.id ? info.id : undefined;
+  }
+
   async getInstanceId(plugin: ConfiguredPlugin): Promise<number> {
     const key = plugin.entity.id;
     const conf = plugin.conf;
@@ -90,7 +96,8 @@ export class Worker {
       }
       info = this.instances.get(key);
     }
-    if (info && info.id !== undefined && info.seq === conf.__seq__ && info.conf.__plugin_id === key) return info.id;
+    const current = this.currentInstanceId(plugin);
+    if (current !== undefined) return current;
 
     const oldId = info?.id;
     let release!: () => void;
@@ -127,7 +134,7 @@ export class Worker {
     const env = { logger: this.host.logger, nodeId: this.host.nodeId, pluginName: plugin.info.name, pluginId: plugin.entity.id };
     let err: Error | undefined;
     try {
-      const id = await this.getInstanceId(plugin);
+      const id = this.currentInstanceId(plugin) ?? (await this.getInstanceId(plugin));
       ctx.currentPluginId = plugin.entity.id;
       const r = await runEvent(this.client(plugin), id, phase, (method, args) => callPdk(env, ctx, method, args));
       return r === 'ret' ? 'ret' : 'exit';

@@ -8,9 +8,22 @@ import type { Entity } from '../store';
 
 export type Phase = 'rewrite' | 'access' | 'balancer' | 'response' | 'header_filter' | 'body_filter' | 'log';
 
-/** Header store that keeps the casing a plugin used and compares case-insensitively. */
+interface HeaderEntry {
+  /** The name as first set (its casing is what goes on the wire). */
+  name: string;
+  values: string[];
+}
+
+/**
+ * Header store that keeps the casing a plugin used and compares case-insensitively.
+ * `clone()` is copy-on-write: the copy shares the entries until either side first writes, so the per-request
+ * copies (the upstream request's headers, the headers of a response about to be sent) cost nothing when only
+ * read, which is the common case (a plugin that answers with kong.response.exit never touches the upstream's).
+ */
 export class HeaderMap {
-  private readonly map = new Map<string, { name: string; values: string[] }>();
+  private map = new Map<string, HeaderEntry>();
+  /** The map may be shared with a clone: copy it (entries and value arrays) before writing. */
+  private shared = false;
 
   static from(headers: Record<string, string | string[] | number | undefined>): HeaderMap {
     const h = new HeaderMap();
@@ -18,28 +31,60 @@ export class HeaderMap {
     return h;
   }
 
-  get(name: string): string[] | undefined {
+  /**
+   * Node's `rawHeaders` ([name, value, name, value, ...] as received): the same store `from(req.headersDistinct)`
+   * builds (lower-cased names, every value of a repeated header in arrival order), without building
+   * headersDistinct first.
+   */
+  static fromRaw(raw: readonly string[]): HeaderMap {
+    const h = new HeaderMap();
+    const map = h.map;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase();
+      const cur = map.get(name);
+      if (cur) cur.values.push(raw[i + 1] as string);
+      else map.set(name, { name, values: [raw[i + 1] as string] });
+    }
+    return h;
+  }
+
+  private own(): Map<string, HeaderEntry> {
+    if (this.shared) {
+      const copy = new Map<string, HeaderEntry>();
+      for (const [k, e] of this.map) copy.set(k, { name: e.name, values: [...e.values] });
+      this.map = copy;
+      this.shared = false;
+    }
+    return this.map;
+  }
+
+  /** The values of a header (read-only: the array may be shared with a clone). */
+  get(name: string): readonly string[] | undefined {
     return this.map.get(name.toLowerCase())?.values;
   }
   first(name: string): string | undefined {
     return this.get(name)?.[0];
   }
-  set(name: string, values: string[]): void {
-    this.map.set(name.toLowerCase(), { name, values: [...values] });
+  set(name: string, values: readonly string[]): void {
+    this.own().set(name.toLowerCase(), { name, values: [...values] });
   }
-  add(name: string, values: string[]): void {
-    const cur = this.map.get(name.toLowerCase());
+  add(name: string, values: readonly string[]): void {
+    const cur = this.own().get(name.toLowerCase());
     if (cur) cur.values.push(...values);
     else this.set(name, values);
   }
   delete(name: string): void {
-    this.map.delete(name.toLowerCase());
+    const key = name.toLowerCase();
+    if (this.map.has(key)) this.own().delete(key);
   }
   has(name: string): boolean {
     return this.map.has(name.toLowerCase());
   }
-  entries(): Array<[string, string[]]> {
-    return [...this.map.values()].map((e) => [e.name, e.values]);
+  /** [name, values] pairs (read-only values). */
+  entries(): Array<[string, readonly string[]]> {
+    const out: Array<[string, readonly string[]]> = [];
+    for (const e of this.map.values()) out.push([e.name, e.values]);
+    return out;
   }
   /** ngx.req.get_headers()/ngx.resp.get_headers(): lower-cased names, one value as a string, several as an array. */
   toLua(): Record<string, string | string[]> {
@@ -47,9 +92,17 @@ export class HeaderMap {
     for (const [k, e] of this.map) out[k] = e.values.length === 1 ? (e.values[0] as string) : [...e.values];
     return out;
   }
+  /** For Node's writeHead and undici: names as set, one value as a string, several as an array. */
+  toNode(): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    for (const e of this.map.values()) out[e.name] = e.values.length === 1 ? (e.values[0] as string) : [...e.values];
+    return out;
+  }
   clone(): HeaderMap {
     const h = new HeaderMap();
-    for (const [, e] of this.map) h.set(e.name, e.values);
+    h.map = this.map;
+    h.shared = true;
+    this.shared = true;
     return h;
   }
 }
@@ -74,7 +127,6 @@ export interface RequestContext {
   phase: Phase;
   /** ms since epoch, with sub-ms precision (ngx.req.start_time() * 1000). */
   startTime: number;
-  startHr: bigint;
   req: IncomingMessage;
   method: string;
   scheme: 'http' | 'https';

@@ -6,7 +6,7 @@
  *   headers → log handlers afterwards, from a timer, with the saved request/response data.
  * Nothing a request carries can crash the gateway: every failure ends as a Kong error response.
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log';
@@ -44,19 +44,33 @@ export interface ProxyHost {
   nativeLog?: NativeLogPlugins;
 }
 
+/** Random bytes for request ids, drawn 256 ids at a time (one getrandom call instead of one per request). */
+const ID_POOL = Buffer.alloc(16 * 256);
+let idOffset = ID_POOL.length;
+
+/** Kong's request id: 32 hex digits, 128 random bits. */
+function requestId(): string {
+  if (idOffset === ID_POOL.length) {
+    randomFillSync(ID_POOL);
+    idOffset = 0;
+  }
+  idOffset += 16;
+  return ID_POOL.toString('hex', idOffset - 16, idOffset);
+}
+
 export function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
   const url = req.url ?? '/';
-  const noAbs = url.replace(/^[a-z]+:\/\/[^/]*/i, '');
+  // An absolute-form target (`GET http://host/path`) is routed on its path.
+  const noAbs = url.charCodeAt(0) === 47 /* / */ ? url : url.replace(/^[a-z]+:\/\/[^/]*/i, '');
   const q = noAbs.indexOf('?');
   const rawPath = (q < 0 ? noAbs : noAbs.slice(0, q)) || '/';
   const rawQuery = q < 0 ? '' : noAbs.slice(q + 1);
-  const headers = HeaderMap.from(req.headersDistinct as Record<string, string[]>);
+  const headers = HeaderMap.fromRaw(req.rawHeaders);
+  const remote = req.socket.remoteAddress ?? '';
   return {
-    // Kong's request id: 32 hex digits. randomUUID draws from a cached entropy pool (cheaper than randomBytes).
-    id: randomUUID().replace(/-/g, ''),
+    id: requestId(),
     phase: 'rewrite',
     startTime: Date.now(),
-    startHr: process.hrtime.bigint(),
     req,
     method: req.method ?? 'GET',
     scheme: 'http',
@@ -70,7 +84,7 @@ export function createContext(req: IncomingMessage, bodyBufferSize: number): Req
     bodyFile: undefined,
     bodySize: 0,
     bodyBufferSize,
-    clientIp: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+    clientIp: remote.startsWith('::ffff:') ? remote.slice(7) : remote,
     clientPort: req.socket.remotePort ?? 0,
     match: undefined,
     route: undefined,
@@ -96,7 +110,13 @@ export function createContext(req: IncomingMessage, bodyBufferSize: number): Req
 const elapsed = (ctx: RequestContext): number => Math.max(0, Date.now() - ctx.startTime);
 
 /** Runs one phase over `plugins`; true when a plugin ended the request (exit, error, or a 500). */
-async function runPhase(host: ProxyHost, worker: Worker, ctx: RequestContext, phase: Phase, plugins: ConfiguredPlugin[]): Promise<boolean> {
+function runPhase(host: ProxyHost, worker: Worker, ctx: RequestContext, phase: Phase, plugins: readonly ConfiguredPlugin[]): boolean | Promise<boolean> {
+  ctx.phase = phase;
+  // Most requests have no plugin for a phase (rewrite runs global plugins only): no promise for those.
+  return plugins.some((p) => p.info.phases.includes(phase)) ? runPlugins(host, worker, ctx, phase, plugins) : false;
+}
+
+async function runPlugins(host: ProxyHost, worker: Worker, ctx: RequestContext, phase: Phase, plugins: readonly ConfiguredPlugin[]): Promise<boolean> {
   ctx.phase = phase;
   for (const p of plugins) {
     if (!p.info.phases.includes(phase)) continue;
@@ -119,34 +139,55 @@ async function runPhase(host: ProxyHost, worker: Worker, ctx: RequestContext, ph
   return false;
 }
 
-function outgoingHeaders(h: HeaderMap): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of h.entries()) out[k] = v.length === 1 ? (v[0] as string) : v;
-  return out;
+/** Which of Kong's headers the `headers` setting adds, worked out once per settings object. */
+interface KongHeaders {
+  responseLatency: boolean;
+  upstreamLatency: boolean;
+  proxyLatency: boolean;
+  server: boolean;
+  via: boolean;
+  requestId: boolean;
+}
+const kongHeadersCache = new WeakMap<Settings, KongHeaders>();
+function kongHeaders(s: Settings): KongHeaders {
+  let k = kongHeadersCache.get(s);
+  if (!k) {
+    k = {
+      responseLatency: headerEnabled(s, 'X-Kong-Response-Latency'),
+      upstreamLatency: headerEnabled(s, 'X-Kong-Upstream-Latency'),
+      proxyLatency: headerEnabled(s, 'X-Kong-Proxy-Latency'),
+      server: headerEnabled(s, 'server'),
+      via: headerEnabled(s, 'via'),
+      requestId: headerEnabled(s, 'X-Kong-Request-Id'),
+    };
+    kongHeadersCache.set(s, k);
+  }
+  return k;
 }
 
 function sendDelayed(host: ProxyHost, ctx: RequestContext, res: ServerResponse): void {
   const d = ctx.delayed;
   if (!d) return;
+  const kh = kongHeaders(host.settings);
   const h = d.headers.clone();
   h.delete('transfer-encoding');
   h.set('Content-Length', [String(d.body.length)]);
   ctx.latency.response = elapsed(ctx);
-  if (headerEnabled(host.settings, 'X-Kong-Response-Latency')) h.set('X-Kong-Response-Latency', [String(ctx.latency.response)]);
-  if (headerEnabled(host.settings, 'server') && !(h.first('via') === SERVER_HEADER)) h.set('Server', [SERVER_HEADER]);
-  if (headerEnabled(host.settings, 'X-Kong-Request-Id')) h.set('X-Kong-Request-Id', [ctx.id]);
+  if (kh.responseLatency) h.set('X-Kong-Response-Latency', [String(ctx.latency.response)]);
+  if (kh.server && !(h.first('via') === SERVER_HEADER)) h.set('Server', [SERVER_HEADER]);
+  if (kh.requestId) h.set('X-Kong-Request-Id', [ctx.id]);
   ctx.sent = { status: d.status, headers: h };
-  res.writeHead(d.status, outgoingHeaders(h));
+  res.writeHead(d.status, h.toNode());
   res.end(ctx.method === 'HEAD' ? undefined : d.body);
 }
 
 function proxiedHeaders(host: ProxyHost, ctx: RequestContext, h: HeaderMap, upstreamVia: string | undefined): HeaderMap {
-  const s = host.settings;
-  if (headerEnabled(s, 'X-Kong-Upstream-Latency')) h.set('X-Kong-Upstream-Latency', [String(ctx.latency.upstream ?? 0)]);
-  if (headerEnabled(s, 'X-Kong-Proxy-Latency')) h.set('X-Kong-Proxy-Latency', [String(ctx.latency.proxy ?? 0)]);
-  if (headerEnabled(s, 'via')) h.set('Via', [upstreamVia ? `${upstreamVia}, 1.1 ${SERVER_HEADER}` : `1.1 ${SERVER_HEADER}`]);
-  if (headerEnabled(s, 'server') && !h.has('server')) h.set('Server', [SERVER_HEADER]);
-  if (headerEnabled(s, 'X-Kong-Request-Id')) h.set('X-Kong-Request-Id', [ctx.id]);
+  const kh = kongHeaders(host.settings);
+  if (kh.upstreamLatency) h.set('X-Kong-Upstream-Latency', [String(ctx.latency.upstream ?? 0)]);
+  if (kh.proxyLatency) h.set('X-Kong-Proxy-Latency', [String(ctx.latency.proxy ?? 0)]);
+  if (kh.via) h.set('Via', [upstreamVia ? `${upstreamVia}, 1.1 ${SERVER_HEADER}` : `1.1 ${SERVER_HEADER}`]);
+  if (kh.server && !h.has('server')) h.set('Server', [SERVER_HEADER]);
+  if (kh.requestId) h.set('X-Kong-Request-Id', [ctx.id]);
   return h;
 }
 
@@ -169,10 +210,10 @@ function upstreamRequestHeaders(ctx: RequestContext): Record<string, string | st
   h.set('X-Kong-Request-Id', [ctx.id]);
   const defaultPort = (ctx.upstream.scheme === 'https' && ctx.upstream.port === 443) || (ctx.upstream.scheme === 'http' && ctx.upstream.port === 80);
   h.set('Host', [ctx.upstream.hostHeader ?? (defaultPort ? ctx.upstream.host : `${ctx.upstream.host}:${ctx.upstream.port}`)]);
-  return outgoingHeaders(h);
+  return h.toNode();
 }
 
-async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugins: ConfiguredPlugin[], res: ServerResponse): Promise<void> {
+async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugins: readonly ConfiguredPlugin[], res: ServerResponse): Promise<void> {
   const svc: Record<string, unknown> = ctx.service ?? {};
   const query = ctx.upstream.rawQuery;
   ctx.upstreamUri = ctx.upstream.path + (query === '' ? '' : `?${query}`);
@@ -231,7 +272,7 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
     h.set('Content-Length', [String(body.length)]);
     const status = ctx.response.status ?? up.status;
     ctx.sent = { status, headers: h };
-    res.writeHead(status, outgoingHeaders(h));
+    res.writeHead(status, h.toNode());
     res.end(ctx.method === 'HEAD' ? undefined : body);
     return;
   }
@@ -242,7 +283,7 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
   proxiedHeaders(host, ctx, h, upstreamVia);
   const status = ctx.response.status ?? up.status;
   ctx.sent = { status, headers: h };
-  res.writeHead(status, outgoingHeaders(h));
+  res.writeHead(status, h.toNode());
   // Plain pipe rather than stream.pipeline: no AbortSignal per request on the hot path.
   await new Promise<void>((resolve) => {
     const fail = (err: Error): void => {
@@ -265,7 +306,7 @@ export async function handleProxyRequest(host: ProxyHost, req: IncomingMessage, 
   const ctx = createContext(req, host.settings.clientBodyBufferSize);
   const worker = host.workerFor(req);
   const iterator = host.iterator();
-  let plugins: ConfiguredPlugin[] = iterator.globals;
+  let plugins: readonly ConfiguredPlugin[] = iterator.globals;
   try {
     let body: RequestBody;
     try {
@@ -329,7 +370,10 @@ export async function handleProxyRequest(host: ProxyHost, req: IncomingMessage, 
       sendDelayed(host, ctx, res);
     } else res.destroy();
   }
-  // Kong's log phase: a timer started once the response has been handed to the client, with saved data.
+  // Kong's log phase: a timer started once the response has been handed to the client, with saved data. Only
+  // the log phase reads the saved data, so nothing is saved for a request without log plugins.
+  const logPlugins = plugins.filter((p) => p.info.phases.includes('log'));
+  if (logPlugins.length === 0) return;
   const responseSize = Number(ctx.sent?.headers.first('content-length') ?? 0);
   ctx.saved = {
     serializeData: {},
@@ -338,8 +382,6 @@ export async function handleProxyRequest(host: ProxyHost, req: IncomingMessage, 
     responseStatus: ctx.sent?.status ?? 0,
     reqStartTime: ctx.startTime / 1000,
   };
-  const logPlugins = plugins.filter((p) => p.info.phases.includes('log'));
-  if (logPlugins.length === 0) return;
   ctx.saved.serializeData = buildSerializeData(ctx, responseSize);
   const runLog = (): void => void runLogPhase(host.logger, worker, ctx, logPlugins, host.nativeLog);
   if (res.writableFinished) setImmediate(runLog);
