@@ -41,8 +41,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
-import { freePort, ROOT, startGateway, startNode, startPortkey, stopAll, waitForPort } from './lib/procs';
-import { shellQuote } from '../kong/gateway/settings';
+import { freePort, pluginServerPid, pluginServers, ROOT, startGateway, startNode, startPortkey, stopAll, waitForPort } from './lib/procs';
 import { freshTtfc, keepAliveTtfc, streamLoad, type StreamTarget } from './lib/stream-client';
 import { cpuSecondsFine } from './lib/proc';
 import { streamCpuAlone } from './lib/stream-alone';
@@ -71,44 +70,6 @@ const median = (xs: number[]): number => {
 };
 
 /**
- * Two plugin servers, as Kong 3.9+ wants one per plugin: the project's runtime with ai-proxy-advanced (`js`, at
- * `-vv` when `debugRpc` to have every RPC in the log) and the same runtime serving bench/floor-plugin.
- */
-function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0): NodeJS.ProcessEnv {
-  const node = shellQuote(process.execPath);
-  const cli = shellQuote(path.join(ROOT, 'dist', 'kong', 'pluginserver', 'cli.js'));
-  const floorDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-plugin'));
-  const p = shellQuote(prefix);
-  const poll = `--busy-poll-us ${busyPollUs}`;
-  return {
-    KONG_PLUGINS: 'bundled,ai-proxy-advanced,floor-upstream',
-    KONG_PLUGINSERVER_NAMES: 'js,floor',
-    KONG_PLUGINSERVER_JS_START_CMD: `${node} ${cli} -p ${p} --sock-name js.socket ${poll} ${debugRpc ? '-vv' : '-v'}`,
-    KONG_PLUGINSERVER_JS_QUERY_CMD: `${node} ${cli} --dump-all-plugins`,
-    KONG_PLUGINSERVER_FLOOR_START_CMD: `${node} ${cli} -p ${p} --sock-name floor.socket ${poll} -d ${floorDir} ${debugRpc ? '-vv' : '-v'}`,
-    KONG_PLUGINSERVER_FLOOR_QUERY_CMD: `${node} ${cli} -d ${floorDir} --dump-all-plugins`,
-    // The gateway's side of the RPC (kong/gateway/README.md pluginserver_busy_poll_us); 0 is its default.
-    KONG_PLUGINSERVER_BUSY_POLL_US: String(busyPollUs),
-    ...(debugRpc ? { KONG_LOG_LEVEL: 'info' } : {}),
-  };
-}
-
-/** The ai-proxy-advanced plugin server (`js.socket`) the gateway with `prefix` spawned: the floor's is the other. */
-function jsPluginServerPid(prefix: string): number {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      // `-p <prefix>` exactly: the other gateways' prefixes are folders under this one.
-      if (cmd.includes('pluginserver') && cmd.includes(`\0${prefix}\0`) && cmd.includes('js.socket')) return Number(d);
-    } catch {
-      // process gone
-    }
-  }
-  throw new Error(`no ai-proxy-advanced plugin server under ${prefix}`);
-}
-
-/**
  * BENCH_STREAM_BUSY_POLL_US=<us> (e.g. 100, kong/rpc/busy-poll.ts SUGGESTED_BUSY_POLL_US): a second gateway whose RPC
  * client and plugin servers busy-poll for <us> µs after each message they send, measured against the main one
  * (busy polling off, the default) and direct: TTFC added over direct (keep-alive and fresh connection, samples
@@ -122,8 +83,8 @@ async function busyPollRun(scratch: string, configFile: string, offPort: number,
   mkdirSync(prefix, { recursive: true });
   const { port: onPort, child: onGw } = await startGateway(prefix, configFile, pluginServers(prefix, false, us));
   const pids = {
-    off: { ps: jsPluginServerPid(scratch), gw: mainGatewayPid },
-    on: { ps: jsPluginServerPid(prefix), gw: onGw.proc.pid! },
+    off: { ps: pluginServerPid(scratch, 'js.socket'), gw: mainGatewayPid },
+    on: { ps: pluginServerPid(prefix, 'js.socket'), gw: onGw.proc.pid! },
   };
   const target = (port: number): StreamTarget => ({ url: `http://127.0.0.1:${port}/ai-ttfc/v1/chat/completions`, headers: {}, body: CHAT });
   const targets: Record<string, StreamTarget> = {

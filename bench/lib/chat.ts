@@ -54,6 +54,8 @@ export interface GatewayRoute {
   paths: string[];
   /** ai-proxy-advanced's config on the route; absent: a plain route to `url`. */
   plugin?: Record<string, unknown>;
+  /** The plugin on the route (default ai-proxy-advanced). */
+  pluginName?: string;
   /** The plugin entity's id (fixed ids let DB-less nodes share balancer state). */
   pluginId?: string;
   /** The service URL (default a closed port: the plugin never proxies through it). */
@@ -72,7 +74,7 @@ export function gatewayYaml(routes: readonly GatewayRoute[]): string {
           {
             name: r.name,
             paths: r.paths,
-            ...(r.plugin ? { plugins: [{ name: 'ai-proxy-advanced', ...(r.pluginId ? { id: r.pluginId } : {}), config: r.plugin }] } : {}),
+            ...(r.plugin ? { plugins: [{ name: r.pluginName ?? 'ai-proxy-advanced', ...(r.pluginId ? { id: r.pluginId } : {}), config: r.plugin }] } : {}),
           },
         ],
       })),

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { shellQuote } from '../../kong/gateway/settings';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const PORTKEY_VERSION = '1.15';
@@ -107,6 +108,45 @@ export function findPluginServerPid(prefix: string): number | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Two plugin servers, as Kong 3.9+ wants one per plugin: the project's runtime with ai-proxy-advanced (`js`, at
+ * `-vv` when `debugRpc` to have every RPC in the log) and the same runtime serving bench/floor-plugin (the
+ * floors: floor-upstream for streams, floor-answer for buffered requests).
+ */
+export function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0): NodeJS.ProcessEnv {
+  const node = shellQuote(process.execPath);
+  const cli = shellQuote(path.join(ROOT, 'dist', 'kong', 'pluginserver', 'cli.js'));
+  const floorDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-plugin'));
+  const p = shellQuote(prefix);
+  const poll = `--busy-poll-us ${busyPollUs}`;
+  return {
+    KONG_PLUGINS: 'bundled,ai-proxy-advanced,floor-upstream,floor-answer',
+    KONG_PLUGINSERVER_NAMES: 'js,floor',
+    KONG_PLUGINSERVER_JS_START_CMD: `${node} ${cli} -p ${p} --sock-name js.socket ${poll} ${debugRpc ? '-vv' : '-v'}`,
+    KONG_PLUGINSERVER_JS_QUERY_CMD: `${node} ${cli} --dump-all-plugins`,
+    KONG_PLUGINSERVER_FLOOR_START_CMD: `${node} ${cli} -p ${p} --sock-name floor.socket ${poll} -d ${floorDir} ${debugRpc ? '-vv' : '-v'}`,
+    KONG_PLUGINSERVER_FLOOR_QUERY_CMD: `${node} ${cli} -d ${floorDir} --dump-all-plugins`,
+    // The gateway's side of the RPC (kong/gateway/README.md pluginserver_busy_poll_us); 0 is its default.
+    KONG_PLUGINSERVER_BUSY_POLL_US: String(busyPollUs),
+    ...(debugRpc ? { KONG_LOG_LEVEL: 'info' } : {}),
+  };
+}
+
+/** The plugin server listening on `sockName` that the gateway with `prefix` spawned (pluginServers). */
+export function pluginServerPid(prefix: string, sockName: 'js.socket' | 'floor.socket'): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      // `-p <prefix>` exactly: other gateways' prefixes may be folders under this one.
+      if (cmd.includes('pluginserver') && cmd.includes(`\0${prefix}\0`) && cmd.includes(`\0${sockName}\0`)) return Number(d);
+    } catch {
+      // process gone
+    }
+  }
+  throw new Error(`no plugin server on ${sockName} under ${prefix}`);
 }
 
 /**
