@@ -23,6 +23,7 @@ import { SemanticRouter } from '../plugins/ai-proxy-advanced/semantic/router';
 import { dot } from '../plugins/ai-proxy-advanced/semantic/vector';
 import type { PluginConfig, TargetConfig } from '../schemas/config';
 import { lexicalVector } from '../spec/helpers/lexical-embeddings';
+import { memoryPdk } from './lib/memory-pdk';
 import { RedisServer } from '../spec/helpers/redis-server';
 import { seededRandom } from '../spec/helpers/seeded-random';
 import { filledBalancer, filledTarget, validConfig } from '../spec/helpers/filled-config';
@@ -141,19 +142,7 @@ async function cacheHit(): Promise<void> {
       vectordb: { strategy: 'redis', distance_metric: 'cosine', threshold: 0.7, dimensions: DIMS, redis: { host: '127.0.0.1', port: redis.port } },
     } as unknown as PluginConfig;
     const body = Buffer.from(JSON.stringify({ messages: [{ role: 'user', content: 'a question for specialist number 3 about topic3' }] }));
-    const pdk = (onExit: (s: number) => void): EnginePdk => ({
-      request: {
-        getRawBody: async () => body,
-        getHeaders: async () => ({ 'content-type': ['application/json'] }),
-        getPathWithQuery: async () => '/v1/chat/completions',
-        getMethod: async () => 'POST',
-        getUriCaptures: async () => ({ named: {} }),
-      },
-      response: { exit: async (status: number) => onExit(status) },
-      log: { setSerializeValue: async () => undefined, err: async () => undefined },
-      router: { getService: async () => ({}) },
-      service: { setTarget: async () => undefined, request: { setScheme: async () => undefined, setPath: async () => undefined } },
-    }) as unknown as EnginePdk;
+    const pdk = (onExit: (s: number) => void): EnginePdk => memoryPdk({ body, exit: (status) => onExit(status) });
     let bad = 0;
     const p = pdk((s) => {
       if (s !== 200) bad++;

@@ -6,6 +6,7 @@
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import type { EnginePdk } from '../../plugins/ai-proxy-advanced/engine/pdk';
 import { Agent } from 'undici';
+import { memoryPdk } from './memory-pdk';
 
 export interface EngineAloneOptions {
   body: Buffer;
@@ -20,25 +21,14 @@ export interface EngineAloneOptions {
 export async function engineCpuPerRequest(config: object, opts: EngineAloneOptions): Promise<number> {
   const plugin = new AiProxyAdvanced(config as never);
   let failed = 0;
-  const pdk = (): EnginePdk => ({
-    request: {
-      getRawBody: async () => opts.body,
-      getHeaders: async () => opts.headers,
-      getPathWithQuery: async () => '/v1/chat/completions',
-      getMethod: async () => 'POST',
-      getUriCaptures: async () => ({ named: {} }),
-      getPath: async () => '/v1/chat/completions',
-    },
-    client: { getConsumer: async () => undefined, getConsumerGroups: async () => undefined, getForwardedIp: async () => '127.0.0.1' },
-    response: {
-      exit: async (status) => {
+  const pdk = (): EnginePdk =>
+    memoryPdk({
+      body: opts.body,
+      headers: opts.headers,
+      exit: (status) => {
         if (status !== 200) failed++;
       },
-    },
-    log: { setSerializeValue: async () => undefined, err: async () => undefined },
-    router: { getService: async () => ({}) },
-    service: { setTarget: async () => undefined, request: { setScheme: async () => undefined, setPath: async () => undefined } },
-  });
+    });
   const run = async (count: number): Promise<void> => {
     let started = 0;
     await Promise.all(

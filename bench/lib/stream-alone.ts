@@ -11,6 +11,7 @@ import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import type { EnginePdk } from '../../plugins/ai-proxy-advanced/engine/pdk';
 import { STREAM_PATH } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
 import { pendingStreams } from '../../plugins/ai-proxy-advanced/observability/record';
+import { memoryPdk } from './memory-pdk';
 
 export interface StreamAloneOptions {
   /** The provider's chat URL (sse-upstream.ts /burst/... or /ttfc/...). */
@@ -37,35 +38,16 @@ export async function streamCpuAlone(opts: StreamAloneOptions): Promise<{ perStr
   let frames = 0;
   const one = async (): Promise<void> => {
     const to = { host: '', port: 0, path: '' };
-    const pdk: EnginePdk = {
-      request: {
-        getRawBody: async () => body,
-        getHeaders: async () => ({ 'content-type': ['application/json'] }),
-        getPathWithQuery: async () => '/v1/chat/completions',
-        getMethod: async () => 'POST',
-        getUriCaptures: async () => ({ named: {} }),
-        getPath: async () => '/v1/chat/completions',
+    const pdk: EnginePdk = memoryPdk({
+      body,
+      exit: (status, b) => {
+        throw new Error(`the stream request was answered in access: ${status} ${String(b).slice(0, 200)}`);
       },
-      client: { getConsumer: async () => undefined, getConsumerGroups: async () => undefined, getForwardedIp: async () => '127.0.0.1' },
-      response: {
-        exit: async (status, b) => {
-          throw new Error(`the stream request was answered in access: ${status} ${String(b).slice(0, 200)}`);
-        },
+      setTarget: (host, port) => Object.assign(to, { host, port }),
+      setPath: (path) => {
+        to.path = path;
       },
-      log: { setSerializeValue: async () => undefined, err: async () => undefined },
-      router: { getService: async () => ({ protocol: 'http' }) },
-      service: {
-        setTarget: async (host, port) => {
-          Object.assign(to, { host, port });
-        },
-        request: {
-          setScheme: async () => undefined,
-          setPath: async (path) => {
-            to.path = path;
-          },
-        },
-      },
-    };
+    });
     await plugin.access(pdk);
     pool ??= new Pool(`http://${to.host}:${to.port}`, { connections: opts.concurrency ?? 10, keepAliveTimeout: 60_000 });
     const r = await pool.request({ path: to.path, method: 'POST', headers: { 'content-type': 'application/json' }, body });
