@@ -47,7 +47,7 @@ async function main(scratch: string): Promise<void> {
   const { port: upPort } = await startEngineUpstream();
   const yml = writeGatewayYaml(scratch, [
     { name: 'plain', paths: ['/plain'], url: `http://127.0.0.1:${upPort}/v1/chat/completions` },
-    { name: 'floor', paths: ['/floor'], pluginName: 'floor-answer', plugin: {} },
+    { name: 'floor', paths: ['/floor'], pluginName: 'floor-answer', plugin: { serialize: STATS } },
     chatRoute(upPort, { stats: STATS }),
   ]);
   const { port: gwPort, child: gw } = await startGateway(scratch, yml, { ...pluginServers(scratch), AI_PROXY_ADVANCED_LOG_PHASE: LOG_PHASE });

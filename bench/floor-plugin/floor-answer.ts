@@ -5,6 +5,9 @@
  * call: it answers a canned chat completion. Served by the same plugin-server runtime through the same gateway,
  * its plugin-server CPU per request is what the RPC alone costs in that setup; ai-proxy-advanced's figure above
  * it is the engine's work plus its provider call.
+ * It follows ai-proxy-advanced's two switches, so the floor matches the configuration measured: the log phase is
+ * declared unless AI_PROXY_ADVANCED_LOG_PHASE is off (Kong then sends a log event per request, answered at once),
+ * and `config.serialize` (the bench's log_statistics) adds the one kong.log.set_serialize_value before the exit.
  */
 interface FloorAnswerKong {
   request: {
@@ -13,7 +16,10 @@ interface FloorAnswerKong {
     getPathWithQuery(): Promise<unknown>;
   };
   response: { exit(status: number, body: string, headers: Record<string, string>): Promise<void> };
+  log: { setSerializeValue(key: string, value: unknown): Promise<void> };
 }
+
+const BLOCK = { meta: { plugin_id: 'floor', provider_name: 'openai', request_model: 'gpt-4o-mini', response_model: 'gpt-4o-mini', llm_latency: 1 }, usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, cost: 0 } };
 
 const ANSWER = JSON.stringify({
   id: 'chatcmpl-floor',
@@ -25,15 +31,23 @@ const ANSWER = JSON.stringify({
 });
 
 export class Plugin {
+  constructor(private readonly config: { serialize?: boolean }) {}
+
   async access(kong: FloorAnswerKong): Promise<void> {
     await kong.request.getHeaders(1000);
     await kong.request.getRawBody(8 * 1024 * 1024);
     await kong.request.getPathWithQuery();
+    if (this.config.serialize) await kong.log.setSerializeValue('ai.proxy', BLOCK);
     await kong.response.exit(200, ANSWER, { 'content-type': 'application/json' });
+  }
+
+  log(): void {
+    // Answered with no PDK call, as ai-proxy-advanced answers a log event with no stream waiting.
   }
 }
 
+export const Phases = process.env.AI_PROXY_ADVANCED_LOG_PHASE?.trim().toLowerCase() === 'off' ? ['access'] : ['access', 'log'];
 export const Name = 'floor-answer';
 export const Version = '0.1.0';
 export const Priority = 770;
-export const Schema = [];
+export const Schema = [{ serialize: { type: 'boolean', default: false } }];
