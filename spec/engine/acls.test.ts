@@ -334,6 +334,31 @@ describe('acls: PDK calls and what the local gateway cannot show', () => {
     assert.equal(await (back.get('file') as Blob).text(), 'x');
   });
 
+  test('multipart with two Content-Type lines is a 400: the provider, sent both, may read the other boundary\'s model', async () => {
+    // The plugin reads the form with the first line's boundary (model `ok`, the `evil` form is a file's bytes);
+    // the provider gets both lines joined, and a parser that takes the last `boundary=` (and, as RFC 2046 allows,
+    // skips a preamble) reads the `evil` form, whose model a deny rule names.
+    const evil = '--evil\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n--evil--';
+    const body = Buffer.from(
+      '--good\r\nContent-Disposition: form-data; name="model"\r\n\r\nok\r\n' +
+        `--good\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n${evil}\r\n--good--\r\n`,
+    );
+    const target: TargetConfig = {
+      route_type: 'audio/v1/audio/transcriptions',
+      model: { provider: 'openai', options: { upstream_url: `${upstream()}/v1/audio/transcriptions` } },
+      auth: { header_name: 'Authorization', header_value: 'Bearer sk-test' },
+    };
+    const deny = { targets: [target], acls: { deny: [rule({ type: 'model', values: ['whisper-1'] })] } };
+    const path = '/v1/audio/transcriptions';
+    const one = await run(deny, { path, headers: { 'content-type': 'multipart/form-data; boundary=good' }, body });
+    assert.equal(one.exited?.status, 200, `one Content-Type: the form it names is the one checked and sent: ${one.exited?.body}`);
+    const before = a.requests.length;
+    const two = await run(deny, { path, headers: { 'content-type': ['multipart/form-data; boundary=good', 'multipart/form-data; boundary=evil'] }, body });
+    assert.equal(two.exited?.status, 400);
+    assert.match(two.exited?.body ?? '', /more than one Content-Type header/);
+    assert.equal(a.requests.length, before, 'nothing reached the provider');
+  });
+
   test('model: a templated model.name is matched as this request resolves it (no bypass through the header it reads)', async () => {
     const targets = [openai(upstream(), '$(headers.x-model)')];
     const deny = { targets, acls: { deny: [rule({ type: 'model', values: ['gpt-4o'] })] } };

@@ -41,7 +41,7 @@ describe('llm_format at config time', () => {
     for (const format of ['gemini', 'bedrock', 'anthropic', 'cohere', 'huggingface']) {
       const r = validateConfig({ llm_format: format, targets: [chat(format, options[format])] });
       assert.ok(r.ok, `${format}: ${JSON.stringify(!r.ok && r.errors)}`);
-      if (r.ok) checkEngineConfig(r.config);
+      if (r.ok) assert.deepEqual(checkEngineConfig(r.config), [], `${JSON.stringify(r.config.targets[0]?.model)}`);
       assert.ok(DRIVERS[format as 'gemini']?.native, `${format} has a native format`);
     }
   });
@@ -50,7 +50,7 @@ describe('llm_format at config time', () => {
     for (const provider of ['openai', 'gemini', 'mistral', 'cohere']) {
       const r = validateConfig({ llm_format: 'anthropic', targets: [chat(provider, provider === 'mistral' ? { mistral_format: 'openai', upstream_url: 'http://m/v1/chat/completions' } : {})] });
       assert.ok(r.ok, `${provider}: ${JSON.stringify(!r.ok && r.errors)}`);
-      if (r.ok) checkEngineConfig(r.config);
+      if (r.ok) assert.deepEqual(checkEngineConfig(r.config), [], `${JSON.stringify(r.config.targets[0]?.model)}`);
     }
   });
 });

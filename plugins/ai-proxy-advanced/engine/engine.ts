@@ -88,7 +88,7 @@ export class Engine {
       const contentType = firstHeader(client.headers, 'content-type');
       // Native llm_formats need route_type llm/v1/chat (config time), so they never meet a pass-through route type.
       const parsed: ParsedBody = this.passThrough
-        ? await parsePassThroughBody(client.body, contentType, rt.config.max_request_body_size)
+        ? await parsePassThroughBody(client.body, client.headers.get('content-type'), rt.config.max_request_body_size)
         : readLlmFormat(rt.config, client, parseRequestBody(client.body, contentType, rt.config.max_request_body_size));
       if (this.filters) client = withOwn(client, { ineligible: await ineligibleTargets(this.filters, rt.config, kong, client, parsed) });
       if (isStreamRequest(parsed.json, rt.config) && (!this.passThrough || mayStream(rt.config, client, parsed))) {

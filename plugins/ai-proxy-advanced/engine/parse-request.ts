@@ -83,8 +83,14 @@ export function parseRequestBody(raw: Buffer, contentType: string | undefined, m
  * The body for a config with pass-through route types (engine/route-types): besides JSON, no body at all (GET,
  * DELETE) and multipart/form-data (uploads, audio, image edits), both within `max_request_body_size`.
  */
-export async function parsePassThroughBody(raw: Buffer, contentType: string | undefined, maxSize: number | null | undefined): Promise<ParsedBody> {
+export async function parsePassThroughBody(raw: Buffer, contentTypes: readonly string[] | undefined, maxSize: number | null | undefined): Promise<ParsedBody> {
+  const contentType = contentTypes?.[0];
   const ct = (contentType ?? '').toLowerCase();
+  // The form is read with the first Content-Type line, but the provider gets every line, joined: with two, the
+  // boundary its parser takes need not be the one whose `model` field was checked here (acls, model_alias).
+  if (contentTypes !== undefined && contentTypes.length > 1 && contentTypes.some((l) => l.toLowerCase().includes('multipart/form-data'))) {
+    throw new InvalidRequestError('multipart/form-data request with more than one Content-Type header');
+  }
   if (ct.includes('multipart/form-data')) {
     checkBodySize(raw, maxSize);
     return { raw, json: {}, form: await readMultipartForm(raw, contentType as string) };
