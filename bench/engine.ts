@@ -2,7 +2,7 @@
  * `npm run bench -- engine`: one invocation, three ways to the same local OpenAI-style upstream, side by side:
  *   direct      the upstream itself (baseline)
  *   gw-plain    the local gateway proxying a route without any plugin (the gateway's own cost)
- *   gw-floor    the same gateway with bench/floor-plugin/floor-answer on the route: the same 4 RPC exchanges as
+ *   gw-floor    the same gateway with bench/floor-answer on the route: the same 4 RPC exchanges as
  *               ai-proxy-advanced (get_headers, get_raw_body, get_path_with_query, exit) and nothing else, served
  *               by the same plugin-server runtime (its own process): what the RPC alone costs in this setup
  *   gateway     the local Kong-compatible gateway with ai-proxy-advanced on the route (plugin server process)
@@ -72,7 +72,7 @@ async function main(scratch: string): Promise<void> {
   }
 
   const psPid = pluginServerPid(scratch, 'js.socket');
-  const floorPid = pluginServerPid(scratch, 'floor.socket');
+  const floorPid = pluginServerPid(scratch, 'answer.socket');
   const results: Record<string, Record<number, Result>> = {};
   // CPU µs per request of the plugin server and of the gateway process, per connection count; `plain` is the
   // gateway process on gw-plain (its own proxying cost, no RPC), to set its cost with the plugin against.
