@@ -63,6 +63,39 @@ function dechunk(raw: Buffer): string {
   return Buffer.concat(parts).toString('utf8');
 }
 
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Connects to the stream endpoint as Kong would and returns the chunked body's chunks, in order; `onFirst` runs
+ * once the first chunk has arrived.
+ */
+async function endpointChunks(upstream: { port?: number; path?: string }, onFirst: () => void): Promise<string[]> {
+  const sock = net.connect(upstream.port!, '127.0.0.1');
+  sock.write(`POST ${upstream.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+  let raw = '';
+  sock.on('data', (c: Buffer) => {
+    raw += c.toString('latin1');
+    if (/\r\n\r\n[0-9a-f]+\r\n/.test(raw)) onFirst();
+  });
+  await within(new Promise((r) => sock.once('close', r)), 5000, 'the stream did not end');
+  const chunks: string[] = [];
+  let rest = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+  for (;;) {
+    const eol = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, eol), 16);
+    if (!(size > 0)) break;
+    chunks.push(rest.slice(eol + 2, eol + 2 + size));
+    rest = rest.slice(eol + 2 + size + 2);
+  }
+  return chunks;
+}
+
 describe('streamed delivery per provider stream fixture', () => {
   for (const name of caseDirs('streams')) {
     const c = readJsonFixture<StreamCase>(`streams/${name}/case.json`);
@@ -213,13 +246,6 @@ describe('stream endpoint edge cases', () => {
   }
 
   /** `p`, or a rejection naming `what` after `ms`: no wait in these tests is without an end. */
-  function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-    });
-    return Promise.race([p, late]).finally(() => clearTimeout(timer));
-  }
 
   test('the provider is called from access, before Kong connects to the endpoint (issue 10: the PDK calls overlap it)', { timeout: 10_000 }, async () => {
     const asked = flag();
@@ -293,24 +319,7 @@ describe('stream endpoint edge cases', () => {
     });
     try {
       const kong = await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true });
-      const sock = net.connect(kong.upstream.port!, '127.0.0.1');
-      sock.write(`POST ${kong.upstream.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
-      let raw = '';
-      sock.on('data', (c: Buffer) => {
-        raw += c.toString('latin1');
-        if (/\r\n\r\n[0-9a-f]+\r\n/.test(raw)) clientHasFirst.set();
-      });
-      await within(new Promise((r) => sock.once('close', r)), 5000, 'the stream did not end');
-      // The chunked body's chunks, in order.
-      const chunks: string[] = [];
-      let rest = raw.slice(raw.indexOf('\r\n\r\n') + 4);
-      for (;;) {
-        const eol = rest.indexOf('\r\n');
-        const size = parseInt(rest.slice(0, eol), 16);
-        if (!(size > 0)) break;
-        chunks.push(rest.slice(eol + 2, eol + 2 + size));
-        rest = rest.slice(eol + 2 + size + 2);
-      }
+      const chunks = await endpointChunks(kong.upstream, () => clientHasFirst.set());
       assert.deepEqual(
         chunks.map((c) => c.split('data: ').length - 1),
         [3, 3],
@@ -335,23 +344,7 @@ describe('stream endpoint edge cases', () => {
     });
     try {
       const kong = await access([openaiAt(p.url, 'gpt-4o')], { messages: [{ role: 'user', content: 'hi' }], stream: true });
-      const sock = net.connect(kong.upstream.port!, '127.0.0.1');
-      sock.write(`POST ${kong.upstream.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
-      let raw = '';
-      sock.on('data', (c: Buffer) => {
-        raw += c.toString('latin1');
-        if (/\r\n\r\n[0-9a-f]+\r\n/.test(raw)) clientHasFirst.set();
-      });
-      await within(new Promise((r) => sock.once('close', r)), 5000, 'the stream did not end');
-      const chunks: string[] = [];
-      let rest = raw.slice(raw.indexOf('\r\n\r\n') + 4);
-      for (;;) {
-        const eol = rest.indexOf('\r\n');
-        const size = parseInt(rest.slice(0, eol), 16);
-        if (!(size > 0)) break;
-        chunks.push(rest.slice(eol + 2, eol + 2 + size));
-        rest = rest.slice(eol + 2 + size + 2);
-      }
+      const chunks = await endpointChunks(kong.upstream, () => clientHasFirst.set());
       assert.equal(chunks.join(''), [chunk('first'), ...Array.from({ length: 20 }, (_, i) => chunk(`t${i}`)), 'data: [DONE]\n\n'].join(''));
       assert.equal(chunks[0], chunk('first'));
       // One chunk per read: the rest came in one read, two if the kernel split it; not one per event (21).
