@@ -111,26 +111,30 @@ export function findPluginServerPid(prefix: string): number | undefined {
 }
 
 /**
- * Three plugin servers, as Kong 3.9+ wants one per plugin: the project's runtime with ai-proxy-advanced (`js`, at
+ * Four plugin servers, as Kong 3.9+ wants one per plugin: the project's runtime with ai-proxy-advanced (`js`, at
  * `-vv` when `debugRpc` to have every RPC in the log), and the same runtime serving each floor:
- * bench/floor-plugin (floor-upstream, for streams) and bench/floor-answer (floor-answer, for buffered requests).
+ * bench/floor-plugin (floor-upstream, for streams), bench/floor-answer (floor-answer, for buffered requests: the
+ * RPC alone) and bench/floor-call (floor-call: the RPC and the provider call, in one process).
  */
 export function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0): NodeJS.ProcessEnv {
   const node = shellQuote(process.execPath);
   const cli = shellQuote(path.join(ROOT, 'dist', 'kong', 'pluginserver', 'cli.js'));
   const floorDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-plugin'));
   const answerDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-answer'));
+  const callDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-call'));
   const p = shellQuote(prefix);
   const poll = `--busy-poll-us ${busyPollUs}`;
   return {
-    KONG_PLUGINS: 'bundled,ai-proxy-advanced,floor-upstream,floor-answer',
-    KONG_PLUGINSERVER_NAMES: 'js,floor,answer',
+    KONG_PLUGINS: 'bundled,ai-proxy-advanced,floor-upstream,floor-answer,floor-call',
+    KONG_PLUGINSERVER_NAMES: 'js,floor,answer,call',
     KONG_PLUGINSERVER_JS_START_CMD: `${node} ${cli} -p ${p} --sock-name js.socket ${poll} ${debugRpc ? '-vv' : '-v'}`,
     KONG_PLUGINSERVER_JS_QUERY_CMD: `${node} ${cli} --dump-all-plugins`,
     KONG_PLUGINSERVER_FLOOR_START_CMD: `${node} ${cli} -p ${p} --sock-name floor.socket ${poll} -d ${floorDir} ${debugRpc ? '-vv' : '-v'}`,
     KONG_PLUGINSERVER_FLOOR_QUERY_CMD: `${node} ${cli} -d ${floorDir} --dump-all-plugins`,
     KONG_PLUGINSERVER_ANSWER_START_CMD: `${node} ${cli} -p ${p} --sock-name answer.socket ${poll} -d ${answerDir} ${debugRpc ? '-vv' : '-v'}`,
     KONG_PLUGINSERVER_ANSWER_QUERY_CMD: `${node} ${cli} -d ${answerDir} --dump-all-plugins`,
+    KONG_PLUGINSERVER_CALL_START_CMD: `${node} ${cli} -p ${p} --sock-name call.socket ${poll} -d ${callDir} ${debugRpc ? '-vv' : '-v'}`,
+    KONG_PLUGINSERVER_CALL_QUERY_CMD: `${node} ${cli} -d ${callDir} --dump-all-plugins`,
     // The gateway's side of the RPC (kong/gateway/README.md pluginserver_busy_poll_us); 0 is its default.
     KONG_PLUGINSERVER_BUSY_POLL_US: String(busyPollUs),
     ...(debugRpc ? { KONG_LOG_LEVEL: 'info' } : {}),
@@ -138,7 +142,7 @@ export function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0):
 }
 
 /** The plugin server listening on `sockName` that the gateway with `prefix` spawned (pluginServers). */
-export function pluginServerPid(prefix: string, sockName: 'js.socket' | 'floor.socket' | 'answer.socket'): number {
+export function pluginServerPid(prefix: string, sockName: 'js.socket' | 'floor.socket' | 'answer.socket' | 'call.socket'): number {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {

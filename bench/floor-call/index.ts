@@ -1,0 +1,95 @@
+/**
+ * The true floor of `npm run bench -- engine` for this design, in one process: an external JS plugin that makes
+ * exactly ai-proxy-advanced's RPC calls for a buffered chat request (get_headers, get_raw_body(limit),
+ * get_path_with_query, then kong.response.exit: HandleEvent plus three Steps; with the log phase declared, Kong's
+ * log event too) AND the provider call itself, with undici's dispatch API on a shared keep-alive Agent as
+ * engine/upstream.ts makes it, but no work of its own: the client's raw body goes to `config.url` as it came, and
+ * the provider's raw bytes go back through the exit (no parsing, no translation, no analytics).
+ * bench/floor-answer plus undici alone measured in another process (bench/lib/engine-alone.ts) adds two figures
+ * taken under different wake-up patterns; this plugin server pays, in one process, for the RPC and the provider
+ * call together, including the extra wake-up when the provider answers while Kong waits.
+ * Same two switches as bench/floor-answer: the log phase is declared unless AI_PROXY_ADVANCED_LOG_PHASE is off,
+ * and `config.serialize` (the bench's log_statistics) adds one kong.log.set_serialize_value before the exit.
+ */
+import { Agent, type Dispatcher } from 'undici';
+
+interface FloorCallKong {
+  request: {
+    getHeaders(max?: number): Promise<unknown>;
+    getRawBody(max?: number): Promise<unknown>;
+    getPathWithQuery(): Promise<unknown>;
+  };
+  response: { exit(status: number, body: unknown, headers: Record<string, string>): Promise<void> };
+  log: { setSerializeValue(key: string, value: unknown): Promise<void> };
+}
+
+const BLOCK = { meta: { plugin_id: 'floor', provider_name: 'openai', request_model: 'gpt-4o-mini', response_model: 'gpt-4o-mini', llm_latency: 1 }, usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, cost: 0 } };
+
+/** One Agent for the process, as engine/upstream.ts keeps one per connect timeout. */
+const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+
+interface Answer {
+  status: number;
+  body: Buffer;
+}
+
+/** The provider call with the raw body: the bytes collected from undici's parser, no Readable, no timer. */
+function call(origin: string, path: string, body: Buffer): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let status = 0;
+    agent.dispatch(
+      {
+        origin,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', accept: '*/*', 'accept-encoding': 'identity' },
+        body,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      },
+      {
+        onRequestStart() {},
+        onResponseStart(_c: Dispatcher.DispatchController, statusCode: number) {
+          status = statusCode;
+        },
+        onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer) {
+          chunks.push(chunk);
+        },
+        onResponseEnd: () => resolve({ status, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks) }),
+        onResponseError: (_c: Dispatcher.DispatchController, e: Error) => reject(e),
+      },
+    );
+  });
+}
+
+export class Plugin {
+  private readonly origin: string;
+  private readonly path: string;
+
+  constructor(private readonly config: { url: string; serialize?: boolean }) {
+    const u = new URL(config.url);
+    this.origin = u.origin;
+    this.path = u.pathname + u.search;
+  }
+
+  async access(kong: FloorCallKong): Promise<void> {
+    await kong.request.getHeaders(1000);
+    const raw = await kong.request.getRawBody(8 * 1024 * 1024);
+    await kong.request.getPathWithQuery();
+    const body = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw ?? ''), 'latin1');
+    const answer = await call(this.origin, this.path, body);
+    if (this.config.serialize) await kong.log.setSerializeValue('ai.proxy', BLOCK);
+    await kong.response.exit(answer.status, answer.body, { 'content-type': 'application/json' });
+  }
+
+  log(): void {
+    // Answered with no PDK call, as ai-proxy-advanced answers a log event with no stream waiting.
+  }
+}
+
+export const Phases = process.env.AI_PROXY_ADVANCED_LOG_PHASE?.trim().toLowerCase() === 'off' ? ['access'] : ['access', 'log'];
+export const Name = 'floor-call';
+export const Version = '0.1.0';
+export const Priority = 770;
+export const Schema = [{ url: { type: 'string', required: true } }, { serialize: { type: 'boolean', default: false } }];
