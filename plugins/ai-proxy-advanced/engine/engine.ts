@@ -11,7 +11,7 @@ import type { FilledConfig } from '../../../schemas/config';
 import type { AiProxyBlock } from './analytics';
 import { pendingStreams, recordOutcome, StreamRecord } from '../observability/record';
 import { LOG_PHASE_DECLARED } from '../observability/log-phase';
-import { assignOwn, withOwn } from '../providers/translator-kit/assign-own';
+import { withOwn } from '../providers/translator-kit/assign-own';
 import { runAttempts, type AttemptDeps, type BufferedResult, type PluginRuntime } from './attempts';
 import { parsePassThroughBody, parseRequestBody, type ParsedBody } from './parse-request';
 import { formatReadsUriCaptures, readLlmFormat } from './llm-format';
@@ -38,7 +38,8 @@ export function readNeedsOf(config: FilledConfig): ReadNeeds {
 export function responseOf(result: BufferedResult, config: FilledConfig, client: ClientRequest): ClientResponse {
   switch (result.kind) {
     case 'success': {
-      const headers = assignOwn({}, result.headers);
+      // A fresh object per answer (attempts.ts passedResponseHeaders) that nothing else reads: completed in place.
+      const headers = result.headers;
       const body = wireBody(result.body);
       if (!Buffer.isBuffer(result.body)) headers['content-type'] = 'application/json';
       else if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
