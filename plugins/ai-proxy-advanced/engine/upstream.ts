@@ -23,7 +23,6 @@ import type { SerializedRequest } from '../providers/provider';
 import { parseUrl } from '../providers/translator-kit/url';
 import type { AttemptFailure } from './failover';
 import { withOwn } from '../providers/translator-kit/assign-own';
-import { TimerLists } from './timer-lists';
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -37,7 +36,7 @@ export interface UpstreamTimer {
 }
 
 /**
- * The timers read_timeout and write_timeout run on. Native ones in production (native resolution, see above);
+ * The timers read_timeout and write_timeout run on. Node's own in production (native resolution, see above);
  * tests inject theirs to see what was armed and fire it, instead of waiting on the wall clock.
  */
 export interface UpstreamTimers {
@@ -45,8 +44,10 @@ export interface UpstreamTimers {
   clearTimeout(timer: UpstreamTimer | undefined): void;
 }
 
-/** Production's: native timers shared per duration by every call of the process (engine/timer-lists.ts says why). */
-export const NATIVE_TIMERS: UpstreamTimers = new TimerLists();
+export const NATIVE_TIMERS: UpstreamTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
+};
 
 /** Bodies larger than this are sent in chunks of this size under the write_timeout watchdog. */
 export const WATCHED_BODY_BYTES = 64 * 1024;
