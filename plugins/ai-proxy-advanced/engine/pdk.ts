@@ -124,6 +124,11 @@ export async function readClientRequest(kong: EnginePdk, needs: ReadNeeds): Prom
   };
 }
 
+function allStrings(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'string') return false;
+  return true;
+}
+
 export function normalizeHeaders(raw: MultiMap | unknown[] | null | undefined): Map<string, string[]> {
   const out = new Map<string, string[]>();
   // An empty Lua table arrives as [] (msgpack fixarray 0).
@@ -132,10 +137,12 @@ export function normalizeHeaders(raw: MultiMap | unknown[] | null | undefined): 
   for (const name of Object.keys(raw)) {
     const value = raw[name];
     if (value === undefined || value === false) continue;
-    const values = Array.isArray(value) ? value.map(String) : value === true ? [''] : [String(value)];
+    // Kong's values are already strings in a fresh array per call: kept as they are, not copied per header.
+    const values = Array.isArray(value) ? (allStrings(value) ? (value as string[]) : value.map(String)) : value === true ? [''] : [String(value)];
     const key = name.toLowerCase();
     const prev = out.get(key);
-    if (prev) prev.push(...values);
+    // Joined into a new array: neither may be changed, as `values` may be the caller's own.
+    if (prev) out.set(key, prev.concat(values));
     else out.set(key, values);
   }
   return out;
