@@ -132,6 +132,44 @@ describe('deep JSON and the Retry-After cap', () => {
     assert.equal(parseRequestBody(nested(MAX_JSON_DEPTH), 'application/json', 0).json.messages !== undefined, true);
   });
 
+  test('strings are crossed at their closing quote: runs of backslashes, escaped quotes, brackets and text inside', () => {
+    // The byte-by-byte scan the indexOf one replaced, as the reference it must agree with.
+    const reference = (raw: Buffer, max: number): boolean => {
+      let depth = 0;
+      let inString = false;
+      for (let i = 0; i < raw.length; i++) {
+        const c = raw[i] as number;
+        if (inString) {
+          if (c === 0x5c) i++;
+          else if (c === 0x22) inString = false;
+        } else if (c === 0x22) inString = true;
+        else if (c === 0x7b || c === 0x5b) {
+          if (++depth > max) return true;
+        } else if (c === 0x7d || c === 0x5d) depth--;
+      }
+      return false;
+    };
+    // Deterministic pseudo-random texts (a fixed LCG) over the bytes that matter, around a small limit.
+    let seed = 12345;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+    const alphabet = ['"', '\\', '[', '[', '[', '{', '{', ']', '}', 'a', 'é'];
+    let deep = 0;
+    for (let n = 0; n < 3000; n++) {
+      const len = 8 + (next() % 60);
+      let text = '';
+      for (let i = 0; i < len; i++) text += alphabet[next() % alphabet.length];
+      const raw = Buffer.from(text);
+      const want = reference(raw, 4);
+      if (want) deep++;
+      assert.equal(nestedDeeperThan(raw, 4), want, `for ${JSON.stringify(text)}`);
+    }
+    assert.ok(deep > 100, `the texts reach past the limit often enough to test it (${deep})`);
+    // A string ending in an escaped backslash ends at its quote: the brackets after it count.
+    assert.equal(nestedDeeperThan(Buffer.from(`{"s":"a\\\\","x":${'['.repeat(20)}${']'.repeat(20)}}`), 5), true);
+    // An escaped quote does not end it: the brackets after it are text.
+    assert.equal(nestedDeeperThan(Buffer.from(`{"s":"a\\"${'['.repeat(20)}"}`), 5), false);
+  });
+
   test('Retry-After is held for at most a minute, whatever the provider asks', () => {
     const now = Date.UTC(2026, 0, 1);
     assert.equal(RETRY_AFTER_CAP_MS, 60_000);

@@ -19,19 +19,29 @@ export const MAX_JSON_DEPTH = 1000;
 /**
  * Whether the JSON text opens more than `max` arrays/objects at once, brackets inside strings not counted. One
  * pass over the bytes without recursion, before JSON.parse builds anything; bodies shorter than `max` bytes
- * cannot nest that deep and are not scanned.
+ * cannot nest that deep and are not scanned. A string is crossed with Buffer.indexOf (native memchr) from quote
+ * to quote instead of byte by byte in JS: a chat body is mostly message text, so the scan costs about what its
+ * structure costs, not its size (a quote preceded by an odd run of backslashes is escaped and does not end it).
  */
 export function nestedDeeperThan(raw: Buffer, max: number): boolean {
-  if (raw.length <= max) return false;
+  const n = raw.length;
+  if (n <= max) return false;
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < raw.length; i++) {
+  for (let i = 0; i < n; i++) {
     const c = raw[i] as number;
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped byte (an escaped quote does not end the string)
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
+    if (c === 0x22) {
+      let end = i;
+      for (;;) {
+        end = raw.indexOf(0x22, end + 1);
+        // Unterminated: nothing after it counts (JSON.parse refuses the body anyway).
+        if (end < 0) return false;
+        // The opening quote is not a backslash, so this run stops inside the string.
+        let slashes = 0;
+        while (raw[end - 1 - slashes] === 0x5c) slashes++;
+        if ((slashes & 1) === 0) break;
+      }
+      i = end;
+    } else if (c === 0x7b || c === 0x5b) {
       if (++depth > max) return true;
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
