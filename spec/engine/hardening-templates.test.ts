@@ -122,18 +122,18 @@ describe('options that become URL parts, and every templated value', () => {
 });
 
 describe('deep JSON and the Retry-After cap', () => {
-  const nested = (depth: number): Buffer => Buffer.from(`{"messages":[{"role":"user","content":"x"}],"x":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`);
+  const nested = (depth: number): string => `{"messages":[{"role":"user","content":"x"}],"x":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
 
   test(`a body nested deeper than ${MAX_JSON_DEPTH} is Kong's bad-JSON 400; brackets inside strings do not count`, () => {
     assert.equal(nestedDeeperThan(nested(MAX_JSON_DEPTH), MAX_JSON_DEPTH), false);
     assert.equal(nestedDeeperThan(nested(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH), true);
-    assert.equal(nestedDeeperThan(Buffer.from(JSON.stringify({ s: '['.repeat(5000) + '\\"' + '{'.repeat(5000) })), MAX_JSON_DEPTH), false);
-    assert.throws(() => parseRequestBody(nested(4500), 'application/json', 0), InvalidRequestError);
-    assert.equal(parseRequestBody(nested(MAX_JSON_DEPTH), 'application/json', 0).json.messages !== undefined, true);
+    assert.equal(nestedDeeperThan(JSON.stringify({ s: '['.repeat(5000) + '\\"' + '{'.repeat(5000) }), MAX_JSON_DEPTH), false);
+    assert.throws(() => parseRequestBody(Buffer.from(nested(4500)), 'application/json', 0), InvalidRequestError);
+    assert.equal(parseRequestBody(Buffer.from(nested(MAX_JSON_DEPTH)), 'application/json', 0).json.messages !== undefined, true);
   });
 
   test('strings are crossed at their closing quote: runs of backslashes, escaped quotes, brackets and text inside', () => {
-    // The byte-by-byte scan the indexOf one replaced, as the reference it must agree with.
+    // The byte-by-byte scan of the body the indexOf one over its text replaced, as the reference it must agree with.
     const reference = (raw: Buffer, max: number): boolean => {
       let depth = 0;
       let inString = false;
@@ -161,13 +161,15 @@ describe('deep JSON and the Retry-After cap', () => {
       const raw = Buffer.from(text);
       const want = reference(raw, 4);
       if (want) deep++;
-      assert.equal(nestedDeeperThan(raw, 4), want, `for ${JSON.stringify(text)}`);
+      assert.equal(nestedDeeperThan(raw.toString('utf8'), 4), want, `for ${JSON.stringify(text)}`);
     }
     assert.ok(deep > 100, `the texts reach past the limit often enough to test it (${deep})`);
     // A string ending in an escaped backslash ends at its quote: the brackets after it count.
-    assert.equal(nestedDeeperThan(Buffer.from(`{"s":"a\\\\","x":${'['.repeat(20)}${']'.repeat(20)}}`), 5), true);
+    assert.equal(nestedDeeperThan(`{"s":"a\\\\","x":${'['.repeat(20)}${']'.repeat(20)}}`, 5), true);
     // An escaped quote does not end it: the brackets after it are text.
-    assert.equal(nestedDeeperThan(Buffer.from(`{"s":"a\\"${'['.repeat(20)}"}`), 5), false);
+    assert.equal(nestedDeeperThan(`{"s":"a\\"${'['.repeat(20)}"}`, 5), false);
+    // Invalid UTF-8 decodes to U+FFFD, never to a quote or a bracket: the text's structure is the body's.
+    assert.equal(nestedDeeperThan(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, ...Array(20).fill(0x5b)]).toString('utf8'), 5), true);
   });
 
   test('Retry-After is held for at most a minute, whatever the provider asks', () => {

@@ -92,11 +92,11 @@ export function checkShape(value: unknown, what = 'body'): void {
 
 /**
  * Nesting depth of JSON text, counted without parsing (brackets outside strings), so a 100,000-deep array is
- * refused before JSON.parse or any recursive code sees it. The plugin's scanner (engine/parse-request.ts) serves
- * both: JSON's brackets, quote and backslash are the same bytes in UTF-8 as code units in the text.
+ * refused before JSON.parse or any recursive code sees it. The plugin's scanner (engine/parse-request.ts), which
+ * reads decoded text, serves both.
  */
 export function jsonTooDeep(text: string, max = MAX_DEPTH): boolean {
-  return nestedDeeperThan(Buffer.from(text, 'utf8'), max);
+  return nestedDeeperThan(text, max);
 }
 
 export function parseJson(text: string): unknown {

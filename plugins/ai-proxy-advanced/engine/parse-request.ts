@@ -18,26 +18,28 @@ export const MAX_JSON_DEPTH = 1000;
 
 /**
  * Whether the JSON text opens more than `max` arrays/objects at once, brackets inside strings not counted. One
- * pass over the bytes without recursion, before JSON.parse builds anything; bodies shorter than `max` bytes
- * cannot nest that deep and are not scanned. A string is crossed with Buffer.indexOf (native memchr) from quote
- * to quote instead of byte by byte in JS: a chat body is mostly message text, so the scan costs about what its
- * structure costs, not its size (a quote preceded by an odd run of backslashes is escaped and does not end it).
+ * pass without recursion, before JSON.parse builds anything; texts shorter than `max` cannot nest that deep and
+ * are not scanned. It reads the decoded text JSON.parse gets (the ASCII characters that matter here are the same
+ * code units there as bytes in the body, and an invalid byte decodes to U+FFFD, never to one of them), and crosses
+ * a string with indexOf from quote to quote instead of character by character: a chat body is mostly message
+ * text, so the scan costs about what its structure costs, not its size (a quote preceded by an odd run of
+ * backslashes is escaped and does not end the string).
  */
-export function nestedDeeperThan(raw: Buffer, max: number): boolean {
-  const n = raw.length;
+export function nestedDeeperThan(text: string, max: number): boolean {
+  const n = text.length;
   if (n <= max) return false;
   let depth = 0;
   for (let i = 0; i < n; i++) {
-    const c = raw[i] as number;
+    const c = text.charCodeAt(i);
     if (c === 0x22) {
       let end = i;
       for (;;) {
-        end = raw.indexOf(0x22, end + 1);
+        end = text.indexOf('"', end + 1);
         // Unterminated: nothing after it counts (JSON.parse refuses the body anyway).
         if (end < 0) return false;
         // The opening quote is not a backslash, so this run stops inside the string.
         let slashes = 0;
-        while (raw[end - 1 - slashes] === 0x5c) slashes++;
+        while (text.charCodeAt(end - 1 - slashes) === 0x5c) slashes++;
         if ((slashes & 1) === 0) break;
       }
       i = end;
@@ -78,10 +80,11 @@ export function parseRequestBody(raw: Buffer, contentType: string | undefined, m
     throw new UnsupportedFeatureError('multipart/form-data request bodies are not supported by this version of ai-proxy-advanced');
   }
   if (!ct.includes('json')) throw new InvalidRequestError(BAD_JSON_MESSAGE);
-  if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) throw new InvalidRequestError(BAD_JSON_MESSAGE);
+  const text = raw.toString('utf8');
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) throw new InvalidRequestError(BAD_JSON_MESSAGE);
   let json: unknown;
   try {
-    json = JSON.parse(raw.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     throw new InvalidRequestError(BAD_JSON_MESSAGE);
   }
