@@ -114,12 +114,13 @@ export function findPluginServerPid(prefix: string): number | undefined {
  * Three plugin servers, as Kong 3.9+ wants one per plugin: the project's runtime with ai-proxy-advanced (`js`, at
  * `-vv` when `debugRpc` to have every RPC in the log), and the same runtime serving each floor:
  * bench/floor-plugin (floor-upstream, for streams) and bench/floor-answer (floor-answer, for buffered requests).
+ * `root` is the checkout whose build they run (another one for the A/B benches).
  */
-export function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0): NodeJS.ProcessEnv {
+export function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0, root = ROOT): NodeJS.ProcessEnv {
   const node = shellQuote(process.execPath);
-  const cli = shellQuote(path.join(ROOT, 'dist', 'kong', 'pluginserver', 'cli.js'));
-  const floorDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-plugin'));
-  const answerDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-answer'));
+  const cli = shellQuote(path.join(root, 'dist', 'kong', 'pluginserver', 'cli.js'));
+  const floorDir = shellQuote(path.join(root, 'dist', 'bench', 'floor-plugin'));
+  const answerDir = shellQuote(path.join(root, 'dist', 'bench', 'floor-answer'));
   const p = shellQuote(prefix);
   const poll = `--busy-poll-us ${busyPollUs}`;
   return {
