@@ -105,6 +105,9 @@ export function checkAnnouncedLength(headers: ReadonlyMap<string, string[]>, max
  *   adds to kong.request.get_query(), kong/llm/drivers/openai.lua configure_request), and no other call can tell
  *   whether there is one; the path comes in the same call, for the configs that read it (pass-through
  *   operations, native formats, preserve). `get_raw_query` would cost the same round trip.
+ * The method is read only for `preserve` and the pass-through route types, whose APIs take GET and DELETE too;
+ * the other route types' APIs take only POST, which is what is sent (Kong never sets the method, so it would pass
+ * a client's GET on as is, for the provider to refuse; one round trip on every request to reproduce that).
  */
 export async function readClientRequest(kong: EnginePdk, needs: ReadNeeds): Promise<ClientRequest> {
   // Headers first: a body announced too large is refused without being read.
