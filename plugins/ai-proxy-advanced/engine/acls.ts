@@ -45,9 +45,7 @@ interface GatedRule {
 export interface CompiledAcls {
   readonly allow: readonly Rule[] | undefined;
   readonly deny: readonly Rule[];
-  /** Which request facts some rule reads (the most a request can cost). */
-  readonly needs: { consumer: boolean; groups: boolean; ip: boolean; path: boolean };
-  /** The rules, deny and allow, that read a fact from Kong. */
+  /** The rules, deny and allow, that read a fact from Kong (none: the acls cost no PDK call). */
   readonly gated: readonly GatedRule[];
 }
 
@@ -102,7 +100,6 @@ export function compileAcls(config: Pick<FilledConfig, 'acls'>): CompiledAcls | 
   const allow = compileRules(config.acls?.allow);
   const deny = compileRules(config.acls?.deny);
   if (allow.length === 0 && deny.length === 0) return undefined;
-  const kinds = new Set([...allow, ...deny].flat().map((c) => c.kind));
   const gated: GatedRule[] = [];
   for (const rule of [...deny, ...allow]) {
     const remote = new Set(rule.filter((c) => REMOTE_KINDS.has(c.kind)).map((c) => c.kind as RemoteKind));
@@ -112,7 +109,6 @@ export function compileAcls(config: Pick<FilledConfig, 'acls'>): CompiledAcls | 
     allow: allow.length > 0 ? allow : undefined,
     deny,
     gated,
-    needs: { consumer: kinds.has('consumer'), groups: kinds.has('consumer_group'), ip: kinds.has('ip'), path: kinds.has('path') },
   };
 }
 
