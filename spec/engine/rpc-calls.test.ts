@@ -19,9 +19,13 @@ import { makeTmpDir, type TmpDir } from '../helpers/pluginserver-tmp';
 type Call = [string, unknown[]];
 
 /** Kong's answers for the bench's POST /v1/chat/completions (must_fix shapes: multimap headers, bin body). */
-function kongFor(calls: Call[], opts: { pathWithQuery?: string; captures?: Record<string, string> } = {}): (m: string, a: unknown[]) => unknown {
+function kongFor(
+  calls: Call[],
+  opts: { pathWithQuery?: string; captures?: Record<string, string>; headers?: Record<string, string[]> } = {},
+): (m: string, a: unknown[]) => unknown {
   const answers: Record<string, () => unknown> = {
-    'kong.request.get_headers': () => CHAT_HEADERS,
+    'kong.request.get_headers': () => ({ ...CHAT_HEADERS, ...opts.headers }),
+    'kong.client.get_forwarded_ip': () => '10.1.2.3',
     'kong.request.get_raw_body': () => CHAT_BODY,
     'kong.request.get_path_with_query': () => opts.pathWithQuery ?? '/v1/chat/completions',
     'kong.request.get_method': () => 'POST',
@@ -136,6 +140,17 @@ describe('PDK calls of a buffered chat request, through the plugin server socket
     );
     assert.deepEqual(methods(calls), ['kong.request.get_headers', 'kong.request.get_raw_body', 'kong.request.get_path_with_query', 'kong.request.get_uri_captures', 'kong.response.exit']);
     assert.equal(up.requests.at(-1)?.json?.model, 'gpt-4o-mini');
+  });
+
+  test('acls: a deny rule on a header and the client address asks for the address only when the header matches', async () => {
+    const config = {
+      targets: [target({ name: 'gpt-4o-mini', options: { upstream_url: `${up.url}/v1/chat/completions` } })],
+      acls: { deny: [{ match: [{ type: 'header', key: 'x-team', values: ['contractors'] }, { type: 'ip', values: ['192.0.2.0/24'] }] }] },
+    };
+    const base = ['kong.request.get_headers', 'kong.request.get_raw_body', 'kong.request.get_path_with_query'];
+    assert.deepEqual(methods(await accessCalls(oursClient, 'ai-proxy-advanced', config)), [...base, 'kong.response.exit']);
+    const team = await accessCalls(oursClient, 'ai-proxy-advanced', config, { headers: { 'x-team': ['contractors'] } });
+    assert.deepEqual(methods(team), [...base, 'kong.client.get_forwarded_ip', 'kong.response.exit']);
   });
 
   test('a $(headers.x) or $(query_params.x) template adds no call: both come with what is read anyway', async () => {
