@@ -2,9 +2,10 @@
  * The floor of `npm run bench -- engine`: an external JS plugin that does, over Kong's RPC, exactly what
  * ai-proxy-advanced does for a buffered chat request (get_headers, get_raw_body(limit), get_path_with_query,
  * then kong.response.exit with the answer: HandleEvent plus three Steps) but no work of its own and no provider
- * call: it answers a canned chat completion. Served by the same plugin-server runtime through the same gateway,
- * its plugin-server CPU per request is what the RPC alone costs in that setup; ai-proxy-advanced's figure above
- * it is the engine's work plus its provider call.
+ * call: it answers a canned chat completion (spec/engine/rpc-calls.test.ts keeps the calls and their arguments
+ * equal to ai-proxy-advanced's for the bench's config). Served by the same plugin-server runtime through the same
+ * gateway, its plugin-server CPU per request is what the RPC alone costs in that setup; ai-proxy-advanced's
+ * figure above it is the engine's work plus its provider call.
  * It follows ai-proxy-advanced's two switches, so the floor matches the configuration measured: the log phase is
  * declared unless AI_PROXY_ADVANCED_LOG_PHASE is off (Kong then sends a log event per request, answered at once),
  * and `config.serialize` (the bench's log_statistics) adds the one kong.log.set_serialize_value before the exit.
@@ -18,6 +19,12 @@ interface FloorAnswerKong {
   response: { exit(status: number, body: string, headers: Record<string, string>): Promise<void> };
   log: { setSerializeValue(key: string, value: unknown): Promise<void> };
 }
+
+/**
+ * ai-proxy-advanced asks Kong for at most `max_request_body_size` bytes; the bench's config leaves it at the
+ * schema's default (schemas/definition/plugin.ts), so that is the argument here (spec/engine/rpc-calls.test.ts).
+ */
+const MAX_REQUEST_BODY_SIZE = 1048576;
 
 const BLOCK = { meta: { plugin_id: 'floor', provider_name: 'openai', request_model: 'gpt-4o-mini', response_model: 'gpt-4o-mini', llm_latency: 1 }, usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, cost: 0 } };
 
@@ -35,7 +42,7 @@ export class Plugin {
 
   async access(kong: FloorAnswerKong): Promise<void> {
     await kong.request.getHeaders(1000);
-    await kong.request.getRawBody(8 * 1024 * 1024);
+    await kong.request.getRawBody(MAX_REQUEST_BODY_SIZE);
     await kong.request.getPathWithQuery();
     if (this.config.serialize) await kong.log.setSerializeValue('ai.proxy', BLOCK);
     await kong.response.exit(200, ANSWER, { 'content-type': 'application/json' });

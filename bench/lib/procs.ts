@@ -115,18 +115,21 @@ export function findPluginServerPid(prefix: string): number | undefined {
  * `-vv` when `debugRpc` to have every RPC in the log), and the same runtime serving each floor:
  * bench/floor-plugin (floor-upstream, for streams), bench/floor-answer (floor-answer, for buffered requests: the
  * RPC alone) and bench/floor-call (floor-call: the RPC and the provider call, in one process).
+ * `root` is the checkout whose build they run (another one for the A/B benches).
  */
-export function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0): NodeJS.ProcessEnv {
+export function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0, root = ROOT): NodeJS.ProcessEnv {
   const node = shellQuote(process.execPath);
-  const cli = shellQuote(path.join(ROOT, 'dist', 'kong', 'pluginserver', 'cli.js'));
-  const floorDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-plugin'));
-  const answerDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-answer'));
-  const callDir = shellQuote(path.join(ROOT, 'dist', 'bench', 'floor-call'));
+  const cli = shellQuote(path.join(root, 'dist', 'kong', 'pluginserver', 'cli.js'));
+  const floorDir = shellQuote(path.join(root, 'dist', 'bench', 'floor-plugin'));
+  const answerDir = shellQuote(path.join(root, 'dist', 'bench', 'floor-answer'));
+  const callDir = shellQuote(path.join(root, 'dist', 'bench', 'floor-call'));
   const p = shellQuote(prefix);
   const poll = `--busy-poll-us ${busyPollUs}`;
+  // An A/B base built before bench/floor-call existed runs without it (its gateway would refuse the plugin).
+  const hasCall = existsSync(path.join(root, 'dist', 'bench', 'floor-call'));
   return {
-    KONG_PLUGINS: 'bundled,ai-proxy-advanced,floor-upstream,floor-answer,floor-call',
-    KONG_PLUGINSERVER_NAMES: 'js,floor,answer,call',
+    KONG_PLUGINS: `bundled,ai-proxy-advanced,floor-upstream,floor-answer${hasCall ? ',floor-call' : ''}`,
+    KONG_PLUGINSERVER_NAMES: `js,floor,answer${hasCall ? ',call' : ''}`,
     KONG_PLUGINSERVER_JS_START_CMD: `${node} ${cli} -p ${p} --sock-name js.socket ${poll} ${debugRpc ? '-vv' : '-v'}`,
     KONG_PLUGINSERVER_JS_QUERY_CMD: `${node} ${cli} --dump-all-plugins`,
     KONG_PLUGINSERVER_FLOOR_START_CMD: `${node} ${cli} -p ${p} --sock-name floor.socket ${poll} -d ${floorDir} ${debugRpc ? '-vv' : '-v'}`,

@@ -269,6 +269,40 @@ describe('acls: PDK calls and what the local gateway cannot show', () => {
     assert.deepEqual(clientCalls(all).sort(), ['kong.client.get_consumer', 'kong.client.get_consumer_groups', 'kong.client.get_forwarded_ip', 'kong.request.get_path']);
   });
 
+  test("a fact from Kong is not asked for when the rules reading it already fail on header, model or provider", async () => {
+    // "gpt-4o for gold only, gpt-4o-mini for all" on a target taking the request's model: a gpt-4o-mini request
+    // needs no consumer groups.
+    const { name: _name, ...anyModel } = openai(upstream()).model;
+    const tiers = {
+      targets: [{ ...openai(upstream()), model: anyModel }],
+      acls: { allow: [rule({ type: 'model', values: ['gpt-4o'] }, { type: 'consumer_group', values: ['gold'] }), rule({ type: 'model', values: ['gpt-4o-mini'] })] },
+    };
+    const mini = await run(tiers, { body: chat({ model: 'gpt-4o-mini' }) });
+    assert.equal(mini.exited?.status, 200);
+    assert.deepEqual(clientCalls(mini), []);
+    const big = await run(tiers, { body: chat({ model: 'gpt-4o' }), consumerGroups: [{ id: 'g', name: 'gold' }] });
+    assert.equal(big.exited?.status, 200);
+    assert.deepEqual(clientCalls(big), ['kong.client.get_consumer_groups']);
+    assert.equal((await run(tiers, { body: chat({ model: 'gpt-4o' }), consumerGroups: [{ id: 's', name: 'silver' }] })).exited?.status, 403);
+    // A deny rule on a header and the client address: the address only when the header matches.
+    const team = { targets: [openai(upstream())], acls: { deny: [rule({ type: 'header', key: 'x-team', values: ['contractors'] }, { type: 'ip', values: ['10.0.0.0/8'] })] } };
+    const noHeader = await run(team, { ip: '10.1.2.3' });
+    assert.equal(noHeader.exited?.status, 200);
+    assert.deepEqual(clientCalls(noHeader), []);
+    const contractor = await run(team, { headers: { 'x-team': 'contractors' }, ip: '10.1.2.3' });
+    assert.equal(contractor.exited?.status, 403);
+    assert.deepEqual(clientCalls(contractor), ['kong.client.get_forwarded_ip']);
+    // Per target: a provider none of the targets has makes the rule false everywhere; one of them has it, asked.
+    const other = { targets: [openai(upstream())], acls: { deny: [rule({ type: 'provider', values: ['mistral'] }, { type: 'consumer', values: ['u'] })] } };
+    const none = await run(other, { consumer: { id: 'i', username: 'u' } });
+    assert.equal(none.exited?.status, 200);
+    assert.deepEqual(clientCalls(none), []);
+    const mixed = { ...other, targets: [openai(upstream()), mistral(upstream())] };
+    const some = await run(mixed, { consumer: { id: 'i', username: 'u' } });
+    assert.equal(some.exited?.status, 200, 'the openai target still serves');
+    assert.deepEqual(clientCalls(some), ['kong.client.get_consumer']);
+  });
+
   test('consumer_group (Kong Enterprise get_consumer_groups): by name or id, any of the groups', async () => {
     const config = { targets: [openai(upstream())], acls: { allow: [rule({ type: 'consumer_group', values: ['gold'] })], deny: [rule({ type: 'consumer_group', key: 'id', values: ['g-banned'] })] } };
     assert.equal((await run(config, { consumerGroups: [{ id: 'g-1', name: 'silver' }, { id: 'g-2', name: 'gold' }] })).exited?.status, 200);

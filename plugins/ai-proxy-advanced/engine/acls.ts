@@ -7,8 +7,10 @@
  * request is denied (403, AccessDeniedError) when no target is left. Rules without model/provider conditions
  * give every target the same answer, which is gating the whole request.
  *
- * Facts about the request are read once, and only those some rule needs (each is a PDK round trip): a config
- * without acls makes no call at all (the engine never gets here).
+ * Facts about the request that cost a PDK round trip (consumer, groups, client IP, normalized path) are read once,
+ * and only those a rule could still need for this request: a rule whose other conditions (header, model,
+ * provider: known without a call) fail for every target is false whatever Kong would answer, so its facts are
+ * not asked for (remoteFactsNeeded). A config without acls makes no call at all (the engine never gets here).
  */
 import { BlockList } from 'node:net';
 import type { AclMatch, AclRule, FilledConfig, FilledTargetConfig } from '../../../schemas/config';
@@ -30,11 +32,21 @@ type Condition =
 
 type Rule = readonly Condition[];
 
+/** The condition kinds whose facts come from Kong, one PDK call each. */
+type RemoteKind = 'consumer' | 'consumer_group' | 'ip' | 'path';
+const REMOTE_KINDS: ReadonlySet<Condition['kind']> = new Set<RemoteKind>(['consumer', 'consumer_group', 'ip', 'path']);
+
+/** A rule with conditions on facts from Kong, split once at config time: what is known locally, what costs a call. */
+interface GatedRule {
+  readonly local: readonly Condition[];
+  readonly remote: ReadonlySet<RemoteKind>;
+}
+
 export interface CompiledAcls {
   readonly allow: readonly Rule[] | undefined;
   readonly deny: readonly Rule[];
-  /** Which request facts some rule reads. */
-  readonly needs: { consumer: boolean; groups: boolean; ip: boolean; path: boolean };
+  /** The rules, deny and allow, that read a fact from Kong (none: the acls cost no PDK call). */
+  readonly gated: readonly GatedRule[];
 }
 
 /** What the rules are matched against, read once per request. */
@@ -88,11 +100,15 @@ export function compileAcls(config: Pick<FilledConfig, 'acls'>): CompiledAcls | 
   const allow = compileRules(config.acls?.allow);
   const deny = compileRules(config.acls?.deny);
   if (allow.length === 0 && deny.length === 0) return undefined;
-  const kinds = new Set([...allow, ...deny].flat().map((c) => c.kind));
+  const gated: GatedRule[] = [];
+  for (const rule of [...deny, ...allow]) {
+    const remote = new Set(rule.filter((c) => REMOTE_KINDS.has(c.kind)).map((c) => c.kind as RemoteKind));
+    if (remote.size > 0) gated.push({ local: rule.filter((c) => !REMOTE_KINDS.has(c.kind)), remote });
+  }
   return {
     allow: allow.length > 0 ? allow : undefined,
     deny,
-    needs: { consumer: kinds.has('consumer'), groups: kinds.has('consumer_group'), ip: kinds.has('ip'), path: kinds.has('path') },
+    gated,
   };
 }
 
@@ -108,17 +124,36 @@ function plainIp(ip: string): string {
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip;
 }
 
-export async function readAclFacts(acls: CompiledAcls, kong: EnginePdk, client: ClientRequest, model: string | undefined): Promise<AclFacts> {
-  const { needs } = acls;
-  const consumer = needs.consumer ? await kong.client.getConsumer() : undefined;
-  const groups = needs.groups ? groupsOf(await kong.client.getConsumerGroups()) : [];
-  const ip = needs.ip ? ((await kong.client.getForwardedIp()) ?? undefined) : undefined;
-  const path = needs.path ? ((await kong.request.getPath()) ?? undefined) : undefined;
-  return {
-    consumer: isRecord(consumer) ? consumer : undefined,
-    groups,
-    ip: typeof ip === 'string' && ip !== '' ? plainIp(ip) : undefined,
-    path: typeof path === 'string' ? path : undefined,
+/**
+ * The facts from Kong this request's answer can depend on: those of every rule whose local conditions hold for at
+ * least one target. A rule whose local part fails for every target holds for none, whatever its facts from Kong
+ * are, so leaving them unread cannot change aclAllows for any target (spec/engine/acls.test.ts "PDK calls").
+ */
+export function remoteFactsNeeded(acls: CompiledAcls, local: AclFacts, targets: readonly FilledTargetConfig[]): ReadonlySet<RemoteKind> {
+  const out = new Set<RemoteKind>();
+  for (const rule of acls.gated) {
+    let news = false;
+    for (const k of rule.remote) if (!out.has(k)) news = true;
+    if (!news) continue;
+    if (rule.local.length === 0 || targets.some((t) => rule.local.every((c) => conditionHolds(c, local, t)))) {
+      for (const k of rule.remote) out.add(k);
+    }
+  }
+  return out;
+}
+
+export async function readAclFacts(
+  acls: CompiledAcls,
+  kong: EnginePdk,
+  client: ClientRequest,
+  model: string | undefined,
+  targets: readonly FilledTargetConfig[],
+): Promise<AclFacts> {
+  const facts: AclFacts = {
+    consumer: undefined,
+    groups: [],
+    ip: undefined,
+    path: undefined,
     headers: client.headers,
     model,
     resolveName(raw) {
@@ -130,6 +165,21 @@ export async function readAclFacts(acls: CompiledAcls, kong: EnginePdk, client: 
       }
     },
   };
+  const need = remoteFactsNeeded(acls, facts, targets);
+  if (need.has('consumer')) {
+    const consumer = await kong.client.getConsumer();
+    facts.consumer = isRecord(consumer) ? consumer : undefined;
+  }
+  if (need.has('consumer_group')) facts.groups = groupsOf(await kong.client.getConsumerGroups());
+  if (need.has('ip')) {
+    const ip = await kong.client.getForwardedIp();
+    facts.ip = typeof ip === 'string' && ip !== '' ? plainIp(ip) : undefined;
+  }
+  if (need.has('path')) {
+    const path = await kong.request.getPath();
+    facts.path = typeof path === 'string' ? path : undefined;
+  }
+  return facts;
 }
 
 function fieldIn(record: Record<string, unknown>, fields: readonly string[], values: ReadonlySet<string>): boolean {

@@ -93,6 +93,22 @@ export function checkAnnouncedLength(headers: ReadonlyMap<string, string[]>, max
   if (n > maxBody) throw new BodyTooLargeError(`request body is ${n} bytes, more than max_request_body_size (${maxBody})`);
 }
 
+/**
+ * Reads what every buffered request needs, in three round trips, and what only some configs need (ReadNeeds,
+ * computed once per config by engine.ts readNeedsOf) in one more each. None of the three can be left out for any
+ * config without changing what Kong does (spec/engine/rpc-calls.test.ts asserts the calls per config):
+ * - headers: forwarded to the provider as nginx proxies them, Content-Type and Content-Length (the body limit),
+ *   `auth.allow_override`, `$(headers.x)` templates, Kong-Debug, Accept-Encoding;
+ * - body: the request itself;
+ * - path with query: Kong forwards the client's query string to the provider whatever the route type or
+ *   target (kong/runloop/handler.lua access `after`: `upstream_uri .. "?" .. var.args`; the drivers' query auth
+ *   adds to kong.request.get_query(), kong/llm/drivers/openai.lua configure_request), and no other call can tell
+ *   whether there is one; the path comes in the same call, for the configs that read it (pass-through
+ *   operations, native formats, preserve). `get_raw_query` would cost the same round trip.
+ * The method is read only for `preserve` and the pass-through route types, whose APIs take GET and DELETE too;
+ * the other route types' APIs take only POST, which is what is sent (Kong never sets the method, so it would pass
+ * a client's GET on as is, for the provider to refuse; one round trip on every request to reproduce that).
+ */
 export async function readClientRequest(kong: EnginePdk, needs: ReadNeeds): Promise<ClientRequest> {
   // Headers first: a body announced too large is refused without being read.
   const rawHeaders = await kong.request.getHeaders(1000);

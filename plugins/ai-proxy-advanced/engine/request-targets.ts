@@ -39,7 +39,7 @@ export async function ineligibleTargets(
   const model = requestedModel(parsed);
   let eligible: readonly number[] | undefined;
   if (filters.acls) {
-    const facts = await readAclFacts(filters.acls, kong, client, model);
+    const facts = await readAclFacts(filters.acls, kong, client, model, config.targets);
     eligible = aclPermitted(filters.acls, facts, config.targets);
   }
   if (filters.aliases) {
