@@ -48,14 +48,27 @@ export function upstreamUrl(ctx: TranslateContext, base: string | (() => string)
   // `preserve` sends the client's path: built per request, never remembered.
   if (ctx.routeType === 'preserve' && !o?.upstream_path) return buildUpstreamUrl(ctx, base, path, opts, true).url;
   const memo = urlMemo(o ?? noOptions(ctx.provider));
-  const key = `${ctx.routeType}\n${opts.urlIsBase === true ? 1 : 0}${opts.query ? JSON.stringify(opts.query) : ''}\n${path}`;
-  let built = memo.get(key);
+  const urlIsBase = opts.urlIsBase === true;
+  const query = opts.query ? JSON.stringify(opts.query) : '';
+  // By path first: usually a driver's constant string, whose hash V8 keeps (a key built per request would be
+  // hashed per request), then the few URLs of that path compared field by field.
+  let same = memo.byPath.get(path);
+  let built: BuiltUrl | undefined;
+  if (same !== undefined) {
+    for (const e of same) if (e.routeType === ctx.routeType && e.urlIsBase === urlIsBase && e.query === query) built = e.built;
+  }
   if (built === undefined) {
     // A pass-through operation is left out of what is remembered (it carries the client's ids,
     // `/files/{id}/content`): the URL without it is remembered, the operation joined to it per request.
     built = buildUpstreamUrl(ctx, base, path, opts, false);
-    if (memo.size >= MEMO_PER_OPTIONS) memo.clear();
-    memo.set(key, built);
+    if (memo.size >= MEMO_PER_OPTIONS) {
+      memo.byPath.clear();
+      memo.size = 0;
+      same = undefined;
+    }
+    if (same === undefined) memo.byPath.set(path, (same = []));
+    same.push({ routeType: ctx.routeType, urlIsBase, query, built });
+    memo.size++;
   }
   return opts.operation ? withOperation(built.head, opts.operation) + built.tail : built.url;
 }
@@ -115,12 +128,19 @@ function buildUpstreamUrl(ctx: TranslateContext, base: string | (() => string), 
  * options shares its provider's memo.
  */
 const MEMO_PER_OPTIONS = 32;
-const urlMemos = new WeakMap<object, Map<string, BuiltUrl>>();
+
+/** One options object's URLs: by path, then route type, `urlIsBase` and provider query (JSON, or ''). */
+interface UrlMemo {
+  readonly byPath: Map<string, Array<{ readonly routeType: string; readonly urlIsBase: boolean; readonly query: string; readonly built: BuiltUrl }>>;
+  size: number;
+}
+
+const urlMemos = new WeakMap<object, UrlMemo>();
 const optionlessKeys = new Map<string, object>();
 
-function urlMemo(options: object): Map<string, BuiltUrl> {
+function urlMemo(options: object): UrlMemo {
   let memo = urlMemos.get(options);
-  if (memo === undefined) urlMemos.set(options, (memo = new Map()));
+  if (memo === undefined) urlMemos.set(options, (memo = { byPath: new Map(), size: 0 }));
   return memo;
 }
 
