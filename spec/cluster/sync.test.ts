@@ -248,6 +248,15 @@ describe('cluster sync', () => {
    * `lostReply`: a flush Redis applies after the client's command timeout (writes held by CLIENT PAUSE), so its
    * batch stays in flight; resolves once Redis has applied it.
    */
+  async function withRrNode(name: string, body: (rr: Awaited<ReturnType<typeof rrNode>>) => Promise<void>): Promise<void> {
+    const rr = await rrNode(name);
+    try {
+      await body(rr);
+    } finally {
+      await rr.close();
+    }
+  }
+
   async function rrNode(name: string) {
     const n1 = node(name);
     await n1.start();
@@ -278,6 +287,12 @@ describe('cluster sync', () => {
         const picks = served[0]! + served[1]!;
         assert.deepEqual(await vector(), s1.targets.map((t) => String(t.weight * picks - 4 * served[t.index]!)), what);
       },
+      /** Two flushes (the batch in flight acknowledged, then the picks since sent), then assertCountedOnce. */
+      async settle(what: string): Promise<void> {
+        await n1.flushAll();
+        await n1.flushAll();
+        await this.assertCountedOnce(what);
+      },
       async lostReply(): Promise<void> {
         const before = JSON.stringify(await vector());
         await admin.client('PAUSE', 60_000, 'WRITE');
@@ -297,8 +312,7 @@ describe('cluster sync', () => {
   }
 
   test('round-robin: a flush that half failed or timed out counts its picks once, sent again until acknowledged', async () => {
-    const rr = await rrNode('rrOnce');
-    try {
+    await withRrNode('rrOnce', async (rr) => {
       // Another command of the flush fails (the nodes hash is not a hash): the round-robin batch was applied.
       rr.pick(3);
       await rr.admin.set(nodesKey(rr.pk), 'not a hash');
@@ -311,17 +325,12 @@ describe('cluster sync', () => {
       rr.pick(5);
       await rr.lostReply();
       rr.pick(2);
-      await rr.n1.flushAll();
-      await rr.n1.flushAll();
-      await rr.assertCountedOnce('after a flush whose reply timed out');
-    } finally {
-      await rr.close();
-    }
+      await rr.settle('after a flush whose reply timed out');
+    });
   });
 
   test('round-robin: a view read while a batch is in flight (the start-up restore) does not count that batch twice', async () => {
-    const rr = await rrNode('rrRestore');
-    try {
+    await withRrNode('rrRestore', async (rr) => {
       rr.pick(3);
       await rr.lostReply();
       // The start-up restore reads every plugin and can land after a flush whose reply was lost (requests flow
@@ -336,17 +345,12 @@ describe('cluster sync', () => {
       await n2.flushAll();
       const theirs = [...Array(8)].map(() => s2.pick({ exclude: new Set() })!.index);
       assert.deepEqual(rr.pick(8), theirs);
-      await rr.n1.flushAll();
-      await rr.n1.flushAll();
-      await rr.assertCountedOnce('after the batch was acknowledged');
-    } finally {
-      await rr.close();
-    }
+      await rr.settle('after the batch was acknowledged');
+    });
   });
 
-  test("round-robin: a batch unanswered for hours is given up before Redis forgets its number, never counted twice", async () => {
-    const rr = await rrNode('rrExpired');
-    try {
+  test('round-robin: a batch unanswered for hours is given up before Redis forgets its number, never counted twice', async () => {
+    await withRrNode('rrExpired', async (rr) => {
       rr.pick(3);
       await rr.lostReply();
       // Two hours without a reply: Redis has forgotten the batch's number (KEY_TTL_MS; deleted here rather than
@@ -356,14 +360,10 @@ describe('cluster sync', () => {
       await rr.admin.del(seqKey);
       clock += KEY_TTL_MS + 1;
       rr.pick(2);
-      await rr.n1.flushAll();
-      await rr.n1.flushAll();
-      await rr.assertCountedOnce('after the expired batch');
+      await rr.settle('after the expired batch');
       // Redis remembers a number KEY_TTL_MS from the batch's application, never before its first send.
       assert.ok(RR_BATCH_LIFETIME_MS < KEY_TTL_MS);
-    } finally {
-      await rr.close();
-    }
+    });
   });
 
   test('an idle plugin costs no Redis command between refreshes; its heartbeat goes on', async () => {
