@@ -10,7 +10,8 @@ import { parseUrl, upstreamUrl } from '../../plugins/ai-proxy-advanced/providers
 import { azureDriver, cerebrasDriver, deepseekDriver, openaiDriver } from '../../plugins/ai-proxy-advanced/providers/openai';
 import { geminiUrl } from '../../plugins/ai-proxy-advanced/providers/gemini';
 import { hfUrl } from '../../plugins/ai-proxy-advanced/providers/huggingface';
-import type { TargetConfig } from '../../schemas/config';
+import { resolveModelTemplates, type TemplateSources } from '../../plugins/ai-proxy-advanced/engine/templating';
+import type { ModelConfig, TargetConfig } from '../../schemas/config';
 import { makeCtx, target } from '../helpers/providers-fixtures';
 
 const chat = { messages: [{ role: 'user', content: 'hi' }] };
@@ -54,6 +55,25 @@ describe('upstream URLs built once per distinct input', () => {
     // A target naming its URL never evaluates the base (it could throw: Azure without azure_instance).
     const named = makeCtx(target('openai', 'llm/v1/chat', 'm', { upstream_url: 'http://h/v1' }));
     assert.equal(upstreamUrl(named, () => assert.fail('base evaluated'), '/p'), 'http://h/v1');
+  });
+
+  it("a templated model.name leaves the config's options in place: the target's URL is built once", () => {
+    const sources = (x: string): TemplateSources => ({ header: (n) => (n === 'x' ? x : undefined), queryArg: () => undefined, uriCapture: () => undefined });
+    const config: ModelConfig = { provider: 'openai', name: '$(headers.x)', options: { max_tokens: 5, gemini: { project_id: 'p' } } };
+    let calls = 0;
+    for (const name of ['m1', 'm2', 'm1']) {
+      const model = resolveModelTemplates(config, sources(name));
+      assert.equal(model.name, name);
+      assert.equal(model.options, config.options, 'the same object');
+      assert.equal(upstreamUrl(makeCtx({ route_type: 'llm/v1/chat', model }), () => (calls++, 'https://b'), '/p'), 'https://b/p');
+    }
+    assert.equal(calls, 1);
+    // A templated option is resolved into a new object (per request); the config's stays as written.
+    const withUrl: ModelConfig = { provider: 'openai', name: 'm', options: { upstream_url: 'http://h/$(headers.x)', max_tokens: 5 } };
+    const resolved = resolveModelTemplates(withUrl, sources('v1'));
+    assert.notEqual(resolved.options, withUrl.options);
+    assert.deepEqual(resolved.options, { upstream_url: 'http://h/v1', max_tokens: 5 });
+    assert.equal(withUrl.options?.upstream_url, 'http://h/$(headers.x)');
   });
 
   it('targets without options: each provider its own URL, whatever the route type and path share', () => {
