@@ -121,8 +121,9 @@ function buildUpstreamUrl(ctx: TranslateContext, base: string | (() => string), 
 /**
  * Per-request URL work done once per target: a WHATWG parse or build costs microseconds, and a target's URL is
  * the same on every request. Remembered per `model.options` object (the config's, alive as long as its
- * target; a templated target's are per request and go with it) and, within it, per route type, path and
- * provider query. Some of those can carry the client's choices (a model named by the request in Gemini's or
+ * target, also under a templated model.name: engine/templating.ts keeps parts without templates; a templated
+ * option makes a new object per request, so that target's URL is built per request and goes with it) and,
+ * within it, per route type, path and provider query. Some of those can carry the client's choices (a model named by the request in Gemini's or
  * Bedrock's path, the client's Azure api-version), so each options object's memo is bounded: a full one is
  * emptied, and hostile variety costs the build it would have cost anyway, never memory. A target without
  * options shares its provider's memo.
