@@ -89,8 +89,9 @@ export class SharedRoundRobin implements SharedPicker {
 
   /**
    * What the next flush sends: the batch still unacknowledged, again and unchanged (its number tells Redis
-   * whether it was applied already), else this node's change since the last acknowledged batch, as a new batch (a
-   * copy: picks go on while it travels); undefined when there is nothing to send.
+   * whether it was applied already) unless it has outlived `batchLifetimeMs`, else this node's change since the
+   * last acknowledged or given-up batch, as a new batch (a copy: picks go on while it travels); undefined when
+   * there is nothing to send. `now`: the injected clock.
    */
   batch(now: number): RrBatch | undefined {
     const sent = this.inFlight;
