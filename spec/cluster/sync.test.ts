@@ -11,7 +11,7 @@ import type { BalancerState } from '../../plugins/ai-proxy-advanced/balancer';
 import { LeastConnectionsBalancer } from '../../plugins/ai-proxy-advanced/balancer/least-connections';
 import { MAX_RETRY_AFTER_MS } from '../../plugins/ai-proxy-advanced/balancer/circuit-breaker';
 import { parseClusterSetting, clusterSetting } from '../../plugins/ai-proxy-advanced/cluster';
-import { ClusterSync, NODE_TTL_MS, REFRESH_INTERVAL_MS, FLUSH_INTERVAL_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
+import { ClusterSync, NODE_TTL_MS, REFRESH_INTERVAL_MS, FLUSH_INTERVAL_MS, KEY_TTL_MS, RR_BATCH_LIFETIME_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
 import { holdsKey, nodesKey, pluginKey, rrKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
 import type { BalancerConfig } from '../../schemas/config';
 import { syncNode, twoTargetState } from '../helpers/cluster-node';
@@ -242,8 +242,23 @@ describe('cluster sync', () => {
     assert.ok(served[0]! <= 12, `A took ${served[0]} of 20 after its return`);
   });
 
-  test('round-robin: a flush that half failed or timed out counts its picks once, sent again until acknowledged', async () => {
-    const n1 = node('rrOnce');
+  /**
+   * One node serving a 3:1 round-robin plugin, and an admin connection to Redis. `assertCountedOnce`: the shared
+   * vector holds each pick once (a target is owed its weight per pick, less the total weight per serve).
+   * `lostReply`: a flush Redis applies after the client's command timeout (writes held by CLIENT PAUSE), so its
+   * batch stays in flight; resolves once Redis has applied it.
+   */
+  async function withRrNode(name: string, body: (rr: Awaited<ReturnType<typeof rrNode>>) => Promise<void>): Promise<void> {
+    const rr = await rrNode(name);
+    try {
+      await body(rr);
+    } finally {
+      await rr.close();
+    }
+  }
+
+  async function rrNode(name: string) {
+    const n1 = node(name);
     await n1.start();
     const id = `p${++seq}`;
     const s1 = state(id, {}, [3, 1]);
@@ -253,38 +268,102 @@ describe('cluster sync', () => {
     const admin = new Redis(url);
     admin.on('error', () => undefined);
     const served = [0, 0];
-    const pick = (k: number): void => {
-      for (let i = 0; i < k; i++) served[s1.pick({ exclude: new Set() })!.index]!++;
-    };
-    /** The shared vector holds each pick once: a target is owed its weight per pick, less the total per serve. */
-    const assertCountedOnce = async (what: string): Promise<void> => {
-      const picks = served[0]! + served[1]!;
-      const want = s1.targets.map((t) => String(t.weight * picks - 4 * served[t.index]!));
+    const vector = async (): Promise<string[]> => {
       const got = await admin.hgetall(rrKey(pk));
-      assert.deepEqual(s1.targets.map((t) => got[t.id] ?? '0'), want, what);
+      return s1.targets.map((t) => got[t.id] ?? '0');
     };
-    try {
+    return {
+      n1,
+      s1,
+      pk,
+      admin,
+      pick(k: number): number[] {
+        const out: number[] = [];
+        for (let i = 0; i < k; i++) out.push(s1.pick({ exclude: new Set() })!.index);
+        for (const i of out) served[i]!++;
+        return out;
+      },
+      async assertCountedOnce(what: string): Promise<void> {
+        const picks = served[0]! + served[1]!;
+        assert.deepEqual(await vector(), s1.targets.map((t) => String(t.weight * picks - 4 * served[t.index]!)), what);
+      },
+      /** Two flushes (the batch in flight acknowledged, then the picks since sent), then assertCountedOnce. */
+      async settle(what: string): Promise<void> {
+        await n1.flushAll();
+        await n1.flushAll();
+        await this.assertCountedOnce(what);
+      },
+      async lostReply(): Promise<void> {
+        const before = JSON.stringify(await vector());
+        await admin.client('PAUSE', 60_000, 'WRITE');
+        await n1.flushAll();
+        await admin.client('UNPAUSE');
+        const end = Date.now() + 5000;
+        while (JSON.stringify(await vector()) === before) {
+          if (Date.now() > end) throw new Error('timed out waiting for Redis to apply the held batch');
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      },
+      async close(): Promise<void> {
+        await admin.client('UNPAUSE').catch(() => undefined);
+        admin.disconnect();
+      },
+    };
+  }
+
+  test('round-robin: a flush that half failed or timed out counts its picks once, sent again until acknowledged', async () => {
+    await withRrNode('rrOnce', async (rr) => {
       // Another command of the flush fails (the nodes hash is not a hash): the round-robin batch was applied.
-      pick(3);
-      await admin.set(nodesKey(pk), 'not a hash');
-      await n1.flushAll();
-      await admin.del(nodesKey(pk));
-      await n1.flushAll();
-      await assertCountedOnce('after a flush with a failed command');
+      rr.pick(3);
+      await rr.admin.set(nodesKey(rr.pk), 'not a hash');
+      await rr.n1.flushAll();
+      await rr.admin.del(nodesKey(rr.pk));
+      await rr.n1.flushAll();
+      await rr.assertCountedOnce('after a flush with a failed command');
       // Redis holds writes past the client's command timeout and applies them later: the reply is lost, the
       // batch was applied, and the next flush sends it again with more picks made meanwhile.
-      pick(5);
-      await admin.client('PAUSE', 60_000, 'WRITE');
-      await n1.flushAll();
-      pick(2);
-      await admin.client('UNPAUSE');
-      await n1.flushAll();
-      await n1.flushAll();
-      await assertCountedOnce('after a flush whose reply timed out');
-    } finally {
-      await admin.client('UNPAUSE').catch(() => undefined);
-      admin.disconnect();
-    }
+      rr.pick(5);
+      await rr.lostReply();
+      rr.pick(2);
+      await rr.settle('after a flush whose reply timed out');
+    });
+  });
+
+  test('round-robin: a view read while a batch is in flight (the start-up restore) does not count that batch twice', async () => {
+    await withRrNode('rrRestore', async (rr) => {
+      rr.pick(3);
+      await rr.lostReply();
+      // The start-up restore reads every plugin and can land after a flush whose reply was lost (requests flow
+      // once restoreTimeoutMs has passed): the view it reads includes the batch still in flight here.
+      await (rr.n1 as unknown as { restore(): Promise<void> }).restore();
+      // A node that starts now sees the cluster's vector, which counts the batch once; node 1, which counts it
+      // in its own delta, must see the same vector, so both pick the same sequence.
+      const n2 = node('rrRestore2');
+      await n2.start();
+      const s2 = state(rr.s1.key, {}, [3, 1]);
+      n2.created(s2);
+      await n2.flushAll();
+      const theirs = [...Array(8)].map(() => s2.pick({ exclude: new Set() })!.index);
+      assert.deepEqual(rr.pick(8), theirs);
+      await rr.settle('after the batch was acknowledged');
+    });
+  });
+
+  test('round-robin: a batch unanswered for hours is given up before Redis forgets its number, never counted twice', async () => {
+    await withRrNode('rrExpired', async (rr) => {
+      rr.pick(3);
+      await rr.lostReply();
+      // Two hours without a reply: Redis has forgotten the batch's number (KEY_TTL_MS; deleted here rather than
+      // waited for). Sent again, the batch would be applied again.
+      const [seqKey, ...others] = await rr.admin.keys(`aipa:v1:{${rr.pk}}:rr:*`);
+      assert.ok(seqKey !== undefined && others.length === 0, 'one batch number key');
+      await rr.admin.del(seqKey);
+      clock += KEY_TTL_MS + 1;
+      rr.pick(2);
+      await rr.settle('after the expired batch');
+      // Redis remembers a number KEY_TTL_MS from the batch's application, never before its first send.
+      assert.ok(RR_BATCH_LIFETIME_MS < KEY_TTL_MS);
+    });
   });
 
   test('an idle plugin costs no Redis command between refreshes; its heartbeat goes on', async () => {

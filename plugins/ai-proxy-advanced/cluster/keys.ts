@@ -82,7 +82,9 @@ export function rrSeqKey(pk: string, stateId: string): string {
  * cluster's current weights, each kept within ±bound (a garbage or runaway value cannot starve a target for
  * long), unless this batch was applied already (a reply lost or timed out, or another command of the flush
  * failed: the node sends the same batch again). Returns the whole hash: the write and the refresh are one round
- * trip. A batch resent after its number expired (KEY_TTL_MS without a reply) would count twice.
+ * trip. The number lives KEY_TTL_MS from the batch's application, renewed by every resend; the node gives a batch
+ * up after RR_BATCH_LIFETIME_MS from its first send (sync.ts), which is shorter, so a batch is never resent to a
+ * Redis that has forgotten it.
  */
 export const RR_SCRIPT = `
 local bound = tonumber(ARGV[1])

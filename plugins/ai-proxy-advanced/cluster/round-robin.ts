@@ -14,7 +14,8 @@
  *   so a target another node just served is owed less here, and one it skipped is owed more. A delta travels as
  *   a numbered batch that Redis applies once (a batch sent again, after a lost or timed-out reply or beside
  *   another command that failed, is only acknowledged), and it leaves the local delta only when a reply says so:
- *   a flush that half failed neither drops nor double-counts picks;
+ *   a flush that half failed neither drops nor double-counts picks. A batch unanswered for `batchLifetimeMs` is
+ *   given up (never sent again) before Redis forgets its number;
  * - a smooth-WRR step changes the vector by a zero sum, so the shared vector stays centred whatever the number
  *   of nodes; excluded targets (tried, circuit open, Retry-After) do not grow, as in nginx, so a target is not
  *   owed a burst for the time it was out.
@@ -27,6 +28,8 @@
 export interface RrBatch {
   readonly seq: number;
   readonly delta: Float64Array;
+  /** When it was first sent (the injected clock): it is sent again until a reply says so, or until its lifetime. */
+  readonly createdAt: number;
 }
 
 /** What balancer/round-robin.ts asks of a shared picker. */
@@ -45,7 +48,15 @@ export class SharedRoundRobin implements SharedPicker {
   /** The farthest the shared vector may drift from 0 per target: 16 turns of the total weight. */
   readonly bound: number;
 
-  constructor(weights: readonly number[], random: () => number) {
+  /**
+   * `batchLifetimeMs`: how long a batch is sent again without a reply before it is given up; shorter than Redis
+   * remembers a batch number (sync.ts RR_BATCH_LIFETIME_MS), so a batch is never applied twice.
+   */
+  constructor(
+    weights: readonly number[],
+    random: () => number,
+    private readonly batchLifetimeMs = Infinity,
+  ) {
     const n = weights.length;
     this.weights = Float64Array.from(weights);
     this.base = new Float64Array(n);
@@ -78,13 +89,22 @@ export class SharedRoundRobin implements SharedPicker {
 
   /**
    * What the next flush sends: the batch still unacknowledged, again and unchanged (its number tells Redis
-   * whether it was applied already), else this node's change since the last acknowledged batch, as a new batch (a
-   * copy: picks go on while it travels); undefined when there is nothing to send.
+   * whether it was applied already) unless it has outlived `batchLifetimeMs`, else this node's change since the
+   * last acknowledged or given-up batch, as a new batch (a copy: picks go on while it travels); undefined when
+   * there is nothing to send. `now`: the injected clock.
    */
-  batch(): RrBatch | undefined {
-    if (this.inFlight !== undefined) return this.inFlight;
+  batch(now: number): RrBatch | undefined {
+    const sent = this.inFlight;
+    if (sent !== undefined) {
+      if (now - sent.createdAt < this.batchLifetimeMs) return sent;
+      // Unanswered for its lifetime (a long outage, or every reply lost): given up, as Redis will soon forget
+      // its number and would apply it again. Its picks leave the local delta as an acknowledged batch's do:
+      // counted once if Redis applied it, lost if not; never twice.
+      for (let i = 0; i < this.delta.length; i++) this.delta[i]! -= sent.delta[i]!;
+      this.inFlight = undefined;
+    }
     if (!this.delta.some((d) => d !== 0)) return undefined;
-    this.inFlight = { seq: ++this.seq, delta: this.delta.slice() };
+    this.inFlight = { seq: ++this.seq, delta: this.delta.slice(), createdAt: now };
     return this.inFlight;
   }
 
@@ -94,6 +114,11 @@ export class SharedRoundRobin implements SharedPicker {
    * for a target Redis does not know yet.
    */
   applyCluster(cluster: readonly number[], acked?: RrBatch): void {
+    // A view that does not say whether it includes the batch in flight (read by the start-up restore, not a
+    // flush's reply) may already count it: Redis applied it and its reply was lost. As the base it would count
+    // the batch twice, there and in the local delta, until the batch is acknowledged; that reply, which says, is
+    // the next base instead.
+    if (acked === undefined && this.inFlight !== undefined) return;
     const subtract = acked !== undefined && acked === this.inFlight;
     if (subtract) this.inFlight = undefined;
     for (let i = 0; i < this.base.length; i++) {

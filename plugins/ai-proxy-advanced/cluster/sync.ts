@@ -39,6 +39,12 @@ export const REFRESH_INTERVAL_MS = 1_000;
 export const NODE_TTL_MS = 3_000;
 /** Far longer than any hold (circuit-breaker.ts MAX_RETRY_AFTER_MS, fail_timeout) so an idle plugin's keys outlive its holds. */
 export const KEY_TTL_MS = 2 * 3600_000;
+/**
+ * A round-robin batch unanswered this long is given up (cluster/round-robin.ts), well before Redis forgets its
+ * number (KEY_TTL_MS from its first application, which is later, renewed by each resend; keys.ts RR_SCRIPT):
+ * a resend Redis no longer recognises would count its picks twice.
+ */
+export const RR_BATCH_LIFETIME_MS = KEY_TTL_MS / 2;
 export const RESTORE_TIMEOUT_MS = 1_500;
 /** Longest a plugin's first request waits for the cluster's view of a state built after start. */
 export const FIRST_SYNC_TIMEOUT_MS = 250;
@@ -177,6 +183,7 @@ export class ClusterSync implements BalancerStateObserver {
       rr = new SharedRoundRobin(
         state.targets.map((t) => t.weight),
         this.deps.random,
+        RR_BATCH_LIFETIME_MS,
       );
       algo.shared = rr;
     }
@@ -281,7 +288,7 @@ export class ClusterSync implements BalancerStateObserver {
     p.hset(nodesKey(pk), this.deps.nodeId, JSON.stringify({ t: now, ...entry }));
     p.pexpire(nodesKey(pk), KEY_TTL_MS);
     p.hgetall(nodesKey(pk));
-    const batch = tr.rr?.batch();
+    const batch = tr.rr?.batch(now);
     if (tr.rr !== undefined) {
       const rrArgs: (string | number)[] = [];
       if (batch !== undefined) state.targets.forEach((t) => batch.delta[t.index] !== 0 && rrArgs.push(t.id, batch.delta[t.index]!));

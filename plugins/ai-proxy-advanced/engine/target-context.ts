@@ -75,7 +75,6 @@ export function modelHeaderValue(provider: string, model: string): string | unde
   return value;
 }
 
-
 export function isStreamRequest(body: Record<string, unknown>, config: FilledConfig): boolean {
   return body.stream === true || config.response_streaming === 'always';
 }

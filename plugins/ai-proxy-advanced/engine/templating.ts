@@ -243,12 +243,23 @@ function resolveString(v: string, sources: TemplateSources, field: string): stri
   return resolved;
 }
 
+/**
+ * `v` with its templates resolved; a part without templates is returned as is, not copied: a templated
+ * `model.name` leaves the config's `model.options` object in place, which is what the URL builder remembers
+ * its URLs by (providers/translator-kit/url.ts).
+ */
 function resolveValue(v: unknown, sources: TemplateSources, field: string): unknown {
   if (typeof v === 'string') return resolveString(v, sources, field);
-  if (Array.isArray(v)) return v.map((x, i) => resolveValue(x, sources, `${field}[${i}]`));
+  if (Array.isArray(v)) {
+    const out = v.map((x, i) => resolveValue(x, sources, `${field}[${i}]`));
+    return out.every((x, i) => x === v[i]) ? v : out;
+  }
   if (v && typeof v === 'object') {
+    const entries = Object.entries(v);
+    const resolved = entries.map(([k, x]) => resolveValue(x, sources, `${field}.${k}`));
+    if (resolved.every((x, i) => x === entries[i]![1])) return v;
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = resolveValue(x, sources, `${field}.${k}`);
+    entries.forEach(([k], i) => (out[k] = resolved[i]));
     return out;
   }
   return v;

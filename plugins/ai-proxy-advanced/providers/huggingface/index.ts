@@ -21,23 +21,21 @@ const HF_API = 'https://api-inference.huggingface.co';
 
 /**
  * The upstream URL of an operation (`suffix`: '' for completions and embeddings, `/v1/chat/completions`,
- * `/generate`, `/generate_stream`), from the one URL builder (translator-kit/url.ts). As Kong's huggingface.lua:
- * the base is `upstream_url`, else the Inference API's URL of the model, and the suffix goes at the end of that
- * base's path (a query or fragment in `upstream_url` stays a query or fragment; text glued after it would have
- * moved the operation into them); `upstream_path` plays no part (Kong's driver never reads it).
+ * `/generate`, `/generate_stream`). As Kong's huggingface.lua: the base is `upstream_url`, else the Inference
+ * API's URL of the model, and the suffix goes at the end of that base's path (a query or fragment in
+ * `upstream_url` stays a query or fragment; text glued after it would have moved the operation into them);
+ * `upstream_path` plays no part (Kong's driver never reads it).
  */
 export function hfUrl(ctx: TranslateContext, suffix: string): string {
-  const c = modelOptions(ctx).upstream_path ? withoutUpstreamPath(ctx) : ctx;
-  if (modelOptions(c).upstream_url) {
-    // `operation.rest` is the builder's way to append to whichever path it used (from === resource: no swap).
-    return upstreamUrl(c, HF_API, '/', suffix === '' ? {} : { operation: { from: '', resource: '', rest: suffix } });
+  if (modelOptions(ctx).upstream_url) {
+    // The one URL builder (translator-kit/url.ts), which reads no upstream_path beside an upstream_url;
+    // `operation.rest` is its way to append to the path it used (from === resource: no swap).
+    return upstreamUrl(ctx, HF_API, '/', suffix === '' ? {} : { operation: { from: '', resource: '', rest: suffix } });
   }
-  return upstreamUrl(c, HF_API, `/models/${hfModelPath(c.model)}${suffix}`);
-}
-
-function withoutUpstreamPath(ctx: TranslateContext): TranslateContext {
-  const model = ctx.target.model;
-  return { ...ctx, target: { ...ctx.target, model: { ...model, options: { ...model.options, upstream_path: null } } } };
+  // Our constant base and the model's path, joined as the builder joins them, per request and remembered
+  // nowhere: the model may be the client's (a target without model.name), and the join costs less than a
+  // memo lookup.
+  return `${HF_API}/models/${hfModelPath(ctx.model)}${suffix}`;
 }
 
 /**

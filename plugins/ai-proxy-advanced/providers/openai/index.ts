@@ -24,8 +24,8 @@ export interface OpenAiStyleSpec {
   readonly paths: Partial<Record<RouteType, string>>;
   /**
    * Base URL (scheme://host[:port][/prefix]) when no `upstream_url` is set; throws ConfigError when it cannot.
-   * Read from the target's `model.options` only: a spec without `query` has its URLs remembered per options
-   * object and route type.
+   * Read from the target's `model.options` only: the URL builder remembers its URLs per options object and
+   * route type (translator-kit/url.ts).
    */
   baseUrl(target: TargetConfig, ctx: TranslateContext): string;
   /** Query parameters the provider needs (Azure's api-version). */
@@ -36,30 +36,12 @@ export interface OpenAiStyleSpec {
   readonly fromHost?: ReadonlySet<RouteType>;
 }
 
-/** The memo key of targets without `model.options`. */
-const NO_OPTIONS = {};
-
 export function makeOpenAiStyleDriver(spec: OpenAiStyleSpec): ProviderDriver {
   const routeTypes = [...(Object.keys(spec.paths) as RouteType[]), 'preserve' as const];
   const supported = new Set<RouteType>(routeTypes);
   const urlOptions: UrlOptions = spec.upstreamUrlIsBase ? { urlIsBase: true } : {};
   const urlOf = (ctx: TranslateContext, query?: Record<string, string>): string =>
     upstreamUrl(ctx, () => spec.baseUrl(ctx.target, ctx), spec.paths[ctx.routeType] ?? '/', query ? { urlIsBase: urlOptions.urlIsBase, query } : urlOptions);
-  /**
-   * Without a query of the spec's own, a target's URL depends on its options and the route type only (not on the
-   * model, templated or not): built once per options object and route type, not per request. `preserve` sends
-   * the client's path and is built per request (translator-kit/url.ts).
-   */
-  const urls = new WeakMap<object, Map<RouteType, string>>();
-  const rememberedUrl = (ctx: TranslateContext): string => {
-    if (ctx.routeType === 'preserve') return urlOf(ctx);
-    const key = ctx.target.model.options ?? NO_OPTIONS;
-    let byRoute = urls.get(key);
-    if (byRoute === undefined) urls.set(key, (byRoute = new Map()));
-    let url = byRoute.get(ctx.routeType);
-    if (url === undefined) byRoute.set(ctx.routeType, (url = urlOf(ctx)));
-    return url;
-  };
   return {
     name: spec.name,
     routeTypes,
@@ -70,7 +52,7 @@ export function makeOpenAiStyleDriver(spec: OpenAiStyleSpec): ProviderDriver {
         const base = spec.fromHost?.has(ctx.routeType) ? () => new URL(spec.baseUrl(ctx.target, ctx)).origin : () => spec.baseUrl(ctx.target, ctx);
         return passThroughRequest(ctx, base, spec.paths[ctx.routeType] ?? '/', q);
       }
-      return openAiRequest(body, ctx, q ? urlOf(ctx, q) : rememberedUrl(ctx));
+      return openAiRequest(body, ctx, urlOf(ctx, q));
     },
     fromResponse: (_status, headers, body, ctx): TranslatedResponse =>
       ctx.passThrough ? fromPassThroughBody(headers, body) : fromOpenAiBody(body, ctx),

@@ -6,6 +6,8 @@
  *  - otherwise base URL + (`upstream_path` or the route type's path);
  *  - `preserve` without `upstream_path` sends the client's path (shared.lua override_upstream_url);
  *  - the client's query string is forwarded by the engine, as nginx would; `query` adds the provider's own.
+ * Built once per target and route type, not per request (urlMemo); `preserve`'s client path and a pass-through
+ * operation's client ids are joined per request.
  */
 import { ConfigError } from '../../errors';
 import type { TranslateContext } from '../provider';
@@ -24,9 +26,9 @@ export interface UrlOptions {
   readonly operation?: { readonly from: string; readonly resource: string; readonly rest: string };
 }
 
-function withOperation(path: string, op: UrlOptions['operation']): string {
-  if (!op) return path;
-  const swapped = op.resource !== op.from && path.endsWith(`/${op.from}`) ? path.slice(0, -op.from.length) + op.resource : path;
+/** `url` (ending with its path: no query or fragment) with the operation at the end of its path. */
+function withOperation(url: string, op: NonNullable<UrlOptions['operation']>): string {
+  const swapped = op.resource !== op.from && url.endsWith(`/${op.from}`) ? url.slice(0, -op.from.length) + op.resource : url;
   return swapped.replace(/\/+$/, '') + op.rest;
 }
 
@@ -37,22 +39,58 @@ export function normalisePath(path: string): string {
 
 /**
  * The provider URL. `base` (scheme://host[:port][/prefix]) is only evaluated when no `upstream_url` is set, so a
- * base that needs options (Azure's instance) does not fail a target that names its URL.
+ * base that needs options (Azure's instance) does not fail a target that names its URL. It must depend on the
+ * provider, the target's `model.options` and the route type only (never on the request): the built URL is
+ * remembered per options object (urlMemo).
  */
 export function upstreamUrl(ctx: TranslateContext, base: string | (() => string), path: string, opts: UrlOptions = {}): string {
   const o = ctx.target.model.options;
-  const preserveClientPath = ctx.routeType === 'preserve' && !o?.upstream_path;
-  // The same target gives the same URL on every request unless the client's path goes into it: built once.
-  // A base computed from options (a function, e.g. Azure's instance) is built every time.
-  // A pass-through operation carries the client's ids (`/files/{id}/content`): per request, never remembered.
-  if (preserveClientPath || opts.operation || (!o?.upstream_url && typeof base !== 'string')) return buildUpstreamUrl(ctx, base, path, opts, preserveClientPath);
-  const key = `${o?.upstream_url ?? ''}\n${o?.upstream_url ? '' : (base as string)}\n${o?.upstream_path ?? ''}\n${path}\n${opts.urlIsBase === true}\n${
-    opts.query ? JSON.stringify(opts.query) : ''
-  }`;
-  return remember(builtUrls, key, () => buildUpstreamUrl(ctx, base, path, opts, false));
+  // `preserve` sends the client's path: built per request, never remembered.
+  if (ctx.routeType === 'preserve' && !o?.upstream_path) return buildUpstreamUrl(ctx, base, path, opts, true).url;
+  const memo = urlMemo(o ?? noOptions(ctx.provider));
+  const urlIsBase = opts.urlIsBase === true;
+  const query = opts.query ? JSON.stringify(opts.query) : '';
+  // By path first: usually a driver's constant string, whose hash V8 keeps (a key built per request would be
+  // hashed per request), then the few URLs of that path compared field by field.
+  let same = memo.byPath.get(path);
+  let built: BuiltUrl | undefined;
+  if (same !== undefined) {
+    for (const e of same) if (e.routeType === ctx.routeType && e.urlIsBase === urlIsBase && e.query === query) built = e.built;
+  }
+  if (built === undefined) {
+    // A pass-through operation is left out of what is remembered (it carries the client's ids,
+    // `/files/{id}/content`): the URL without it is remembered, the operation joined to it per request.
+    built = buildUpstreamUrl(ctx, base, path, opts, false);
+    if (memo.size >= MEMO_PER_OPTIONS) {
+      memo.byPath.clear();
+      memo.size = 0;
+      same = undefined;
+    }
+    if (same === undefined) memo.byPath.set(path, (same = []));
+    same.push({ routeType: ctx.routeType, urlIsBase, query, built });
+    memo.size++;
+  }
+  return opts.operation ? withOperation(built.head, opts.operation) + built.tail : built.url;
 }
 
-function buildUpstreamUrl(ctx: TranslateContext, base: string | (() => string), path: string, opts: UrlOptions, preserveClientPath: boolean): string {
+/** A built URL: whole, and split where a pass-through operation goes (the end of the path). */
+interface BuiltUrl {
+  readonly url: string;
+  /** Up to the end of the path. */
+  readonly head: string;
+  /** The query and fragment ('' or from `?` / `#`). */
+  readonly tail: string;
+}
+
+function splitUrl(url: string): BuiltUrl {
+  // A serialized URL's first `?` or `#` starts its query or fragment: inside a path or user info they are
+  // percent-encoded (WHATWG URL's percent-encode sets).
+  const cut = url.search(/[?#]/);
+  return cut < 0 ? { url, head: url, tail: '' } : { url, head: url.slice(0, cut), tail: url.slice(cut) };
+}
+
+/** The URL without a pass-through operation (joined by upstreamUrl). */
+function buildUpstreamUrl(ctx: TranslateContext, base: string | (() => string), path: string, opts: UrlOptions, preserveClientPath: boolean): BuiltUrl {
   const o = ctx.target.model.options;
   let out: string;
   if (o?.upstream_url) {
@@ -63,30 +101,58 @@ function buildUpstreamUrl(ctx: TranslateContext, base: string | (() => string), 
       throw new ConfigError('model.options.upstream_url is not a valid URL');
     }
     if (preserveClientPath) url.pathname = normalisePath(ctx.clientPath);
-    else if (opts.urlIsBase && (url.pathname === '' || url.pathname === '/')) url.pathname = withOperation(normalisePath(path), opts.operation);
-    else url.pathname = withOperation(normalisePath(url.pathname), opts.operation);
-    if (!opts.query) return url.toString();
+    else if (opts.urlIsBase && (url.pathname === '' || url.pathname === '/')) url.pathname = normalisePath(path);
+    else url.pathname = normalisePath(url.pathname);
+    if (!opts.query) return splitUrl(url.toString());
     out = url.toString();
   } else {
     const b = typeof base === 'string' ? base : base();
     // Plain string work: bases are our own constants or `https://{host}`; default ports are dropped as WHATWG
     // URL would.
     if (preserveClientPath) out = new URL(b).origin + normalisePath(ctx.clientPath);
-    else out = stripDefaultPort(b).replace(/\/+$/, '') + withOperation(normalisePath(o?.upstream_path ?? path), opts.operation);
-    if (!opts.query) return out;
+    else out = stripDefaultPort(b).replace(/\/+$/, '') + normalisePath(o?.upstream_path ?? path);
+    if (!opts.query) return splitUrl(out);
   }
   const url = new URL(out);
   for (const [k, v] of Object.entries(opts.query)) url.searchParams.set(k, v);
-  return url.toString();
+  return splitUrl(url.toString());
 }
 
 /**
- * Per-request URL work done once per distinct input: a WHATWG parse or build costs microseconds, and a target's
- * URL is the same on every request (templated ones vary; client query strings vary). Bounded: a full map is
- * emptied, so hostile variety costs the parse it would have cost anyway, never memory.
+ * Per-request URL work done once per target: a WHATWG parse or build costs microseconds, and a target's URL is
+ * the same on every request. Remembered per `model.options` object (the config's, alive as long as its
+ * target, also under a templated model.name: engine/templating.ts keeps parts without templates; a templated
+ * option makes a new object per request, so that target's URL is built per request and goes with it) and,
+ * within it, per route type, path and provider query. Some of those can carry the client's choices (a model named by the request in Gemini's or
+ * Bedrock's path, the client's Azure api-version), so each options object's memo is bounded: a full one is
+ * emptied, and hostile variety costs the build it would have cost anyway, never memory. A target without
+ * options shares its provider's memo.
  */
+const MEMO_PER_OPTIONS = 32;
+
+/** One options object's URLs: by path, then route type, `urlIsBase` and provider query (JSON, or ''). */
+interface UrlMemo {
+  readonly byPath: Map<string, Array<{ readonly routeType: string; readonly urlIsBase: boolean; readonly query: string; readonly built: BuiltUrl }>>;
+  size: number;
+}
+
+const urlMemos = new WeakMap<object, UrlMemo>();
+const optionlessKeys = new Map<string, object>();
+
+function urlMemo(options: object): UrlMemo {
+  let memo = urlMemos.get(options);
+  if (memo === undefined) urlMemos.set(options, (memo = { byPath: new Map(), size: 0 }));
+  return memo;
+}
+
+function noOptions(provider: string): object {
+  let key = optionlessKeys.get(provider);
+  if (key === undefined) optionlessKeys.set(provider, (key = {}));
+  return key;
+}
+
+/** Parsed URLs, by URL (client query strings vary): bounded, a full map is emptied. */
 const MEMO_MAX = 1024;
-const builtUrls = new Map<string, string>();
 const parsedUrls = new Map<string, UrlParts>();
 
 function remember<V>(memo: Map<string, V>, key: string, make: () => V): V {
