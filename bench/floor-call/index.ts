@@ -11,7 +11,8 @@
  * Same two switches as bench/floor-answer: the log phase is declared unless AI_PROXY_ADVANCED_LOG_PHASE is off,
  * and `config.serialize` (the bench's log_statistics) adds one kong.log.set_serialize_value before the exit.
  */
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
+import { providerDispatch } from '../lib/provider-dispatch';
 
 interface FloorCallKong {
   request: {
@@ -25,6 +26,9 @@ interface FloorCallKong {
 
 const BLOCK = { meta: { plugin_id: 'floor', provider_name: 'openai', request_model: 'gpt-4o-mini', response_model: 'gpt-4o-mini', llm_latency: 1 }, usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, cost: 0 } };
 
+/** ai-proxy-advanced's get_raw_body limit: max_request_body_size's default (as bench/floor-answer). */
+const MAX_REQUEST_BODY_SIZE = 1048576;
+
 /** One Agent for the process, as engine/upstream.ts keeps one per connect timeout. */
 const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
 
@@ -34,33 +38,10 @@ interface Answer {
 }
 
 /** The provider call with the raw body: the bytes collected from undici's parser, no Readable, no timer. */
-function call(origin: string, path: string, body: Buffer): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let status = 0;
-    agent.dispatch(
-      {
-        origin,
-        path,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', accept: '*/*', 'accept-encoding': 'identity' },
-        body,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      },
-      {
-        onRequestStart() {},
-        onResponseStart(_c: Dispatcher.DispatchController, statusCode: number) {
-          status = statusCode;
-        },
-        onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer) {
-          chunks.push(chunk);
-        },
-        onResponseEnd: () => resolve({ status, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks) }),
-        onResponseError: (_c: Dispatcher.DispatchController, e: Error) => reject(e),
-      },
-    );
-  });
+async function call(origin: string, path: string, body: Buffer): Promise<Answer> {
+  const chunks: Buffer[] = [];
+  const status = await providerDispatch(agent, origin, path, body, (chunk) => chunks.push(chunk));
+  return { status, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks) };
 }
 
 export class Plugin {
@@ -75,7 +56,7 @@ export class Plugin {
 
   async access(kong: FloorCallKong): Promise<void> {
     await kong.request.getHeaders(1000);
-    const raw = await kong.request.getRawBody(8 * 1024 * 1024);
+    const raw = await kong.request.getRawBody(MAX_REQUEST_BODY_SIZE);
     await kong.request.getPathWithQuery();
     const body = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw ?? ''), 'latin1');
     const answer = await call(this.origin, this.path, body);

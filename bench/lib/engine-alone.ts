@@ -7,6 +7,7 @@ import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import type { EnginePdk } from '../../plugins/ai-proxy-advanced/engine/pdk';
 import { Agent } from 'undici';
 import { memoryPdk } from './memory-pdk';
+import { providerDispatch } from './provider-dispatch';
 
 export interface EngineAloneOptions {
   body: Buffer;
@@ -55,27 +56,8 @@ export async function engineCpuPerRequest(config: object, opts: EngineAloneOptio
  */
 export async function undiciCpuPerRequest(upPort: number, body: Buffer, requests: number, concurrency = 20): Promise<number> {
   const agent = new Agent({ keepAliveTimeout: 30_000 });
-  const one = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      agent.dispatch(
-        {
-          origin: `http://127.0.0.1:${upPort}`,
-          path: '/v1/chat/completions',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', accept: '*/*', 'accept-encoding': 'identity' },
-          body,
-          headersTimeout: 0,
-          bodyTimeout: 0,
-        },
-        {
-          onRequestStart() {},
-          onResponseStart() {},
-          onResponseData() {},
-          onResponseEnd: () => resolve(),
-          onResponseError: (_c, e) => reject(e),
-        },
-      );
-    });
+  const origin = `http://127.0.0.1:${upPort}`;
+  const one = (): Promise<unknown> => providerDispatch(agent, origin, '/v1/chat/completions', body);
   const run = async (count: number): Promise<void> => {
     let started = 0;
     await Promise.all(
