@@ -22,6 +22,7 @@ import { normalizePath, type Router, upstreamUri } from '../router';
 import { headerEnabled, type Settings } from '../settings';
 import { HeaderMap, type Phase, type RequestContext } from './context';
 import { type BodyLimits, BodyTooLarge, readRequestBody, removeSpooled, type RequestBody } from './request-body';
+import { endAtTurnEnd } from './turn-end';
 import { callUpstream, UpstreamFailure, type ReadTimerFactory } from './upstream';
 
 export const KONG_VERSION = '3.9.1';
@@ -58,6 +59,8 @@ function requestId(): string {
   return ID_POOL.toString('hex', idOffset - 16, idOffset);
 }
 
+const NO_BODY = Buffer.alloc(0);
+
 export function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
   const url = req.url ?? '/';
   // An absolute-form target (`GET http://host/path`) is routed on its path.
@@ -65,6 +68,9 @@ export function createContext(req: IncomingMessage, bodyBufferSize: number): Req
   const q = noAbs.indexOf('?');
   const rawPath = (q < 0 ? noAbs : noAbs.slice(0, q)) || '/';
   const rawQuery = q < 0 ? '' : noAbs.slice(q + 1);
+  // Headers are read from rawHeaders only: `req.headers` is built by Node on first access, and nothing on the
+  // request path needs it (the router asks for it only for routes with `headers` rules). Node keeps the first
+  // of several Host headers, as first() does.
   const headers = HeaderMap.fromRaw(req.rawHeaders);
   const remote = req.socket.remoteAddress ?? '';
   return {
@@ -74,13 +80,13 @@ export function createContext(req: IncomingMessage, bodyBufferSize: number): Req
     req,
     method: req.method ?? 'GET',
     scheme: 'http',
-    host: req.headers.host ?? '',
+    host: headers.first('host') ?? '',
     port: req.socket.localPort ?? 0,
     rawPath,
     path: normalizePath(rawPath),
     rawQuery,
     requestHeaders: headers,
-    body: Buffer.alloc(0),
+    body: NO_BODY,
     bodyFile: undefined,
     bodySize: 0,
     bodyBufferSize,
@@ -169,7 +175,8 @@ function sendDelayed(host: ProxyHost, ctx: RequestContext, res: ServerResponse):
   const d = ctx.delayed;
   if (!d) return;
   const kh = kongHeaders(host.settings);
-  const h = d.headers.clone();
+  // The delayed response is sent once and then only read for its status: its headers become the sent ones.
+  const h = d.headers;
   h.delete('transfer-encoding');
   h.set('Content-Length', [String(d.body.length)]);
   ctx.latency.response = elapsed(ctx);
@@ -178,7 +185,7 @@ function sendDelayed(host: ProxyHost, ctx: RequestContext, res: ServerResponse):
   if (kh.requestId) h.set('X-Kong-Request-Id', [ctx.id]);
   ctx.sent = { status: d.status, headers: h };
   res.writeHead(d.status, h.toNode());
-  res.end(ctx.method === 'HEAD' ? undefined : d.body);
+  endAtTurnEnd(res, ctx.method === 'HEAD' ? undefined : d.body);
 }
 
 function proxiedHeaders(host: ProxyHost, ctx: RequestContext, h: HeaderMap, upstreamVia: string | undefined): HeaderMap {
@@ -273,7 +280,7 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
     const status = ctx.response.status ?? up.status;
     ctx.sent = { status, headers: h };
     res.writeHead(status, h.toNode());
-    res.end(ctx.method === 'HEAD' ? undefined : body);
+    endAtTurnEnd(res, ctx.method === 'HEAD' ? undefined : body);
     return;
   }
 
@@ -310,11 +317,11 @@ export async function handleProxyRequest(host: ProxyHost, req: IncomingMessage, 
   try {
     let body: RequestBody;
     try {
-      body = await readRequestBody(req, host.bodyLimits);
+      body = await readRequestBody(req, host.bodyLimits, ctx.requestHeaders.first('content-length'));
     } catch (err) {
       if (!(err instanceof BodyTooLarge)) throw err;
       // nginx answers 413 without running Kong's phases and closes the connection (the rest is not read).
-      host.logger.err(`${err.message}: ${req.headers['content-length'] ?? 'chunked'} bytes, request_id: ${ctx.id}`);
+      host.logger.err(`${err.message}: ${ctx.requestHeaders.first('content-length') ?? 'chunked'} bytes, request_id: ${ctx.id}`);
       res.shouldKeepAlive = false;
       kongError(ctx, 413);
       sendDelayed(host, ctx, res);
@@ -326,7 +333,15 @@ export async function handleProxyRequest(host: ProxyHost, req: IncomingMessage, 
     if (body.file !== undefined) res.once('close', () => removeSpooled(body));
     const ended = await runPhase(host, worker, ctx, 'rewrite', iterator.globals);
     if (!ended) {
-      const match = host.router().match({ method: ctx.method, host: ctx.host, path: ctx.path, headers: req.headers });
+      const match = host.router().match({
+        method: ctx.method,
+        host: ctx.host,
+        path: ctx.path,
+        // Built by Node only if a route has `headers` rules (Node's joined form is what those rules match).
+        get headers() {
+          return req.headers;
+        },
+      });
       if (!match) {
         kongError(ctx, 404, 'no Route matched with those values');
       } else {
