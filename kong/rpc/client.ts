@@ -14,8 +14,6 @@
 import net from 'node:net';
 import { BusyPoll } from './busy-poll';
 import { createStreamDecoder, encodeLua } from './lua-msgpack';
-// The plugin server's end-of-turn writer, reused as it is: the same wake-up argument holds in this direction.
-import { ReplyWriter as TurnWriter } from '../pluginserver/reply-writer';
 
 /**
  * The read buffer every connection's socket reads into. One is enough: a read is handed to its connection's
@@ -74,21 +72,12 @@ class Connection {
   idleSince = 0;
   private readonly decoder;
   private timer: NodeJS.Timeout | undefined;
-  /**
-   * Calls leave at the end of the event-loop turn, every connection's together (kong/pluginserver/reply-writer.ts
-   * says why): each write wakes the plugin server, and under concurrency writing each call as soon as it is
-   * encoded interleaved those wakes with the rest of the gateway's turn (the next client request parsed, a
-   * response written), so the plugin server preempted the gateway mid-turn. A lone call pays one setImmediate.
-   * Only the local gateway does this; the wire (one call in flight per connection, Kong's order) is unchanged.
-   */
-  private readonly writer: TurnWriter;
 
   constructor(
     readonly socket: net.Socket,
     private readonly owner: PluginServerClient,
   ) {
     socket.unref();
-    this.writer = new TurnWriter(socket);
     this.decoder = createStreamDecoder((msg) => this.onMessage(msg));
     socket.on('error', (e) => this.fail(new Error(`no data (${e.message})`)));
     socket.on('close', () => this.fail(new Error('no data')));
@@ -133,7 +122,7 @@ class Connection {
       this.pending = { msgId, poll: 0, resolve, reject };
       if (this.timer === undefined) this.timer = setTimeout(this.onTimeout, timeoutMs);
       else this.timer.refresh().ref();
-      this.writer.write(frame);
+      this.socket.write(frame);
       this.pending.poll = this.owner.busyPoll.arm();
     });
   }

@@ -22,7 +22,6 @@ import { normalizePath, type Router, upstreamUri } from '../router';
 import { headerEnabled, type Settings } from '../settings';
 import { HeaderMap, type Phase, type RequestContext } from './context';
 import { type BodyLimits, BodyTooLarge, readRequestBody, removeSpooled, type RequestBody } from './request-body';
-import { endAtTurnEnd } from './turn-end';
 import { callUpstream, UpstreamFailure, type ReadTimerFactory } from './upstream';
 
 export const KONG_VERSION = '3.9.1';
@@ -185,7 +184,7 @@ function sendDelayed(host: ProxyHost, ctx: RequestContext, res: ServerResponse):
   if (kh.requestId) h.set('X-Kong-Request-Id', [ctx.id]);
   ctx.sent = { status: d.status, headers: h };
   res.writeHead(d.status, h.toNode());
-  endAtTurnEnd(res, ctx.method === 'HEAD' ? undefined : d.body);
+  res.end(ctx.method === 'HEAD' ? undefined : d.body);
 }
 
 function proxiedHeaders(host: ProxyHost, ctx: RequestContext, h: HeaderMap, upstreamVia: string | undefined): HeaderMap {
@@ -280,7 +279,7 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
     const status = ctx.response.status ?? up.status;
     ctx.sent = { status, headers: h };
     res.writeHead(status, h.toNode());
-    endAtTurnEnd(res, ctx.method === 'HEAD' ? undefined : body);
+    res.end(ctx.method === 'HEAD' ? undefined : body);
     return;
   }
 
