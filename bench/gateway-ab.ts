@@ -7,6 +7,7 @@
  * Unpaired figures from separate `engine` runs differ by more than the changes measured here whenever the
  * machine is shared; use this to decide whether a change to kong/gateway or kong/rpc pays.
  * Knobs: BENCH_ROUNDS (default 16), BENCH_ROUND_SECONDS (default 1.5), BENCH_CONNECTIONS (default 20).
+ * BENCH_ROUTES=plugin (or plain) measures one route only.
  * BENCH_ENV_A / BENCH_ENV_B (`NAME=value,NAME=value`) add environment variables to one gateway only, to compare
  * a switch within one build (BENCH_BASE then defaults to this checkout).
  * Without BENCH_BASE or either env knob it says so and exits (npm run bench runs every benchmark).
@@ -88,11 +89,16 @@ async function main(scratch: string): Promise<void> {
     };
   };
   // Warm-up: both builds' JIT settles before anything counts.
-  for (const p of Object.values(paths)) for (const g of Object.values(gws)) await run(g, p, 4);
+  for (const [name, p] of Object.entries(paths)) {
+    if (process.env.BENCH_ROUTES && !process.env.BENCH_ROUTES.split(',').includes(name)) continue;
+    for (const g of Object.values(gws)) await run(g, p, 4);
+  }
   const envText = (k: 'A' | 'B'): string => (Object.keys(ENV[k]).length ? ` with ${process.env[`BENCH_ENV_${k}`]}` : '');
   console.log(`\nA = ${path.resolve(BASE)}${envText('A')}\nB = ${THIS}${envText('B')}`);
   console.log(`${CONNS} connections, ${ROUNDS} paired rounds of ${SECS} s, load average before ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const only = process.env.BENCH_ROUTES?.split(',');
   for (const [name, p] of Object.entries(paths)) {
+    if (only && !only.includes(name)) continue;
     const a: number[] = [];
     const b: number[] = [];
     const ratio: number[] = [];
@@ -117,7 +123,12 @@ async function main(scratch: string): Promise<void> {
       `${name.padEnd(6)} gateway process CPU per request: A ${median(a).toFixed(1)} µs, B ${median(b).toFixed(1)} µs; ` +
         `paired B/A median ${median(ratio).toFixed(3)} [${ratio.map((x) => x.toFixed(2)).join(' ')}]`,
     );
-    if (name === 'plugin') console.log(`       plugin server CPU per request: A ${median(psA).toFixed(1)} µs, B ${median(psB).toFixed(1)} µs`);
+    if (name === 'plugin') {
+      console.log(`       plugin server CPU per request: A ${median(psA).toFixed(1)} µs, B ${median(psB).toFixed(1)} µs`);
+      // On a saturated machine req/s follows the CPU all processes spend per request, not the gateway's alone.
+      const sum = a.map((x, i) => (b[i]! + psB[i]!) / (x + psA[i]!));
+      console.log(`       gateway + plugin server CPU per request, paired B/A median ${median(sum).toFixed(3)} [${sum.map((x) => x.toFixed(2)).join(' ')}]`);
+    }
     console.log(`       gateway context switches per request: A ${median(csA).toFixed(2)}, B ${median(csB).toFixed(2)}`);
     console.log(`       req/s paired B/A median ${median(rpsRatio).toFixed(3)} [${rpsRatio.map((x) => x.toFixed(2)).join(' ')}]`);
   }
