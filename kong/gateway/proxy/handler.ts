@@ -67,9 +67,6 @@ export function createContext(req: IncomingMessage, bodyBufferSize: number): Req
   const q = noAbs.indexOf('?');
   const rawPath = (q < 0 ? noAbs : noAbs.slice(0, q)) || '/';
   const rawQuery = q < 0 ? '' : noAbs.slice(q + 1);
-  // Headers are read from rawHeaders only: `req.headers` is built by Node on first access, and nothing on the
-  // request path needs it (the router asks for it only for routes with `headers` rules). Node keeps the first
-  // of several Host headers, as first() does.
   const headers = HeaderMap.fromRaw(req.rawHeaders);
   const remote = req.socket.remoteAddress ?? '';
   return {
@@ -79,7 +76,7 @@ export function createContext(req: IncomingMessage, bodyBufferSize: number): Req
     req,
     method: req.method ?? 'GET',
     scheme: 'http',
-    host: headers.first('host') ?? '',
+    host: req.headers.host ?? '',
     port: req.socket.localPort ?? 0,
     rawPath,
     path: normalizePath(rawPath),
@@ -316,11 +313,11 @@ export async function handleProxyRequest(host: ProxyHost, req: IncomingMessage, 
   try {
     let body: RequestBody;
     try {
-      body = await readRequestBody(req, host.bodyLimits, ctx.requestHeaders.first('content-length'));
+      body = await readRequestBody(req, host.bodyLimits);
     } catch (err) {
       if (!(err instanceof BodyTooLarge)) throw err;
       // nginx answers 413 without running Kong's phases and closes the connection (the rest is not read).
-      host.logger.err(`${err.message}: ${ctx.requestHeaders.first('content-length') ?? 'chunked'} bytes, request_id: ${ctx.id}`);
+      host.logger.err(`${err.message}: ${req.headers['content-length'] ?? 'chunked'} bytes, request_id: ${ctx.id}`);
       res.shouldKeepAlive = false;
       kongError(ctx, 413);
       sendDelayed(host, ctx, res);
@@ -332,15 +329,7 @@ export async function handleProxyRequest(host: ProxyHost, req: IncomingMessage, 
     if (body.file !== undefined) res.once('close', () => removeSpooled(body));
     const ended = await runPhase(host, worker, ctx, 'rewrite', iterator.globals);
     if (!ended) {
-      const match = host.router().match({
-        method: ctx.method,
-        host: ctx.host,
-        path: ctx.path,
-        // Built by Node only if a route has `headers` rules (Node's joined form is what those rules match).
-        get headers() {
-          return req.headers;
-        },
-      });
+      const match = host.router().match({ method: ctx.method, host: ctx.host, path: ctx.path, headers: req.headers });
       if (!match) {
         kongError(ctx, 404, 'no Route matched with those values');
       } else {

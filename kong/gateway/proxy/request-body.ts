@@ -46,14 +46,13 @@ export function tempDirFor(prefix: string): string {
 }
 
 /** Throws BodyTooLarge when the declared length already exceeds the limit (nothing read). */
-export function checkDeclaredLength(contentLength: string | undefined, maxSize: number): void {
-  const declared = Number(contentLength ?? NaN);
+export function checkDeclaredLength(req: IncomingMessage, maxSize: number): void {
+  const declared = Number(req.headers['content-length'] ?? NaN);
   if (maxSize > 0 && Number.isFinite(declared) && declared > maxSize) throw new BodyTooLarge();
 }
 
-/** `contentLength`: the request's Content-Length header (Node's parser refuses conflicting ones). */
-export function readRequestBody(req: IncomingMessage, limits: BodyLimits, contentLength: string | undefined): Promise<RequestBody> {
-  checkDeclaredLength(contentLength, limits.maxSize);
+export function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promise<RequestBody> {
+  checkDeclaredLength(req, limits.maxSize);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
