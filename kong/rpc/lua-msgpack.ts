@@ -67,7 +67,23 @@ function writeValue(w: Writer, v: unknown, depth: number): void {
   if (v instanceof Uint8Array) return w.bin(v);
   if (Array.isArray(v)) return writeArray(w, v, depth);
   if (v instanceof Map) return writeEntries(w, [...v.entries()], depth);
-  return writeEntries(w, Object.entries(v as Record<string, unknown>), depth);
+  return writeObject(w, v as Record<string, unknown>, depth);
+}
+
+/** writeEntries for a plain object, without the pair arrays Object.entries and the nil filter would allocate. */
+function writeObject(w: Writer, o: Record<string, unknown>, depth: number): void {
+  const keys = Object.keys(o);
+  let n = 0;
+  for (let i = 0; i < keys.length; i++) if (!isNil(o[keys[i]!])) n++;
+  if (n === 0) return w.arrayHead(0);
+  w.mapHead(n);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const val = o[key];
+    if (isNil(val)) continue;
+    w.str(key, false);
+    writeValue(w, val, depth + 1);
+  }
 }
 
 function writeArray(w: Writer, a: readonly unknown[], depth: number): void {

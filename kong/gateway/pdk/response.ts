@@ -72,8 +72,12 @@ function exit(ctx: RequestContext, args: unknown[]): typeof EXIT {
   if (body !== undefined && body !== null && typeof body !== 'string' && typeof body !== 'object')
     throw new LuaError('body must be a nil, string or table');
   const extra = headerTable(args[2]);
-  const headers = ctx.response.headers.clone();
-  for (const [k, v] of extra.entries()) headers.set(k, v);
+  // Most exits come before any set_header: the exit's own headers are then the response's, no copy needed.
+  let headers = extra;
+  if (ctx.response.headers.size > 0) {
+    headers = ctx.response.headers.clone();
+    for (const [k, v] of extra.entries()) headers.set(k, v);
+  }
   let buf: Buffer = Buffer.alloc(0);
   if (typeof body === 'string') buf = Buffer.from(body, 'utf8');
   else if (Buffer.isBuffer(body)) buf = body;

@@ -12,11 +12,13 @@ export function luaType(v: unknown): string {
   return typeof v;
 }
 
+const oneHeaderValue = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('latin1') : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+
 /** validate_header: a header value is a string, number, boolean, or an array of those. */
 export function headerValues(name: unknown, value: unknown): string[] {
   if (typeof name !== 'string') throw new LuaError(`invalid header name "${String(name)}": got ${luaType(name)}, expected string`);
-  const one = (v: unknown): string | undefined =>
-    typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('latin1') : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+  const one = oneHeaderValue;
   const single = one(value);
   if (single !== undefined) return [single];
   if (Array.isArray(value)) {

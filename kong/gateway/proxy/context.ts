@@ -77,6 +77,9 @@ export class HeaderMap {
     const key = name.toLowerCase();
     if (this.map.has(key)) this.own().delete(key);
   }
+  get size(): number {
+    return this.map.size;
+  }
   has(name: string): boolean {
     return this.map.has(name.toLowerCase());
   }

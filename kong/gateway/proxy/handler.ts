@@ -58,6 +58,8 @@ function requestId(): string {
   return ID_POOL.toString('hex', idOffset - 16, idOffset);
 }
 
+const NO_BODY = Buffer.alloc(0);
+
 export function createContext(req: IncomingMessage, bodyBufferSize: number): RequestContext {
   const url = req.url ?? '/';
   // An absolute-form target (`GET http://host/path`) is routed on its path.
@@ -80,7 +82,7 @@ export function createContext(req: IncomingMessage, bodyBufferSize: number): Req
     path: normalizePath(rawPath),
     rawQuery,
     requestHeaders: headers,
-    body: Buffer.alloc(0),
+    body: NO_BODY,
     bodyFile: undefined,
     bodySize: 0,
     bodyBufferSize,
@@ -169,7 +171,8 @@ function sendDelayed(host: ProxyHost, ctx: RequestContext, res: ServerResponse):
   const d = ctx.delayed;
   if (!d) return;
   const kh = kongHeaders(host.settings);
-  const h = d.headers.clone();
+  // The delayed response is sent once and then only read for its status: its headers become the sent ones.
+  const h = d.headers;
   h.delete('transfer-encoding');
   h.set('Content-Length', [String(d.body.length)]);
   ctx.latency.response = elapsed(ctx);

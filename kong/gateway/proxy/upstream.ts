@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, errors as undiciErrors } from 'undici';
 
 const agents = new Map<string, Agent>();
 
@@ -131,8 +131,12 @@ export async function callUpstream(req: UpstreamRequest): Promise<UpstreamRespon
     const signal = new ReadTimeoutSignal();
     const timer = (req.readTimer ?? nativeReadTimer)(req.readTimeout, () => signal.fire(new ReadTimeout(req.readTimeout)));
     try {
-      const r = await request(`${origin}${req.path}`, {
-        dispatcher: agentFor(req.connectTimeout, req.tlsVerify),
+      // The agent's own request(): undici's top-level request(url) parses the URL into a WHATWG URL and spreads
+      // the options into a new object on every call; the path goes out as Kong computed it, as nginx sends
+      // $upstream_uri (undici still refuses a path with control characters or spaces).
+      const r = await agentFor(req.connectTimeout, req.tlsVerify).request({
+        origin,
+        path: req.path,
         method: req.method as 'GET',
         headers: Buffer.isBuffer(req.body) ? req.headers : { ...req.headers, 'content-length': String(req.body.size) },
         body: Buffer.isBuffer(req.body) ? (req.body.length > 0 || !['GET', 'HEAD'].includes(req.method) ? req.body : null) : req.body.open(),
