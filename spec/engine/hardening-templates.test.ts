@@ -249,14 +249,21 @@ describe('through the local gateway and the real plugin server', () => {
     assert.equal(attacker.requests.length, 0);
   });
 
-  test('control characters in a templated model name, or in the request model, are a 400 before any call', async () => {
+  test('control characters in a templated model name, or in the request model, or a request model over 256 characters, are a 400 before any call', async () => {
     const r = await post('/model?model=gpt%0d%0aX-Evil:%201');
     assert.equal(r.status, 400);
     assert.match(messageOf(r.json), /template '\$\(query_params\.model\)' in model\.name/);
     const own = await post('/own', {}, JSON.stringify({ ...chat, model: 'gpt\r\nx-evil: 1' }));
     assert.equal(own.status, 400);
     assert.equal(messageOf(own.json), 'model may not contain control characters');
+    // A client-chosen model goes into URLs (Gemini, Bedrock) and their memos: a megabyte one only held memory.
+    const long = await post('/own', {}, JSON.stringify({ ...chat, model: 'm'.repeat(257) }));
+    assert.equal(long.status, 400);
+    assert.equal(messageOf(long.json), 'model is longer than 256 characters');
     assert.equal(api.requests.length, 0);
+    const longest = await post('/own', {}, JSON.stringify({ ...chat, model: 'm'.repeat(256) }));
+    assert.equal(longest.status, 200);
+    api.requests.length = 0;
     // Found by spec/fuzz: a request model outside Latin-1 answered 500 after the provider was called (header).
     const unicode = await post('/own', {}, JSON.stringify({ ...chat, model: 'Ā-modèle' }));
     assert.equal(unicode.status, 200);

@@ -140,6 +140,26 @@ describe('upstream URLs built once per distinct input', () => {
     assert.equal(azureUrl(''), 'http://h:8080/openai/files?x=1&api-version=p#f');
   });
 
+  it('two providers sharing one options object each get their own URL (the memo is keyed by provider too)', () => {
+    const options = {};
+    const shared = (provider: 'deepseek' | 'cerebras'): TargetConfig => ({ route_type: 'llm/v1/chat', model: { provider, name: 'm', options } });
+    for (let i = 0; i < 2; i++) {
+      assert.equal(deepseekDriver.toRequest(chat, makeCtx(shared('deepseek'))).url, 'https://api.deepseek.com/v1/chat/completions');
+      assert.equal(cerebrasDriver.toRequest(chat, makeCtx(shared('cerebras'))).url, 'https://api.cerebras.ai/v1/chat/completions');
+    }
+  });
+
+  it('a long URL (client input in it) is built and parsed per request, never held; short ones are remembered', () => {
+    const short = 'http://h/x?q=1';
+    assert.equal(parseUrl(short), parseUrl(short), 'a short URL is parsed once');
+    const long = `http://h/x?q=${'a'.repeat(5000)}`;
+    assert.notEqual(parseUrl(long), parseUrl(long), 'a long URL is parsed per call');
+    assert.equal(parseUrl(long).search.length, 5003);
+    const gemini = target('gemini', 'llm/v1/chat', 'ignored');
+    const model = 'g'.repeat(3000);
+    assert.equal(geminiUrl(makeCtx(gemini, { model }), 'generateContent'), `https://generativelanguage.googleapis.com/v1beta/models/${model}:generateContent`);
+  });
+
   it('past the bound (templated URLs, client query strings) answers stay right; invalid URLs fail every time', () => {
     for (let i = 0; i < 3000; i++) {
       const ctx = makeCtx(target('openai', 'llm/v1/chat', 'm', { upstream_url: `http://h${i % 1500}/v1` }));

@@ -84,6 +84,8 @@ function createsOn(route: PassThroughRoute, client: { method: string; path: stri
 
 /** Longest id or action segment taken from a client path. */
 const MAX_SEGMENT = 256;
+/** Longest model name a client may choose for a target without `model.name`. */
+export const MAX_REQUESTED_MODEL = 256;
 
 function segmentOf(raw: string): string {
   let s: string;
@@ -133,6 +135,9 @@ export function resolveModelName(model: ModelConfig, requested: string | undefin
     // The name goes into X-Kong-LLM-Model with the answer: a control character there failed the response only
     // after the provider had been called (and paid). Template values are checked in templating.ts.
     if (/[\x00-\x1f\x7f]/.test(requested)) throw new InvalidRequestError('model may not contain control characters');
+    // It also goes into provider URLs (Gemini, Bedrock paths) and their bounded memos: an id of some hundred
+    // characters is the longest real one (Bedrock ARNs); a megabyte "model" would only hold memory.
+    if (requested.length > MAX_REQUESTED_MODEL) throw new InvalidRequestError(`model is longer than ${MAX_REQUESTED_MODEL} characters`);
     name = requested;
   }
   if (requested !== undefined && requested !== '' && requested !== name) {

@@ -55,19 +55,23 @@ export function upstreamUrl(ctx: TranslateContext, base: string | (() => string)
   let same = memo.byPath.get(path);
   let built: BuiltUrl | undefined;
   if (same !== undefined) {
-    for (const e of same) if (e.routeType === ctx.routeType && e.urlIsBase === urlIsBase && e.query === query) built = e.built;
+    for (const e of same) {
+      if (e.provider === ctx.provider && e.routeType === ctx.routeType && e.urlIsBase === urlIsBase && e.query === query) built = e.built;
+    }
   }
   if (built === undefined) {
     // A pass-through operation is left out of what is remembered (it carries the client's ids,
     // `/files/{id}/content`): the URL without it is remembered, the operation joined to it per request.
     built = buildUpstreamUrl(ctx, base, path, opts, false);
+    // A long URL carries client input (a model or api-version): built per request rather than held.
+    if (built.url.length > MAX_REMEMBERED_URL) return opts.operation ? withOperation(built.head, opts.operation) + built.tail : built.url;
     if (memo.size >= MEMO_PER_OPTIONS) {
       memo.byPath.clear();
       memo.size = 0;
       same = undefined;
     }
     if (same === undefined) memo.byPath.set(path, (same = []));
-    same.push({ routeType: ctx.routeType, urlIsBase, query, built });
+    same.push({ provider: ctx.provider, routeType: ctx.routeType, urlIsBase, query, built });
     memo.size++;
   }
   return opts.operation ? withOperation(built.head, opts.operation) + built.tail : built.url;
@@ -132,7 +136,7 @@ const MEMO_PER_OPTIONS = 32;
 
 /** One options object's URLs: by path, then route type, `urlIsBase` and provider query (JSON, or ''). */
 interface UrlMemo {
-  readonly byPath: Map<string, Array<{ readonly routeType: string; readonly urlIsBase: boolean; readonly query: string; readonly built: BuiltUrl }>>;
+  readonly byPath: Map<string, Array<{ readonly provider: string; readonly routeType: string; readonly urlIsBase: boolean; readonly query: string; readonly built: BuiltUrl }>>;
   size: number;
 }
 
@@ -153,9 +157,13 @@ function noOptions(provider: string): object {
 
 /** Parsed URLs, by URL (client query strings vary): bounded, a full map is emptied. */
 const MEMO_MAX = 1024;
+/** URLs longer than this are built or parsed per request and never remembered (the memos' memory stays bounded). */
+const MAX_REMEMBERED_URL = 2048;
 const parsedUrls = new Map<string, UrlParts>();
 
 function remember<V>(memo: Map<string, V>, key: string, make: () => V): V {
+  // A long key carries client input: its value is made each time, so the memo's memory stays bounded by size.
+  if (key.length > MAX_REMEMBERED_URL) return make();
   const hit = memo.get(key);
   if (hit !== undefined) return hit;
   const v = make();
