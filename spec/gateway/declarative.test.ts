@@ -117,3 +117,12 @@ test('malformed files and unsupported versions are reported with the file name',
     /uniqueness violation: 'services' entity with name set to 'a' already declared/,
   );
 });
+
+test('a stray quote cannot hide deep YAML nesting from the depth check: refused before the YAML parser recurses', () => {
+  // `x: 5" screen` is a plain YAML scalar; the JSON scan took its quote for an unterminated string.
+  const deep = `_format_version: "3.0"\nx: 5" screen\ny: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+  assert.throws(() => parseDeclarativeText(deep, 'deep.yml', {}), (e: unknown) => e instanceof DeclarativeError && /deep\.yml: nested deeper than \d+ levels/.test(e.message));
+  // Brackets as text in quotes still parse when the document is not deep.
+  const fine = parseDeclarativeText(`_format_version: "3.0"\nx: 5" screen\ny: "${'['.repeat(20)}"\n`, 'ok.yml', {});
+  assert.equal((fine as { y: string }).y, '['.repeat(20));
+});

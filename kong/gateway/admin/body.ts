@@ -99,6 +99,23 @@ export function jsonTooDeep(text: string, max = MAX_DEPTH): boolean {
   return nestedDeeperThan(text, max);
 }
 
+/**
+ * The same bound for YAML text, whose quoting is not JSON's (`x: 5" screen` is a plain scalar): every bracket
+ * counts, inside quotes or not, so no stray quote can hide a deep flow collection from the check. Brackets in
+ * strings only make it stricter, and a document needs over MAX_DEPTH unclosed ones for that to matter.
+ */
+export function bracketsTooDeep(text: string, max = MAX_DEPTH): boolean {
+  if (text.length <= max) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if ((c === 0x7d || c === 0x5d) && depth > 0) depth--;
+  }
+  return false;
+}
+
 export function parseJson(text: string): unknown {
   if (jsonTooDeep(text)) throw new BadRequest(`body: nested deeper than ${MAX_DEPTH} levels`);
   let parsed: unknown;
