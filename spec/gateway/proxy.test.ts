@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { eventually, type Harness, startHarness } from '../helpers/gateway-harness';
 import { send, startUpstream, type Upstream } from '../helpers/gateway-upstream';
@@ -75,6 +76,21 @@ describe('plain proxying', () => {
     assert.equal(seen?.headers['x-forwarded-path'], '/strip/a/b');
     assert.equal(seen?.headers.host, `127.0.0.1:${up.port}`);
     assert.equal(seen?.headers['x-kong-request-id'], r.headers['x-kong-request-id']);
+  });
+
+  test("a client path cannot climb out of the service's path: the gateway sends it as routed, not URL-resolved", async () => {
+    // A WHATWG URL parse turned `\\` into `/` and resolved `..`: `/strip/..\\..\\admin` reached the service as
+    // `/admin`. The path now goes out as computed (nginx's $upstream_uri); the service's prefix stays in front.
+    const { hostname, port } = new URL(h.proxy);
+    // The raw path, as a client can send it (a URL string would be resolved by the client itself).
+    const echo = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: hostname, port, path: '/strip/..\\..\\admin', agent: false, timeout: 10_000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as { echo: string }).echo : `status ${res.statusCode}`));
+      });
+      req.on('timeout', () => req.destroy(new Error('no answer in 10 s'))).on('error', reject).end();
+    });
+    assert.equal(echo, '/base/..\\..\\admin');
   });
 
   test('keeps the path when strip_path is false and the Host when preserve_host is true', async () => {
