@@ -1,8 +1,8 @@
 /**
  * The bench's provider call in its least form: undici's dispatch API on a shared Agent with the body and headers
- * engine/upstream.ts sends for the bench's chat request, no Readable and no timer. One definition for the two
+ * engine/upstream.ts sends for the bench's chat request, no Readable. One definition for the two
  * floors that use it (bench/floor-call, in the plugin server; bench/lib/engine-alone.ts's undici-alone figure),
- * so they measure the same call.
+ * so they measure the same call. Every wait has a deadline (60 s, the engine's default read_timeout).
  */
 import type { Agent, Dispatcher } from 'undici';
 
@@ -13,7 +13,7 @@ export function providerDispatch(agent: Agent, origin: string, path: string, bod
   return new Promise((resolve, reject) => {
     let status = 0;
     agent.dispatch(
-      { origin, path, method: 'POST', headers: PROVIDER_HEADERS, body, headersTimeout: 0, bodyTimeout: 0 },
+      { origin, path, method: 'POST', headers: PROVIDER_HEADERS, body, headersTimeout: 60_000, bodyTimeout: 60_000 },
       {
         onRequestStart() {},
         onResponseStart(_c: Dispatcher.DispatchController, statusCode: number) {
