@@ -10,23 +10,7 @@
  * declared unless AI_PROXY_ADVANCED_LOG_PHASE is off (Kong then sends a log event per request, answered at once),
  * and `config.serialize` (the bench's log_statistics) adds the one kong.log.set_serialize_value before the exit.
  */
-interface FloorAnswerKong {
-  request: {
-    getHeaders(max?: number): Promise<unknown>;
-    getRawBody(max?: number): Promise<unknown>;
-    getPathWithQuery(): Promise<unknown>;
-  };
-  response: { exit(status: number, body: string, headers: Record<string, string>): Promise<void> };
-  log: { setSerializeValue(key: string, value: unknown): Promise<void> };
-}
-
-/**
- * ai-proxy-advanced asks Kong for at most `max_request_body_size` bytes; the bench's config leaves it at the
- * schema's default (schemas/definition/plugin.ts), so that is the argument here (spec/engine/rpc-calls.test.ts).
- */
-const MAX_REQUEST_BODY_SIZE = 1048576;
-
-const BLOCK = { meta: { plugin_id: 'floor', provider_name: 'openai', request_model: 'gpt-4o-mini', response_model: 'gpt-4o-mini', llm_latency: 1 }, usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, cost: 0 } };
+import { FLOOR_BLOCK, FLOOR_PHASES, readLikeAiProxyAdvanced, type FloorKong } from '../lib/floor-kong';
 
 const ANSWER = JSON.stringify({
   id: 'chatcmpl-floor',
@@ -40,11 +24,9 @@ const ANSWER = JSON.stringify({
 export class Plugin {
   constructor(private readonly config: { serialize?: boolean }) {}
 
-  async access(kong: FloorAnswerKong): Promise<void> {
-    await kong.request.getHeaders(1000);
-    await kong.request.getRawBody(MAX_REQUEST_BODY_SIZE);
-    await kong.request.getPathWithQuery();
-    if (this.config.serialize) await kong.log.setSerializeValue('ai.proxy', BLOCK);
+  async access(kong: FloorKong): Promise<void> {
+    await readLikeAiProxyAdvanced(kong);
+    if (this.config.serialize) await kong.log.setSerializeValue('ai.proxy', FLOOR_BLOCK);
     await kong.response.exit(200, ANSWER, { 'content-type': 'application/json' });
   }
 
@@ -53,7 +35,7 @@ export class Plugin {
   }
 }
 
-export const Phases = process.env.AI_PROXY_ADVANCED_LOG_PHASE?.trim().toLowerCase() === 'off' ? ['access'] : ['access', 'log'];
+export const Phases = FLOOR_PHASES;
 export const Name = 'floor-answer';
 export const Version = '0.1.0';
 export const Priority = 770;

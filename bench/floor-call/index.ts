@@ -12,22 +12,8 @@
  * and `config.serialize` (the bench's log_statistics) adds one kong.log.set_serialize_value before the exit.
  */
 import { Agent } from 'undici';
+import { FLOOR_BLOCK, FLOOR_PHASES, readLikeAiProxyAdvanced, type FloorKong } from '../lib/floor-kong';
 import { providerDispatch } from '../lib/provider-dispatch';
-
-interface FloorCallKong {
-  request: {
-    getHeaders(max?: number): Promise<unknown>;
-    getRawBody(max?: number): Promise<unknown>;
-    getPathWithQuery(): Promise<unknown>;
-  };
-  response: { exit(status: number, body: unknown, headers: Record<string, string>): Promise<void> };
-  log: { setSerializeValue(key: string, value: unknown): Promise<void> };
-}
-
-const BLOCK = { meta: { plugin_id: 'floor', provider_name: 'openai', request_model: 'gpt-4o-mini', response_model: 'gpt-4o-mini', llm_latency: 1 }, usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, cost: 0 } };
-
-/** ai-proxy-advanced's get_raw_body limit: max_request_body_size's default (as bench/floor-answer). */
-const MAX_REQUEST_BODY_SIZE = 1048576;
 
 /** One Agent for the process, as engine/upstream.ts keeps one per connect timeout. */
 const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
@@ -37,7 +23,7 @@ interface Answer {
   body: Buffer;
 }
 
-/** The provider call with the raw body: the bytes collected from undici's parser, no Readable, no timer. */
+/** The provider call with the raw body: the bytes collected from undici's parser, no Readable. */
 async function call(origin: string, path: string, body: Buffer): Promise<Answer> {
   const chunks: Buffer[] = [];
   const status = await providerDispatch(agent, origin, path, body, (chunk) => chunks.push(chunk));
@@ -54,13 +40,11 @@ export class Plugin {
     this.path = u.pathname + u.search;
   }
 
-  async access(kong: FloorCallKong): Promise<void> {
-    await kong.request.getHeaders(1000);
-    const raw = await kong.request.getRawBody(MAX_REQUEST_BODY_SIZE);
-    await kong.request.getPathWithQuery();
+  async access(kong: FloorKong): Promise<void> {
+    const raw = await readLikeAiProxyAdvanced(kong);
     const body = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw ?? ''), 'latin1');
     const answer = await call(this.origin, this.path, body);
-    if (this.config.serialize) await kong.log.setSerializeValue('ai.proxy', BLOCK);
+    if (this.config.serialize) await kong.log.setSerializeValue('ai.proxy', FLOOR_BLOCK);
     await kong.response.exit(answer.status, answer.body, { 'content-type': 'application/json' });
   }
 
@@ -69,7 +53,7 @@ export class Plugin {
   }
 }
 
-export const Phases = process.env.AI_PROXY_ADVANCED_LOG_PHASE?.trim().toLowerCase() === 'off' ? ['access'] : ['access', 'log'];
+export const Phases = FLOOR_PHASES;
 export const Name = 'floor-call';
 export const Version = '0.1.0';
 export const Priority = 770;
