@@ -64,15 +64,16 @@ export function upstreamUrl(ctx: TranslateContext, base: string | (() => string)
     // `/files/{id}/content`): the URL without it is remembered, the operation joined to it per request.
     built = buildUpstreamUrl(ctx, base, path, opts, false);
     // A long URL carries client input (a model or api-version): built per request rather than held.
-    if (built.url.length > MAX_REMEMBERED_URL) return opts.operation ? withOperation(built.head, opts.operation) + built.tail : built.url;
-    if (memo.size >= MEMO_PER_OPTIONS) {
-      memo.byPath.clear();
-      memo.size = 0;
-      same = undefined;
+    if (built.url.length <= MAX_REMEMBERED_URL) {
+      if (memo.size >= MEMO_PER_OPTIONS) {
+        memo.byPath.clear();
+        memo.size = 0;
+        same = undefined;
+      }
+      if (same === undefined) memo.byPath.set(path, (same = []));
+      same.push({ provider: ctx.provider, routeType: ctx.routeType, urlIsBase, query, built });
+      memo.size++;
     }
-    if (same === undefined) memo.byPath.set(path, (same = []));
-    same.push({ provider: ctx.provider, routeType: ctx.routeType, urlIsBase, query, built });
-    memo.size++;
   }
   return opts.operation ? withOperation(built.head, opts.operation) + built.tail : built.url;
 }
