@@ -116,3 +116,10 @@ test('an unknown method answers nil and logs "could not find pdk method"', () =>
   assert.equal(call(ctx('access'), 'kong.nope.nothing', 1), undefined);
   assert.ok(logs.some((l) => l.includes('could not find pdk method: kong.nope.nothing')));
 });
+
+test("a method named like an Object.prototype key is unknown too (the plugin server names the method; 'constructor' had called Object(ctx) and answered the request context)", () => {
+  for (const m of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+    assert.equal(call(ctx('access'), m), undefined, m);
+    assert.ok(logs.some((l) => l.includes(`could not find pdk method: ${m}`)), m);
+  }
+});

@@ -172,7 +172,8 @@ const MISC_PDK: Record<string, Fn> = {
   'kong.ip.is_trusted': () => false,
 };
 
-const ALL: Record<string, Fn> = { ...REQUEST_PDK, ...RESPONSE_PDK, ...SERVICE_PDK, ...MISC_PDK };
+// No prototype: the plugin server names the method, and 'constructor' or 'toString' must not find Object's.
+const ALL: Record<string, Fn> = Object.assign(Object.create(null) as Record<string, Fn>, REQUEST_PDK, RESPONSE_PDK, SERVICE_PDK, MISC_PDK);
 
 export function pdkMethods(): string[] {
   return Object.keys(ALL).sort();
