@@ -250,7 +250,7 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
   }
   ctx.tries = up.tries;
   ctx.source = 'service';
-  const upHeaders = up.headers;
+  const upHeaders = HeaderMap.from(up.headers);
   const upstreamVia = upHeaders.first('via');
   upHeaders.delete('via');
   for (const name of HOP_BY_HOP) upHeaders.delete(name);
@@ -258,7 +258,9 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
   for (const name of NGINX_HIDDEN) upHeaders.delete(name);
 
   if (ctx.bufferedProxying) {
-    const body = await up.body.collect();
+    const chunks: Buffer[] = [];
+    for await (const c of up.body) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
     ctx.latency.upstream = Date.now() - up.sentAt;
     ctx.serviceResponse = { status: up.status, headers: upHeaders.clone(), body };
     // Kong.response(): set_status + set_headers from the service, then the response handlers.
@@ -285,7 +287,21 @@ async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugi
   const status = ctx.response.status ?? up.status;
   ctx.sent = { status, headers: h };
   res.writeHead(status, h.toNode());
-  await up.body.pipeTo(res, (err) => host.logger.warn(`response to the client interrupted: ${err.message}, request_id: ${ctx.id}`));
+  // Plain pipe rather than stream.pipeline: no AbortSignal per request on the hot path.
+  await new Promise<void>((resolve) => {
+    const fail = (err: Error): void => {
+      host.logger.warn(`response to the client interrupted: ${err.message}, request_id: ${ctx.id}`);
+      up.body.destroy();
+      res.destroy();
+      resolve();
+    };
+    up.body.once('error', fail);
+    res.once('close', () => {
+      if (!res.writableFinished) up.body.destroy();
+      resolve();
+    });
+    up.body.pipe(res);
+  });
 }
 
 /** The whole request, then the log phase once the client has its response. */
