@@ -51,27 +51,8 @@ export function checkDeclaredLength(req: IncomingMessage, maxSize: number): void
   if (maxSize > 0 && Number.isFinite(declared) && declared > maxSize) throw new BodyTooLarge();
 }
 
-export async function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promise<RequestBody> {
+export function readRequestBody(req: IncomingMessage, limits: BodyLimits): Promise<RequestBody> {
   checkDeclaredLength(req, limits.maxSize);
-  // The 'request' event comes at the end of the head, while Node's parser is still inside the socket read; it
-  // parses the rest of that read (usually the whole body of a small request) before any microtask runs. So one
-  // microtask later a request that came in one read is complete, its body buffered in the stream: taken with
-  // read() it costs no flowing mode (resume, 'data', and 'end' on a later tick). A larger or slower body is read
-  // below as it arrives.
-  await undefined;
-  const buffered = req.readableLength;
-  if (req.complete && buffered <= limits.bufferSize && (limits.maxSize === 0 || buffered <= limits.maxSize)) {
-    const memory = buffered === 0 ? EMPTY : (req.read() as Buffer | null) ?? EMPTY;
-    // Ends the stream (read() at the end of an ended stream); 'end' follows on its own.
-    if (buffered > 0) req.read();
-    if (memory.length === buffered) return { memory, file: undefined, size: buffered };
-    // Not what the stream said it held (cannot happen with a non-object-mode stream): read it the usual way.
-    req.unshift(memory);
-  }
-  return readFlowing(req, limits);
-}
-
-function readFlowing(req: IncomingMessage, limits: BodyLimits): Promise<RequestBody> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
