@@ -7,14 +7,14 @@
  * to install them).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gatewayYaml, chatRoute } from '../../bench/lib/chat';
 import { findNginx, NGINX_INSTALL_HINT, nginxRoutes, startNginx, type RunningNginx } from '../../bench/lib/nginx-kong';
 import { pluginServers } from '../../bench/lib/procs';
 import { defaultBehaviour, EngineUpstream } from '../helpers/engine-upstream';
-import { REPO_ROOT, startServer, type RunningServer } from '../helpers/pluginserver-process';
+import { OUR_CLI, REPO_ROOT, startServer, type RunningServer } from '../helpers/pluginserver-process';
 import { makeTmpDir, type TmpDir } from '../helpers/pluginserver-tmp';
 
 const found = findNginx();
@@ -98,6 +98,14 @@ describe('nginx + Lua bridge (Kong side) in front of the plugin servers', { skip
     );
   });
 
+  test('a body larger than client_body_buffer_size (spooled to a file) is read with get_raw_body(limit)', async () => {
+    const content = 'x'.repeat(20_000);
+    const r = await post('/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }));
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const sent = up.requests.at(-1)?.json as { messages: Array<{ content: string }> } | undefined;
+    assert.equal(sent?.messages[0]?.content, content);
+  });
+
   test('a chat completion through bench/floor-call: the provider’s answer, 200', async () => {
     const r = await post('/floor-call', CHAT);
     assert.equal(r.status, 200);
@@ -152,3 +160,100 @@ function isZombie(pid: number): boolean {
     return true;
   }
 }
+
+/**
+ * A probe plugin: access sets a serialize value and exits with its own status and header; its log phase (run by
+ * Kong in a timer, with saved request data) reads kong.log.serialize, the saved headers and status, the
+ * response source and a method no PDK has, and writes what it saw to config.out.
+ */
+const PROBE = String.raw`'use strict';
+const fs = require('fs');
+class Plugin {
+  constructor(config) { this.config = config; }
+  async access(kong) {
+    await kong.log.set_serialize_value('probe.n', 7);
+    await kong.response.exit(201, JSON.stringify({ ok: true }), { 'content-type': 'application/json', 'x-probe': 'yes' });
+  }
+  async log(kong) {
+    const serialized = JSON.parse(await kong.log.serialize());
+    const headers = await kong.request.get_headers();
+    const status = await kong.response.get_status();
+    const source = await kong.response.get_source();
+    const unknown = await kong.no_such.method();
+    fs.writeFileSync(this.config.out + '.tmp', JSON.stringify({ serialized, headers, status, source, unknown: unknown === undefined ? 'nil' : unknown }));
+    fs.renameSync(this.config.out + '.tmp', this.config.out);
+  }
+}
+module.exports = { Plugin, Name: 'log-probe', Version: '0.1.0', Priority: 10, Schema: [{ out: { type: 'string', required: true } }] };
+`;
+
+describe('nginx + Lua bridge: the log phase and a plugin server restart', { skip }, () => {
+  let ptmp: TmpDir;
+  let probe: RunningServer;
+  let pngx: RunningNginx | undefined;
+  let dir: string;
+
+  const startProbe = (): Promise<RunningServer> => startServer('ours', { prefix: ptmp.dir, sockName: 'probe.socket', pluginsDir: dir });
+
+  before(async () => {
+    ptmp = makeTmpDir('aipa-ngxp-');
+    dir = path.join(ptmp.dir, 'plugins');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'log-probe.js'), PROBE);
+    probe = await startProbe();
+    const env = {
+      KONG_PREFIX: ptmp.dir,
+      KONG_PLUGINS: 'bundled,log-probe',
+      KONG_PLUGINSERVER_NAMES: 'probe',
+      KONG_PLUGINSERVER_PROBE_QUERY_CMD: `${process.execPath} ${OUR_CLI} -d ${dir} --dump-all-plugins`,
+    };
+    const yml = gatewayYaml([{ name: 'probe', paths: ['/probe'], pluginName: 'log-probe', plugin: { out: path.join(ptmp.dir, 'seen.json') } }]);
+    pngx = await startNginx(found as Exclude<typeof found, { missing: string }>, path.join(ptmp.dir, 'nginx'), await nginxRoutes(yml, env));
+  });
+
+  after(async () => {
+    await pngx?.stop();
+    await probe?.stop();
+    ptmp?.cleanup();
+  });
+
+  async function probeOnce(): Promise<{ status: number; header: string | null; seen: Record<string, unknown> }> {
+    const out = path.join(ptmp.dir, 'seen.json');
+    if (existsSync(out)) rmSync(out);
+    const r = await fetch(`http://127.0.0.1:${pngx!.port}/probe?q=1`, { headers: { 'x-team': 'a', authorization: 'Bearer secret' }, signal: AbortSignal.timeout(10_000) });
+    await r.text();
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(out)) {
+      if (Date.now() > deadline) assert.fail(`the log event never ran:\n${pngx!.errorLog().slice(-2000)}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    return { status: r.status, header: r.headers.get('x-probe'), seen: JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown> };
+  }
+
+  test('exit in access sends its status and headers; the log event sees the saved request and kong.log.serialize', async () => {
+    const { status, header, seen } = await probeOnce();
+    assert.equal(status, 201);
+    assert.equal(header, 'yes');
+    assert.equal(seen.status, 201);
+    assert.equal(seen.source, 'exit');
+    assert.deepEqual((seen.headers as Record<string, string[]>)['x-team'], ['a']);
+    const ser = seen.serialized as { request: { uri: string; method: string; headers: Record<string, string> }; response: { status: number }; probe: { n: number } };
+    assert.equal(ser.request.uri, '/probe?q=1');
+    assert.equal(ser.request.method, 'GET');
+    assert.equal(ser.request.headers.authorization, 'REDACTED');
+    assert.equal(ser.response.status, 201);
+    assert.deepEqual(ser.probe, { n: 7 });
+    // A method Kong's PDK does not have: logged, answered with nil (Step without Data), the plugin goes on.
+    assert.equal(seen.unknown, 'nil');
+    assert.match(pngx!.errorLog(), /could not find pdk method: kong\.no_such\.method/);
+  });
+
+  test('after the plugin server restarts, "no plugin instance" makes the bridge start a new instance and retry', async () => {
+    await probe.stop();
+    probe = await startProbe();
+    const { status, seen } = await probeOnce();
+    assert.equal(status, 201);
+    assert.equal(seen.status, 201);
+    assert.match(pngx!.errorLog(), /no plugin instance/i);
+  });
+});
