@@ -1,0 +1,275 @@
+/**
+ * nginx + ngx_lua playing Kong in front of the plugin servers (bench/nginx-kong/: the nginx.conf template and
+ * the Lua bridge kong_bridge.lua): finding nginx, the lua module and the Lua libraries Kong's RPC uses; the
+ * StartInstance configs Kong would hand, built by the local gateway's own code from the same declarative YAML
+ * (query commands → catalog → buildSnapshot → PluginsIterator: schema defaults filled, __plugin_id, __seq__, …);
+ * rendering the conf (a bridge location per plugin route, a keep-alive proxy_pass per plain route); starting
+ * nginx with a deadline and stopping it (master and workers). Used by bench/engine.ts and
+ * spec/bench/nginx-kong.test.ts.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { queryCatalog } from '../../kong/gateway/declarative/check';
+import { buildSnapshot, parseDeclarativeText } from '../../kong/gateway/declarative/load';
+import { createLogger } from '../../kong/gateway/log';
+import { PluginsIterator } from '../../kong/gateway/plugins-iterator';
+import { loadSettings } from '../../kong/gateway/settings';
+import { Store } from '../../kong/gateway/store';
+
+/** Where the bridge's sources are (the template and kong_bridge.lua are not compiled: read from the checkout). */
+export const NGINX_KONG_DIR = path.resolve(__dirname, '..', '..', '..', 'bench', 'nginx-kong');
+
+/** What Debian's `apt-get install nginx-light libnginx-mod-http-lua lua-messagepack lua-cjson` provides. */
+export const NGINX_INSTALL_HINT = 'apt-get install -y nginx-light libnginx-mod-http-lua lua-messagepack lua-cjson';
+
+export interface NginxFound {
+  nginx: string;
+  modules: string;
+}
+
+const LUA_DIRS = ['/usr/share/lua/5.1', '/usr/local/share/lua/5.1'];
+const LUA_CDIRS = ['/usr/lib/x86_64-linux-gnu/lua/5.1', '/usr/lib/aarch64-linux-gnu/lua/5.1', '/usr/local/lib/lua/5.1', '/usr/lib/lua/5.1'];
+
+/**
+ * nginx, its ndk + lua modules, MessagePack.lua (Kong's codec) and cjson (Kong's JSON, for StartInstance's setup
+ * and kong.log.serialize); or what is missing. BENCH_NGINX / BENCH_NGINX_MODULES override the paths.
+ */
+export function findNginx(): NginxFound | { missing: string } {
+  const which = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' });
+  const nginx = process.env.BENCH_NGINX ?? which.stdout.trim().split('\n')[0] ?? '';
+  if (!nginx || !existsSync(nginx)) return { missing: 'nginx' };
+  const modules = process.env.BENCH_NGINX_MODULES ?? '/usr/lib/nginx/modules';
+  for (const m of ['ndk_http_module.so', 'ngx_http_lua_module.so']) if (!existsSync(path.join(modules, m))) return { missing: path.join(modules, m) };
+  if (!LUA_DIRS.some((d) => existsSync(path.join(d, 'MessagePack.lua')))) return { missing: 'MessagePack.lua (lua-messagepack)' };
+  if (!LUA_CDIRS.some((d) => existsSync(path.join(d, 'cjson.so')))) return { missing: 'cjson.so (lua-cjson)' };
+  return { nginx, modules };
+}
+
+/** One plugin route as the Lua bridge takes it (init's setup.plugins[key]). */
+export interface BridgePlugin {
+  name: string;
+  plugin_id: string;
+  seq: number;
+  /** cjson.encode(conf) as Kong hands it to StartInstance (JSON.stringify keeps empty arrays as arrays). */
+  config_json: string;
+  socket: string;
+  phases: string[];
+}
+
+export interface NginxRoute {
+  /** The nginx location (prefix match, as the gateway's route paths). */
+  path: string;
+  /** A plugin route: the bridge runs it in access (and log); else `url` is proxied with keep-alive. */
+  plugin?: BridgePlugin;
+  url?: string;
+}
+
+/**
+ * The routes of a declarative YAML as nginx will serve them, each plugin route with the conf the local gateway
+ * would hand to StartInstance. `env` is the gateway's (KONG_PREFIX, KONG_PLUGINS, KONG_PLUGINSERVER_*): the plugin
+ * servers' query commands run here with it, so their Phases are those of the servers the gateway runs.
+ */
+export async function nginxRoutes(yamlText: string, env: NodeJS.ProcessEnv): Promise<NginxRoute[]> {
+  const logger = createLogger('error');
+  const settings = loadSettings({ env, warn: () => undefined });
+  // The query commands run through the shell with this process's environment (plugin-servers/process.ts):
+  // the switches that change a plugin's Phases (AI_PROXY_ADVANCED_LOG_PHASE) must be set for them.
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  let catalog;
+  try {
+    catalog = await queryCatalog(settings, env, logger);
+  } finally {
+    for (const k of Object.keys(env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  const snap = buildSnapshot(parseDeclarativeText(yamlText, 'nginx-kong', env), new Store(catalog), 'nginx-kong');
+  const iterator = new PluginsIterator(snap, catalog, env, () => undefined);
+  const socketOf = new Map(settings.pluginServers.map((s) => [s.name, s.socket]));
+  const out: NginxRoute[] = [];
+  for (const route of snap.routes) {
+    const serviceId = (route.service as { id?: string } | undefined)?.id;
+    const service = snap.services.find((s) => s.id === serviceId);
+    const plugins = iterator.forRequest(route.id, serviceId);
+    if (plugins.length > 1) throw new Error(`route ${String(route.name)}: the bridge runs one plugin per route`);
+    for (const p of route.paths as string[]) {
+      const pl = plugins[0];
+      if (!pl) {
+        out.push({ path: p, url: `${String(service?.protocol)}://${String(service?.host)}:${String(service?.port)}${String(service?.path ?? '/')}` });
+        continue;
+      }
+      const socket = socketOf.get(pl.info.server);
+      if (!socket) throw new Error(`no socket for pluginserver ${pl.info.server}`);
+      out.push({
+        path: p,
+        plugin: { name: pl.info.name, plugin_id: pl.entity.id, seq: pl.conf.__seq__ as number, config_json: JSON.stringify(pl.conf), socket, phases: pl.info.phases },
+      });
+    }
+  }
+  return out;
+}
+
+/** The conf from bench/nginx-kong/nginx.conf.template; writes the bridge's setup file next to it. */
+export function renderNginxConf(prefix: string, port: number, routes: readonly NginxRoute[], modules: string, workers: string): string {
+  const setup: { plugins: Record<string, BridgePlugin> } = { plugins: {} };
+  const upstreams: string[] = [];
+  const locations: string[] = [];
+  routes.forEach((r, i) => {
+    const key = `r${i}`;
+    if (r.plugin) {
+      setup.plugins[key] = r.plugin;
+      locations.push(
+        `        location ${r.path} {\n` +
+          `            access_by_lua_block { require("kong_bridge").access("${key}") }\n` +
+          `            log_by_lua_block { require("kong_bridge").log("${key}") }\n` +
+          // The plugin answers with kong.response.exit; if it did not (Kong fails open), Kong would proxy to the
+          // route's service: the bench's is a closed port, so 502 as in Kong.
+          `            proxy_pass http://127.0.0.1:9;\n` +
+          `        }`,
+      );
+      return;
+    }
+    const u = new URL(r.url as string);
+    // Kong's upstream keep-alive defaults: upstream_keepalive_pool_size 512, _max_requests 10000, _idle_timeout 60.
+    upstreams.push(`    upstream up_${key} {\n        server ${u.host};\n        keepalive 512;\n        keepalive_requests 10000;\n        keepalive_timeout 60s;\n    }`);
+    locations.push(
+      `        location ${r.path} {\n` +
+        `            proxy_http_version 1.1;\n` +
+        `            proxy_set_header Connection "";\n` +
+        `            proxy_pass http://up_${key}${u.pathname}${u.search};\n` +
+        `        }`,
+    );
+  });
+  const setupFile = path.join(prefix, 'bridge-setup.json');
+  writeFileSync(setupFile, JSON.stringify(setup));
+  const vars: Record<string, string> = {
+    MODULES: modules,
+    USER: process.getuid?.() === 0 ? 'user root;' : '',
+    WORKERS: workers,
+    PREFIX: prefix,
+    LUA_DIR: NGINX_KONG_DIR,
+    SETUP: setupFile,
+    PORT: String(port),
+    UPSTREAMS: upstreams.join('\n'),
+    LOCATIONS: locations.join('\n'),
+  };
+  return readFileSync(path.join(NGINX_KONG_DIR, 'nginx.conf.template'), 'utf8').replace(/\{\{([A-Z_]+)\}\}/g, (_, k: string) => {
+    const v = vars[k];
+    if (v === undefined) throw new Error(`nginx.conf.template: no value for {{${k}}}`);
+    return v;
+  });
+}
+
+export interface RunningNginx {
+  port: number;
+  proc: ChildProcess;
+  prefix: string;
+  /** The worker processes' pids (children of the master), for CPU figures. */
+  workerPids(): number[];
+  errorLog(): string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts nginx (master + BENCH_NGINX_WORKERS workers, default 1; Kong's `auto` is one per CPU) under `prefix`
+ * with the routes; resolves once it accepts connections (deadline `timeoutMs`). Stop with stop(): SIGTERM to
+ * the master (fast shutdown: it takes its workers down), SIGKILL to all after 5 s.
+ */
+export async function startNginx(found: NginxFound, prefix: string, routes: readonly NginxRoute[], timeoutMs = 15_000): Promise<RunningNginx> {
+  mkdirSync(prefix, { recursive: true });
+  const port = await freePort();
+  const workers = process.env.BENCH_NGINX_WORKERS ?? '1';
+  const conf = path.join(prefix, 'nginx.conf');
+  writeFileSync(conf, renderNginxConf(prefix, port, routes, found.modules, workers));
+  const proc = spawn(found.nginx, ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  const errorLog = (): string => {
+    try {
+      return readFileSync(path.join(prefix, 'error.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const workerPids = (): number[] => {
+    const pid = proc.pid;
+    if (pid === undefined) return [];
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const kids = workerPids();
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => {
+      for (const k of kids) {
+        try {
+          process.kill(k, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      proc.kill('SIGKILL');
+    }, 5_000);
+    await exited;
+    clearTimeout(t);
+  };
+  running.add(stop);
+  proc.once('exit', () => running.delete(stop));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`nginx exited (${proc.exitCode}): ${out}\n${errorLog().slice(-2000)}`);
+    const ok = await new Promise<boolean>((r) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), r(true)));
+      c.once('error', () => r(false));
+    });
+    if (ok && workerPids().length > 0) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`nginx did not listen on ${port} within ${timeoutMs} ms: ${out}\n${errorLog().slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return { port, proc, prefix, workerPids, errorLog, stop };
+}
+
+/** Every nginx started here and not yet stopped (the bench stops them all however it ends). */
+const running = new Set<() => Promise<void>>();
+
+export async function stopAllNginx(): Promise<void> {
+  await Promise.all([...running].map((s) => s()));
+}
+
+/** The nginx processes' pids (master and workers), e.g. to check none is left. */
+export function nginxPids(prefix: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.startsWith('nginx') && cmd.includes(prefix)) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
