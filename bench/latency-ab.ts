@@ -9,7 +9,10 @@
  * a paired difference of rounds taken in turn (order alternated), not two runs on a shared machine's drift.
  * Prints each path's p50 over all rounds, the added p50 over direct, the median of per-round differences, and
  * each plugin server's CPU per request at 1 connection.
- * Knobs: BENCH_ROUNDS (default 12), BENCH_ROUND_SECONDS (default 1), BENCH_LOG_PHASE (on|off, default off).
+ * Knobs: BENCH_ROUNDS (default 12), BENCH_ROUND_SECONDS (default 1), BENCH_LOG_PHASE (on|off, default off),
+ * BENCH_CONNECTIONS (default 1: the rounds at that many connections instead, so that a change made for 1
+ * connection is checked, paired the same way, where replies batch, e.g. 20; the CPU per request is then at that
+ * many connections).
  */
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +26,7 @@ const BASE = process.env.BENCH_BASE;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 const SECS = Number(process.env.BENCH_ROUND_SECONDS ?? 1);
 const LOG_PHASE = process.env.BENCH_LOG_PHASE ?? 'off';
+const CONNS = Number(process.env.BENCH_CONNECTIONS ?? 1);
 const THIS = path.resolve(__dirname, '..', '..');
 
 const median = (a: number[]): number => {
@@ -54,45 +58,52 @@ async function main(scratch: string): Promise<void> {
     paths[`${name}-gateway`] = `http://127.0.0.1:${port}/v1/chat/completions`;
   }
   const cpu: Record<string, { s: number; n: number }> = {};
+  const roundCpu: Record<string, number[]> = {};
   const run = async (name: string, conns: number, secs: number): Promise<LoadResult> => {
     const headers: Record<string, string> = name === 'direct' ? { authorization: 'Bearer sk-bench' } : {};
     const pid = serverPid[name];
     const c0 = pid === undefined ? 0 : cpuSecondsFine(pid);
     const r = await load({ url: paths[name] as string, headers, body: CHAT }, conns, secs);
     if (r.errors > 0) throw new Error(`${r.errors} errors on ${name}`);
-    if (pid !== undefined && conns === 1) {
+    if (pid !== undefined && conns === CONNS) {
       const c = (cpu[name] ??= { s: 0, n: 0 });
-      c.s += cpuSecondsFine(pid) - c0;
+      const used = cpuSecondsFine(pid) - c0;
+      c.s += used;
       c.n += r.requests;
+      (roundCpu[name] ??= []).push(used / r.requests);
     }
     return r;
   };
-  // Warm-up: every JIT settles (20 connections first, as bench/engine.ts does), then 1 connection.
+  // Warm-up: every JIT settles (20 connections first, as bench/engine.ts does), then the rounds' connections.
   for (const name of Object.keys(paths)) await run(name, 20, 2);
-  for (const name of Object.keys(paths)) await run(name, 1, 1);
+  for (const name of Object.keys(paths)) await run(name, CONNS, 1);
   const names = Object.keys(paths);
   for (const k of Object.keys(cpu)) delete cpu[k];
+  for (const k of Object.keys(roundCpu)) delete roundCpu[k];
   const rounds: Record<string, LoadResult[]> = {};
   const load0 = os.loadavg();
   for (let i = 0; i < ROUNDS; i++) {
     const order = i % 2 ? [...names].reverse() : names;
-    for (const name of order) (rounds[name] ??= []).push(await run(name, 1, SECS));
+    for (const name of order) (rounds[name] ??= []).push(await run(name, CONNS, SECS));
   }
   const load1 = os.loadavg();
   const p50 = (name: string): number => merge(rounds[name] as LoadResult[]).p50;
   const paired = (a: string, b: string): number => median((rounds[b] as LoadResult[]).map((r, i) => r.p50 - (rounds[a] as LoadResult[])[i]!.p50));
-  console.log(`\nnode ${process.version}, ${os.cpus().length} CPUs, 1 connection, ${ROUNDS} rounds of ${SECS} s taken in turn, log phase ${LOG_PHASE}`);
+  console.log(`\nnode ${process.version}, ${os.cpus().length} CPUs, ${CONNS} connection(s), ${ROUNDS} rounds of ${SECS} s taken in turn, log phase ${LOG_PHASE}`);
   console.log(`load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')}`);
   if (BASE) console.log(`A = ${path.resolve(BASE)}\nB = ${THIS}`);
   for (const name of names) {
     const added = name === 'direct' ? '' : `  added over direct ${(p50(name) - p50('direct')).toFixed(3)} ms (paired median ${paired('direct', name).toFixed(3)})`;
     const c = cpu[name];
     const psCpu = c ? `; plugin server CPU ${((c.s / c.n) * 1e6).toFixed(0)} µs/request` : '';
-    console.log(`${name.padEnd(10)} p50 ${p50(name).toFixed(3)} ms${added}${psCpu}`);
+    console.log(`${name.padEnd(10)} p50 ${p50(name).toFixed(3)} ms, ${merge(rounds[name] as LoadResult[]).rps.toFixed(0)} req/s${added}${psCpu}`);
   }
   for (const [name] of builds) console.log(`${name}: gateway over floor, paired median ${paired(`${name}-floor`, `${name}-gateway`).toFixed(3)} ms`);
   if (BASE) {
     console.log(`B - A gateway p50, paired median ${paired('A-gateway', 'B-gateway').toFixed(3)} ms; floor ${paired('A-floor', 'B-floor').toFixed(3)} ms`);
+    // The plugin servers' CPU per request, B over A, per round (each round's pair taken back to back).
+    const cpuRatio = (x: string): number => median(roundCpu[`B-${x}`]!.map((b, i) => b / roundCpu[`A-${x}`]![i]!));
+    console.log(`B / A plugin server CPU per request, paired median: gateway ${cpuRatio('gateway').toFixed(3)}, floor ${cpuRatio('floor').toFixed(3)}`);
   }
 }
 
