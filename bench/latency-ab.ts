@@ -3,6 +3,8 @@
  * process hop is the wake-up of a sleeping process, measured as ratios and differences within one run:
  *   direct     the bench upstream itself
  *   floor      the local gateway with bench/floor-answer (the same RPC calls as ai-proxy-advanced, no provider)
+ *   call       the local gateway with bench/floor-call (the same RPC calls and the provider call on the same
+ *              upstream, made with undici: what any plugin on this runtime pays for the request)
  *   gateway    the local gateway with ai-proxy-advanced on the same upstream
  * With BENCH_BASE=<another built checkout> the same two gateway paths also run from that build (A) beside this
  * one (B), each build with its own gateway and plugin servers, so a change's effect on the 1-connection p50 is
@@ -37,7 +39,11 @@ const median = (a: number[]): number => {
 
 async function main(scratch: string): Promise<void> {
   const { port: up } = await startEngineUpstream();
-  const routes = [{ name: 'floor', paths: ['/floor'], pluginName: 'floor-answer', plugin: { serialize: false } }, chatRoute(up)];
+  const routes = [
+    { name: 'floor', paths: ['/floor'], pluginName: 'floor-answer', plugin: { serialize: false } },
+    { name: 'call', paths: ['/floor-call'], pluginName: 'floor-call', plugin: { url: `http://127.0.0.1:${up}/v1/chat/completions`, serialize: false } },
+    chatRoute(up),
+  ];
   // The plugin server behind each gateway path: its CPU per request at 1 connection is steadier than the p50 on a
   // shared machine, and nearly all of it is on the request's critical path (nothing else runs between requests).
   const serverPid: Record<string, number> = {};
@@ -47,6 +53,7 @@ async function main(scratch: string): Promise<void> {
     const env = { ...pluginServers(prefix, false, 0, root), AI_PROXY_ADVANCED_LOG_PHASE: LOG_PHASE };
     const { port } = await startGateway(prefix, writeGatewayYaml(prefix, routes), env, undefined, root);
     serverPid[`${name}-floor`] = pluginServerPid(prefix, 'answer.socket');
+    serverPid[`${name}-call`] = pluginServerPid(prefix, 'call.socket');
     serverPid[`${name}-gateway`] = pluginServerPid(prefix, 'js.socket');
     return port;
   };
@@ -55,6 +62,7 @@ async function main(scratch: string): Promise<void> {
   for (const [name, root] of builds) {
     const port = await start(name, root);
     paths[`${name}-floor`] = `http://127.0.0.1:${port}/floor`;
+    paths[`${name}-call`] = `http://127.0.0.1:${port}/floor-call`;
     paths[`${name}-gateway`] = `http://127.0.0.1:${port}/v1/chat/completions`;
   }
   const cpu: Record<string, { s: number; n: number }> = {};
@@ -98,12 +106,20 @@ async function main(scratch: string): Promise<void> {
     const psCpu = c ? `; plugin server CPU ${((c.s / c.n) * 1e6).toFixed(0)} µs/request` : '';
     console.log(`${name.padEnd(10)} p50 ${p50(name).toFixed(3)} ms, ${merge(rounds[name] as LoadResult[]).rps.toFixed(0)} req/s${added}${psCpu}`);
   }
-  for (const [name] of builds) console.log(`${name}: gateway over floor, paired median ${paired(`${name}-floor`, `${name}-gateway`).toFixed(3)} ms`);
+  // Plugin-server CPU per request, gateway minus call, per round: what ai-proxy-advanced costs beyond any plugin
+  // that makes the same RPC calls and provider call on this runtime.
+  const cpuOver = (a: string, b: string): number => median(roundCpu[b]!.map((x, i) => x - roundCpu[a]![i]!)) * 1e6;
+  for (const [name] of builds) {
+    console.log(
+      `${name}: gateway over floor, paired median ${paired(`${name}-floor`, `${name}-gateway`).toFixed(3)} ms; over call ${paired(`${name}-call`, `${name}-gateway`).toFixed(3)} ms, ` +
+        `plugin server CPU +${cpuOver(`${name}-call`, `${name}-gateway`).toFixed(0)} µs/request`,
+    );
+  }
   if (BASE) {
     console.log(`B - A gateway p50, paired median ${paired('A-gateway', 'B-gateway').toFixed(3)} ms; floor ${paired('A-floor', 'B-floor').toFixed(3)} ms`);
     // The plugin servers' CPU per request, B over A, per round (each round's pair taken back to back).
     const cpuRatio = (x: string): number => median(roundCpu[`B-${x}`]!.map((b, i) => b / roundCpu[`A-${x}`]![i]!));
-    console.log(`B / A plugin server CPU per request, paired median: gateway ${cpuRatio('gateway').toFixed(3)}, floor ${cpuRatio('floor').toFixed(3)}`);
+    console.log(`B / A plugin server CPU per request, paired median: gateway ${cpuRatio('gateway').toFixed(3)}, call ${cpuRatio('call').toFixed(3)}, floor ${cpuRatio('floor').toFixed(3)}`);
   }
 }
 
