@@ -13,9 +13,12 @@
  *
  * A lone request has nothing to batch with, and there the deferral is pure cost: the setImmediate, its check-phase
  * callback and the rest of the turn come before the peer is woken (a Node unix-socket echo on the 2-vCPU VM:
- * 38 -> 45 µs of CPU and +8 µs p50 per round trip with the write deferred; four replies per proxied request). So
- * a writer whose `alone()` says no other reply can be due (the listener: at most one live event in the whole
- * process) writes at once when it has nothing queued, and defers otherwise.
+ * +6 µs of CPU and +8 µs p50 per round trip with the write deferred, medians of 6 paired rounds; a proxied request
+ * has four replies). So a writer whose `alone()` says no other reply can be due (the listener: at most one live
+ * event in the whole process) writes at once when it has nothing queued, and defers otherwise. Measured with
+ * `BENCH_BASE=<before> npm run bench -- latency-ab`, 11 paired runs at 1 connection on a shared machine (load
+ * 3-8): p50 -15 µs for ai-proxy-advanced and for bench/floor-answer (medians of the runs; 7 and 8 of 11 lower),
+ * plugin-server CPU per request 0.98x and 0.93x; at 20 connections no change beyond the noise (CPU 1.01x, 6 runs).
  *
  * Frames of one connection keep their order; two or more in one turn go out in one writev (cork/uncork).
  */
