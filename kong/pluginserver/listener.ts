@@ -62,7 +62,9 @@ class Connection {
     private readonly ps: PluginServer,
     private readonly logger: Logger,
   ) {
-    this.out = new ReplyWriter(socket);
+    // One live event in the whole process (a single request, as at 1 connection): its replies have nothing to
+    // batch with, so they are written at once (reply-writer.ts).
+    this.out = new ReplyWriter(socket, () => ps.events.size <= 1);
     this.decoder = createStreamDecoder((m) => this.onRequest(m));
     socket.on('data', (chunk: Buffer) => {
       try {

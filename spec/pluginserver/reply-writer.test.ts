@@ -1,7 +1,8 @@
 /**
  * Reply frames leave at the end of the event-loop turn (kong/pluginserver/reply-writer.ts): nothing reaches the
  * socket before the turn ends, each connection's frames keep their order, several connections' frames go out in
- * the same check phase, a later frame starts a new flush, and a socket destroyed in between gets nothing.
+ * the same check phase, a later frame starts a new flush, and a socket destroyed in between gets nothing. A writer
+ * told it is alone writes at once, unless frames are already queued (they keep their order).
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -45,7 +46,11 @@ describe('ReplyWriter', () => {
       ours,
       received: () => Buffer.concat(chunks),
       waitFor: async (bytes) => {
-        while (Buffer.concat(chunks).length < bytes) await new Promise((r) => setTimeout(r, 5));
+        const deadline = Date.now() + 5_000;
+        while (Buffer.concat(chunks).length < bytes) {
+          if (Date.now() > deadline) throw new Error(`only ${Buffer.concat(chunks).length} of ${bytes} bytes arrived within 5 s`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
         peer.destroy();
         return Buffer.concat(chunks);
       },
@@ -95,6 +100,42 @@ describe('ReplyWriter', () => {
     assert.equal(wb.queued, 0);
     assert.equal((await b.waitFor(6)).toString(), 'second');
     assert.equal((await a.waitFor(5)).toString(), 'first');
+  });
+
+  test('a writer that is alone writes at once, in the same turn', async () => {
+    const a = await pair();
+    let asked = 0;
+    const w = new ReplyWriter(a.ours, () => (asked++, true));
+    w.write(Buffer.from('now,'));
+    assert.equal(asked, 1);
+    assert.equal(w.queued, 0);
+    assert.equal(a.ours.bytesWritten, 4, 'a lone frame is handed to the socket before the turn ends');
+    w.write(Buffer.from('again'));
+    assert.equal(a.ours.bytesWritten, 9);
+    assert.equal((await a.waitFor(9)).toString(), 'now,again');
+  });
+
+  test('a frame that finds frames queued waits behind them even when alone', async () => {
+    const a = await pair();
+    let alone = false;
+    const w = new ReplyWriter(a.ours, () => alone);
+    w.write(Buffer.from('first,'));
+    alone = true;
+    w.write(Buffer.from('second'));
+    assert.equal(w.queued, 2, 'the second frame may not overtake the first');
+    assert.equal(a.ours.bytesWritten, 0);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(w.queued, 0);
+    assert.equal((await a.waitFor(12)).toString(), 'first,second');
+  });
+
+  test('a lone frame for a destroyed socket is dropped', async () => {
+    const a = await pair();
+    const w = new ReplyWriter(a.ours, () => true);
+    a.ours.destroy();
+    w.write(Buffer.from('lost'));
+    assert.equal(w.queued, 0);
+    assert.equal(a.ours.bytesWritten, 0);
   });
 
   test('drops the frames of a socket destroyed before the turn ended', async () => {
