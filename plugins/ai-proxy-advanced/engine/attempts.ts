@@ -156,7 +156,19 @@ function mergeClientQuery(url: string, client: ClientRequest): string {
   return u.toString();
 }
 
-async function buildRequest(
+interface BuiltRequest {
+  req: SerializedRequest;
+  target: TargetConfig;
+  model: string;
+  tried: AttemptRecord;
+  ctx: ReturnType<typeof buildAttemptContext>['ctx'];
+}
+
+/**
+ * Synchronous unless the driver signs (Bedrock, Gemini's token): an unsigned attempt costs no promise and no
+ * extra await in runAttempts, which resumes after every await (issue 10: the plugin server's CPU per request).
+ */
+function buildRequest(
   driver: ProviderDriver,
   prepared: PreparedTarget,
   parsed: ParsedBody,
@@ -164,7 +176,7 @@ async function buildRequest(
   rt: PluginRuntime,
   deps: AttemptDeps,
   baseHeaders: Record<string, string>,
-): Promise<{ req: SerializedRequest; target: TargetConfig; model: string; tried: AttemptRecord; ctx: ReturnType<typeof buildAttemptContext>['ctx'] }> {
+): BuiltRequest | Promise<BuiltRequest> {
   const { ctx, target } = buildAttemptContext(prepared, parsed, client, rt.config);
   // A native llm_format request: the checks ran on its view (parsed.json), the driver gets the body as sent.
   const source = parsed.native ?? parsed.json;
@@ -187,9 +199,12 @@ async function buildRequest(
   else if (Buffer.isBuffer(up.body)) body = up.body;
   else if (typeof up.body === 'string') body = Buffer.from(up.body);
   else body = Buffer.from(JSON.stringify(up.body));
-  let req: SerializedRequest = { method: up.method, url: up.url, headers: up.headers, body };
-  if (driver.sign) req = await driver.sign(req, ctx, deps.signDeps);
-  return { req, target, model: ctx.model, tried: { target, model: ctx.model, url: req.url, body: req.body }, ctx };
+  const req: SerializedRequest = { method: up.method, url: up.url, headers: up.headers, body };
+  const model = ctx.model;
+  if (driver.sign) {
+    return driver.sign(req, ctx, deps.signDeps).then((signed) => ({ req: signed, target, model, tried: { target, model, url: signed.url, body: signed.body }, ctx }));
+  }
+  return { req, target, model, tried: { target, model, url: req.url, body: req.body }, ctx };
 }
 
 /**
@@ -230,7 +245,7 @@ export async function runAttempts(
     }
     tried.add(picked.index);
     const prepared = rt.prepared[picked.index];
-    let built: Awaited<ReturnType<typeof buildRequest>>;
+    let built: BuiltRequest;
     let driver: ProviderDriver;
     try {
       if (!prepared) throw new NoHealthyTargetError('failed to get peer');
@@ -238,7 +253,8 @@ export async function runAttempts(
       if (stream && !driver.createStreamTranslator) {
         throw new UnsupportedFeatureError(`provider ${driver.name} cannot stream responses yet; send stream: false`);
       }
-      built = await buildRequest(driver, prepared, parsed, client, rt, deps, baseHeaders);
+      const b = buildRequest(driver, prepared, parsed, client, rt, deps, baseHeaders);
+      built = b instanceof Promise ? await b : b;
     } catch (err) {
       settle(rt, picked, { ok: false });
       // A failover target that cannot take this request ends failover with the previous upstream answer.
