@@ -188,8 +188,10 @@ describe('nginx + Lua bridge (Kong side) in front of the plugin servers', { skip
       assert.equal(up.requests.length, before + 3, 'one provider call per streamed request');
       assert.equal(up.requests.at(-1)?.headers.authorization, 'Bearer sk-bench');
 
-      // Unbuffered: a provider that sends its frames and then keeps the stream open; they reach the client while
-      // it is still open (a relay that buffered to the end would hold them until the 10 s abort).
+      // Relayed as they come: a provider that sends its frames and then keeps the stream open; they reach the
+      // client while it is still open (a relay that held the answer to its end would keep them until the 10 s
+      // abort). This does not tell proxy_buffering on from off: nginx's buffered pipe also passes on what it has
+      // read (checked with `proxy_ignore_headers X-Accel-Buffering` added: the case still passes).
       up.set({ kind: 'stream', frames: openAiChatStream('gpt-4o-mini', words), hangAfter: true });
       const { r, read } = await open();
       assert.equal(r.status, 200);
