@@ -7,6 +7,12 @@
  *               (bench/floor-plugin: one set_target, two RPC round trips), same plugin-server runtime
  *   gateway     the local gateway with ai-proxy-advanced (the plugin server's stream endpoint relays the stream)
  *   portkey     Portkey's open-source gateway (npm @portkey-ai/gateway, --headless) with x-portkey-custom-host
+ *   ngx-plain, ngx-floor, ngx-gateway
+ *               plain, floor and gateway with nginx + ngx_lua as the gateway, the way Kong runs an external plugin
+ *               (bench/nginx-kong/: the Lua bridge speaks Kong's mp_rpc to the SAME plugin-server processes; after
+ *               access, Kong's proxy path: balancer_by_lua to the set_target peer over a keep-alive upstream, the
+ *               stream relayed unbuffered as the endpoint's X-Accel-Buffering: no asks). Only when nginx, its lua
+ *               module, MessagePack.lua and cjson are found (else one line says how to install them).
  * Figures:
  *   - time to the first streamed chunk (TTFC) added over direct, p50 of BENCH_SAMPLES requests, with a keep-alive
  *     client and with a fresh connection per request (what curl does). Target: <= 1 ms through the plugin.
@@ -42,6 +48,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { freePort, pluginServerPid, pluginServers, ROOT, startGateway, startNode, startPortkey, stopAll, waitForPort } from './lib/procs';
+import { findNginx, NGINX_INSTALL_HINT, nginxRoutes, startNginx, stopAllNginx, type RunningNginx } from './lib/nginx-kong';
 import { freshTtfc, keepAliveTtfc, streamLoad, type StreamTarget } from './lib/stream-client';
 import { cpuSecondsFine } from './lib/proc';
 import { streamCpuAlone } from './lib/stream-alone';
@@ -237,6 +244,12 @@ async function main(): Promise<void> {
     const { port: gwPort, child: gwChild } = await startGateway(scratch, path.join(scratch, 'kong.yml'), pluginServers(scratch));
     mainGatewayPid = gwChild.proc.pid!;
     const { port: pkPort, child: pkChild } = await startPortkey();
+    // nginx + Lua in front of the same plugin servers (the gateway started them; their sockets are under
+    // `scratch`), with the configs the gateway hands them (bench/lib/nginx-kong.ts, from the same YAML).
+    const found = findNginx();
+    let ngx: RunningNginx | undefined;
+    if ('missing' in found) console.log(`nginx paths skipped: ${found.missing} not found; install with: ${NGINX_INSTALL_HINT}`);
+    else ngx = await startNginx(found, path.join(scratch, 'nginx'), await nginxRoutes(gatewayConfig(upPort), { ...pluginServers(scratch), KONG_PREFIX: scratch }));
     const rpc = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/ai-ttfc/v1/chat/completions`, headers: {}, body: CHAT }), true);
     const floorRpc = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/floor/ttfc/v1/chat/completions`, headers: {}, body: CHAT }), false);
 
@@ -248,6 +261,13 @@ async function main(): Promise<void> {
       floor: { url: `http://127.0.0.1:${gwPort}/floor/${kind}/v1/chat/completions`, headers: auth, body: CHAT },
       gateway: { url: `http://127.0.0.1:${gwPort}/ai-${kind}/v1/chat/completions`, headers: {}, body: CHAT },
       portkey: { url: `http://127.0.0.1:${pkPort}/v1/chat/completions`, headers: pk(kind), body: CHAT },
+      ...(ngx
+        ? {
+            'ngx-plain': { url: `http://127.0.0.1:${ngx.port}/${kind}/v1/chat/completions`, headers: auth, body: CHAT },
+            'ngx-floor': { url: `http://127.0.0.1:${ngx.port}/floor/${kind}/v1/chat/completions`, headers: auth, body: CHAT },
+            'ngx-gateway': { url: `http://127.0.0.1:${ngx.port}/ai-${kind}/v1/chat/completions`, headers: {}, body: CHAT },
+          }
+        : {}),
     });
 
     // Time to first chunk: samples taken in turn over the paths, so that load drift hits every path alike.
@@ -273,7 +293,7 @@ async function main(): Promise<void> {
     }
     // The same against a provider that takes TTFB_MS to its first event, as real ones do (fewer samples: each
     // waits that long): the plugin's last PDK calls and Kong's connect overlap that wait (stream-endpoint.ts).
-    const slowTargets = Object.fromEntries(Object.entries(paths('ttfb')).filter(([n]) => ['direct', 'floor', 'gateway'].includes(n) && !broken[n]));
+    const slowTargets = Object.fromEntries(Object.entries(paths('ttfb')).filter(([n]) => ['direct', 'floor', 'gateway', 'ngx-floor', 'ngx-gateway'].includes(n) && !broken[n]));
     const kaSlow: Record<string, number[]> = {};
     const freshSlow: Record<string, number[]> = {};
     for (let i = 0; i < TTFB_SAMPLES + 3; i++) {
@@ -305,15 +325,15 @@ async function main(): Promise<void> {
     }
 
     console.log(`\nnode ${process.version}, ${os.cpus().length} CPUs; TTFC p50 of ${SAMPLES} requests per client; frames/s over ${CONNECTIONS} connections, ${SECONDS}s per path`);
-    console.log('path      TTFC keep-alive ms  TTFC fresh conn ms    frames/s  streams  broken');
+    console.log(`path         TTFC keep-alive ms  TTFC fresh conn ms    frames/s  streams  broken   (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
     for (const name of Object.keys(ttfcTargets)) {
       if (broken[name]) {
-        console.log(`${name.padEnd(9)} does not stream correctly: ${broken[name]}`);
+        console.log(`${name.padEnd(12)} does not stream correctly: ${broken[name]}`);
         continue;
       }
       const f = fps[name];
       console.log(
-        `${name.padEnd(9)} ${fmt(median(ka[name] ?? []), 3).padStart(18)} ${fmt(median(fresh[name] ?? []), 3).padStart(19)} ${fmt(f ? f.frames / f.secs : NaN).padStart(11)} ${String(f?.streams ?? 0).padStart(8)} ${String(f?.broken ?? 0).padStart(7)}`,
+        `${name.padEnd(12)} ${fmt(median(ka[name] ?? []), 3).padStart(18)} ${fmt(median(fresh[name] ?? []), 3).padStart(19)} ${fmt(f ? f.frames / f.secs : NaN).padStart(11)} ${String(f?.streams ?? 0).padStart(8)} ${String(f?.broken ?? 0).padStart(7)}`,
       );
     }
     const added = (name: string, xs: Record<string, number[]>): number => median(xs[name] ?? []) - median(xs.direct ?? []);
@@ -324,6 +344,17 @@ async function main(): Promise<void> {
         `TTFC added over direct, ${label}: gateway+plugin ${fmt(a, 3)} ms (target <= 1 ms: ${a <= 1 ? 'met' : 'NOT met'}); ` +
           `gw-plain ${fmt(added('gw-plain', xs), 3)} ms; portkey ${fmt(added('portkey', xs), 3)} ms`,
       );
+    }
+    if (ngx) {
+      // The same target through Kong's runtime (nginx + Lua): the claim of issue 10 with Kong's architecture.
+      for (const [label, xs] of [['keep-alive', ka], ['fresh connection', fresh]] as const) {
+        const a = added('ngx-gateway', xs);
+        const f = added('ngx-floor', xs);
+        console.log(
+          `TTFC added over direct through nginx + Lua, ${label}: ngx-gateway ${fmt(a, 3)} ms (target <= 1 ms: ${a <= 1 ? 'met' : 'NOT met'}); ` +
+            `ngx-floor ${fmt(f, 3)} ms (${f <= 1 ? 'met' : 'NOT met'}); ngx-plain ${fmt(added('ngx-plain', xs), 3)} ms`,
+        );
+      }
     }
     const g = fps.gateway;
     const p = fps.portkey;
@@ -337,12 +368,27 @@ async function main(): Promise<void> {
       console.log(`frames/s gateway+plugin / portkey: ${fmt(ratio, 2)}x (target >= 3x: ${ratio >= 3 ? 'met' : 'NOT met'})`);
     }
     if (fps.direct && g) console.log(`frames/s gateway+plugin / direct: ${fmt(g.frames / g.secs / (fps.direct.frames / fps.direct.secs), 2)}x`);
+    const ng = fps['ngx-gateway'];
+    if (ng && fps.direct) {
+      const rate = (f: { frames: number; secs: number }): number => f.frames / f.secs;
+      const vsPk = p && !broken.portkey && p.broken === 0 ? `${fmt(rate(ng) / rate(p), 2)}x (target >= 3x: ${rate(ng) / rate(p) >= 3 ? 'met' : 'NOT met'})` : 'n/a (portkey broken)';
+      console.log(
+        `frames/s through nginx + Lua: ngx-gateway ${fmt(rate(ng))} (${ng.broken} broken), ngx-gateway / portkey ${vsPk}, ` +
+          `ngx-gateway / direct ${fmt(rate(ng) / rate(fps.direct), 2)}x, ngx-floor / direct ${fps['ngx-floor'] ? fmt(rate(fps['ngx-floor']) / rate(fps.direct), 2) : 'n/a'}x`,
+      );
+    }
     if (kaSlow.gateway && kaSlow.direct) {
       console.log(
         `with a provider ${process.env.TTFB_MS ?? 50} ms from its first event (p50 of ${TTFB_SAMPLES}), TTFC added over direct: ` +
           `keep-alive gateway+plugin ${fmt(added('gateway', kaSlow), 3)} ms, floor ${fmt(added('floor', kaSlow), 3)} ms; ` +
           `fresh connection gateway+plugin ${fmt(added('gateway', freshSlow), 3)} ms, floor ${fmt(added('floor', freshSlow), 3)} ms`,
       );
+      if (kaSlow['ngx-gateway']) {
+        console.log(
+          `  through nginx + Lua: keep-alive ngx-gateway ${fmt(added('ngx-gateway', kaSlow), 3)} ms, ngx-floor ${fmt(added('ngx-floor', kaSlow), 3)} ms; ` +
+            `fresh connection ngx-gateway ${fmt(added('ngx-gateway', freshSlow), 3)} ms, ngx-floor ${fmt(added('ngx-floor', freshSlow), 3)} ms`,
+        );
+      }
     }
     console.log(`TTFC added over the floor plugin: keep-alive ${fmt(median(ka.gateway ?? []) - median(ka.floor ?? []), 3)} ms, fresh connection ${fmt(median(fresh.gateway ?? []) - median(fresh.floor ?? []), 3)} ms`);
     // Not load-dependent. The floor plugin's access phase is measured too (its log phase: it has none); the
@@ -367,6 +413,8 @@ async function main(): Promise<void> {
     );
     if (BUSY_POLL_US > 0) await busyPollRun(scratch, path.join(scratch, 'kong.yml'), gwPort, upPort, BUSY_POLL_US);
   } finally {
+    // nginx is not one of procs.ts's children: stopped here, however the bench ends (its workers go with it).
+    await stopAllNginx();
     stopAll();
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -56,6 +56,20 @@ export interface BridgePlugin {
   config_json: string;
   socket: string;
   phases: string[];
+  /** The route's service, as kong.router.get_service() returns it and as the router leaves the balancer data. */
+  service: BridgeService;
+  /** The route path this location serves, and whether Kong strips it from the upstream uri (strip_path). */
+  route_path: string;
+  strip_path: boolean;
+}
+
+export interface BridgeService {
+  id: string;
+  name?: string;
+  protocol: string;
+  host: string;
+  port: number;
+  path?: string;
 }
 
 export interface NginxRoute {
@@ -102,9 +116,24 @@ export async function nginxRoutes(yamlText: string, env: NodeJS.ProcessEnv): Pro
       }
       const socket = socketOf.get(pl.info.server);
       if (!socket) throw new Error(`no socket for pluginserver ${pl.info.server}`);
+      if (!service) throw new Error(`route ${String(route.name)}: the bridge needs the route's service (Kong answers 503 without one)`);
+      // Only defined fields: a JSON null would reach Lua as cjson.null, which is truthy.
+      const svc: BridgeService = JSON.parse(
+        JSON.stringify({ id: service.id, name: service.name ?? undefined, protocol: service.protocol, host: service.host, port: service.port, path: service.path ?? undefined }),
+      ) as BridgeService;
       out.push({
         path: p,
-        plugin: { name: pl.info.name, plugin_id: pl.entity.id, seq: pl.conf.__seq__ as number, config_json: JSON.stringify(pl.conf), socket, phases: pl.info.phases },
+        plugin: {
+          name: pl.info.name,
+          plugin_id: pl.entity.id,
+          seq: pl.conf.__seq__ as number,
+          config_json: JSON.stringify(pl.conf),
+          socket,
+          phases: pl.info.phases,
+          service: svc,
+          route_path: p,
+          strip_path: route.strip_path !== false,
+        },
       });
     }
   }
@@ -120,13 +149,32 @@ export function renderNginxConf(prefix: string, port: number, routes: readonly N
     const key = `r${i}`;
     if (r.plugin) {
       setup.plugins[key] = r.plugin;
+      // Kong's proxy location (kong/templates/nginx_kong.lua `location /`): the upstream variables the router,
+      // the PDK (set_path, set_scheme, set_target's Host) and access `after` fill; proxy_buffering on as Kong's
+      // default, which a streamed answer's `X-Accel-Buffering: no` (the plugin's stream endpoint sends it)
+      // turns off per response, as nginx's upstream module honours that header; then the kong_upstream block,
+      // whose balancer_by_lua picks the peer set_target named. A plugin that exits in access never gets here;
+      // one that fails open is proxied to the route's service (the bench's: a closed port, so 502 as in Kong).
+      // Left out: Kong's X-Forwarded-Host/Port/Path/Prefix, Via, TE and X-Kong-Request-Id request headers.
       locations.push(
         `        location ${r.path} {\n` +
+          `            set $upstream_scheme '';\n` +
+          `            set $upstream_uri '';\n` +
+          `            set $upstream_host '';\n` +
+          `            set $upstream_connection '';\n` +
           `            access_by_lua_block { require("kong_bridge").access("${key}") }\n` +
           `            log_by_lua_block { require("kong_bridge").log("${key}") }\n` +
-          // The plugin answers with kong.response.exit; if it did not (Kong fails open), Kong would proxy to the
-          // route's service: the bench's is a closed port, so 502 as in Kong.
-          `            proxy_pass http://127.0.0.1:9;\n` +
+          `            proxy_http_version 1.1;\n` +
+          `            proxy_buffering on;\n` +
+          `            proxy_request_buffering on;\n` +
+          `            proxy_set_header Host $upstream_host;\n` +
+          `            proxy_set_header Connection $upstream_connection;\n` +
+          `            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n` +
+          `            proxy_set_header X-Forwarded-Proto $scheme;\n` +
+          `            proxy_set_header X-Real-IP $remote_addr;\n` +
+          `            proxy_pass_header Server;\n` +
+          `            proxy_pass_header Date;\n` +
+          `            proxy_pass $upstream_scheme://kong_upstream$upstream_uri;\n` +
           `        }`,
       );
       return;
@@ -142,6 +190,16 @@ export function renderNginxConf(prefix: string, port: number, routes: readonly N
         `        }`,
     );
   });
+  if (routes.some((r) => r.plugin)) {
+    // Kong's `upstream kong_upstream` (nginx_kong.lua): a placeholder server, the peer chosen in
+    // balancer_by_lua, and upstream keep-alive (Kong's balancer_keepalive is a directive of its own OpenResty
+    // patches; stock nginx's keepalive module, placed after the balancer, keeps the same pool of idle
+    // connections per peer) with Kong's defaults: pool 512, 10000 requests, 60 s idle.
+    upstreams.push(
+      '    upstream kong_upstream {\n        server 0.0.0.1;\n        balancer_by_lua_block { require("kong_bridge").balancer() }\n' +
+        '        keepalive 512;\n        keepalive_requests 10000;\n        keepalive_timeout 60s;\n    }',
+    );
+  }
   const setupFile = path.join(prefix, 'bridge-setup.json');
   writeFileSync(setupFile, JSON.stringify(setup));
   const vars: Record<string, string> = {

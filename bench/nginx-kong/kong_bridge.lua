@@ -69,7 +69,7 @@ end
 
 ---------------------------------------------------------------------------------------------------------------
 -- The PDK functions the bench's plugins call, written fresh after kong/pdk/*.lua (same checks, same returns).
-local pdk = { request = {}, client = {}, log = {}, response = {}, ctx = { shared = {} }, nginx = {} }
+local pdk = { request = {}, client = {}, log = {}, response = {}, ctx = { shared = {} }, nginx = {}, router = {}, service = { request = {} } }
 
 function pdk.request.get_headers(max)
   check_phase(PH_REQUEST)
@@ -321,6 +321,53 @@ function pdk.response.exit(status, body, headers)
   else
     return send(status, body, headers)
   end
+end
+
+-- What the streaming path calls when it leaves the request to be proxied (ai-proxy-advanced's engine.ts:
+-- get_service, set_target, set_scheme for a non-http service, set_path), after kong/pdk/router.lua,
+-- kong/pdk/service.lua and kong/pdk/service/request.lua.
+local PH_SERVICE_INFO = phase_set("access", "header_filter", "response", "body_filter", "log")
+local PH_ACCESS_REWRITE_BALANCER = phase_set("rewrite", "access", "balancer")
+
+-- The route's service entity, which the router put in ngx.ctx.service (here: the location's setup).
+function pdk.router.get_service()
+  check_phase(PH_SERVICE_INFO)
+  return ngx.ctx.service
+end
+
+-- set_target: the balancer's host and port (resolved and connected to in balancer_by_lua), and upstream_host,
+-- which Kong's access `after` then treats as preserve_host (kong/runloop/handler.lua): Host is `host`.
+function pdk.service.set_target(host, port)
+  check_phase(PH_ACCESS_REWRITE_BALANCER)
+  if type(host) ~= "string" then error("host must be a string", 2) end
+  if type(port) ~= "number" or math.floor(port) ~= port then error("port must be an integer", 2) end
+  if port < 0 or port > 65535 then error("port must be an integer between 0 and 65535: given " .. port, 2) end
+  ngx.var.upstream_host = host
+  local bd = ngx.ctx.balancer_data
+  bd.host = host
+  bd.port = port
+end
+
+function pdk.service.request.set_scheme(scheme)
+  check_phase(PH_ACCESS_REWRITE_BALANCER)
+  if type(scheme) ~= "string" then error("scheme must be a string", 2) end
+  if scheme ~= "http" and scheme ~= "https" then error("invalid scheme: " .. scheme, 2) end
+  ngx.var.upstream_scheme = scheme
+end
+
+-- Kong escapes the path (kong/tools/uri.lua escape): bytes outside RFC 3986's unreserved and reserved sets
+-- (and '%', kept as already escaped) become %XX.
+local function escape_path(path)
+  return (ngx.re.gsub(path, "[^A-Za-z0-9\\-._~!#$&'()*+,/:;=?@\\[\\]%]", function(m)
+    return ("%%%02X"):format(m[0]:byte())
+  end, "jo"))
+end
+
+function pdk.service.request.set_path(path)
+  check_phase(PH_ACCESS_REWRITE_BALANCER)
+  if type(path) ~= "string" then error("path must be a string", 2) end
+  if path:byte(1) ~= 47 then error("path must start with /", 2) end
+  ngx.var.upstream_uri = escape_path(path)
 end
 
 local function shared_ctx()
@@ -593,7 +640,10 @@ local plugins = {}
 -- setup: { plugins = { [location key] = { name, plugin_id, seq, config_json, socket, phases = {...} } } }
 function M.init(setup)
   for key, def in pairs(setup.plugins) do
-    local p = { name = def.name, plugin_id = def.plugin_id, seq = def.seq, config_json = def.config_json, phases = {} }
+    local p = {
+      name = def.name, plugin_id = def.plugin_id, seq = def.seq, config_json = def.config_json, phases = {},
+      service = def.service, route_path = def.route_path, strip_path = def.strip_path,
+    }
     for _, ph in ipairs(def.phases) do p.phases[ph] = true end
     -- One Rpc per plugin (3.9+), msg ids counted per worker from 1.
     p.rpc = setmetatable({ msg_id = 0, socket = "unix:" .. def.socket }, Rpc)
@@ -603,13 +653,49 @@ end
 
 local function access_handler(p) handle_event(p, "access") end
 
+-- What Kong's router and balancer setup leave before the plugins run (kong/runloop/handler.lua access
+-- before/after): the route's service in ctx.service, the balancer data at the service's host and port,
+-- upstream_scheme the service's protocol, upstream_uri the service path joined with the request path
+-- (stripped of the route's prefix with strip_path), upstream_connection keep-alive.
+local function route_matched(p, ctx)
+  local svc = p.service
+  ctx.service = svc
+  ctx.balancer_data = { host = svc.host, port = svc.port, scheme = svc.protocol, try_count = 0, retries = 5 }
+  local var = ngx.var
+  var.upstream_scheme = svc.protocol
+  local uri = var.uri
+  if p.strip_path and p.route_path ~= "/" then
+    uri = uri:sub(#p.route_path + 1)
+    if uri:byte(1) ~= 47 then uri = "/" .. uri end
+  end
+  local base = svc.path or "/"
+  if base ~= "/" then
+    uri = (base:byte(-1) == 47 and base:sub(1, -2) or base) .. uri
+  end
+  var.upstream_uri = uri
+  var.upstream_connection = "keep-alive"
+end
+
+-- Kong's access `after` (kong/runloop/handler.lua): the query string joins the upstream uri; a Host set by
+-- set_target (preserve_host) is kept, otherwise Host is the service's host and port (set_host_header).
+local function access_after(ctx)
+  local var = ngx.var
+  if var.is_args == "?" then var.upstream_uri = var.upstream_uri .. "?" .. (var.args or "") end
+  if var.upstream_host == "" then
+    local bd = ctx.balancer_data
+    local default = (bd.scheme == "https" and 443) or 80
+    var.upstream_host = bd.port == default and bd.host or (bd.host .. ":" .. bd.port)
+  end
+end
+
 -- access_by_lua: Kong's collecting iterator for one plugin: a coroutine per handler, delay_response set, a Lua
 -- error turned into the delayed 500, then flush_delayed_response when the plugin exited.
 function M.access(key)
   local p = plugins[key]
   local ctx = ngx.ctx
   ctx.KONG_PHASE = "access"
-  if not p.phases.access then return end
+  route_matched(p, ctx)
+  if not p.phases.access then return access_after(ctx) end
   ctx.delay_response = true
   local co = coroutine.create(access_handler)
   local ok, err = coroutine.resume(co, p)
@@ -620,6 +706,26 @@ function M.access(key)
   end
   ctx.delay_response = nil
   if ctx.delayed_response then return flush_delayed(ctx) end
+  access_after(ctx)
+end
+
+-- balancer_by_lua (Kong.balancer, kong/init.lua): the peer from the balancer data, the service's timeouts
+-- (Kong's defaults, 60 s each), the retries. Kong resolves a hostname in access (balancer.execute); the
+-- bench's targets are IP addresses, so none is resolved here and a name is refused.
+local ngx_balancer = require "ngx.balancer"
+function M.balancer()
+  local ctx = ngx.ctx
+  ctx.KONG_PHASE = "balancer"
+  local bd = ctx.balancer_data
+  bd.try_count = bd.try_count + 1
+  if bd.try_count == 1 and bd.retries > 0 then ngx_balancer.set_more_tries(bd.retries) end
+  local ok, err = ngx_balancer.set_current_peer(bd.host, bd.port)
+  if not ok then
+    ngx.log(ngx.ERR, "failed to set the current peer (address: ", tostring(bd.host), " port: ", tostring(bd.port), "): ", err)
+    return ngx.exit(500)
+  end
+  ok, err = ngx_balancer.set_timeouts(60, 60, 60)
+  if not ok then ngx.log(ngx.ERR, "could not set upstream timeouts: ", err) end
 end
 
 local function log_timer(premature, p, saved)

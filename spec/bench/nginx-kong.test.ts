@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { gatewayYaml, chatRoute } from '../../bench/lib/chat';
 import { findNginx, NGINX_INSTALL_HINT, nginxRoutes, startNginx, type RunningNginx } from '../../bench/lib/nginx-kong';
 import { pluginServers } from '../../bench/lib/procs';
-import { defaultBehaviour, EngineUpstream } from '../helpers/engine-upstream';
+import { defaultBehaviour, EngineUpstream, openAiChatStream } from '../helpers/engine-upstream';
 import { OUR_CLI, REPO_ROOT, startServer, type RunningServer } from '../helpers/pluginserver-process';
 import { makeTmpDir, type TmpDir } from '../helpers/pluginserver-tmp';
 
@@ -135,6 +135,68 @@ describe('nginx + Lua bridge (Kong side) in front of the plugin servers', { skip
       assert.equal(up.requests.length, before + 1, 'the plugin called the provider');
       assert.ok(r.status >= 500 && r.status < 600, `status ${r.status}`);
       assert.match(r.type ?? '', /application\/json/);
+    } finally {
+      up.set(defaultBehaviour);
+    }
+  });
+
+  test('a streamed chat completion through ai-proxy-advanced: access points Kong’s upstream at the stream endpoint (set_target, set_path, balancer_by_lua) and the OpenAI SSE frames arrive, ending in [DONE]', async () => {
+    const words = ['The', ' sum', ' is', ' 2.'];
+    const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'What is 1 + 1?' }] });
+    const open = async (): Promise<{ r: Response; read: (until?: string) => Promise<string> }> => {
+      const r = await fetch(`http://127.0.0.1:${nginx!.port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      const reader = r.body!.getReader();
+      const decoder = new TextDecoder();
+      // Reads to the end, or until `until` has arrived (then lets the stream go).
+      const read = async (until?: string): Promise<string> => {
+        let text = '';
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return text;
+          text += decoder.decode(value, { stream: true });
+          if (until !== undefined && text.includes(until)) {
+            await reader.cancel();
+            return text;
+          }
+        }
+      };
+      return { r, read };
+    };
+    const frames = (text: string): string[] => text.split('\n\n').filter((f) => f.trim() !== '');
+    up.set({ kind: 'stream', frames: openAiChatStream('gpt-4o-mini', words), gapMs: 5 });
+    try {
+      const before = up.requests.length;
+      for (let i = 0; i < 3; i++) {
+        const { r, read } = await open();
+        assert.equal(r.status, 200);
+        assert.match(r.headers.get('content-type') ?? '', /text\/event-stream/);
+        const text = await read();
+        const fs = frames(text);
+        assert.equal(fs.at(-1), 'data: [DONE]', text.slice(-300));
+        const chunks = fs.slice(0, -1).map((f) => {
+          assert.match(f, /^data: /);
+          return JSON.parse(f.slice('data: '.length)) as { object: string; choices: Array<{ delta?: { content?: string } }> };
+        });
+        for (const c of chunks) assert.equal(c.object, 'chat.completion.chunk');
+        assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join(''), words.join(''));
+      }
+      assert.equal(up.requests.length, before + 3, 'one provider call per streamed request');
+      assert.equal(up.requests.at(-1)?.headers.authorization, 'Bearer sk-bench');
+
+      // Relayed as they come: a provider that sends its frames and then keeps the stream open; they reach the
+      // client while it is still open (a relay that held the answer to its end would keep them until the 10 s
+      // abort). This does not tell proxy_buffering on from off: nginx's buffered pipe also passes on what it has
+      // read (checked with `proxy_ignore_headers X-Accel-Buffering` added: the case still passes).
+      up.set({ kind: 'stream', frames: openAiChatStream('gpt-4o-mini', words), hangAfter: true });
+      const { r, read } = await open();
+      assert.equal(r.status, 200);
+      const text = await read('data: [DONE]');
+      assert.ok(frames(text).length >= words.length + 2, text);
     } finally {
       up.set(defaultBehaviour);
     }
