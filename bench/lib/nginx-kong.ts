@@ -140,13 +140,36 @@ export async function nginxRoutes(yamlText: string, env: NodeJS.ProcessEnv): Pro
   return out;
 }
 
+/**
+ * Values written into the conf unquoted (or inside a quoted Lua string) are checked, not escaped: nginx has no
+ * escaping for a location's prefix, and `;`, `{`, `}`, whitespace, quotes, `#` or `$` would end the directive,
+ * open a block, start a comment or interpolate a variable. A route path the gateway accepts can hold `;`, `$` or
+ * `'` (RFC 3986 reserved characters), and a regex path (`~...`) anything: rendered as is, it could add a
+ * `listen 0.0.0.0:...` or a `content_by_lua_block`. Regex paths are refused outright: nginx's `location ~` is not
+ * Kong's router.
+ */
+const SAFE_LOCATION = /^\/[A-Za-z0-9._~\/%:@!*+,=-]*$/;
+const SAFE_URL_PATH = /^\/[A-Za-z0-9._~\/%:@!*+,=&?-]*$/;
+const SAFE_FS_PATH = /^[^\s'"\\;{}#$]+$/;
+
+function checkConfValue(what: string, value: string, re: RegExp): string {
+  if (!re.test(value)) throw new Error(`nginx-kong: ${what} ${JSON.stringify(value)} cannot be written into nginx.conf (allowed: ${String(re)})`);
+  return value;
+}
+
 /** The conf from bench/nginx-kong/nginx.conf.template; writes the bridge's setup file next to it. */
 export function renderNginxConf(prefix: string, port: number, routes: readonly NginxRoute[], modules: string, workers: string): string {
+  checkConfValue('prefix', prefix, SAFE_FS_PATH);
+  checkConfValue('modules directory', modules, SAFE_FS_PATH);
+  checkConfValue('bridge directory', NGINX_KONG_DIR, SAFE_FS_PATH);
+  checkConfValue('worker count', workers, /^(auto|[1-9][0-9]{0,2})$/);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`nginx-kong: bad port ${port}`);
   const setup: { plugins: Record<string, BridgePlugin> } = { plugins: {} };
   const upstreams: string[] = [];
   const locations: string[] = [];
   routes.forEach((r, i) => {
     const key = `r${i}`;
+    checkConfValue('route path', r.path, SAFE_LOCATION);
     if (r.plugin) {
       setup.plugins[key] = r.plugin;
       // Kong's proxy location (kong/templates/nginx_kong.lua `location /`): the upstream variables the router,
@@ -180,6 +203,9 @@ export function renderNginxConf(prefix: string, port: number, routes: readonly N
       return;
     }
     const u = new URL(r.url as string);
+    // The upstream block below speaks plain HTTP: an https service would silently be called over http.
+    if (u.protocol !== 'http:') throw new Error(`nginx-kong: route ${r.path}: only http services are proxied here, not ${u.protocol}`);
+    checkConfValue('service path', u.pathname + u.search, SAFE_URL_PATH);
     // Kong's upstream keep-alive defaults: upstream_keepalive_pool_size 512, _max_requests 10000, _idle_timeout 60.
     upstreams.push(`    upstream up_${key} {\n        server ${u.host};\n        keepalive 512;\n        keepalive_requests 10000;\n        keepalive_timeout 60s;\n    }`);
     locations.push(

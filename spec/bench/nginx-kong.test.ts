@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gatewayYaml, chatRoute } from '../../bench/lib/chat';
-import { findNginx, NGINX_INSTALL_HINT, nginxRoutes, startNginx, type RunningNginx } from '../../bench/lib/nginx-kong';
+import { findNginx, NGINX_INSTALL_HINT, nginxRoutes, renderNginxConf, startNginx, type NginxRoute, type RunningNginx } from '../../bench/lib/nginx-kong';
 import { pluginServers } from '../../bench/lib/procs';
 import { defaultBehaviour, EngineUpstream, openAiChatStream } from '../helpers/engine-upstream';
 import { OUR_CLI, REPO_ROOT, startServer, type RunningServer } from '../helpers/pluginserver-process';
@@ -317,5 +317,56 @@ describe('nginx + Lua bridge: the log phase and a plugin server restart', { skip
     assert.equal(status, 201);
     assert.equal(seen.status, 201);
     assert.match(pngx!.errorLog(), /no plugin instance/i);
+  });
+});
+
+// Needs no nginx: only the rendering. A route path the gateway's schema accepts (a regex path may hold anything,
+// a plain one `;`, `$` or `'`) must not reach nginx.conf as config: it could add a listener beyond 127.0.0.1 or
+// a content_by_lua_block.
+describe('nginx.conf rendering refuses values that would be read as config', () => {
+  let rtmp: TmpDir;
+  before(() => {
+    rtmp = makeTmpDir('aipa-ngxr-');
+  });
+  after(() => rtmp?.cleanup());
+
+  const plugin = {
+    name: 'p',
+    plugin_id: 'id',
+    seq: 1,
+    config_json: '{}',
+    socket: '/nonexistent.socket',
+    phases: ['access'],
+    service: { id: 's', protocol: 'http', host: '127.0.0.1', port: 9000 },
+    route_path: '/v1/chat/completions',
+    strip_path: true,
+  };
+  const render = (routes: NginxRoute[], prefix = rtmp.dir): string => renderNginxConf(prefix, 8080, routes, '/usr/lib/nginx/modules', '1');
+
+  test('a plain route and a plugin route render, listening on 127.0.0.1 only', () => {
+    const conf = render([
+      { path: '/plain', url: 'http://127.0.0.1:9000/v1/chat/completions?x=1' },
+      { path: '/v1/chat/completions', plugin },
+    ]);
+    assert.match(conf, /location \/plain \{/);
+    assert.match(conf, /proxy_pass http:\/\/up_r0\/v1\/chat\/completions\?x=1;/);
+    assert.deepEqual(conf.match(/^\s*listen .*$/gm)?.map((l) => l.trim()), ['listen 127.0.0.1:8080 reuseport backlog=16384;']);
+  });
+
+  test('route paths with nginx syntax, regex paths, https services, odd service paths and prefixes are refused', () => {
+    const bad: Array<[string, NginxRoute[], string?]> = [
+      ['regex path', [{ path: '~/a { } server { listen 0.0.0.0:8; location /b', plugin }]],
+      ['semicolon', [{ path: '/a;allow', plugin }]],
+      ['quote', [{ path: "/a'b", url: 'http://127.0.0.1:9000/' }]],
+      ['dollar', [{ path: '/a$host', plugin }]],
+      ['https service', [{ path: '/a', url: 'https://127.0.0.1:9000/' }]],
+      ['service path with ;', [{ path: '/a', url: 'http://127.0.0.1:9000/x;return' }]],
+      ['service path with $', [{ path: '/a', url: 'http://127.0.0.1:9000/x$host' }]],
+      ['prefix with a space', [{ path: '/a', plugin }], path.join(rtmp.dir, 'a b')],
+      ['prefix with a quote', [{ path: '/a', plugin }], path.join(rtmp.dir, 'a"b')],
+    ];
+    for (const [what, routes, prefix] of bad) {
+      assert.throws(() => render(routes, prefix), /nginx-kong: /, what);
+    }
   });
 });
