@@ -123,3 +123,25 @@ test("a method named like an Object.prototype key is unknown too (the plugin ser
     assert.ok(logs.some((l) => l.includes(`could not find pdk method: ${m}`)), m);
   }
 });
+
+test("names the plugin server sends are looked up as own keys only: get_var, ctx.shared, get_ctx, get_query_arg ('constructor' had answered the request context or Object)", () => {
+  const c = ctx('access');
+  for (const k of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    assert.equal(call(c, 'kong.nginx.get_var', k), undefined, `get_var ${k}`);
+    assert.equal(call(c, 'kong.ctx.shared.get', k), undefined, `ctx.shared.get ${k}`);
+    assert.equal(call(c, 'kong.nginx.get_ctx', k), undefined, `get_ctx ${k}`);
+    assert.equal(call(c, 'kong.request.get_query_arg', k), undefined, `get_query_arg ${k}`);
+  }
+  // A store under '__proto__' is a key, as in a Lua table, not the object's prototype.
+  call(c, 'kong.ctx.shared.set', '__proto__', { leaked: 1 });
+  assert.deepEqual(call(c, 'kong.ctx.shared.get', '__proto__'), { leaked: 1 });
+  assert.equal(call(c, 'kong.ctx.shared.get', 'leaked'), undefined);
+  call(c, 'kong.nginx.set_ctx', '__proto__', { leaked: 2 });
+  assert.deepEqual(call(c, 'kong.nginx.get_ctx', '__proto__'), { leaked: 2 });
+  assert.equal(call(c, 'kong.nginx.get_ctx', 'leaked'), undefined);
+  // Ordinary keys still work.
+  call(c, 'kong.ctx.shared.set', 'k', 'v');
+  assert.equal(call(c, 'kong.ctx.shared.get', 'k'), 'v');
+  assert.equal(call(c, 'kong.nginx.get_var', 'request_uri'), '/a%2Fb/c?x=1&x=2&flag');
+  assert.equal(call(c, 'kong.request.get_query_arg', 'x'), '1');
+});

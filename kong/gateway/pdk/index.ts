@@ -40,6 +40,20 @@ function isPlainData(v: unknown, seen = new Set<unknown>()): boolean {
   return Object.values(v as object).every((x) => isPlainData(x, seen));
 }
 
+/**
+ * Lookups and stores by a name the plugin server sends, on plain objects: only own keys, as a Lua table has no
+ * prototype. `ngx.var.constructor`, `kong.ctx.shared.toString` are nil in Kong; a plain `obj[name]` found
+ * Object.prototype's (get_var('constructor') called Object(ctx) and answered the whole request context), and a
+ * store under '__proto__' would set the object's prototype instead of a key.
+ */
+function own<T>(obj: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 const NGX_VARS: Record<string, (ctx: RequestContext) => unknown> = {
   request_uri: (c) => (c.rawQuery === '' ? c.rawPath : `${c.rawPath}?${c.rawQuery}`),
   uri: (c) => c.path,
@@ -85,26 +99,26 @@ const MISC_PDK: Record<string, Fn> = {
     checkPhase(ctx.phase, PHASES.log);
     return cjsonEncode(ctx.saved?.serializeData ?? {});
   },
-  'kong.ctx.shared.get': (ctx, [k]) => (typeof k === 'string' || typeof k === 'number' ? ctx.ctxShared[String(k)] : undefined),
+  'kong.ctx.shared.get': (ctx, [k]) => (typeof k === 'string' || typeof k === 'number' ? own(ctx.ctxShared, String(k)) : undefined),
   'kong.ctx.shared.set': (ctx, [k, v]) => {
     if (typeof k === 'string' || typeof k === 'number') {
       if (v === undefined || v === null) delete ctx.ctxShared[String(k)];
-      else ctx.ctxShared[String(k)] = v;
+      else setOwn(ctx.ctxShared, String(k), v);
     }
     return undefined;
   },
   'kong.nginx.get_var': (ctx, [name]) => {
     checkNotTimer(ctx.phase);
     if (typeof name !== 'string') throw new LuaError('bad argument #1 (string expected)');
-    const getter = NGX_VARS[name];
+    const getter = own(NGX_VARS, name);
     if (getter) return getter(ctx);
     if (name.startsWith('http_')) return ctx.requestHeaders.get(name.slice(5).replace(/_/g, '-'))?.join(', ');
     if (name.startsWith('arg_')) return new URLSearchParams(ctx.rawQuery).get(name.slice(4)) ?? undefined;
     return undefined;
   },
-  'kong.nginx.get_ctx': (ctx, [k]) => (typeof k === 'string' ? ctx.ngxCtx[k] : undefined),
+  'kong.nginx.get_ctx': (ctx, [k]) => (typeof k === 'string' ? own(ctx.ngxCtx, k) : undefined),
   'kong.nginx.set_ctx': (ctx, [k, v]) => {
-    if (typeof k === 'string') ctx.ngxCtx[k] = v;
+    if (typeof k === 'string') setOwn(ctx.ngxCtx, k, v);
     return undefined;
   },
   'kong.nginx.req_start_time': (ctx) => ctx.startTime / 1000,

@@ -47,7 +47,9 @@ export const REQUEST_PDK: Record<string, Fn> = {
   'kong.request.get_raw_query': live(PHASES.request, (ctx) => ctx.rawQuery),
   'kong.request.get_query_arg': live(PHASES.request, (ctx, [name]) => {
     if (typeof name !== 'string') throw new LuaError('query argument name must be a string');
-    const v = decodeArgs(ctx.rawQuery)[name];
+    // Own keys only: 'constructor' must not find Object.prototype's (Kong answers nil).
+    const args = decodeArgs(ctx.rawQuery);
+    const v = Object.hasOwn(args, name) ? args[name] : undefined;
     return Array.isArray(v) ? v[0] : v;
   }),
   'kong.request.get_query': live(PHASES.request, (ctx, [max]) => {
