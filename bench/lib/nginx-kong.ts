@@ -343,17 +343,26 @@ export async function stopAllNginx(): Promise<void> {
   await Promise.all([...running].map((s) => s()));
 }
 
-/** The nginx processes' pids (master and workers), e.g. to check none is left. */
+/**
+ * The nginx processes' pids (master and workers), e.g. to check none is left. nginx rewrites its titles: the
+ * master's still names the prefix ("nginx: master process /usr/sbin/nginx -p <prefix> ..."), a worker's is only
+ * "nginx: worker process", so workers are found as the master's children (PPid in /proc/<pid>/status).
+ */
 export function nginxPids(prefix: string): number[] {
-  const out: number[] = [];
+  const masters: number[] = [];
+  const parentOf = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.startsWith('nginx') && cmd.includes(prefix)) out.push(Number(d));
+      if (!cmd.startsWith('nginx')) continue;
+      if (cmd.includes(prefix)) masters.push(Number(d));
+      const ppid = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1];
+      if (ppid !== undefined) parentOf.set(Number(d), Number(ppid));
     } catch {
       // gone
     }
   }
-  return out;
+  const workers = [...parentOf].filter(([pid, ppid]) => masters.includes(ppid) && !masters.includes(pid)).map(([pid]) => pid);
+  return [...masters, ...workers];
 }

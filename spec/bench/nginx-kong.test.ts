@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gatewayYaml, chatRoute } from '../../bench/lib/chat';
-import { findNginx, NGINX_INSTALL_HINT, nginxRoutes, renderNginxConf, startNginx, type NginxRoute, type RunningNginx } from '../../bench/lib/nginx-kong';
+import { findNginx, NGINX_INSTALL_HINT, nginxPids, nginxRoutes, renderNginxConf, startNginx, type NginxRoute, type RunningNginx } from '../../bench/lib/nginx-kong';
 import { pluginServers } from '../../bench/lib/procs';
 import { defaultBehaviour, EngineUpstream, openAiChatStream } from '../helpers/engine-upstream';
 import { OUR_CLI, REPO_ROOT, startServer, type RunningServer } from '../helpers/pluginserver-process';
@@ -210,8 +210,14 @@ describe('nginx + Lua bridge (Kong side) in front of the plugin servers', { skip
     const pid = nginx!.proc.pid!;
     const workers = nginx!.workerPids();
     assert.ok(workers.length >= 1);
+    // nginxPids finds the same processes from /proc alone (master by its prefix, workers as its children).
+    assert.deepEqual(
+      nginxPids(nginx!.prefix).sort((a, b) => a - b),
+      [pid, ...workers].sort((a, b) => a - b),
+    );
     await nginx!.stop();
     for (const p of [pid, ...workers]) assert.equal(existsSync(`/proc/${p}/cmdline`) && !isZombie(p), false, `nginx process ${p} still running`);
+    assert.deepEqual(nginxPids(nginx!.prefix).filter((p) => !isZombie(p)), []);
   });
 });
 
