@@ -317,7 +317,17 @@ export async function startNginx(found: NginxFound, prefix: string, routes: read
     clearTimeout(t);
   };
   running.add(stop);
-  proc.once('exit', () => running.delete(stop));
+  // nginx runs with `daemon off` but nothing ties it to this process: if this process exits without stop()
+  // (process.exit, an uncaught error), master and workers would keep running, port and prefix held. SIGTERM on the
+  // way out ('exit' handlers must be synchronous): nginx's fast shutdown takes its workers down by itself.
+  const onExit = (): void => {
+    proc.kill('SIGTERM');
+  };
+  process.once('exit', onExit);
+  proc.once('exit', () => {
+    running.delete(stop);
+    process.removeListener('exit', onExit);
+  });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`nginx exited (${proc.exitCode}): ${out}\n${errorLog().slice(-2000)}`);

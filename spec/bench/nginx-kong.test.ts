@@ -7,6 +7,7 @@
  * to install them).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -373,6 +374,36 @@ describe('nginx.conf rendering refuses values that would be read as config', () 
     ];
     for (const [what, routes, prefix] of bad) {
       assert.throws(() => render(routes, prefix), /nginx-kong: /, what);
+    }
+  });
+});
+
+describe('nginx started by a process that exits without stop()', { skip }, () => {
+  test('is stopped with it (master and workers), not left running', async () => {
+    const t = makeTmpDir('aipa-ngxo-');
+    const prefix = path.join(t.dir, 'nginx');
+    try {
+      // A child process starts nginx (no routes) and calls process.exit without stopping it.
+      const lib = path.join(REPO_ROOT, 'dist', 'bench', 'lib', 'nginx-kong.js');
+      const script = `const n = require(${JSON.stringify(lib)}); n.startNginx(n.findNginx(), ${JSON.stringify(prefix)}, []).then((r) => { console.log(JSON.stringify([r.proc.pid, ...r.workerPids()])); process.exit(3); }, (e) => { console.error(e); process.exit(1); });`;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 3, r.stderr);
+      const started = JSON.parse(r.stdout.trim()) as number[];
+      assert.ok(started.length >= 2, r.stdout);
+      const deadline = Date.now() + 10_000;
+      while (started.some((p) => existsSync(`/proc/${p}/cmdline`) && !isZombie(p))) {
+        if (Date.now() > deadline) assert.fail(`nginx left running after its parent exited: ${JSON.stringify(nginxPids(prefix))}`);
+        await new Promise((res) => setTimeout(res, 25));
+      }
+    } finally {
+      for (const p of nginxPids(prefix)) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      t.cleanup();
     }
   });
 });
