@@ -17,6 +17,7 @@ import { createLogger } from '../../kong/gateway/log';
 import { PluginsIterator } from '../../kong/gateway/plugins-iterator';
 import { loadSettings } from '../../kong/gateway/settings';
 import { Store } from '../../kong/gateway/store';
+import { freePort } from './procs';
 
 /** Where the bridge's sources are (the template and kong_bridge.lua are not compiled: read from the checkout). */
 export const NGINX_KONG_DIR = path.resolve(__dirname, '..', '..', '..', 'bench', 'nginx-kong');
@@ -254,17 +255,6 @@ export interface RunningNginx {
   workerPids(): number[];
   errorLog(): string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**
