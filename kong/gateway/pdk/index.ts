@@ -11,7 +11,7 @@ import { checkNotTimer, checkPhase, LuaError, PHASES } from './phase-check';
 import { REQUEST_PDK } from './request';
 import { RESPONSE_PDK } from './response';
 import { SERVICE_PDK } from './service';
-import { cjsonEncode, setDotted } from './values';
+import { cjsonEncode, own, setDotted, setOwn } from './values';
 
 export interface PdkEnv {
   logger: Logger;
@@ -38,20 +38,6 @@ function isPlainData(v: unknown, seen = new Set<unknown>()): boolean {
   if (typeof v !== 'object' || seen.has(v)) return false;
   seen.add(v);
   return Object.values(v as object).every((x) => isPlainData(x, seen));
-}
-
-/**
- * Lookups and stores by a name the plugin server sends, on plain objects: only own keys, as a Lua table has no
- * prototype. `ngx.var.constructor`, `kong.ctx.shared.toString` are nil in Kong; a plain `obj[name]` found
- * Object.prototype's (get_var('constructor') called Object(ctx) and answered the whole request context), and a
- * store under '__proto__' would set the object's prototype instead of a key.
- */
-function own<T>(obj: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(obj, key) ? obj[key] : undefined;
-}
-
-function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 const NGX_VARS: Record<string, (ctx: RequestContext) => unknown> = {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { RequestContext } from '../proxy/context';
 import { checkNotTimer, checkPhase, LuaError, PHASES } from './phase-check';
-import { decodeArgs, decodeBody } from './values';
+import { decodeArgs, decodeBody, own } from './values';
 
 type Fn = (ctx: RequestContext, args: unknown[]) => unknown;
 
@@ -48,8 +48,7 @@ export const REQUEST_PDK: Record<string, Fn> = {
   'kong.request.get_query_arg': live(PHASES.request, (ctx, [name]) => {
     if (typeof name !== 'string') throw new LuaError('query argument name must be a string');
     // Own keys only: 'constructor' must not find Object.prototype's (Kong answers nil).
-    const args = decodeArgs(ctx.rawQuery);
-    const v = Object.hasOwn(args, name) ? args[name] : undefined;
+    const v = own(decodeArgs(ctx.rawQuery), name);
     return Array.isArray(v) ? v[0] : v;
   }),
   'kong.request.get_query': live(PHASES.request, (ctx, [max]) => {

@@ -5,6 +5,20 @@
 import { HeaderMap } from '../proxy/context';
 import { LuaError } from './phase-check';
 
+/**
+ * Lookups and stores by a name the plugin server sends, on plain objects: only own keys, as a Lua table has no
+ * prototype. `ngx.var.constructor`, `kong.ctx.shared.toString` are nil in Kong; a plain `obj[name]` found
+ * Object.prototype's (get_var('constructor') called Object(ctx) and answered the whole request context), and a
+ * store under '__proto__' would set the object's prototype instead of a key.
+ */
+export function own<T>(obj: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 export function luaType(v: unknown): string {
   if (v === undefined || v === null) return 'nil';
   if (Buffer.isBuffer(v) || typeof v === 'string') return 'string';
