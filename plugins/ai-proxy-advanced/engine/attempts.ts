@@ -200,10 +200,13 @@ function buildRequest(
   else if (typeof up.body === 'string') body = Buffer.from(up.body);
   else body = Buffer.from(JSON.stringify(up.body));
   const req: SerializedRequest = { method: up.method, url: up.url, headers: up.headers, body };
+  if (driver.sign) return driver.sign(req, ctx, deps.signDeps).then((signed) => builtRequest(signed, target, ctx));
+  return builtRequest(req, target, ctx);
+}
+
+/** The attempt as sent (signed or not): what runAttempts calls and what it records as tried. */
+function builtRequest(req: SerializedRequest, target: TargetConfig, ctx: BuiltRequest['ctx']): BuiltRequest {
   const model = ctx.model;
-  if (driver.sign) {
-    return driver.sign(req, ctx, deps.signDeps).then((signed) => ({ req: signed, target, model, tried: { target, model, url: signed.url, body: signed.body }, ctx }));
-  }
   return { req, target, model, tried: { target, model, url: req.url, body: req.body }, ctx };
 }
 
