@@ -35,12 +35,11 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { benchChatConfig, CHAT, CHAT_BODY, CHAT_HEADERS, chatRoute, startEngineUpstream, writeGatewayYaml } from './lib/chat';
 import { engineCpuPerRequest, undiciCpuPerRequest } from './lib/engine-alone';
 import { load, merge, type LoadResult as Result } from './lib/load';
 import { cpuSecondsFine } from './lib/proc';
-import { findNginx, NGINX_INSTALL_HINT, nginxRoutes, startNginx, stopAllNginx, type RunningNginx } from './lib/nginx-kong';
+import { startBenchNginx, stopAllNginx } from './lib/nginx-kong';
 import { pluginServerPid, pluginServers, runBench, startGateway, startPortkey } from './lib/procs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -79,12 +78,8 @@ async function measure(scratch: string): Promise<void> {
   const gwEnv = { ...pluginServers(scratch), AI_PROXY_ADVANCED_LOG_PHASE: LOG_PHASE };
   const { port: gwPort, child: gw } = await startGateway(scratch, yml, gwEnv);
   const { port: pkPort } = await startPortkey();
-  // nginx + Lua in front of the same plugin servers (their sockets under `scratch`), with the configs the
-  // gateway hands them (bench/lib/nginx-kong.ts builds them with the gateway's code from the same YAML).
-  const found = findNginx();
-  let ngx: RunningNginx | undefined;
-  if ('missing' in found) console.log(`nginx paths skipped: ${found.missing} not found; install with: ${NGINX_INSTALL_HINT}`);
-  else ngx = await startNginx(found, path.join(scratch, 'nginx'), await nginxRoutes(readFileSync(yml, 'utf8'), { ...gwEnv, KONG_PREFIX: scratch }));
+  // nginx + Lua in front of the same plugin servers (bench/lib/nginx-kong.ts).
+  const ngx = await startBenchNginx(scratch, readFileSync(yml, 'utf8'), gwEnv);
   const ngxTargets = ngx
     ? {
         'ngx-plain': { url: `http://127.0.0.1:${ngx.port}/plain`, headers: { authorization: 'Bearer sk-bench' } },

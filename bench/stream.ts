@@ -48,7 +48,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { freePort, pluginServerPid, pluginServers, ROOT, startGateway, startNode, startPortkey, stopAll, waitForPort } from './lib/procs';
-import { findNginx, NGINX_INSTALL_HINT, nginxRoutes, startNginx, stopAllNginx, type RunningNginx } from './lib/nginx-kong';
+import { startBenchNginx, stopAllNginx } from './lib/nginx-kong';
 import { freshTtfc, keepAliveTtfc, streamLoad, type StreamTarget } from './lib/stream-client';
 import { cpuSecondsFine } from './lib/proc';
 import { streamCpuAlone } from './lib/stream-alone';
@@ -244,12 +244,8 @@ async function main(): Promise<void> {
     const { port: gwPort, child: gwChild } = await startGateway(scratch, path.join(scratch, 'kong.yml'), pluginServers(scratch));
     mainGatewayPid = gwChild.proc.pid!;
     const { port: pkPort, child: pkChild } = await startPortkey();
-    // nginx + Lua in front of the same plugin servers (the gateway started them; their sockets are under
-    // `scratch`), with the configs the gateway hands them (bench/lib/nginx-kong.ts, from the same YAML).
-    const found = findNginx();
-    let ngx: RunningNginx | undefined;
-    if ('missing' in found) console.log(`nginx paths skipped: ${found.missing} not found; install with: ${NGINX_INSTALL_HINT}`);
-    else ngx = await startNginx(found, path.join(scratch, 'nginx'), await nginxRoutes(gatewayConfig(upPort), { ...pluginServers(scratch), KONG_PREFIX: scratch }));
+    // nginx + Lua in front of the same plugin servers (bench/lib/nginx-kong.ts).
+    const ngx = await startBenchNginx(scratch, gatewayConfig(upPort), pluginServers(scratch));
     const rpc = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/ai-ttfc/v1/chat/completions`, headers: {}, body: CHAT }), true);
     const floorRpc = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/floor/ttfc/v1/chat/completions`, headers: {}, body: CHAT }), false);
 

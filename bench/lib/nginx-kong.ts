@@ -9,7 +9,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { queryCatalog } from '../../kong/gateway/declarative/check';
 import { buildSnapshot, parseDeclarativeText } from '../../kong/gateway/declarative/load';
@@ -17,7 +16,7 @@ import { createLogger } from '../../kong/gateway/log';
 import { PluginsIterator } from '../../kong/gateway/plugins-iterator';
 import { loadSettings } from '../../kong/gateway/settings';
 import { Store } from '../../kong/gateway/store';
-import { freePort } from './procs';
+import { freePort, waitForPort } from './procs';
 
 /** Where the bridge's sources are (the template and kong_bridge.lua are not compiled: read from the checkout). */
 export const NGINX_KONG_DIR = path.resolve(__dirname, '..', '..', '..', 'bench', 'nginx-kong');
@@ -318,22 +317,28 @@ export async function startNginx(found: NginxFound, prefix: string, routes: read
     running.delete(stop);
     process.removeListener('exit', onExit);
   });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`nginx exited (${proc.exitCode}): ${out}\n${errorLog().slice(-2000)}`);
-    const ok = await new Promise<boolean>((r) => {
-      const c = net.connect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), r(true)));
-      c.once('error', () => r(false));
-    });
-    if (ok && workerPids().length > 0) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`nginx did not listen on ${port} within ${timeoutMs} ms: ${out}\n${errorLog().slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
+  // The master listens before it forks its workers: ready once a worker exists too.
+  try {
+    await waitForPort(port, 'nginx', { proc, logs: () => `${out}\n${errorLog().slice(-2000)}` }, timeoutMs, () => workerPids().length > 0);
+  } catch (err) {
+    await stop();
+    throw err;
   }
   return { port, proc, prefix, workerPids, errorLog, stop };
+}
+
+/**
+ * The benches' nginx: started under `<scratch>/nginx` in front of the plugin servers the gateway started there
+ * (their sockets are under `scratch`), with the configs the gateway hands them, built from the same YAML; or,
+ * without nginx and its Lua libraries, one line saying how to install them and undefined.
+ */
+export async function startBenchNginx(scratch: string, yamlText: string, gatewayEnv: NodeJS.ProcessEnv): Promise<RunningNginx | undefined> {
+  const found = findNginx();
+  if ('missing' in found) {
+    console.log(`nginx paths skipped: ${found.missing} not found; install with: ${NGINX_INSTALL_HINT}`);
+    return undefined;
+  }
+  return startNginx(found, path.join(scratch, 'nginx'), await nginxRoutes(yamlText, { ...gatewayEnv, KONG_PREFIX: scratch }));
 }
 
 /** Every nginx started here and not yet stopped (the bench stops them all however it ends). */

@@ -49,7 +49,8 @@ export function startNode(what: string, args: string[], env: NodeJS.ProcessEnv, 
   return { proc, logs: () => `${what}: ${out}` };
 }
 
-export async function waitForPort(port: number, what: string, child: Child, timeoutMs = 30_000): Promise<void> {
+/** Resolves once `port` accepts a connection and `ready()` agrees (e.g. nginx's workers forked); fails at the deadline. */
+export async function waitForPort(port: number, what: string, child: Child, timeoutMs = 30_000, ready: () => boolean = () => true): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.proc.exitCode !== null) throw new Error(`${what} exited (${child.proc.exitCode}):\n${child.logs()}`);
@@ -58,8 +59,8 @@ export async function waitForPort(port: number, what: string, child: Child, time
       c.once('connect', () => (c.destroy(), r(true)));
       c.once('error', () => r(false));
     });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port}:\n${child.logs()}`);
+    if (ok && ready()) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms:\n${child.logs()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -58,6 +58,12 @@ local PH_HEADER_BODY_LOG = phase_set("response", "header_filter", "body_filter",
 local PH_WITH_CTX = phase_set("rewrite", "access", "header_filter", "response", "body_filter", "log")
 local PH_LOG = phase_set("log")
 
+-- A header as get_header answers it: the first value when ngx gives a list (a repeated header).
+local function first_value(v)
+  if type(v) == "table" then return v[1] end
+  return v
+end
+
 local function check_phase(allowed)
   local phase = ngx.ctx.KONG_PHASE
   if phase and allowed[phase] then return end
@@ -83,9 +89,7 @@ end
 function pdk.request.get_header(name)
   check_phase(PH_REQUEST)
   if type(name) ~= "string" then error("header name must be a string", 2) end
-  local v = ngx.req.get_headers()[name]
-  if type(v) == "table" then return v[1] end
-  return v
+  return first_value(ngx.req.get_headers()[name])
 end
 
 -- 3.8+ get_raw_body(max_allowed_file_size): the in-memory body; a spooled body only when the limit allows it.
@@ -251,9 +255,7 @@ end
 
 function pdk.response.get_header(name)
   check_phase(PH_HEADER_BODY_LOG)
-  local v = ngx.resp.get_headers()[name]
-  if type(v) == "table" then return v[1] end
-  return v
+  return first_value(ngx.resp.get_headers()[name])
 end
 
 function pdk.response.get_source(ctx)
@@ -413,9 +415,7 @@ local exposed_api = {
   ["kong.request.get_header"] = function(name)
     local saved = get_saved_req_data()
     if not saved then return pdk.request.get_header(name) end
-    local v = saved.request_headers[name]
-    if type(v) == "table" then v = v[1] end
-    return v
+    return first_value(saved.request_headers[name])
   end,
   ["kong.request.get_uri_captures"] = function()
     local saved = get_saved_req_data()
@@ -432,9 +432,7 @@ local exposed_api = {
   ["kong.response.get_header"] = function(name)
     local saved = get_saved_req_data()
     if not saved then return pdk.response.get_header(name) end
-    local v = saved.response_headers and saved.response_headers[name]
-    if type(v) == "table" then v = v[1] end
-    return v
+    return first_value(saved.response_headers and saved.response_headers[name])
   end,
   ["kong.response.get_source"] = function()
     local saved = get_saved_req_data()
