@@ -15,7 +15,7 @@ import type { PluginConfig, TargetConfig } from '../../schemas/config';
 import { aiProxyBlock } from '../../plugins/ai-proxy-advanced/engine/analytics';
 import { logPhase, logPhaseDeclared, logPhaseHasWork, ticketOf, type LogPhaseDeps, type LogPhasePdk } from '../../plugins/ai-proxy-advanced/observability/log-phase';
 import * as PluginModule from '../../plugins/ai-proxy-advanced';
-import { AiMetrics, KongAiMetrics, MAX_MODEL_SERIES } from '../../plugins/ai-proxy-advanced/observability/metrics';
+import { AiMetrics, KongAiMetrics, MAX_MODEL_SERIES, MAX_PENDING_LATENCIES } from '../../plugins/ai-proxy-advanced/observability/metrics';
 import { PendingStreams, StreamRecord } from '../../plugins/ai-proxy-advanced/observability/record';
 import { sinkFromEnv, type LogSink } from '../../plugins/ai-proxy-advanced/observability/sink';
 import { STREAM_PATH, TICKET_TTL_MS } from '../../plugins/ai-proxy-advanced/engine/stream-endpoint';
@@ -328,6 +328,27 @@ test('counts kept between scrapes add up: every request, token and latency reach
   );
   // A scrape with nothing new changes nothing.
   assert.equal(value(await registry.metrics(), 'kong_ai_llm_requests_total{'), 1520);
+});
+
+test('latencies waiting for a scrape are bounded over all series, not per series, and none is lost', async () => {
+  const registry = new Registry();
+  const m = new KongAiMetrics(registry);
+  const models = 1000;
+  const perModel = 20; // under the per-series bound: only the bound over all series hands these over
+  let peak = 0;
+  for (let r = 0; r < perModel; r++) {
+    for (let i = 0; i < models; i++) {
+      const t: TargetConfig = { ...target, model: { provider: 'openai', name: `m-${i}` } };
+      const block = aiProxyBlock({ pluginId: 'p', target: t, requestModel: `m-${i}`, responseModel: undefined, latencyMs: 5, usage: undefined, tried: [], requestBody: undefined, responseBody: undefined });
+      if (block) m.observe(block, 'default');
+      peak = Math.max(peak, m.pendingLatencyCount);
+    }
+  }
+  assert.ok(peak < MAX_PENDING_LATENCIES, `peak pending ${peak} stays under ${MAX_PENDING_LATENCIES} (${models * perModel} observed)`);
+  const text = await registry.metrics();
+  assert.equal(m.pendingLatencyCount, 0);
+  const counts = text.split('\n').filter((l) => l.startsWith('kong_ai_llm_provider_latency_ms_count{'));
+  assert.equal(counts.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0), models * perModel);
 });
 
 test('failover label sets are bounded too: client-chosen models beyond MAX_MODEL_SERIES count as "other"', async () => {

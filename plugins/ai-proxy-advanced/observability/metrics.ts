@@ -54,6 +54,13 @@ interface Series {
 const PENDING_LATENCIES = 1024;
 
 /**
+ * Pending latencies over all series together. The per-series cap alone let memory grow with the number of series
+ * (up to MAX_MODEL_SERIES x PENDING_LATENCIES numbers, ~10 MB for 1000 models never scraped); past this many every
+ * series hands its latencies over at once, so what waits for a scrape stays under ~64 KiB of numbers plus arrays.
+ */
+export const MAX_PENDING_LATENCIES = 8192;
+
+/**
  * Kong's AI metrics (exporter.lua, `ai_metrics: true`). The local gateway's prometheus plugin builds only these:
  * the balancer metrics belong to the plugin server alone, and a family registered on both would be printed twice
  * on the Admin API's merged GET /metrics (two `# TYPE` lines for one name: Prometheus rejects the scrape).
@@ -66,6 +73,8 @@ export class KongAiMetrics {
   /** One series per (provider, model, workspace), built once; their number is capped (MAX_MODEL_SERIES). */
   private readonly series = new CappedSeries<Series>();
   private readonly all: Series[] = [];
+  /** Latencies waiting in every series' `latencies` (bounded by MAX_PENDING_LATENCIES). */
+  private pendingLatencies = 0;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -106,7 +115,9 @@ export class KongAiMetrics {
     if (block.usage.cost > 0) s.cost += block.usage.cost;
     if (block.meta.llm_latency >= 0) {
       s.latencies.push(block.meta.llm_latency);
-      if (s.latencies.length >= PENDING_LATENCIES) this.flushLatencies(s);
+      this.pendingLatencies++;
+      if (this.pendingLatencies >= MAX_PENDING_LATENCIES) for (const each of this.all) this.flushLatencies(each);
+      else if (s.latencies.length >= PENDING_LATENCIES) this.flushLatencies(s);
     }
     if (block.usage.prompt_tokens > 0) s.prompt += block.usage.prompt_tokens;
     if (block.usage.completion_tokens > 0) s.completion += block.usage.completion_tokens;
@@ -128,7 +139,13 @@ export class KongAiMetrics {
 
   private flushLatencies(s: Series): void {
     for (const v of s.latencies) this.latency.observe(s.labels, v);
+    this.pendingLatencies -= s.latencies.length;
     s.latencies.length = 0;
+  }
+
+  /** Latencies not yet handed to the histogram (for tests of the bound). */
+  get pendingLatencyCount(): number {
+    return this.pendingLatencies;
   }
 }
 
