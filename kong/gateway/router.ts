@@ -234,6 +234,25 @@ export function upstreamUri(opts: { stripPath: boolean; prefix: string | undefin
   return base + reqUri;
 }
 
+/** What kong/tools/uri.lua's escape() leaves alone: reserved and unreserved characters and `%`. */
+const ESCAPED = /[^!#$&'()*+,/:;=?@[\]A-Za-z0-9\-_.~%]/u;
+const ESCAPED_ALL = new RegExp(ESCAPED.source, 'gu');
+
+/**
+ * Kong's uri.escape (kong/tools/uri.lua), which kong.service.request.set_path applies (kong/pdk/service/request.lua):
+ * every byte outside the reserved and unreserved sets and `%` is percent-encoded (UTF-8 bytes of a non-ASCII
+ * character each), so what a plugin sets can always go on the request line: a space, CR or LF can neither break
+ * it nor start a new header line.
+ */
+export function escapeUri(uri: string): string {
+  if (!ESCAPED.test(uri)) return uri;
+  return uri.replace(ESCAPED_ALL, (c) => {
+    let out = '';
+    for (const b of Buffer.from(c, 'utf8')) out += `%${b < 16 ? '0' : ''}${b.toString(16).toUpperCase()}`;
+    return out;
+  });
+}
+
 /**
  * Kong normalises the request path before routing (kong/tools/uri.lua normalize): percent-encoded unreserved
  * characters are decoded, dot segments removed and repeated slashes kept.

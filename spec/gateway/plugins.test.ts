@@ -34,6 +34,7 @@ describe('plugins in the request path', () => {
               { name: 'pass', paths: ['/pass'], plugins: [{ name: 'lo', config: { mode: 'none', out } }] },
               { name: 'captures', paths: ['~/cap/(?<word>[a-z]+)'], plugins: [{ name: 'lo', config: { mode: 'exit', out } }] },
               { name: 'retarget', paths: ['/retarget'], plugins: [{ name: 'lo', config: { mode: 'rewrite-upstream', port: other.port, path: '/new/path', out } }] },
+              { name: 'retarget-odd', paths: ['/odd'], plugins: [{ name: 'lo', config: { mode: 'rewrite-upstream', port: other.port, path: '/new path/\u00fc', value: 'q=a b\r\nX-Injected: 1&k=%41', out } }] },
               { name: 'phase-error', paths: ['/phase-error'], plugins: [{ name: 'lo', config: { mode: 'phase-error', out } }] },
               { name: 'bad-args', paths: ['/bad-args'], plugins: [{ name: 'lo', config: { mode: 'bad-args', out } }] },
               { name: 'unknown', paths: ['/unknown'], plugins: [{ name: 'lo', config: { mode: 'unknown-method', out } }] },
@@ -109,6 +110,14 @@ describe('plugins in the request path', () => {
     assert.equal(seen?.body, 'replaced body');
     assert.equal(seen?.headers['x-remove-me'], undefined);
     assert.equal(seen?.headers.host, '127.0.0.1');
+  });
+
+  test("a path or raw query set with bytes a request line can't carry goes out percent-encoded as Kong's uri.escape does, not a 502 or a new header", async () => {
+    const r = await send(`${h.proxy}/odd`, { method: 'POST', body: 'original' });
+    assert.equal(r.status, 200);
+    const seen = other.seen.at(-1);
+    assert.equal(seen?.url, '/new%20path/%C3%BC?q=a%20b%0D%0AX-Injected:%201&k=%41');
+    assert.equal(seen?.headers['x-injected'], undefined);
   });
 
   test("a PDK call outside its phases fails the access phase with Kong's 500 and no Step is sent", async () => {

@@ -65,7 +65,7 @@ ${method('access', `    const c = this.config;
       case 'rewrite-upstream': {
         await kong.service.set_target('127.0.0.1', c.port);
         await kong.service.request.set_path(c.path);
-        await kong.service.request.set_raw_query('rewritten=1');
+        await kong.service.request.set_raw_query(c.value || 'rewritten=1');
         await kong.service.request.set_method('PUT');
         await kong.service.request.set_raw_body('replaced body');
         await kong.service.request.clear_header('x-remove-me');

@@ -4,6 +4,7 @@
  */
 import type { RequestContext } from '../proxy/context';
 import { checkNotTimer, checkPhase, LuaError, PHASES } from './phase-check';
+import { escapeUri } from '../router';
 import { decodeBody, encodeArgs, headerTable, headerValues, luaType } from './values';
 
 type Fn = (ctx: RequestContext, args: unknown[]) => unknown;
@@ -48,7 +49,7 @@ export const SERVICE_PDK: Record<string, Fn> = {
     checkPhase(ctx.phase, PHASES.rewriteAccessBalancer);
     if (typeof path !== 'string') throw new LuaError('path must be a string');
     if (!path.startsWith('/')) throw new LuaError("path must start with /");
-    ctx.upstream.path = path;
+    ctx.upstream.path = escapeUri(path);
     return undefined;
   },
   'kong.service.request.set_raw_query': (ctx, [query]) => {
