@@ -12,7 +12,7 @@ import { LeastConnectionsBalancer } from '../../plugins/ai-proxy-advanced/balanc
 import { MAX_RETRY_AFTER_MS } from '../../plugins/ai-proxy-advanced/balancer/circuit-breaker';
 import { parseClusterSetting, clusterSetting } from '../../plugins/ai-proxy-advanced/cluster';
 import { ClusterSync, NODE_TTL_MS, REFRESH_INTERVAL_MS, FLUSH_INTERVAL_MS, KEY_TTL_MS, RR_BATCH_LIFETIME_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
-import { holdsKey, nodesKey, pluginKey, rrKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
+import { holdsKey, nodesKey, pluginKey, RR_SEQ_FIELD, rrKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
 import type { BalancerConfig } from '../../schemas/config';
 import { syncNode, twoTargetState } from '../helpers/cluster-node';
 import { canConnect, REPO_ROOT, startServer } from '../helpers/pluginserver-process';
@@ -355,14 +355,32 @@ describe('cluster sync', () => {
       await rr.lostReply();
       // Two hours without a reply: Redis has forgotten the batch's number (KEY_TTL_MS; deleted here rather than
       // waited for). Sent again, the batch would be applied again.
-      const [seqKey, ...others] = await rr.admin.keys(`aipa:v1:{${rr.pk}}:rr:*`);
-      assert.ok(seqKey !== undefined && others.length === 0, 'one batch number key');
-      await rr.admin.del(seqKey);
+      const fields = Object.keys(await rr.admin.hgetall(rrKey(rr.pk))).filter((f) => f.startsWith(RR_SEQ_FIELD));
+      assert.equal(fields.length, 1, 'one batch number in the rr hash');
+      await rr.admin.hdel(rrKey(rr.pk), fields[0]!);
       clock += KEY_TTL_MS + 1;
       rr.pick(2);
       await rr.settle('after the expired batch');
       // Redis remembers a number KEY_TTL_MS from the batch's application, never before its first send.
       assert.ok(RR_BATCH_LIFETIME_MS < KEY_TTL_MS);
+    });
+  });
+
+  test('round-robin: the batch number lives in the rr hash itself, so eviction cannot drop it alone; stale numbers are dropped', async () => {
+    await withRrNode('rrEvict', async (rr) => {
+      rr.pick(3);
+      await rr.n1.flushAll();
+      // Nothing of the round-robin state is kept outside the rr hash: a Redis under maxmemory evicts both or neither.
+      assert.deepEqual((await rr.admin.keys(`aipa:v1:{${rr.pk}}:rr*`)).sort(), [rrKey(rr.pk)]);
+      // A dead node's number, older than KEY_TTL_MS by Redis's clock, goes at the next write; a recent one stays.
+      const [sec] = await rr.admin.time();
+      const nowMs = Number(sec) * 1000;
+      await rr.admin.hset(rrKey(rr.pk), `${RR_SEQ_FIELD}dead-node`, `7:${nowMs - KEY_TTL_MS - 60_000}`, `${RR_SEQ_FIELD}live-node`, `7:${nowMs}`);
+      rr.pick(2);
+      await rr.settle('with other nodes\' numbers in the hash');
+      const fields = Object.keys(await rr.admin.hgetall(rrKey(rr.pk)));
+      assert.ok(!fields.includes(`${RR_SEQ_FIELD}dead-node`), 'the stale number is dropped');
+      assert.ok(fields.includes(`${RR_SEQ_FIELD}live-node`), 'a recent number stays');
     });
   });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Redis from 'ioredis';
 import { FLUSH_INTERVAL_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
-import { holdsKey, pluginKey, rrKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
+import { holdsKey, pluginKey, RR_SEQ_FIELD, rrKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
 import { chatCompletion, EngineUpstream } from '../helpers/engine-upstream';
 import { chatTarget, postChat, startClusterNode, type ClusterRoute } from '../helpers/cluster-node';
 import type { Harness } from '../helpers/gateway-harness';
@@ -131,7 +131,8 @@ describe('shared balancer state across two gateway nodes', () => {
     // request per node of 30:10 (the in-process test in sync.test.ts checks the bound request by request).
     assert.equal(a.requests.length + b.requests.length, 40);
     assert.ok(Math.abs(b.requests.length - 10) <= 2, `a=${a.requests.length} b=${b.requests.length}`);
-    await until(async () => Object.keys(await client.hgetall(rrKey(pluginKey(ID.rr)))).length === 2, 'the shared round-robin vector in redis');
+    // Two target fields (besides each node's last batch number, RR_SEQ_FIELD).
+    await until(async () => Object.keys(await client.hgetall(rrKey(pluginKey(ID.rr)))).filter((f) => !f.startsWith(RR_SEQ_FIELD)).length === 2, 'the shared round-robin vector in redis');
   });
 
   test('kill -9 of a plugin server keeps its Retry-After holds', async () => {

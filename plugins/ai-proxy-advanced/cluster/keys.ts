@@ -9,9 +9,9 @@
  * - `aipa:v1:{pk}:nodes` hash, field = node id → JSON `{t, c, e}`: the node's heartbeat time, its in-flight
  *   requests per target (least-connections) and its EWMA per target ([ewma, touchedAt], lowest-latency and
  *   lowest-usage). Entries older than NODE_TTL_MS are ignored and removed: a dead node's connections expire.
- * - `aipa:v1:{pk}:rr` hash, target id → round-robin current weight shared by every node (RR_SCRIPT).
- * - `aipa:v1:{pk}:rr:<state id>` string: the number of the last round-robin batch applied from one node's state
- *   (RR_SCRIPT), so a batch sent twice counts once.
+ * - `aipa:v1:{pk}:rr` hash, target id → round-robin current weight shared by every node (RR_SCRIPT), and
+ *   `#seq:<state id>` → "<batch number>:<applied ms>", the last round-robin batch applied from one node's state,
+ *   so a batch sent twice counts once.
  * - `aipa:v1:plugins` set of the `pk`s, read once at start to restore state before the first pick (its own slot:
  *   it is only ever used by single-key commands, so it works in Redis Cluster too).
  * - channel `aipa:v1:events`: circuit openings and Retry-After holds, published the moment they happen.
@@ -71,28 +71,35 @@ export function rrKey(pk: string): string {
   return `aipa:v1:{${pk}}:rr`;
 }
 
-/** The last batch number applied from one node's round-robin state (`stateId`, unique per node and state). */
-export function rrSeqKey(pk: string, stateId: string): string {
-  return `aipa:v1:{${pk}}:rr:${stateId}`;
-}
+/**
+ * The rr hash field that holds the last batch number applied from one node's round-robin state (`stateId`, unique
+ * per node and state) and when Redis applied it. It lives in the rr hash, not in a key of its own, so the two
+ * are kept or evicted together: with a separate key, a Redis under `maxmemory` could evict the number alone and
+ * then apply a resent batch twice. Target ids never start with `#` (balancer/targets.ts targetBaseId).
+ */
+export const RR_SEQ_FIELD = '#seq:';
 
 /**
- * KEYS[1] rr hash, KEYS[2] the sending state's last applied batch number (rrSeqKey); ARGV: bound, key ttl ms,
- * batch number (0: nothing to add, a refresh), then (target id, delta) pairs: adds the node's change to the
- * cluster's current weights, each kept within ±bound (a garbage or runaway value cannot starve a target for
- * long), unless this batch was applied already (a reply lost or timed out, or another command of the flush
- * failed: the node sends the same batch again). Returns the whole hash: the write and the refresh are one round
- * trip. The number lives KEY_TTL_MS from the batch's application, renewed by every resend; the node gives a batch
- * up after RR_BATCH_LIFETIME_MS from its first send (sync.ts), which is shorter, so a batch is never resent to a
- * Redis that has forgotten it.
+ * KEYS[1] rr hash; ARGV: bound, ttl ms, batch number (0: nothing to add, a refresh), the sending state's id,
+ * then (target id, delta) pairs: adds the node's change to the cluster's current weights, each kept within ±bound
+ * (a garbage or runaway value cannot starve a target for long), unless this batch was applied already (a reply
+ * lost or timed out, or another command of the flush failed: the node sends the same batch again). The batch
+ * number is kept in the hash (RR_SEQ_FIELD) with Redis's own time of its last send, and dropped `ttl` after it
+ * (Redis's clock: nodes' clocks may disagree); the node gives a batch up after RR_BATCH_LIFETIME_MS from its first
+ * send (sync.ts), which is shorter, so a batch is never resent to a Redis that has forgotten it. Returns the
+ * target fields of the hash: the write and the refresh are one round trip.
  */
 export const RR_SCRIPT = `
 local bound = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
 local seq = tonumber(ARGV[3]) or 0
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if seq > 0 then
-  local last = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+  local field = '${RR_SEQ_FIELD}' .. ARGV[4]
+  local last = tonumber(string.match(redis.call('HGET', KEYS[1], field) or '', '^(%d+):')) or 0
   if seq > last then
-    for i = 4, #ARGV, 2 do
+    for i = 5, #ARGV, 2 do
       local d = tonumber(ARGV[i + 1])
       if d ~= nil and d == math.floor(d) then
         local v = redis.call('HINCRBY', KEYS[1], ARGV[i], d)
@@ -100,11 +107,22 @@ if seq > 0 then
         elseif v < -bound then redis.call('HSET', KEYS[1], ARGV[i], -bound) end
       end
     end
-    redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+    last = seq
+  end
+  redis.call('HSET', KEYS[1], field, last .. ':' .. now)
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+local prefix = '${RR_SEQ_FIELD}'
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, #prefix) == prefix then
+    local at = tonumber(string.match(all[i + 1], ':(%d+)$')) or 0
+    if at + ttl < now then redis.call('HDEL', KEYS[1], all[i]) end
   else
-    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+    out[#out + 1] = all[i]
+    out[#out + 1] = all[i + 1]
   end
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('HGETALL', KEYS[1])
+return out
 `;

@@ -23,7 +23,7 @@ import { EwmaBalancer } from '../balancer/ewma-balancer';
 import { DECAY_TIME_MS } from '../balancer/ewma';
 import { LeastConnectionsBalancer } from '../balancer/least-connections';
 import { RoundRobinBalancer } from '../balancer/round-robin';
-import { CHANNEL, HOLDS_SCRIPT, holdsKey, nodesKey, pluginKey, PLUGINS_SET, RR_SCRIPT, rrKey, rrSeqKey } from './keys';
+import { CHANNEL, HOLDS_SCRIPT, holdsKey, nodesKey, pluginKey, PLUGINS_SET, RR_SCRIPT, rrKey } from './keys';
 import { SharedRoundRobin, type RrBatch } from './round-robin';
 
 /** A single server, Sentinel (both `Redis`) or Redis Cluster client (index.ts connectCluster). */
@@ -79,7 +79,7 @@ interface Tracked {
   pendingFails: Map<number, number>;
   index: Map<string, number>;
   rr: SharedRoundRobin | undefined;
-  /** The round-robin state's id in Redis (rrSeqKey): this node's id and a count, unique per state. */
+  /** The round-robin state's id in Redis (keys.ts RR_SEQ_FIELD): this node's id and a count, unique per state. */
   rrId: string;
   /** The node entry's content (without its time) as last sent: unchanged means nothing new to say. */
   lastEntry: string;
@@ -137,7 +137,7 @@ export class ClusterSync implements BalancerStateObserver {
     this.deps = { flushIntervalMs: FLUSH_INTERVAL_MS, refreshIntervalMs: REFRESH_INTERVAL_MS, restoreTimeoutMs: RESTORE_TIMEOUT_MS, random: Math.random, ...deps };
     this.ready = new Promise((r) => (this.markReady = r));
     redis.defineCommand('aipaHolds', { numberOfKeys: 1, lua: HOLDS_SCRIPT });
-    redis.defineCommand('aipaRr', { numberOfKeys: 2, lua: RR_SCRIPT });
+    redis.defineCommand('aipaRr', { numberOfKeys: 1, lua: RR_SCRIPT });
     // ioredis reports every failed reconnect as an 'error' event; the up/down lines below are the log.
     redis.on('error', () => undefined);
     sub.on('error', () => undefined);
@@ -292,7 +292,7 @@ export class ClusterSync implements BalancerStateObserver {
     if (tr.rr !== undefined) {
       const rrArgs: (string | number)[] = [];
       if (batch !== undefined) state.targets.forEach((t) => batch.delta[t.index] !== 0 && rrArgs.push(t.id, batch.delta[t.index]!));
-      p.aipaRr(rrKey(pk), rrSeqKey(pk, tr.rrId), tr.rr.bound, KEY_TTL_MS, batch?.seq ?? 0, ...rrArgs);
+      p.aipaRr(rrKey(pk), tr.rr.bound, KEY_TTL_MS, batch?.seq ?? 0, tr.rrId, ...rrArgs);
     }
     let res: [Error | null, unknown][] | null;
     try {
