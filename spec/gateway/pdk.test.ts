@@ -94,6 +94,13 @@ test('service setters validate like Kong and change what is sent upstream', () =
   assert.equal(c.upstream.host, '10.0.0.1');
   assert.equal(c.upstream.hostHeader, '10.0.0.1');
   assert.throws(() => call(c, 'kong.service.request.set_scheme', 'ftp'), new LuaError('invalid scheme: ftp'));
+  // set_query as make_ordered_args (kong/pdk/service/request.lua): ngx.encode_args per key escapes all but
+  // ALPHA DIGIT -._~ (so `!'()*` too), drops false, and the encoded pieces are sorted as text. A false-only key
+  // is an empty piece that still takes its `&`, first after the sort: Kong sends a leading `&` then.
+  call(c, 'kong.service.request.set_query', { b: ["it's", true], 'a b': '(x)*!', a: 'y', n: 3 });
+  assert.equal(c.upstream.rawQuery, "a%20b=%28x%29%2A%21&a=y&b=it%27s&b&n=3");
+  call(c, 'kong.service.request.set_query', { a: 'y', off: false });
+  assert.equal(c.upstream.rawQuery, '&a=y');
   assert.throws(() => call(c, 'kong.service.request.set_raw_body', 12), new LuaError('body must be a string'));
   call(c, 'kong.service.request.set_raw_body', Buffer.from([0, 255]));
   assert.deepEqual([...(c.upstream.body ?? [])], [0, 255]);

@@ -103,15 +103,36 @@ export function decodeArgs(query: string, max = 100): Record<string, string | bo
   return out;
 }
 
+/**
+ * ngx.escape_uri's component escaping, which ngx.encode_args uses: everything but ALPHA, DIGIT and `-._~` is
+ * percent-encoded (lua-nginx-module ngx_http_lua_escape_uri, NGX_ESCAPE_URI_COMPONENT); encodeURIComponent
+ * leaves `!'()*` alone.
+ */
+function escapeComponent(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * A Lua args table as kong.service.request.set_query and set_body's form encoding write it (kong/pdk/service/
+ * request.lua make_ordered_args): each key encoded on its own by ngx.encode_args (a `true` value is the bare key,
+ * `false` is left out, an array repeats the key in order), then those pieces sorted as strings, so the order is
+ * that of the encoded text (`a%20b=1` before `a=1`), not of the keys. A key whose values are all false is an
+ * empty piece that keeps its `&` (Kong's table_concat does), as on Kong.
+ */
 export function encodeArgs(args: unknown): string {
   if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new LuaError('args must be a table');
-  const parts: string[] = [];
-  for (const k of Object.keys(args as object).sort()) {
+  const pieces: string[] = [];
+  for (const k of Object.keys(args as object)) {
     const v = (args as Record<string, unknown>)[k];
-    const vals = Array.isArray(v) ? v : [v];
-    for (const x of vals) parts.push(x === true ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(String(x))}`);
+    const key = escapeComponent(k);
+    const parts: string[] = [];
+    for (const x of Array.isArray(v) ? v : [v]) {
+      if (x === false) continue;
+      parts.push(x === true ? key : `${key}=${escapeComponent(String(x))}`);
+    }
+    pieces.push(parts.join('&'));
   }
-  return parts.join('&');
+  return pieces.sort().join('&');
 }
 
 /** kong.request.get_body's first return value: the decoded table, or nil. */
