@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_BUSY_POLL_US } from '../rpc/busy-poll';
+import { hostName } from './admin/origin';
 
 export interface ListenAddress {
   host: string;
@@ -49,6 +50,9 @@ export interface Settings {
   /** conf_loader's admin_gui_origin: scheme://host[:port] of each admin_gui_url, lower-cased; the only web
    * origins allowed to write through the Admin API (admin/origin.ts). */
   adminGuiOrigins: string[];
+  /** admin_allowed_hosts (ours, not Kong's): Host names, lower-cased, the Admin API answers to besides loopback,
+   * admin_listen's and admin_gui_url's (admin/origin.ts hostAllowed: DNS rebinding). */
+  adminAllowedHosts: string[];
   /**
    * pluginserver_busy_poll_us (ours, not Kong's; default DEFAULT_BUSY_POLL_US = 0, off): how long a worker keeps polling for a
    * plugin server's reply before sleeping until it arrives (kong/rpc/busy-poll.ts, opt-in: it costs a core under load).
@@ -207,12 +211,19 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
     return parsed.origin.toLowerCase();
   });
 
+  const adminAllowedHosts = list(get('admin_allowed_hosts') ?? '').map((h) => {
+    const name = hostName(h);
+    if (name === undefined || !/^\[[^\]]+\]$|^[^:]+$/.test(h)) throw new SettingsError(`admin_allowed_hosts: '${h}' is not a host name or IP address (no port, no scheme)`);
+    return name;
+  });
+
   return {
     prefix,
     clientBodyBufferSize,
     clientMaxBodySize: size('nginx_http_client_max_body_size', '0'),
     adminClientMaxBodySize: size('nginx_admin_client_max_body_size', '10m'),
     adminGuiOrigins,
+    adminAllowedHosts,
     pluginServerBusyPollUs,
     proxyListen: parseListen('proxy_listen', get('proxy_listen') ?? '0.0.0.0:8000', warn),
     adminListen: parseListen('admin_listen', get('admin_listen') ?? '127.0.0.1:8001', warn),

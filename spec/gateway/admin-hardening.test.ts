@@ -24,7 +24,7 @@ describe('Admin API refuses hostile requests (issue 11)', () => {
     up = await startUpstream();
     h = await startHarness({
       config: config(up.url),
-      extraSettings: { KONG_ADMIN_GUI_URL: `${GUI}/manager`, KONG_NGINX_ADMIN_CLIENT_MAX_BODY_SIZE: '64k' },
+      extraSettings: { KONG_ADMIN_GUI_URL: `${GUI}/manager`, KONG_NGINX_ADMIN_CLIENT_MAX_BODY_SIZE: '64k', KONG_ADMIN_ALLOWED_HOSTS: 'kong-admin.internal, [fd00::1]' },
     });
   });
   after(async () => {
@@ -43,8 +43,9 @@ describe('Admin API refuses hostile requests (issue 11)', () => {
     assert.equal(await routeCount(), 1, 'config unchanged');
     const nullOrigin = await send(`${h.admin}/services/svc`, { method: 'DELETE', headers: { Origin: 'null' } });
     assert.equal(nullOrigin.status, 403);
+    // A read from such a page is refused too, not only left unreadable by CORS.
     const read = await send(`${h.admin}/routes`, { headers: { Origin: 'https://evil.example' } });
-    assert.equal(read.status, 200);
+    assert.equal(read.status, 403);
     assert.equal(read.headers['access-control-allow-origin'], undefined);
 
     // admin_gui_url's origin (scheme://host:port, without its path) may write and gets CORS headers.
@@ -59,6 +60,26 @@ describe('Admin API refuses hostile requests (issue 11)', () => {
     // No Origin (decK, curl): allowed as before.
     const cli = await send(`${h.admin}/config`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: doc.replace('"r2"', '"r2b"') });
     assert.equal(cli.status, 201, cli.body);
+  });
+
+  test('DNS rebinding: a Host that is not the Admin API\'s own is refused with 421 before anything is read, GET /config included', async () => {
+    const port = new URL(h.admin).port;
+    const getConfig = (host: string, extra: Record<string, string> = {}) => send(`${h.admin}/config`, { headers: { Host: host, ...extra } });
+    // A page on evil.example whose name now resolves to 127.0.0.1: same-origin from the browser's view, no Origin.
+    for (const host of [`evil.example:${port}`, 'evil.example', `EVIL.example.:${port}`, `127.0.0.1.evil.example:${port}`, `localhost.evil.example`, `[::2]:${port}`, 'a b', `${GUI.slice(8)}x`]) {
+      const r = await getConfig(host, { 'Sec-Fetch-Site': 'same-origin' });
+      assert.equal(r.status, 421, host);
+      assert.match(r.json().message, /admin_allowed_hosts/);
+      assert.ok(!r.body.includes('sk-'), 'nothing of the config');
+    }
+    const before = await routeCount();
+    const write = await send(`${h.admin}/config`, { method: 'POST', headers: { Host: `evil.example:${port}`, 'Content-Type': 'application/json' }, body: JSON.stringify(config(up.url, before + 4)) });
+    assert.equal(write.status, 421);
+    assert.equal(await routeCount(), before, 'config unchanged');
+    // What decK, curl and the browser on the machine send; admin_gui_url's host; the names in admin_allowed_hosts.
+    for (const host of [`127.0.0.1:${port}`, '127.0.0.1', `localhost:${port}`, 'LOCALHOST.', `app.localhost:${port}`, `[::1]:${port}`, '127.1.2.3', 'kong-manager.example.com', `Kong-Admin.Internal:${port}`, '[fd00::1]:8001']) {
+      assert.equal((await getConfig(host)).status, 200, host);
+    }
   });
 
   test('a body that is not JSON, form, multipart (or YAML for /config) is refused with 415 (Kong before_filter)', async () => {

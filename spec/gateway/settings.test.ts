@@ -90,3 +90,11 @@ test('pluginserver_busy_poll_us sets both sides of the default plugin server and
     (e: unknown) => e instanceof SettingsError && /pluginserver_busy_poll_us: .*'lots'/.test(e.message),
   );
 });
+
+test('admin_allowed_hosts: host names lower-cased without a trailing dot; a port, scheme or path is a start-up error naming it', () => {
+  assert.deepEqual(loadSettings({ env: { KONG_ADMIN_ALLOWED_HOSTS: 'Kong.Internal., [FD00::1], 10.0.0.5' } }).adminAllowedHosts, ['kong.internal', '[fd00::1]', '10.0.0.5']);
+  assert.deepEqual(loadSettings({ env: {} }).adminAllowedHosts, []);
+  for (const bad of ['kong.internal:8001', 'http://kong.internal', 'kong.internal/admin', '[::1]:8001']) {
+    assert.throws(() => loadSettings({ env: { KONG_ADMIN_ALLOWED_HOSTS: bad } }), (e: unknown) => e instanceof SettingsError && /admin_allowed_hosts/.test(e.message), bad);
+  }
+});
