@@ -14,8 +14,10 @@ import { after, before, describe, test } from 'node:test';
 import type { PluginConfig, TargetConfig } from '../../schemas/config';
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
 import { callUpstream, closeUpstreamAgents, MAX_RESPONSE_BYTES } from '../../plugins/ai-proxy-advanced/engine/upstream';
-import { MAX_PENDING_LINE, SseFramer } from '../../plugins/ai-proxy-advanced/providers/streams/sse';
+import { SseFramer } from '../../plugins/ai-proxy-advanced/providers/streams/sse';
 import { NdjsonFramer } from '../../plugins/ai-proxy-advanced/providers/streams/ndjson';
+import { MAX_PENDING_EVENT, StreamEventTooLarge, type Framer } from '../../plugins/ai-proxy-advanced/providers/streams/framer';
+import { JsonArrayFramer } from '../../plugins/ai-proxy-advanced/providers/streams/json-array';
 import { FakePdk } from '../helpers/engine-pdk';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { chatCompletion, EngineUpstream, openAiChatStream } from '../helpers/engine-upstream';
@@ -228,19 +230,22 @@ describe('through the gateway: bodies over max_request_body_size', () => {
   });
 });
 
-describe('stream framers hold a bounded partial line', () => {
-  test('SSE and NDJSON: a line without an end is refused past MAX_PENDING_LINE; split lines still frame whole', () => {
-    const chunk = Buffer.alloc(1 << 20, 0x61); // 1 MiB of 'a', no line end
-    for (const framer of [new SseFramer(), new NdjsonFramer()]) {
-      let fed = 0;
-      assert.throws(() => {
-        while (fed <= MAX_PENDING_LINE + chunk.length) {
-          framer.push(chunk);
-          fed += chunk.length;
-        }
-      }, /longer than/);
-      assert.ok(fed <= MAX_PENDING_LINE + chunk.length);
+/** Feeds `chunk` until the framer throws; the bytes fed by then (it must throw before MAX_PENDING_EVENT + one chunk). */
+function feedUntilRefused(framer: Framer, chunk: Buffer): number {
+  let fed = 0;
+  assert.throws(() => {
+    while (fed <= MAX_PENDING_EVENT + chunk.length) {
+      framer.push(chunk);
+      fed += chunk.length;
     }
+  }, (e: unknown) => e instanceof StreamEventTooLarge && /longer than/.test(e.message));
+  return fed;
+}
+
+describe('stream framers hold a bounded partial line', () => {
+  test('SSE and NDJSON: a line without an end is refused past MAX_PENDING_EVENT; split lines still frame whole', () => {
+    const chunk = Buffer.alloc(1 << 20, 0x61); // 1 MiB of 'a', no line end
+    for (const framer of [new SseFramer(), new NdjsonFramer()]) assert.ok(feedUntilRefused(framer, chunk) <= MAX_PENDING_EVENT + chunk.length);
     // A line split over many pushes is one event, as before.
     const sse = new SseFramer();
     const text = 'data: {"a":"' + 'x'.repeat(100) + '"}\n\n';
@@ -249,5 +254,81 @@ describe('stream framers hold a bounded partial line', () => {
     const nd = new NdjsonFramer();
     const lines = ['{"a":1}\n{"b"', ':2}\n', '{"c":3}'].flatMap((c) => nd.push(Buffer.from(c)));
     assert.deepEqual([...lines, ...nd.end()].map((e) => e.data), ['{"a":1}', '{"b":2}', '{"c":3}']);
+  });
+});
+
+describe('stream framers hold a bounded partial event', () => {
+  test('SSE: data lines that never reach the blank line ending their event are refused past MAX_PENDING_EVENT', () => {
+    // Each line is short (the line bound never trips): only the event's total can stop it.
+    const lines = Buffer.concat(Array<Buffer>(64).fill(Buffer.from('data: ' + 'y'.repeat(1017) + '\n')));
+    assert.ok(feedUntilRefused(new SseFramer(), lines) <= MAX_PENDING_EVENT + lines.length);
+    // Events that do end are not limited in number.
+    const sse = new SseFramer();
+    let n = 0;
+    for (let i = 0; i < 40; i++) n += sse.push(Buffer.concat(Array<Buffer>(512).fill(Buffer.from('data: ' + 'z'.repeat(1017) + '\n\n')))).length;
+    assert.equal(n, 40 * 512);
+  });
+
+  test('JSON array (Gemini): an element that never closes is refused past MAX_PENDING_EVENT', () => {
+    const framer = new JsonArrayFramer();
+    assert.deepEqual(framer.push(Buffer.from('[{"a":1},{"text":"')).map((e) => e.data), ['{"a":1}']);
+    assert.ok(feedUntilRefused(framer, Buffer.alloc(1 << 20, 0x62)) <= MAX_PENDING_EVENT + (1 << 20));
+  });
+});
+
+describe('through the gateway: a provider stream whose first event never ends', () => {
+  /** Writes `data:` lines and never the blank line that ends the event, until the plugin server hangs up. */
+  async function endlessEventServer(): Promise<{ url: string; sent: () => number; closed: Promise<void>; close(): Promise<void> }> {
+    let sent = 0;
+    let hungUp!: () => void;
+    const closed = new Promise<void>((r) => (hungUp = r));
+    const line = Buffer.from(`data: ${'x'.repeat(1018)}\n`);
+    const server = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.on('close', hungUp);
+      const more = (): void => {
+        // A deadline on the test's side: 64 MiB without a hang-up is the failure this test looks for.
+        while (!res.destroyed && sent < 64 * 1024 * 1024) {
+          sent += line.length;
+          if (!res.write(line)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      sent: () => sent,
+      closed,
+      close: async () => {
+        server.closeAllConnections();
+        server.close();
+        await once(server, 'close');
+      },
+    };
+  }
+
+  test('the attempt is refused at MAX_PENDING_EVENT and fails over; the provider is hung up on', async () => {
+    const endless = await endlessEventServer();
+    const good = await EngineUpstream.start((r) => ({ kind: 'stream', frames: openAiChatStream(String(r.json?.model), ['fine']) }));
+    const balancer = { algorithm: 'priority' as const, failover_criteria: ['error' as const, 'timeout' as const, 'non_idempotent' as const], retries: 1 };
+    const gw = await startEngineGateway([{ path: '/endless', config: { targets: [{ ...target(endless.url), weight: 100 }, { ...target(good.url), weight: 10 }], balancer } }]);
+    try {
+      const r = await fetch(`${gw.proxy}/endless`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...chat, stream: true }), signal: AbortSignal.timeout(60_000) });
+      const text = await r.text();
+      assert.equal(r.status, 200, text);
+      assert.match(text, /fine[\s\S]*data: \[DONE\]/);
+      await endless.closed;
+      // What the provider wrote before the hang-up: the bound plus what socket buffers took, far below 64 MiB.
+      assert.ok(endless.sent() < MAX_PENDING_EVENT + 8 * 1024 * 1024, `provider wrote ${endless.sent()} bytes`);
+      assert.equal(good.requests.length, 1);
+    } finally {
+      await gw.close();
+      await Promise.all([endless.close(), good.close()]);
+      await closeUpstreamAgents();
+    }
   });
 });

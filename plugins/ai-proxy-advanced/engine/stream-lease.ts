@@ -9,6 +9,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { StreamTranslator, TokenUsage } from '../providers/provider';
+import { StreamEventTooLarge } from '../providers/streams/framer';
 
 /** How a leased stream ended, reported to the balancer and target health once (attempts.ts settle). */
 export type StreamOutcome =
@@ -66,7 +67,8 @@ export function readFirstEvent(body: Readable, translator: StreamTranslator, cli
         try {
           for (const f of translator.push(chunk)) frames.push(f);
         } catch (error) {
-          settle({ kind: 'untranslatable', error });
+          // An endless event is the provider's failure (failover), not an answer we could not translate.
+          settle(error instanceof StreamEventTooLarge ? { kind: 'broken', error } : { kind: 'untranslatable', error });
           return;
         }
         if (frames.length > 0) {

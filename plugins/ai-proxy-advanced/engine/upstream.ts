@@ -23,6 +23,7 @@ import type { SerializedRequest } from '../providers/provider';
 import { parseUrl } from '../providers/translator-kit/url';
 import type { AttemptFailure } from './failover';
 import { withOwn } from '../providers/translator-kit/assign-own';
+import { MAX_PENDING_EVENT } from '../providers/streams/framer';
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -73,8 +74,9 @@ export class UpstreamWriteTimeout extends Error {
  * and a compressed stream once inflated (issue 11: a 1 MB gzip answer that inflates to 1 GB took the plugin
  * server to 2.1 GB through gunzipSync). 64 MiB is far above any chat answer and above OpenAI's largest
  * embeddings answers in JSON; beyond it the attempt fails as a provider error (`error`, failover per
- * `failover_criteria`) and the connection is dropped. An uncompressed stream is relayed with backpressure and
- * needs no limit.
+ * `failover_criteria`) and the connection is dropped. An uncompressed stream is relayed with backpressure; what
+ * its translation holds is bounded apart: a partial line or event by the framers' MAX_PENDING_EVENT
+ * (providers/streams/framer.ts), the generated text by streamed-text.ts MAX_KEPT_TEXT.
  */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
@@ -130,6 +132,9 @@ export function classifyUndiciError(err: unknown): { failure: AttemptFailure; me
   }
   if (code === 'AIPA_UPSTREAM_RESPONSE_TOO_LARGE') {
     return { failure: { kind: 'error', sent: true }, message: `upstream answer too large (more than ${MAX_RESPONSE_BYTES} bytes, inflated)` };
+  }
+  if (code === 'AIPA_UPSTREAM_EVENT_TOO_LARGE') {
+    return { failure: { kind: 'error', sent: true }, message: `upstream stream event too large (more than ${MAX_PENDING_EVENT} characters)` };
   }
   if (code.startsWith('HPE_')) return { failure: { kind: 'invalid_header', sent: true }, message: `upstream sent an invalid response (${code})` };
   return { failure: { kind: 'error', sent: true }, message: `upstream connection failed (${code})` };

@@ -8,17 +8,17 @@
  * same usage going missing in Kong 3.11).
  */
 import type { StreamTranslator, TokenUsage, TranslateContext } from '../provider';
-import { countWords } from '../translator-kit/response';
 import { isObject } from '../translator-kit/guards';
 import type { StreamEvent } from '../streams/framer';
 import { SseFramer } from '../streams/sse';
+import { StreamedText } from '../streams/streamed-text';
 import { passThroughUsage } from './pass-through';
 
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
 class ResponsesStreamTranslator implements StreamTranslator {
   private readonly framer = new SseFramer();
-  private readonly chunks: string[] = [];
+  private readonly generated = new StreamedText();
   private reported: TokenUsage | undefined;
 
   push(chunk: Uint8Array): string[] {
@@ -31,12 +31,12 @@ class ResponsesStreamTranslator implements StreamTranslator {
 
   usage(): TokenUsage {
     if (this.reported) return this.reported;
-    const completion = countWords(this.text());
+    const completion = this.generated.wordCount();
     return { prompt_tokens: 0, completion_tokens: completion, total_tokens: completion };
   }
 
   text(): string {
-    return this.chunks.join('');
+    return this.generated.text();
   }
 
   private relay(events: StreamEvent[]): string[] {
@@ -62,7 +62,7 @@ class ResponsesStreamTranslator implements StreamTranslator {
     }
     if (!isObject(parsed)) return;
     const type = typeof parsed['type'] === 'string' ? parsed['type'] : ev.event;
-    if (type === 'response.output_text.delta' && typeof parsed['delta'] === 'string') this.chunks.push(parsed['delta']);
+    if (type === 'response.output_text.delta' && typeof parsed['delta'] === 'string') this.generated.push(parsed['delta']);
     else if (type !== undefined && FINAL_EVENTS.has(type) && isObject(parsed['response']) && isObject(parsed['response']['usage'])) {
       this.reported = passThroughUsage(parsed['response']['usage']);
     }

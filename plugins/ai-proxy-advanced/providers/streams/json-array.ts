@@ -4,7 +4,7 @@
  * tracks strings, escapes and nesting (Kong: shared.lua json_array_iterator), so no element is parsed twice.
  * The closing `]` ends the stream (Kong turns it into `[DONE]`).
  */
-import { type Framer, type StreamEvent, Utf8Stream } from './framer';
+import { type Framer, MAX_PENDING_EVENT, pendingTooLong, type StreamEvent, Utf8Stream } from './framer';
 import { TranslationError } from '../../errors';
 
 export class JsonArrayFramer implements Framer {
@@ -92,6 +92,8 @@ export class JsonArrayFramer implements Framer {
       }
     }
     this.buf = s.slice(elementStart);
+    // One element that never closes (or whitespace without end) would otherwise be held whole.
+    if (this.buf.length > MAX_PENDING_EVENT) throw pendingTooLong('a streamed JSON array element');
     this.scanned = this.buf.length;
     return out;
   }

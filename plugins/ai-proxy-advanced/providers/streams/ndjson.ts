@@ -1,6 +1,5 @@
 /** application/x-ndjson / application/stream+json framing: one JSON document per line, blank lines skipped. */
-import { type Framer, type StreamEvent, Utf8Stream } from './framer';
-import { MAX_PENDING_LINE } from './sse';
+import { type Framer, MAX_PENDING_EVENT, pendingTooLong, type StreamEvent, Utf8Stream } from './framer';
 
 export class NdjsonFramer implements Framer {
   private readonly utf8 = new Utf8Stream();
@@ -25,7 +24,7 @@ export class NdjsonFramer implements Framer {
       start = i + 1;
     }
     this.buf += text.slice(start);
-    if (!final && this.buf.length > MAX_PENDING_LINE) throw new Error(`a stream line is longer than ${MAX_PENDING_LINE} characters`);
+    if (!final && this.buf.length > MAX_PENDING_EVENT) throw pendingTooLong('a stream line');
     if (final) {
       const line = this.buf.trim();
       if (line) out.push({ data: line });

@@ -4,16 +4,15 @@
  * Like Kong's frame_to_events (kong/llm/drivers/shared.lua), a line that starts with `{` is taken as a whole
  * JSON event: some providers (Cohere v1, Ollama) answer newline-delimited JSON under an SSE content type.
  */
-import { type Framer, type StreamEvent, Utf8Stream } from './framer';
-
-/** Longest partial line held while waiting for its end: more is a broken stream, not an event. */
-export const MAX_PENDING_LINE = 16 * 1024 * 1024;
+import { type Framer, MAX_PENDING_EVENT, pendingTooLong, type StreamEvent, Utf8Stream } from './framer';
 
 export class SseFramer implements Framer {
   private readonly utf8 = new Utf8Stream();
   private buf = '';
   private pendingCr = false;
   private data: string[] = [];
+  /** Characters of the event being collected (its lines with their line ends), bounded by MAX_PENDING_EVENT. */
+  private pending = 0;
   private event: string | undefined;
   private id: string | undefined;
 
@@ -66,7 +65,7 @@ export class SseFramer implements Framer {
     if (final) {
       if (rest.length > 0) this.line(rest, out);
     } else {
-      if (rest.length > MAX_PENDING_LINE) throw new Error(`a stream line is longer than ${MAX_PENDING_LINE} characters`);
+      if (rest.length > MAX_PENDING_EVENT) throw pendingTooLong('a stream line');
       this.buf = rest;
     }
     return out;
@@ -86,7 +85,12 @@ export class SseFramer implements Framer {
     const field = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? '' : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
+    if (field === 'data') {
+      // Each line is bounded, but an event is any number of them until a blank line: bound the whole event.
+      this.pending += line.length + 1;
+      if (this.pending > MAX_PENDING_EVENT) throw pendingTooLong('a stream event');
+      this.data.push(value);
+    }
     else if (field === 'event') this.event = value;
     else if (field === 'id') this.id = value;
   }
@@ -98,6 +102,7 @@ export class SseFramer implements Framer {
     if (this.id !== undefined) ev.id = this.id;
     out.push(ev);
     this.data = [];
+    this.pending = 0;
     this.event = undefined;
     this.id = undefined;
   }

@@ -2,11 +2,11 @@
  * The generic incremental stream translator: a framer (bytes → provider events) plus a per-provider event handler
  * that writes OpenAI chunks through a sink. This file owns the OpenAI side of every translated stream: frame
  * serialization, the optional final usage frame (`stream_options.include_usage`), `data: [DONE]`, usage totals
- * (reported, else estimated like Kong: usage-estimate.ts), the text kept for `log_payloads` and the finish reason.
+ * (reported, else estimated like Kong: usage-estimate.ts, over streamed-text.ts's running totals), the text kept for `log_payloads` and the finish reason.
  */
 import type { StreamTranslator, TokenUsage, TranslateContext } from '../provider';
 import type { Framer } from './framer';
-import { estimateCompletionTokens } from './usage-estimate';
+import { StreamedText } from './streamed-text';
 
 export type StreamKind = 'chat' | 'completions';
 
@@ -41,7 +41,7 @@ export type EventHandler<E> = (event: E, sink: StreamSink) => void;
 
 class Translator<E> implements StreamTranslator, StreamSink {
   private frames: string[] = [];
-  private chunks: string[] = [];
+  private readonly generated = new StreamedText();
   private reported: Partial<TokenUsage> = {};
   private id: string | undefined;
   private model: string;
@@ -89,15 +89,15 @@ class Translator<E> implements StreamTranslator, StreamSink {
     }
     // Each count the provider did not report is Kong's estimate (usage-estimate.ts).
     const p = this.reported.prompt_tokens ?? this.ctx.promptTokensEstimate?.() ?? 0;
-    const c = this.reported.completion_tokens ?? estimateCompletionTokens(this.text());
+    const c = this.reported.completion_tokens ?? this.generated.completionTokensEstimate();
     return { prompt_tokens: p, completion_tokens: c, total_tokens: this.reported.total_tokens ?? p + c };
   }
 
   text(): string;
   text(s: string): void;
   text(s?: string): string | void {
-    if (s === undefined) return this.chunks.join('');
-    if (s) this.chunks.push(s);
+    if (s === undefined) return this.generated.text();
+    this.generated.push(s);
   }
 
   finishReason(): string | undefined;

@@ -10,6 +10,7 @@
  * the completion. Word counts use the one word counter (translator-kit/response.ts countWords).
  */
 import { countWords } from '../translator-kit/response';
+import { StreamedText } from './streamed-text';
 
 /** Kong's stream-mode factor (normalize-request.lua `get_global_ctx("stream_mode") and 1.8`), as 9/5. */
 const WORD_TOKENS_NUM = 9;
@@ -52,16 +53,12 @@ export function estimatePromptTokens(body: unknown): number {
   return Math.ceil((words * WORD_TOKENS_NUM) / WORD_TOKENS_DEN) + ids;
 }
 
-/** Bytes of `text` without its leading and trailing ASCII whitespace (Kong's kong.tools.string strip), over 4. */
+/**
+ * Bytes of `text` without its leading and trailing ASCII whitespace (Kong's kong.tools.string strip), over 4. One
+ * implementation with the stream's running count (streamed-text.ts), which never holds the whole text.
+ */
 export function estimateCompletionTokens(text: string): number {
-  let s = 0;
-  let e = text.length;
-  while (s < e && isAsciiSpace(text.charCodeAt(s))) s++;
-  while (e > s && isAsciiSpace(text.charCodeAt(e - 1))) e--;
-  return Math.ceil(Buffer.byteLength(s === 0 && e === text.length ? text : text.slice(s, e), 'utf8') / 4);
-}
-
-/** Space, or \t \n \v \f \r (bytes 9 to 13), as Kong's strip. */
-function isAsciiSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13);
+  const t = new StreamedText();
+  t.push(text);
+  return t.completionTokensEstimate();
 }
