@@ -1,13 +1,20 @@
 /** Production wiring of the engine: real clock, undici, the provider registry and the balancer registry. */
 import { performance } from 'node:perf_hooks';
-import { request } from 'undici';
 import { balancerStateFor, balancerStates } from '../balancer';
 import { startClusterFromEnv } from '../cluster';
 import { pluginMetrics, setCircuitSource, type CircuitSample } from '../observability/metrics';
 import { getDriver } from '../providers';
 import type { AttemptDeps } from './attempts';
 import type { BalancerSource } from './runtime';
+import { jsonFetcher } from './bounded-request';
 import { callUpstream, openUpstreamStream } from './upstream';
+
+/**
+ * Token endpoints (Google's OAuth token and metadata servers, providers/gemini/oauth.ts): answers are a few hundred
+ * bytes and come in well under a second; a request waits on the shared fetch, so it must end.
+ */
+export const TOKEN_TIMEOUT_MS = 10_000;
+export const MAX_TOKEN_ANSWER_BYTES = 1024 * 1024;
 
 export const defaultAttemptDeps: AttemptDeps = {
   now: () => performance.now(),
@@ -16,17 +23,7 @@ export const defaultAttemptDeps: AttemptDeps = {
   openStream: openUpstreamStream,
   getDriver,
   signDeps: {
-    async fetchJson(url, init) {
-      const res = await request(url, { method: init.method as 'GET' | 'POST', headers: init.headers, body: init.body });
-      const text = await res.body.text();
-      let body: unknown = text;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // not JSON: the caller sees the text
-      }
-      return { status: res.statusCode, body };
-    },
+    fetchJson: jsonFetcher(TOKEN_TIMEOUT_MS, MAX_TOKEN_ANSWER_BYTES),
     now: () => Date.now(),
     env: process.env,
   },

@@ -5,9 +5,9 @@
  * exactly `vectordb.dimensions` numbers. Errors name the provider and the URL without its query (a `key`
  * parameter may live there) and never the auth values.
  */
-import { request as undiciRequest } from 'undici';
 import type { EmbeddingsConfig } from '../../../../schemas/config';
 import { applyAuth } from '../../engine/auth';
+import { boundedRequest } from '../../engine/bounded-request';
 import type { ClientRequest } from '../../engine/pdk';
 import { AiProxyError, EmbeddingsError } from '../../errors';
 import type { SerializedRequest, SignDeps, UpstreamRequest } from '../../providers/provider';
@@ -29,27 +29,7 @@ export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 /** The HTTP call, injected so tests and benches can count or replace it. */
 export type HttpCall = (req: SerializedRequest, timeoutMs: number) => Promise<{ status: number; body: Buffer }>;
 
-export const undiciCall: HttpCall = async (req, timeoutMs) => {
-  const res = await undiciRequest(req.url, {
-    method: req.method as 'POST',
-    headers: req.headers,
-    body: req.body,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of res.body) {
-    size += (c as Buffer).length;
-    if (size > MAX_ANSWER_BYTES) {
-      res.body.destroy();
-      throw new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`);
-    }
-    chunks.push(c as Buffer);
-  }
-  return { status: res.statusCode, body: Buffer.concat(chunks) };
-};
+export const undiciCall: HttpCall = (req, timeoutMs) => boundedRequest(req.url, req, timeoutMs, MAX_ANSWER_BYTES);
 
 export interface EmbedderDeps {
   call: HttpCall;
