@@ -195,6 +195,10 @@ export function listen(ps: PluginServer, socketPath: string, logger: Logger): Pr
       server.off('error', reject);
       let own: fs.Stats;
       try {
+        // Owner only, whatever the umask: anyone who can connect can start plugin instances and read what Kong
+        // passes them (configs with provider keys, request bodies). Set before the rename, so the socket is
+        // never reachable under its public name with a wider mode.
+        fs.chmodSync(viaRename ? privateName : socketPath, 0o600);
         if (viaRename) fs.renameSync(privateName, socketPath);
         own = fs.lstatSync(socketPath);
       } catch (e) {

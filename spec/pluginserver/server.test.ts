@@ -3,6 +3,7 @@
  * so its internal state (live events, logs) can be inspected.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { listen, type Listening } from '../../kong/pluginserver/listener';
@@ -109,7 +110,13 @@ describe('our plugin server, in-process', () => {
     ps = new PluginServer({ pluginDir: dir, logger, abandonAfterMs: 100, sweepMs: 20 });
     ps.startSweeper();
     sock = tmp.sock();
-    listening = await listen(ps, sock, logger);
+    // The socket's mode must not depend on the umask the server was started with.
+    const umask = process.umask(0);
+    try {
+      listening = await listen(ps, sock, logger);
+    } finally {
+      process.umask(umask);
+    }
     client = new PluginServerClient({ socketPath: sock, readTimeoutMs: 3000 });
   });
 
@@ -118,6 +125,10 @@ describe('our plugin server, in-process', () => {
     ps.close();
     await listening.close();
     tmp.cleanup();
+  });
+
+  test('the socket is owner-only (0600) even under umask 0', () => {
+    assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
   });
 
   async function instance(name: string, config: Record<string, unknown> = {}): Promise<number> {
