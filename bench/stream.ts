@@ -182,8 +182,27 @@ services:
         strip_path: true
         plugins:
           - name: floor-upstream
-            config: { host: 127.0.0.1, port: ${upPort} }
+            config: { host: 127.0.0.1, port: ${upPort} }${relayRoutes(upPort)}
 `;
+}
+
+/** bench/floor-relay's three shapes (its header says what each costs), one route per mode and provider endpoint. */
+const RELAY_MODES = { 'floor-relay': 'ticket', 'relay-early': 'early', 'relay-bare': 'ticketless' } as const;
+
+function relayRoutes(upPort: number): string {
+  let out = '';
+  for (const [name, mode] of Object.entries(RELAY_MODES)) {
+    for (const kind of ['ttfc', 'ttfb', 'burst']) {
+      out += `
+      - name: ${name}-${kind}
+        paths: [/${name}/${kind}/v1/chat/completions]
+        strip_path: true
+        plugins:
+          - name: floor-relay
+            config: { host: 127.0.0.1, port: ${upPort}, path: /${kind}/v1/chat/completions, mode: ${mode} }`;
+    }
+  }
+  return out;
 }
 
 interface RpcCount {
@@ -248,6 +267,10 @@ async function main(): Promise<void> {
     const ngx = await startBenchNginx(scratch, gatewayConfig(upPort), pluginServers(scratch));
     const rpc = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/ai-ttfc/v1/chat/completions`, headers: {}, body: CHAT }), true);
     const floorRpc = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/floor/ttfc/v1/chat/completions`, headers: {}, body: CHAT }), false);
+    const relayRpc: Record<string, RpcCount> = {};
+    for (const name of Object.keys(RELAY_MODES)) {
+      relayRpc[name] = await countRpcs(scratch, path.join(scratch, 'kong.yml'), (port) => ({ url: `http://127.0.0.1:${port}/${name}/ttfc/v1/chat/completions`, headers: {}, body: CHAT }), false);
+    }
 
     const auth = { authorization: 'Bearer sk-bench' };
     const pk = (kind: string): Record<string, string> => ({ ...auth, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `http://127.0.0.1:${upPort}/${kind}/v1` });
@@ -256,12 +279,14 @@ async function main(): Promise<void> {
       'gw-plain': { url: `http://127.0.0.1:${gwPort}/${kind}/v1/chat/completions`, headers: auth, body: CHAT },
       floor: { url: `http://127.0.0.1:${gwPort}/floor/${kind}/v1/chat/completions`, headers: auth, body: CHAT },
       gateway: { url: `http://127.0.0.1:${gwPort}/ai-${kind}/v1/chat/completions`, headers: {}, body: CHAT },
+      ...Object.fromEntries(Object.keys(RELAY_MODES).map((n) => [n, { url: `http://127.0.0.1:${gwPort}/${n}/${kind}/v1/chat/completions`, headers: auth, body: CHAT }])),
       portkey: { url: `http://127.0.0.1:${pkPort}/v1/chat/completions`, headers: pk(kind), body: CHAT },
       ...(ngx
         ? {
             'ngx-plain': { url: `http://127.0.0.1:${ngx.port}/${kind}/v1/chat/completions`, headers: auth, body: CHAT },
             'ngx-floor': { url: `http://127.0.0.1:${ngx.port}/floor/${kind}/v1/chat/completions`, headers: auth, body: CHAT },
             'ngx-gateway': { url: `http://127.0.0.1:${ngx.port}/ai-${kind}/v1/chat/completions`, headers: {}, body: CHAT },
+            ...Object.fromEntries(Object.keys(RELAY_MODES).map((n) => [`ngx-${n}`, { url: `http://127.0.0.1:${ngx.port}/${n}/${kind}/v1/chat/completions`, headers: auth, body: CHAT }])),
           }
         : {}),
     });
@@ -289,7 +314,7 @@ async function main(): Promise<void> {
     }
     // The same against a provider that takes TTFB_MS to its first event, as real ones do (fewer samples: each
     // waits that long): the plugin's last PDK calls and Kong's connect overlap that wait (stream-endpoint.ts).
-    const slowTargets = Object.fromEntries(Object.entries(paths('ttfb')).filter(([n]) => ['direct', 'floor', 'gateway', 'ngx-floor', 'ngx-gateway'].includes(n) && !broken[n]));
+    const slowTargets = Object.fromEntries(Object.entries(paths('ttfb')).filter(([n]) => ['direct', 'floor', 'gateway', 'ngx-floor', 'ngx-gateway', 'ngx-floor-relay', 'ngx-relay-early', 'ngx-relay-bare'].includes(n) && !broken[n]));
     const kaSlow: Record<string, number[]> = {};
     const freshSlow: Record<string, number[]> = {};
     for (let i = 0; i < TTFB_SAMPLES + 3; i++) {
@@ -386,12 +411,21 @@ async function main(): Promise<void> {
         );
       }
     }
+    // The relay floor (bench/floor-relay): what relaying the stream through the plugin server costs at the least.
+    if (ka['ngx-floor'] && ka['ngx-floor-relay']) {
+      const row = (n: string): string => `${n} ${fmt(added(n, ka), 3)}/${fmt(added(n, fresh), 3)}${kaSlow[n] ? `/${fmt(added(n, kaSlow), 3)}` : ''} (${n === 'ngx-floor' ? floorRpc.access.length : n === 'ngx-gateway' ? rpc.access.length : relayRpc[n.slice(4)]?.access.length} RPCs)`;
+      console.log(
+        `relay floor, TTFC added over direct behind nginx + Lua, keep-alive/fresh/${process.env.TTFB_MS ?? 50} ms provider in ms (access-phase RPCs): ` +
+          ['ngx-floor', 'ngx-relay-bare', 'ngx-relay-early', 'ngx-floor-relay', 'ngx-gateway'].filter((n) => ka[n]).map(row).join('; '),
+      );
+    }
     console.log(`TTFC added over the floor plugin: keep-alive ${fmt(median(ka.gateway ?? []) - median(ka.floor ?? []), 3)} ms, fresh connection ${fmt(median(fresh.gateway ?? []) - median(fresh.floor ?? []), 3)} ms`);
     // Not load-dependent. The floor plugin's access phase is measured too (its log phase: it has none); the
     // log phase runs after the response, off the path to the first chunk.
     console.log(
       `RPC round trips per streamed request (plugin server debug log): ai-proxy-advanced access ${rpc.access.length} ` +
-        `(${rpc.access.join(' ')}), log ${rpc.log.length} (${rpc.log.join(' ')}); floor plugin access ${floorRpc.access.length} (${floorRpc.access.join(' ')})`,
+        `(${rpc.access.join(' ')}), log ${rpc.log.length} (${rpc.log.join(' ')}); floor plugin access ${floorRpc.access.length} (${floorRpc.access.join(' ')}); ` +
+        Object.entries(relayRpc).map(([n, r]) => `${n} access ${r.access.length} (${r.access.join(' ')})`).join('; '),
     );
     // Process hops on the way to the first chunk: client -> gateway -> upstream -> gateway -> client, and two per
     // RPC round trip (gateway -> plugin server -> gateway). For the plugin the upstream Kong proxies to is its

@@ -112,9 +112,10 @@ export function findPluginServerPid(prefix: string): number | undefined {
 }
 
 /**
- * Four plugin servers, as Kong 3.9+ wants one per plugin: the project's runtime with ai-proxy-advanced (`js`, at
+ * Five plugin servers, as Kong 3.9+ wants one per plugin: the project's runtime with ai-proxy-advanced (`js`, at
  * `-vv` when `debugRpc` to have every RPC in the log), and the same runtime serving each floor:
- * bench/floor-plugin (floor-upstream, for streams), bench/floor-answer (floor-answer, for buffered requests: the
+ * bench/floor-plugin (floor-upstream, for streams), bench/floor-relay (floor-relay: streams relayed through the
+ * plugin server), bench/floor-answer (floor-answer, for buffered requests: the
  * RPC alone) and bench/floor-call (floor-call: the RPC and the provider call, in one process).
  * `root` is the checkout whose build they run (another one for the A/B benches).
  */
@@ -124,13 +125,15 @@ export function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0, 
   const floorDir = shellQuote(path.join(root, 'dist', 'bench', 'floor-plugin'));
   const answerDir = shellQuote(path.join(root, 'dist', 'bench', 'floor-answer'));
   const callDir = shellQuote(path.join(root, 'dist', 'bench', 'floor-call'));
+  const relayDir = shellQuote(path.join(root, 'dist', 'bench', 'floor-relay'));
   const p = shellQuote(prefix);
   const poll = `--busy-poll-us ${busyPollUs}`;
   // An A/B base built before bench/floor-call existed runs without it (its gateway would refuse the plugin).
   const hasCall = existsSync(path.join(root, 'dist', 'bench', 'floor-call'));
+  const hasRelay = existsSync(path.join(root, 'dist', 'bench', 'floor-relay'));
   return {
-    KONG_PLUGINS: `bundled,ai-proxy-advanced,floor-upstream,floor-answer${hasCall ? ',floor-call' : ''}`,
-    KONG_PLUGINSERVER_NAMES: `js,floor,answer${hasCall ? ',call' : ''}`,
+    KONG_PLUGINS: `bundled,ai-proxy-advanced,floor-upstream,floor-answer${hasCall ? ',floor-call' : ''}${hasRelay ? ',floor-relay' : ''}`,
+    KONG_PLUGINSERVER_NAMES: `js,floor,answer${hasCall ? ',call' : ''}${hasRelay ? ',relay' : ''}`,
     KONG_PLUGINSERVER_JS_START_CMD: `${node} ${cli} -p ${p} --sock-name js.socket ${poll} ${debugRpc ? '-vv' : '-v'}`,
     KONG_PLUGINSERVER_JS_QUERY_CMD: `${node} ${cli} --dump-all-plugins`,
     KONG_PLUGINSERVER_FLOOR_START_CMD: `${node} ${cli} -p ${p} --sock-name floor.socket ${poll} -d ${floorDir} ${debugRpc ? '-vv' : '-v'}`,
@@ -139,6 +142,9 @@ export function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0, 
     KONG_PLUGINSERVER_ANSWER_QUERY_CMD: `${node} ${cli} -d ${answerDir} --dump-all-plugins`,
     KONG_PLUGINSERVER_CALL_START_CMD: `${node} ${cli} -p ${p} --sock-name call.socket ${poll} -d ${callDir} ${debugRpc ? '-vv' : '-v'}`,
     KONG_PLUGINSERVER_CALL_QUERY_CMD: `${node} ${cli} -d ${callDir} --dump-all-plugins`,
+    // bench/floor-relay: the least a plugin that relays the stream through its own process can add.
+    KONG_PLUGINSERVER_RELAY_START_CMD: `${node} ${cli} -p ${p} --sock-name relay.socket ${poll} -d ${relayDir} ${debugRpc ? '-vv' : '-v'}`,
+    KONG_PLUGINSERVER_RELAY_QUERY_CMD: `${node} ${cli} -d ${relayDir} --dump-all-plugins`,
     // The gateway's side of the RPC (kong/gateway/README.md pluginserver_busy_poll_us); 0 is its default.
     KONG_PLUGINSERVER_BUSY_POLL_US: String(busyPollUs),
     ...(debugRpc ? { KONG_LOG_LEVEL: 'info' } : {}),
@@ -146,7 +152,7 @@ export function pluginServers(prefix: string, debugRpc = false, busyPollUs = 0, 
 }
 
 /** The plugin server listening on `sockName` that the gateway with `prefix` spawned (pluginServers). */
-export function pluginServerPid(prefix: string, sockName: 'js.socket' | 'floor.socket' | 'answer.socket' | 'call.socket'): number {
+export function pluginServerPid(prefix: string, sockName: 'js.socket' | 'floor.socket' | 'answer.socket' | 'call.socket' | 'relay.socket'): number {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
