@@ -191,7 +191,15 @@ export function listen(ps: PluginServer, socketPath: string, logger: Logger): Pr
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     if (viaRename) removeStaleSocket(privateName);
-    server.listen(viaRename ? privateName : socketPath, () => {
+    // Created owner-only (the chmod below makes sure of it whatever happens to the umask): no one else can connect
+    // between the bind and the chmod. listen() binds synchronously in this process, so the umask is back at once.
+    const umask = process.umask(0o077);
+    try {
+      server.listen(viaRename ? privateName : socketPath, onListening);
+    } finally {
+      process.umask(umask);
+    }
+    function onListening(): void {
       server.off('error', reject);
       let own: fs.Stats;
       try {
@@ -228,7 +236,7 @@ export function listen(ps: PluginServer, socketPath: string, logger: Logger): Pr
             if (late.length > 0) logger.warn(`shutdown hooks still running at the deadline: ${late.join(', ')}`);
           })()),
       });
-    });
+    }
   });
 }
 

@@ -18,6 +18,7 @@ import { SseFramer } from '../../plugins/ai-proxy-advanced/providers/streams/sse
 import { NdjsonFramer } from '../../plugins/ai-proxy-advanced/providers/streams/ndjson';
 import { MAX_PENDING_EVENT, StreamEventTooLarge, type Framer } from '../../plugins/ai-proxy-advanced/providers/streams/framer';
 import { JsonArrayFramer } from '../../plugins/ai-proxy-advanced/providers/streams/json-array';
+import { SniffingFramer } from '../../plugins/ai-proxy-advanced/providers/streams/sniff';
 import { FakePdk } from '../helpers/engine-pdk';
 import { startEngineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { chatCompletion, EngineUpstream, openAiChatStream } from '../helpers/engine-upstream';
@@ -267,6 +268,12 @@ describe('stream framers hold a bounded partial event', () => {
     let n = 0;
     for (let i = 0; i < 40; i++) n += sse.push(Buffer.concat(Array<Buffer>(512).fill(Buffer.from('data: ' + 'z'.repeat(1017) + '\n\n')))).length;
     assert.equal(n, 40 * 512);
+  });
+
+  test('Gemini\'s format sniffing: whitespace that never reaches a deciding byte is refused past MAX_PENDING_EVENT', () => {
+    assert.ok(feedUntilRefused(new SniffingFramer(), Buffer.alloc(1 << 20, 0x20)) <= MAX_PENDING_EVENT + (1 << 20));
+    const sse = new SniffingFramer();
+    assert.deepEqual([...sse.push(Buffer.from('\n \n')), ...sse.push(Buffer.from('data: {"a":1}\n\n'))].map((e) => e.data), ['{"a":1}']);
   });
 
   test('JSON array (Gemini): an element that never closes is refused past MAX_PENDING_EVENT', () => {

@@ -18,7 +18,7 @@ import { runLogPhase } from '../log-plugins/run';
 import { cjsonEncode } from '../pdk/values';
 import type { Worker } from '../plugin-servers/worker';
 import type { ConfiguredPlugin, PluginsIterator } from '../plugins-iterator';
-import { escapeUri, normalizePath, type Router, upstreamUri } from '../router';
+import { normalizePath, type Router, upstreamUri } from '../router';
 import { headerEnabled, type Settings } from '../settings';
 import { HeaderMap, type Phase, type RequestContext } from './context';
 import { type BodyLimits, BodyTooLarge, readRequestBody, removeSpooled, type RequestBody } from './request-body';
@@ -218,10 +218,9 @@ function upstreamRequestHeaders(ctx: RequestContext): Record<string, string | st
 
 async function proxy(host: ProxyHost, worker: Worker, ctx: RequestContext, plugins: readonly ConfiguredPlugin[], res: ServerResponse): Promise<void> {
   const svc: Record<string, unknown> = ctx.service ?? {};
-  // set_raw_query takes the string as is (Kong: ngx.req.set_uri_args), and nginx would put a space or CR LF in it
-  // on the request line; the bytes that cannot go there are percent-encoded as set_path's are, where undici
-  // refused the whole request (a 502).
-  const query = escapeUri(ctx.upstream.rawQuery);
+  // The client's own query goes on as it came (Kong appends $args as is, kong/runloop/handler.lua); a plugin's
+  // set_raw_query was escaped when set (pdk/service.ts).
+  const query = ctx.upstream.rawQuery;
   ctx.upstreamUri = ctx.upstream.path + (query === '' ? '' : `?${query}`);
   ctx.latency.proxy = elapsed(ctx);
   let up;

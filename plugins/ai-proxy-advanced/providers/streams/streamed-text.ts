@@ -35,7 +35,9 @@ export class StreamedText {
     const n = Buffer.byteLength(s, 'utf8');
     this.bytes += n;
     if (this.keptLength < MAX_KEPT_TEXT) {
-      const piece = s.length <= MAX_KEPT_TEXT - this.keptLength ? s : s.slice(0, MAX_KEPT_TEXT - this.keptLength);
+      let piece = s.length <= MAX_KEPT_TEXT - this.keptLength ? s : s.slice(0, MAX_KEPT_TEXT - this.keptLength);
+      // Cut at the bound, a character outside the BMP would leave half of its surrogate pair in the log.
+      if (piece.length < s.length && /[\ud800-\udbff]$/.test(piece)) piece = piece.slice(0, -1);
       this.kept.push(piece);
       this.keptLength += piece.length;
     }
