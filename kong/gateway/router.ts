@@ -245,12 +245,23 @@ const ESCAPED_ALL = new RegExp(ESCAPED.source, 'gu');
  * it nor start a new header line.
  */
 export function escapeUri(uri: string): string {
-  if (!ESCAPED.test(uri)) return uri;
-  return uri.replace(ESCAPED_ALL, (c) => {
-    let out = '';
-    for (const b of Buffer.from(c, 'utf8')) out += `%${b < 16 ? '0' : ''}${b.toString(16).toUpperCase()}`;
-    return out;
-  });
+  return ESCAPED.test(uri) ? uri.replace(ESCAPED_ALL, percentEncode) : uri;
+}
+
+/** One character as %XX of each of its UTF-8 bytes. */
+function percentEncode(c: string): string {
+  let out = '';
+  for (const b of Buffer.from(c, 'utf8')) out += `%${b < 16 ? '0' : ''}${b.toString(16).toUpperCase()}`;
+  return out;
+}
+
+/**
+ * What kong.service.request.set_raw_query does to its string: ngx.req.set_uri_args(string) escapes control bytes,
+ * space and DEL (lua-nginx-module ngx_http_lua_escape_args: `a\rb` becomes `a%0Db`) and leaves the rest as given;
+ * bytes of non-ASCII characters are escaped too here, as UTF-8, since the request line must be bytes undici accepts.
+ */
+export function escapeArgs(query: string): string {
+  return query.replace(/[\u0000-\u0020\u007f-\u{10ffff}]/gu, percentEncode);
 }
 
 /**

@@ -4,20 +4,7 @@
  */
 import type { RequestContext } from '../proxy/context';
 import { checkNotTimer, checkPhase, LuaError, PHASES } from './phase-check';
-import { escapeUri } from '../router';
-
-/**
- * ngx.req.set_uri_args(string) escapes control bytes, space and DEL (lua-nginx-module ngx_http_lua_escape_args:
- * `a\rb` becomes `a%0Db`) and leaves the rest as given; bytes of non-ASCII characters are escaped too here, as
- * UTF-8, since the request line must be bytes undici accepts.
- */
-function escapeArgs(query: string): string {
-  return query.replace(/[\u0000-\u0020\u007f-\u{10ffff}]/gu, (c) => {
-    let out = '';
-    for (const b of Buffer.from(c, 'utf8')) out += `%${b < 16 ? '0' : ''}${b.toString(16).toUpperCase()}`;
-    return out;
-  });
-}
+import { escapeArgs, escapeUri } from '../router';
 import { decodeBody, encodeArgs, headerTable, headerValues, luaType } from './values';
 
 type Fn = (ctx: RequestContext, args: unknown[]) => unknown;
