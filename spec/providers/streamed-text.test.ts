@@ -58,3 +58,12 @@ test('only MAX_KEPT_TEXT characters are kept for the payload log; the counts sti
   assert.equal(t.wordCount(), n * 65536);
   assert.equal(t.completionTokensEstimate(), Math.ceil((n * piece.length - 1) / 4));
 });
+
+test('the kept text is cut between characters: never half of a surrogate pair, nor the other half from the next piece', () => {
+  const t = new StreamedText();
+  t.push('a'.repeat(MAX_KEPT_TEXT - 1));
+  t.push('\u{1f600}b');
+  t.push('\udc00c');
+  assert.equal(t.text(), 'a'.repeat(MAX_KEPT_TEXT - 1));
+  assert.equal(t.wordCount(), 1);
+});

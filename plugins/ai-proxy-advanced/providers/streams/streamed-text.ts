@@ -8,7 +8,7 @@
 /** Characters of generated text kept for the payload log; far above any model's output limit. */
 export const MAX_KEPT_TEXT = 4 * 1024 * 1024;
 
-/** Space, or \t \n \v \f \r (bytes 9 to 13): Kong's strip, as usage-estimate.ts. */
+/** Space, or \t \n \v \f \r (bytes 9 to 13): what Kong's strip removes (usage-estimate.ts estimateCompletionTokens). */
 function isAsciiSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
@@ -35,11 +35,12 @@ export class StreamedText {
     const n = Buffer.byteLength(s, 'utf8');
     this.bytes += n;
     if (this.keptLength < MAX_KEPT_TEXT) {
-      let piece = s.length <= MAX_KEPT_TEXT - this.keptLength ? s : s.slice(0, MAX_KEPT_TEXT - this.keptLength);
+      const room = MAX_KEPT_TEXT - this.keptLength;
       // Cut at the bound, a character outside the BMP would leave half of its surrogate pair in the log.
-      if (piece.length < s.length && /[\ud800-\udbff]$/.test(piece)) piece = piece.slice(0, -1);
-      this.kept.push(piece);
-      this.keptLength += piece.length;
+      const cut = s.length <= room ? s.length : /[\ud800-\udbff]/.test(s.charAt(room - 1)) ? room - 1 : room;
+      this.kept.push(cut === s.length ? s : s.slice(0, cut));
+      // Once cut, nothing more is kept (the next piece could otherwise start with the pair's other half).
+      this.keptLength = cut === s.length ? this.keptLength + cut : MAX_KEPT_TEXT;
     }
     // ASCII whitespace at both ends, in bytes (each is one byte).
     let end = s.length;
