@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Redis from 'ioredis';
-import { FLUSH_INTERVAL_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
+import { FLUSH_INTERVAL_MS, REFRESH_INTERVAL_MS } from '../../plugins/ai-proxy-advanced/cluster/sync';
 import { holdsKey, pluginKey, RR_SEQ_FIELD, rrKey } from '../../plugins/ai-proxy-advanced/cluster/keys';
 import { chatCompletion, EngineUpstream } from '../helpers/engine-upstream';
 import { chatTarget, postChat, startClusterNode, type ClusterRoute } from '../helpers/cluster-node';
@@ -68,7 +68,7 @@ before(async () => {
     { path: '/hold', id: ID.hold, config: { targets: t('hold'), balancer: { failover_criteria: [...failover] } } },
     { path: '/outage', id: ID.outage, config: { targets: t('outage') } },
     { path: '/converge', id: ID.converge, config: { targets: t('converge'), balancer: { failover_criteria: [...failover] } } },
-    { path: '/rr', id: ID.rr, config: { targets: up.rr!.map((u, i) => chatTarget(u.url, i === 0 ? 3 : 1)) } },
+    { path: '/rr', id: ID.rr, config: { targets: up.rr!.map((u, i) => chatTarget(u.url, i === 0 ? 3 : 2)) } },
   ];
   [n1, n2] = await Promise.all([startClusterNode(url, routes), startClusterNode(url, routes)]);
 });
@@ -124,15 +124,29 @@ describe('shared balancer state across two gateway nodes', () => {
     for (const s of await Promise.all(slow)) assert.equal(s, 200);
   });
 
-  test('round-robin 3:1 with requests alternating across the nodes: the split holds cluster-wide', async () => {
+  test('round-robin 3:2 with requests alternating across the nodes: the split holds cluster-wide', async () => {
     const [a, b] = up.rr!;
+    const vector = async (): Promise<Record<string, string>> =>
+      Object.fromEntries(Object.entries(await client.hgetall(rrKey(pluginKey(ID.rr)))).filter(([f]) => !f.startsWith(RR_SEQ_FIELD)));
+    // Smooth weighted round-robin of 3:2 runs a, b, a, b, a with no tie on the way (ties go to a per-node
+    // rotation, so a tie would make the picks below depend on it). Node 1 serves the first request (a); once its
+    // flush has put the shared vector (a: -2, b: +2) in Redis and node 2 has refreshed (at most REFRESH_INTERVAL_MS
+    // when idle), node 2's first pick is b, where a node on its own would pick a. The vector is awaited here, not
+    // after the alternating run below: a node whose picks within a flush interval make whole cycles sends a zero
+    // delta and writes nothing, so whether that run leaves anything in Redis depends on the timing.
+    assert.equal(await postChat(n1.proxy, '/rr'), 200);
+    assert.deepEqual([a.requests.length, b.requests.length], [1, 0]);
+    await until(async () => Object.values(await vector()).sort().join() === '-2,2', 'the shared round-robin vector in redis');
+    await sleep(REFRESH_INTERVAL_MS + 3 * FLUSH_INTERVAL_MS);
+    assert.equal(await postChat(n2.proxy, '/rr'), 200);
+    assert.deepEqual([a.requests.length, b.requests.length], [1, 1], 'node 2 did not follow the cluster\'s round-robin');
+    a.requests.length = 0;
+    b.requests.length = 0;
     for (let i = 0; i < 40; i++) assert.equal(await postChat((i % 2 === 0 ? n1 : n2).proxy, '/rr'), 200);
     // However the flushes fall between the requests, the shared sequence keeps the split within about one
-    // request per node of 30:10 (the in-process test in sync.test.ts checks the bound request by request).
+    // request per node of 24:16 (the in-process test in sync.test.ts checks the bound request by request).
     assert.equal(a.requests.length + b.requests.length, 40);
-    assert.ok(Math.abs(b.requests.length - 10) <= 2, `a=${a.requests.length} b=${b.requests.length}`);
-    // Two target fields (besides each node's last batch number, RR_SEQ_FIELD).
-    await until(async () => Object.keys(await client.hgetall(rrKey(pluginKey(ID.rr)))).filter((f) => !f.startsWith(RR_SEQ_FIELD)).length === 2, 'the shared round-robin vector in redis');
+    assert.ok(Math.abs(b.requests.length - 16) <= 2, `a=${a.requests.length} b=${b.requests.length}`);
   });
 
   test('kill -9 of a plugin server keeps its Retry-After holds', async () => {
