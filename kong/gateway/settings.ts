@@ -50,8 +50,8 @@ export interface Settings {
   /** conf_loader's admin_gui_origin: scheme://host[:port] of each admin_gui_url, lower-cased; the only web
    * origins allowed to write through the Admin API (admin/origin.ts). */
   adminGuiOrigins: string[];
-  /** admin_allowed_hosts (ours, not Kong's): Host names, lower-cased, the Admin API answers to besides loopback,
-   * admin_listen's and admin_gui_url's (admin/origin.ts hostAllowed: DNS rebinding). */
+  /** admin_allowed_hosts (ours, not Kong's) and the host of Kong's admin_gui_api_url: Host names, lower-cased, the
+   * Admin API answers to besides loopback, admin_listen's and admin_gui_url's (admin/origin.ts hostAllowed: DNS rebinding). */
   adminAllowedHosts: string[];
   /**
    * pluginserver_busy_poll_us (ours, not Kong's; default DEFAULT_BUSY_POLL_US = 0, off): how long a worker keeps polling for a
@@ -216,6 +216,27 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
     if (name === undefined || !/^\[[^\]]+\]$|^[^:]+$/.test(h)) throw new SettingsError(`admin_allowed_hosts: '${h}' is not a host name or IP address (no port, no scheme)`);
     return name;
   });
+  // Kong's admin_gui_api_url: where Kong Manager reaches the Admin API (a URL, or its hierarchical part: host[:port][/path]).
+  // The browser then sends that host as Host, so it is one the Admin API answers to.
+  const guiApiUrl = get('admin_gui_api_url');
+  if (guiApiUrl) {
+    let parsed: URL;
+    try {
+      parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(guiApiUrl) ? guiApiUrl : `http://${guiApiUrl}`);
+    } catch {
+      throw new SettingsError(`admin_gui_api_url: invalid URL '${guiApiUrl}'`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new SettingsError(`admin_gui_api_url: '${guiApiUrl}' must be an http or https URL`);
+    const name = hostName(parsed.host);
+    if (name !== undefined && !adminAllowedHosts.includes(name)) adminAllowedHosts.push(name);
+  }
+  const adminListen = parseListen('admin_listen', get('admin_listen') ?? '127.0.0.1:8001', warn);
+  if (adminAllowedHosts.length === 0 && adminGuiOrigins.length === 0 && adminListen.some((l) => l.host === '0.0.0.0' || l.host === '::')) {
+    warn(
+      'admin_listen: the Admin API listens on every interface but answers only to IP addresses and loopback names in Host ' +
+        '(DNS rebinding, kong/gateway/README.md); list the DNS names it is reached by in admin_allowed_hosts',
+    );
+  }
 
   return {
     prefix,
@@ -226,7 +247,7 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
     adminAllowedHosts,
     pluginServerBusyPollUs,
     proxyListen: parseListen('proxy_listen', get('proxy_listen') ?? '0.0.0.0:8000', warn),
-    adminListen: parseListen('admin_listen', get('admin_listen') ?? '127.0.0.1:8001', warn),
+    adminListen,
     declarativeConfig,
     declarativeConfigString: get('declarative_config_string') || undefined,
     plugins: list(get('plugins') ?? 'bundled,ai-proxy-advanced'),

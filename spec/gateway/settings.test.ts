@@ -91,6 +91,27 @@ test('pluginserver_busy_poll_us sets both sides of the default plugin server and
   );
 });
 
+test('admin_gui_api_url: its host is one the Admin API answers to (Kong Manager sends it as Host); a bad URL is a start-up error naming it', () => {
+  assert.deepEqual(loadSettings({ env: { KONG_ADMIN_GUI_API_URL: 'https://Admin.Example.com:8444/api' } }).adminAllowedHosts, ['admin.example.com']);
+  assert.deepEqual(loadSettings({ env: { KONG_ADMIN_GUI_API_URL: 'admin.example.com:8001', KONG_ADMIN_ALLOWED_HOSTS: 'kong.internal' } }).adminAllowedHosts, ['kong.internal', 'admin.example.com']);
+  for (const bad of ['ftp://admin.example.com', 'http://[zz]']) {
+    assert.throws(() => loadSettings({ env: { KONG_ADMIN_GUI_API_URL: bad } }), (e: unknown) => e instanceof SettingsError && /admin_gui_api_url/.test(e.message), bad);
+  }
+});
+
+test('admin_listen on every interface without admin_allowed_hosts, admin_gui_url or admin_gui_api_url: start-up warns that DNS names get 421', () => {
+  const warnings = (env: Record<string, string>): string[] => {
+    const out: string[] = [];
+    loadSettings({ env, warn: (m) => out.push(m) });
+    return out.filter((m) => m.includes('admin_allowed_hosts'));
+  };
+  assert.equal(warnings({ KONG_ADMIN_LISTEN: '0.0.0.0:8001' }).length, 1);
+  assert.equal(warnings({ KONG_ADMIN_LISTEN: '[::]:8001' }).length, 1);
+  assert.deepEqual(warnings({ KONG_ADMIN_LISTEN: '0.0.0.0:8001', KONG_ADMIN_ALLOWED_HOSTS: 'kong.internal' }), []);
+  assert.deepEqual(warnings({ KONG_ADMIN_LISTEN: '0.0.0.0:8001', KONG_ADMIN_GUI_API_URL: 'http://kong.internal:8001' }), []);
+  assert.deepEqual(warnings({}), []);
+});
+
 test('admin_allowed_hosts: host names lower-cased without a trailing dot; a port, scheme or path is a start-up error naming it', () => {
   assert.deepEqual(loadSettings({ env: { KONG_ADMIN_ALLOWED_HOSTS: 'Kong.Internal., [FD00::1], 10.0.0.5' } }).adminAllowedHosts, ['kong.internal', '[fd00::1]', '10.0.0.5']);
   assert.deepEqual(loadSettings({ env: {} }).adminAllowedHosts, []);
