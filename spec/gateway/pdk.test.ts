@@ -1,11 +1,14 @@
 /** The gateway's PDK functions, called as mp_rpc's call_pdk_method would call them, phase by phase. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fc from 'fast-check';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { EXIT } from '../../kong/rpc';
 import { createLogger } from '../../kong/gateway/log';
 import { callPdk } from '../../kong/gateway/pdk';
 import { LuaError } from '../../kong/gateway/pdk/phase-check';
+import { luaNumber } from '../../kong/gateway/pdk/values';
 import { createContext } from '../../kong/gateway/proxy/handler';
 import type { Phase, RequestContext } from '../../kong/gateway/proxy/context';
 
@@ -101,12 +104,49 @@ test('service setters validate like Kong and change what is sent upstream', () =
   assert.equal(c.upstream.rawQuery, "a%20b=%28x%29%2A%21&a=y&b=it%27s&b&n=3");
   call(c, 'kong.service.request.set_query', { a: 'y', off: false });
   assert.equal(c.upstream.rawQuery, '&a=y');
+  // A msgpack nil is no entry in the Lua table (no piece at all); numbers are written as LuaJIT's tostring (%.14g);
+  // a table value is ngx.encode_args's error.
+  call(c, 'kong.service.request.set_query', { gone: null, f: 0.1 + 0.2, big: 1e20, tiny: 0.00001, i: 12, list: ['x', null, 2.5] });
+  assert.equal(c.upstream.rawQuery, 'big=1e%2B20&f=0.3&i=12&list=x&list=2.5&tiny=1e-05');
+  assert.throws(() => call(c, 'kong.service.request.set_query', { a: { b: 1 } }), new LuaError('attempt to use table as query arg value'));
   assert.throws(() => call(c, 'kong.service.request.set_raw_body', 12), new LuaError('body must be a string'));
   call(c, 'kong.service.request.set_raw_body', Buffer.from([0, 255]));
   assert.deepEqual([...(c.upstream.body ?? [])], [0, 255]);
   assert.throws(() => call(ctx('access'), 'kong.service.response.get_raw_body'), /only in: response, header_filter, body_filter, log/);
   const r = ctx('response');
   assert.throws(() => call(r, 'kong.service.response.get_raw_body'), new LuaError('service body is only available with buffered proxying'));
+});
+
+test('numbers in query args are written as LuaJIT writes them (%.14g)', () => {
+  const cases: Array<[number, string]> = [
+    [3, '3'], [-7, '-7'], [0, '0'], [-0, '-0'], [0.5, '0.5'], [0.1 + 0.2, '0.3'], [1 / 3, '0.33333333333333'],
+    [1e14, '1e+14'], [99999999999999, '99999999999999'], [123456789012345, '1.2345678901234e+14'], [1e20, '1e+20'],
+    [0.0001, '0.0001'], [0.00001, '1e-05'], [1.5e-300, '1.5e-300'], [2 ** 53, '9.007199254741e+15'],
+    [Infinity, 'inf'], [-Infinity, '-inf'], [NaN, 'nan'], [9.99999999999999, '10'], [-2.5e-7, '-2.5e-07'], [-1234.5, '-1234.5'], [0.000123, '0.000123'],
+    [12345678901234.5, '12345678901234'], [12345678901235.5, '12345678901236'],
+  ];
+  for (const [x, want] of cases) assert.equal(luaNumber(x), want, String(x));
+});
+
+test('luaNumber agrees with C\'s %.14g (the format LuaJIT\'s tostring follows) on 3000 generated doubles', (t) => {
+  const lua = ['lua5.1', 'luajit', 'lua'].find((bin) => spawnSync(bin, ['-v']).status === 0);
+  if (lua === undefined) return t.skip('no Lua interpreter on this machine (.ci/run installs lua5.1)');
+  const xs = fc.sample(
+    fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.maxSafeInteger(),
+      // Exact ties at the 15th digit: x.5 with 14 integer digits.
+      fc.integer({ min: 1e13, max: 1e14 - 1 }).map((n) => n + 0.5),
+      fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+    ),
+    { numRuns: 3000, seed: 42 },
+  ).filter((x) => x !== 0);
+  const script = 'for line in io.lines() do io.write(string.format("%.14g", tonumber(line)), "\\n") end';
+  const r = spawnSync(lua, ['-e', script], { input: xs.map((x) => x.toPrecision(17)).join('\n') + '\n', encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const want = r.stdout.trimEnd().split('\n');
+  assert.equal(want.length, xs.length);
+  xs.forEach((x, i) => assert.equal(luaNumber(x), want[i], x.toPrecision(17)));
 });
 
 test('set_serialize_value nests dotted keys and honours the modes', () => {

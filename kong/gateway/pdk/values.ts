@@ -124,15 +124,50 @@ export function encodeArgs(args: unknown): string {
   const pieces: string[] = [];
   for (const k of Object.keys(args as object)) {
     const v = (args as Record<string, unknown>)[k];
+    // A msgpack nil is no entry at all in the Lua table Kong decodes: no piece, not `k=null`.
+    if (v === null || v === undefined) continue;
     const key = escapeComponent(k);
     const parts: string[] = [];
     for (const x of Array.isArray(v) ? v : [v]) {
-      if (x === false) continue;
-      parts.push(x === true ? key : `${key}=${escapeComponent(String(x))}`);
+      if (x === false || x === null || x === undefined) continue;
+      if (x === true) parts.push(key);
+      else if (typeof x === 'number') parts.push(`${key}=${escapeComponent(luaNumber(x))}`);
+      else if (typeof x === 'string') parts.push(`${key}=${escapeComponent(x)}`);
+      // ngx.encode_args raises on a table or other value (ngx_http_lua_args.c: "attempt to use <type> as query arg value").
+      else throw new LuaError(`attempt to use ${Array.isArray(x) || typeof x === 'object' ? 'table' : typeof x} as query arg value`);
     }
     pieces.push(parts.join('&'));
   }
   return pieces.sort().join('&');
+}
+
+/**
+ * A number as LuaJIT's tostring writes it (lj_strfmt_num: "%.14g"; inf, -inf, nan): 0.1 + 0.2 is `0.3`, 1e20 is
+ * `1e+20`, where JavaScript's String gives `0.30000000000000004` and `100000000000000000000`.
+ */
+export function luaNumber(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const sign = x < 0 ? '-' : '';
+  const a = Math.abs(x);
+  // 14 significant digits. toExponential rounds an exact tie up, printf to even: 123456789012345 is
+  // 1.2345678901234e+14 in C. A tie is a 5 then only zeros in the exact expansion (toExponential(100) holds it:
+  // a double's expansion that long past its 15th digit would need more than 100 digits to end).
+  let sci = a.toExponential(13);
+  const full = a.toExponential(100);
+  const exact = full[0]! + full.slice(2, full.indexOf('e'));
+  if (exact[14] === '5' && /^0*$/.test(exact.slice(15)) && Number(exact[13]) % 2 === 0) sci = `${exact[0]}.${exact.slice(1, 14)}${full.slice(full.indexOf('e'))}`;
+  const digits = sci[0]! + sci.slice(2, sci.indexOf('e'));
+  const exp = Number(sci.slice(sci.indexOf('e') + 1));
+  const trim = (frac: string): string => frac.replace(/0+$/, '');
+  if (exp < -4 || exp >= 14) {
+    const frac = trim(digits.slice(1));
+    return `${sign}${digits[0]}${frac === '' ? '' : `.${frac}`}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  const int = exp >= 0 ? digits.slice(0, exp + 1) : '0';
+  const frac = trim(exp >= 0 ? digits.slice(exp + 1) : '0'.repeat(-exp - 1) + digits);
+  return `${sign}${int}${frac === '' ? '' : `.${frac}`}`;
 }
 
 /** kong.request.get_body's first return value: the decoded table, or nil. */
