@@ -87,9 +87,12 @@ export const RR_SEQ_FIELD = '#seq:';
  * number is kept in the hash (RR_SEQ_FIELD) with Redis's own time of its last send, and dropped `ttl` after it
  * (Redis's clock: nodes' clocks may disagree); the node gives a batch up after RR_BATCH_LIFETIME_MS from its first
  * send (sync.ts), which is shorter, so a batch is never resent to a Redis that has forgotten it. Returns the
- * target fields of the hash: the write and the refresh are one round trip.
+ * target fields of the hash: the write and the refresh are one round trip. TIME is not deterministic: Redis 3.2–4
+ * refuse writes after it unless the script asks for effects replication (replicate_commands, the default and a
+ * no-op from Redis 5 on; Redis 7 keeps it, deprecated, as a no-op).
  */
 export const RR_SCRIPT = `
+if redis.replicate_commands then redis.replicate_commands() end
 local bound = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local seq = tonumber(ARGV[3]) or 0
