@@ -13,7 +13,8 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import type { PluginConfig, TargetConfig } from '../../schemas/config';
 import { AiProxyAdvanced } from '../../plugins/ai-proxy-advanced/handler';
-import { callUpstream, closeUpstreamAgents, MAX_RESPONSE_BYTES } from '../../plugins/ai-proxy-advanced/engine/upstream';
+import { answerBudget, callUpstream, closeUpstreamAgents, MAX_RESPONSE_BYTES } from '../../plugins/ai-proxy-advanced/engine/upstream';
+import { answersMaxBytes, DEFAULT_ANSWERS_MAX_BYTES } from '../../plugins/ai-proxy-advanced/engine/answer-budget';
 import { SseFramer } from '../../plugins/ai-proxy-advanced/providers/streams/sse';
 import { NdjsonFramer } from '../../plugins/ai-proxy-advanced/providers/streams/ndjson';
 import { MAX_PENDING_EVENT, StreamEventTooLarge, type Framer } from '../../plugins/ai-proxy-advanced/providers/streams/framer';
@@ -184,6 +185,116 @@ describe('provider answers are inflated with a limit', () => {
     const after = await fetch(`${gw.proxy}/good`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...chat, stream: true }) });
     assert.equal(after.status, 200);
     assert.match(await after.text(), /data: \[DONE\]/);
+  });
+});
+
+describe('buffered answers share one process budget (AI_PROXY_ADVANCED_ANSWERS_MAX_BYTES)', () => {
+  /**
+   * A provider whose answer is announced at 80 000 bytes: it sends the first `first` bytes at once, the rest when
+   * the test says (`release`), or resets the connection instead (`reset`).
+   */
+  async function slowAnswer(first: number): Promise<{ url: string; sentFirst: Promise<void>; release(): void; reset(): void; close(): Promise<void> }> {
+    const TOTAL = 80_000;
+    let release = (): void => undefined;
+    let reset = (): void => undefined;
+    let sentFirst = (): void => undefined;
+    const firstSent = new Promise<void>((r) => (sentFirst = r));
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(TOTAL) });
+        const body = Buffer.from(`{"choices":[],"pad":"${'x'.repeat(TOTAL - 23)}"}`);
+        assert.equal(body.length, TOTAL);
+        res.write(body.subarray(0, first), () => sentFirst());
+        release = () => res.end(body.subarray(first));
+        reset = () => res.socket?.destroy();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      sentFirst: firstSent,
+      release: () => release(),
+      reset: () => reset(),
+      close: async () => {
+        server.closeAllConnections();
+        server.close();
+        await once(server, 'close');
+      },
+    };
+  }
+  const call = (url: string): ReturnType<typeof callUpstream> =>
+    callUpstream({ method: 'POST', url: `${url}/v1/chat/completions`, headers: { 'content-type': 'application/json' }, body: Buffer.from('{}') }, { connectMs: 5000, readMs: 10_000, writeMs: 5000 });
+  /** Until the budget holds at least `n` bytes: the first answer's bytes were read (deadline 10 s). */
+  async function budgetHolds(n: number): Promise<void> {
+    const end = Date.now() + 10_000;
+    while (answerBudget.inUse < n) {
+      if (Date.now() > end) throw new Error(`the budget never held ${n} bytes (holds ${answerBudget.inUse})`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  let saved: number;
+  before(() => {
+    saved = answerBudget.limit;
+    answerBudget.limit = 100_000;
+  });
+  after(async () => {
+    answerBudget.limit = saved;
+    await closeUpstreamAgents();
+  });
+
+  test('the answer that would take the process over the budget fails as a provider error; the one within it completes; all bytes come back', async () => {
+    const a = await slowAnswer(60_000);
+    const b = await slowAnswer(60_000);
+    try {
+      assert.equal(answerBudget.inUse, 0);
+      const first = call(a.url);
+      await a.sentFirst;
+      await budgetHolds(60_000);
+      const second = await call(b.url);
+      assert.equal(second.ok, false);
+      if (!second.ok) {
+        assert.deepEqual(second.failure, { kind: 'error', sent: true });
+        assert.match(second.message, /over 100000 bytes \(AI_PROXY_ADVANCED_ANSWERS_MAX_BYTES\)/);
+      }
+      a.release();
+      const r = await first;
+      assert.equal(r.ok, true);
+      if (r.ok) assert.equal(r.response.body.length, 80_000);
+      assert.equal(answerBudget.inUse, 0, 'bytes handed over or dropped leave the budget');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('an answer cut by a reset gives its bytes back', async () => {
+    const a = await slowAnswer(60_000);
+    try {
+      const first = call(a.url);
+      await a.sentFirst;
+      await budgetHolds(60_000);
+      a.reset();
+      const r = await first;
+      assert.equal(r.ok, false);
+      assert.equal(answerBudget.inUse, 0);
+    } finally {
+      await a.close();
+    }
+  });
+
+  test('the setting: default 256 MiB; a bad value, or one below one answer\'s cap, is named and the default used', () => {
+    const warned: string[] = [];
+    const w = (m: string): number => warned.push(m);
+    assert.equal(answersMaxBytes({}, MAX_RESPONSE_BYTES, w), DEFAULT_ANSWERS_MAX_BYTES);
+    assert.equal(DEFAULT_ANSWERS_MAX_BYTES, 256 * 1024 * 1024);
+    assert.equal(answersMaxBytes({ AI_PROXY_ADVANCED_ANSWERS_MAX_BYTES: '1073741824' }, MAX_RESPONSE_BYTES, w), 1024 ** 3);
+    assert.equal(warned.length, 0);
+    for (const bad of ['1g', '-5', '1000', '1e9']) {
+      assert.equal(answersMaxBytes({ AI_PROXY_ADVANCED_ANSWERS_MAX_BYTES: bad }, MAX_RESPONSE_BYTES, w), DEFAULT_ANSWERS_MAX_BYTES);
+    }
+    assert.equal(warned.length, 4);
+    assert.ok(warned.every((m) => m.includes('AI_PROXY_ADVANCED_ANSWERS_MAX_BYTES')));
   });
 });
 

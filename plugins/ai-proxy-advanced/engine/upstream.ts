@@ -24,6 +24,7 @@ import { parseUrl } from '../providers/translator-kit/url';
 import type { AttemptFailure } from './failover';
 import { withOwn } from '../providers/translator-kit/assign-own';
 import { MAX_PENDING_EVENT } from '../providers/streams/framer';
+import { AnswersOverBudget, answersMaxBytes, ByteBudget } from './answer-budget';
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -80,6 +81,11 @@ export class UpstreamWriteTimeout extends Error {
  */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+/** All buffered answers this process holds at once (answer-budget.ts). */
+export const answerBudget = new ByteBudget(
+  answersMaxBytes(process.env, MAX_RESPONSE_BYTES, (m) => process.stderr.write(`[ai-proxy-advanced] ${m}\n`)),
+);
+
 /** The provider's answer (or its inflated form) is larger than MAX_RESPONSE_BYTES. */
 export class UpstreamResponseTooLarge extends Error {
   readonly code = 'AIPA_UPSTREAM_RESPONSE_TOO_LARGE';
@@ -133,6 +139,9 @@ export function classifyUndiciError(err: unknown): { failure: AttemptFailure; me
   if (code === 'AIPA_UPSTREAM_RESPONSE_TOO_LARGE') {
     return { failure: { kind: 'error', sent: true }, message: `upstream answer too large (more than ${MAX_RESPONSE_BYTES} bytes, inflated)` };
   }
+  if (code === 'AIPA_UPSTREAM_ANSWERS_OVER_BUDGET') {
+    return { failure: { kind: 'error', sent: true }, message: `upstream answers held by this plugin server over ${answerBudget.limit} bytes (AI_PROXY_ADVANCED_ANSWERS_MAX_BYTES)` };
+  }
   if (code === 'AIPA_UPSTREAM_EVENT_TOO_LARGE') {
     return { failure: { kind: 'error', sent: true }, message: `upstream stream event too large (more than ${MAX_PENDING_EVENT} characters)` };
   }
@@ -185,13 +194,17 @@ function byteLimit(max: number): Transform {
 
 /**
  * A buffered answer collected as it arrives: raw bytes, or inflated bytes through a zlib stream; either way no
- * more than `max` bytes are kept, and `fail` is called (once) when there would be more.
+ * more than `max` bytes are kept, nor more than the process's answer budget has left (answer-budget.ts), and
+ * `fail` is called (once) when there would be more. Kept bytes are held in the budget until the body is handed
+ * over, fails or is discarded (a reset or timeout mid-answer).
  */
 class BodyCollector {
   private readonly chunks: Buffer[] = [];
   private size = 0;
   private readonly inflater: Transform | undefined;
-  private failed = false;
+  /** Nothing more is kept: failed, discarded or handed over. */
+  private closed = false;
+  private error: Error | undefined;
   /** Compressed bytes went into the inflater (an empty body with a Content-Encoding is just empty). */
   private wrote = false;
 
@@ -199,6 +212,7 @@ class BodyCollector {
     headers: Record<string, string>,
     private readonly max: number,
     private readonly fail: (err: Error) => void,
+    private readonly budget: ByteBudget = answerBudget,
   ) {
     this.inflater = inflaterFor(headers);
     if (this.inflater) {
@@ -208,22 +222,42 @@ class BodyCollector {
   }
 
   private failWith(err: Error): void {
-    if (this.failed) return;
-    this.failed = true;
-    this.chunks.length = 0;
-    this.inflater?.destroy();
+    if (this.closed) return;
+    this.discard();
+    this.error = err;
     this.fail(err);
   }
 
+  /** Drops what was kept and gives its bytes back to the process budget; nothing is kept after. Idempotent. */
+  discard(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.chunks.length = 0;
+    this.budget.give(this.size);
+    this.size = 0;
+    this.inflater?.destroy();
+  }
+
   private keep(c: Buffer): void {
-    if (this.failed) return;
+    if (this.closed) return;
+    if (this.size + c.length > this.max) return this.failWith(new UpstreamResponseTooLarge(this.max));
+    if (!this.budget.take(c.length)) return this.failWith(new AnswersOverBudget(this.budget.limit));
     this.size += c.length;
-    if (this.size > this.max) return this.failWith(new UpstreamResponseTooLarge(this.max));
     this.chunks.push(c);
   }
 
+  /** The whole body, handed over: its bytes leave the budget (the engine holds it only until the exit). */
+  private whole(): Buffer {
+    const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+    this.closed = true;
+    this.chunks.length = 0;
+    this.budget.give(this.size);
+    this.size = 0;
+    return body;
+  }
+
   push(chunk: Buffer): void {
-    if (this.failed) return;
+    if (this.closed) return;
     if (this.inflater) {
       this.wrote = true;
       this.inflater.write(chunk);
@@ -238,14 +272,14 @@ class BodyCollector {
     const inflater = this.inflater;
     if (!inflater || !this.wrote) {
       inflater?.destroy();
-      if (!this.failed) done(this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks));
+      if (!this.closed) done(this.whole());
       return;
     }
     inflater.once('end', () => {
-      if (!this.failed) done(this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks));
+      if (!this.closed) done(this.whole());
     });
     inflater.once('error', fail);
-    if (this.failed) fail(new UpstreamResponseTooLarge(this.max));
+    if (this.closed) fail(this.error ?? new UpstreamResponseTooLarge(this.max));
     else inflater.end();
   }
 }
@@ -444,6 +478,8 @@ class ProviderCall implements Dispatcher.DispatchHandler {
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     this.timers.clearTimeout(this.timer);
+    // A reset, read timeout or abort mid-answer: what was kept goes back to the process budget.
+    this.collector?.discard();
     if (!this.settled) this.fail(err);
     else this.body?.destroy(err);
   }
