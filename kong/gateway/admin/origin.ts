@@ -38,7 +38,8 @@ function loopback(name: string): boolean {
  * talks to the Admin API "same-origin" from the browser's view, Origin checks see nothing, and GET /config would
  * hand it every provider key). Allowed: loopback names and addresses, the host of each admin_listen entry (any
  * IP literal when one listens on every interface: 0.0.0.0 or ::), the host of each admin_gui_url, and the names
- * in admin_allowed_hosts (ours, not Kong's: for operators who reach the Admin API by a DNS name). A request
+ * in admin_allowed_hosts (ours, not Kong's: for operators who reach the Admin API by a DNS name) with admin_gui_api_url's host
+ * (settings.ts adds it there). A request
  * without a Host (HTTP/1.0) is let through: a browser always sends one.
  */
 export function hostAllowed(settings: HostSettings, host: string | undefined): boolean {
@@ -65,7 +66,7 @@ function allowedOrigin(settings: Pick<Settings, 'adminGuiOrigins'>, req: Incomin
 
 export function originRefusal(settings: HostSettings, req: IncomingMessage): Refusal | undefined {
   if (!hostAllowed(settings, req.headers.host)) {
-    return { status: 421, body: { message: 'Host not allowed: the Admin API answers to loopback names, the admin_listen and admin_gui_url hosts, and those in admin_allowed_hosts' } };
+    return { status: 421, body: { message: 'Host not allowed: the Admin API answers to loopback names, the admin_listen, admin_gui_url and admin_gui_api_url hosts, and those in admin_allowed_hosts' } };
   }
   if (req.headers.origin === undefined) return undefined;
   if (allowedOrigin(settings, req) !== undefined) return undefined;
